@@ -1,0 +1,80 @@
+"""masrisk: predictive health-risk modelling for population health management.
+
+Predict the health risk of every person, family and territory, explain each prediction,
+and turn the scores into an integral risk-management plan per community.
+
+The public API is listed in ``__all__``. Importing the package does no work: each name is
+loaded on first use, so ``import masrisk`` (and ``masrisk --version``) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("masrisk")
+except PackageNotFoundError:  # a source tree that was not installed
+    from masrisk._version import __version__
+
+if TYPE_CHECKING:
+    from masrisk.config import Config, OutcomeConfig, load_config
+    from masrisk.exceptions import (
+        BundleError,
+        ConfigError,
+        MasriskError,
+        Problem,
+        ValidationError,
+    )
+    from masrisk.schema import load_tables, validate
+    from masrisk.synth import SyntheticPopulation, synthesize
+    from masrisk.tables import CONTRACT, Tables
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "BundleError": "masrisk.exceptions",
+    "CONTRACT": "masrisk.tables",
+    "Config": "masrisk.config",
+    "ConfigError": "masrisk.exceptions",
+    "MasriskError": "masrisk.exceptions",
+    "OutcomeConfig": "masrisk.config",
+    "Problem": "masrisk.exceptions",
+    "SyntheticPopulation": "masrisk.synth",
+    "Tables": "masrisk.tables",
+    "ValidationError": "masrisk.exceptions",
+    "load_config": "masrisk.config",
+    "load_tables": "masrisk.schema",
+    "synthesize": "masrisk.synth",
+    "validate": "masrisk.schema",
+}
+
+__all__ = [
+    "CONTRACT",
+    "BundleError",
+    "Config",
+    "ConfigError",
+    "MasriskError",
+    "OutcomeConfig",
+    "Problem",
+    "SyntheticPopulation",
+    "Tables",
+    "ValidationError",
+    "__version__",
+    "load_config",
+    "load_tables",
+    "synthesize",
+    "validate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'masrisk' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,170 @@
+"""Typed configuration read from ``configs/*.yaml``.
+
+A configuration is validated on load: an unknown key or a bad value raises
+:class:`~masrisk.exceptions.ConfigError` naming the key (``outcomes.mortality_12m.kinds``).
+The two shipped configurations are reached by name, ``load_config("bogota")``.
+
+Examples
+--------
+>>> from masrisk import load_config
+>>> config = load_config("bogota")
+>>> sorted(config.outcomes)
+['cardiovascular_12m', 'emergency_12m', 'hospitalization_12m', 'mortality_12m']
+>>> config.outcomes["cardiovascular_12m"].codes
+('I20-I25', 'I60-I69')
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from masrisk.codes import EVENT_KINDS
+from masrisk.exceptions import ConfigError
+
+__all__ = ["BUNDLED_CONFIGS", "Config", "OutcomeConfig", "config_path", "load_config"]
+
+#: Names of the configurations shipped with masrisk.
+BUNDLED_CONFIGS: tuple[str, ...] = ("bogota", "mexico")
+
+_ICD10 = r"[A-Z][0-9]{2}(?:\.?[0-9A-Z]{1,2})?"
+_ICD10_CODE_OR_RANGE = re.compile(rf"^{_ICD10}(?:-{_ICD10})?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class OutcomeConfig(_Strict):
+    """Definition of one binary outcome.
+
+    A person's label at ``as_of`` is 1 when one of their events of a listed ``kind`` (and,
+    if ``codes`` is given, with an ICD-10 code in one of the codes or ranges) falls in
+    ``[as_of, as_of + horizon_days)``.
+    """
+
+    kinds: tuple[str, ...] = Field(min_length=1)
+    codes: tuple[str, ...] | None = None
+    horizon_days: int = Field(default=365, gt=0, le=3650)
+    description: str = ""
+
+    @field_validator("codes")
+    @classmethod
+    def _codes_are_icd10(cls, codes: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if codes is None:
+            return None
+        if not codes:
+            raise ValueError("give at least one code, or leave `codes` out")
+        bad = [c for c in codes if not _ICD10_CODE_OR_RANGE.match(c.upper())]
+        if bad:
+            raise ValueError(f"not ICD-10 codes or ranges such as 'I20-I25': {bad}")
+        return tuple(c.upper() for c in codes)
+
+
+class Config(_Strict):
+    """A masrisk configuration: outcomes now; tiers, interventions and capacity later.
+
+    Parameters
+    ----------
+    profile : str
+        Name of the population profile (``"bogota"``, ``"mexico"`` or your own).
+    outcomes : dict of str to OutcomeConfig
+        The outcomes that can be trained and scored, by name.
+    extra_event_kinds : tuple of str
+        Event kinds accepted beside the built-in ones of the data contract.
+    """
+
+    profile: str
+    outcomes: dict[str, OutcomeConfig] = Field(min_length=1)
+    extra_event_kinds: tuple[str, ...] = ()
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_names_are_identifiers(cls, outcomes: dict[str, OutcomeConfig]) -> dict:
+        bad = [name for name in outcomes if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"outcome names must be lowercase identifiers: {bad}")
+        return outcomes
+
+    @model_validator(mode="after")
+    def _outcome_kinds_are_known(self) -> Config:
+        known = {*EVENT_KINDS, *self.extra_event_kinds}
+        problems = [
+            f"outcomes.{name}.kinds: unknown kind {kind!r} (known: {', '.join(sorted(known))})"
+            for name, outcome in self.outcomes.items()
+            for kind in outcome.kinds
+            if kind not in known
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def event_kinds(self) -> tuple[str, ...]:
+        """All event kinds accepted in the data: the built-in ones and the extra ones."""
+        return tuple(dict.fromkeys([*EVENT_KINDS, *self.extra_event_kinds]))
+
+
+def config_path(name: str) -> Path:
+    """Return the path of a shipped configuration by name (``"bogota"`` or ``"mexico"``)."""
+    if name not in BUNDLED_CONFIGS:
+        raise ConfigError(f"no shipped configuration {name!r}; choose one of {BUNDLED_CONFIGS}")
+    here = Path(__file__).resolve().parent
+    for directory in (here / "configs", here.parents[1] / "configs"):
+        path = directory / f"{name}.yaml"
+        if path.is_file():
+            return path
+    raise ConfigError(f"shipped configuration {name!r} is missing from the installation")
+
+
+def load_config(source: str | Path | dict[str, Any]) -> Config:
+    """Read and validate a configuration.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or dict
+        A shipped configuration's name (``"bogota"``, ``"mexico"``), the path of a YAML
+        file, or the configuration as a dictionary.
+
+    Raises
+    ------
+    masrisk.ConfigError
+        Naming every unknown key and bad value, with the file it came from.
+    """
+    where: str | None = None
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = config_path(str(source)) if str(source) in BUNDLED_CONFIGS else Path(source)
+        where = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"file not found: {path}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"not valid YAML: {exc}", source=where) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the file must hold a mapping of keys to values", source=where)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), source=where) from None
+
+
+def _describe(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        shown = item.get("input")
+        got = (
+            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
+        )
+        lines.append(f"{key}: {message}{got}")
+    return lines

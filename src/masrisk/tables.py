@@ -1,0 +1,238 @@
+"""The data contract: which tables and columns masrisk reads, and the ``Tables`` container.
+
+This module only *describes* the contract; :mod:`masrisk.schema` reads and validates data
+against it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Literal
+
+from masrisk.codes import MPI_INDICATORS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CONTRACT", "ColumnSpec", "TableSpec", "Tables"]
+
+ColumnKind = Literal["id", "ref", "date", "category", "integer", "number", "flag", "text"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the contract.
+
+    Parameters
+    ----------
+    name : str
+        Column name, exactly as it must appear in the file.
+    kind : {"id", "ref", "date", "category", "integer", "number", "flag", "text"}
+        What the column holds: the table's own id, a reference to another table's id, an
+        ISO 8601 date, a category from a closed or open set, a number, or a 0/1 flag.
+    required : bool
+        Whether the column must be present.
+    references : str, optional
+        For ``kind="ref"``: the table whose id this column points to.
+    description : str
+        What the column means, shown in the README and in errors.
+    """
+
+    name: str
+    kind: ColumnKind
+    required: bool = False
+    references: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the contract: its columns, its id and whether it is required."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    required: bool = True
+    key: str | None = None
+    description: str = ""
+
+    def column(self, name: str) -> ColumnSpec | None:
+        """Return the spec of column ``name``, or ``None`` if the contract does not name it."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+_DEPRIVATION_COLUMNS = tuple(
+    ColumnSpec(
+        name,
+        "flag",
+        description=f"1 if the household is deprived in {name[4:]} (IPM dimension {dimension})",
+    )
+    for name, dimension in MPI_INDICATORS.items()
+)
+
+#: The six tables of the data contract, in the order their keys are referenced.
+CONTRACT: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "territories",
+            key="territory_id",
+            description="Territorial units: cadastral sectors, areas of a health district.",
+            columns=(
+                ColumnSpec("territory_id", "id", True, description="Unique id."),
+                ColumnSpec("zone", "category", True, description="'urban' or 'rural'."),
+                ColumnSpec("population", "integer", True, description="Resident persons."),
+                ColumnSpec("name", "text", description="Display name."),
+                ColumnSpec("district", "text", description="Localidad or Distrito de Salud."),
+                ColumnSpec("area_km2", "number", description="Surface in square kilometres."),
+                ColumnSpec("lon", "number", description="Longitude of the centroid (WGS 84)."),
+                ColumnSpec("lat", "number", description="Latitude of the centroid (WGS 84)."),
+                ColumnSpec("stratum", "number", description="Socio-economic stratum (1-6)."),
+            ),
+        ),
+        TableSpec(
+            "adjacency",
+            required=False,
+            description="Neighbouring territories; k nearest neighbours by lon/lat if absent.",
+            columns=(
+                ColumnSpec("territory_id", "ref", True, "territories"),
+                ColumnSpec("neighbor_id", "ref", True, "territories"),
+                ColumnSpec("weight", "number", description="Spatial weight (default 1)."),
+            ),
+        ),
+        TableSpec(
+            "households",
+            key="household_id",
+            description="Households, with the deprivation flags of the poverty index.",
+            columns=(
+                ColumnSpec("household_id", "id", True, description="Unique id."),
+                ColumnSpec("territory_id", "ref", True, "territories"),
+                *_DEPRIVATION_COLUMNS,
+            ),
+        ),
+        TableSpec(
+            "persons",
+            key="person_id",
+            description="Persons: one row each, in one household.",
+            columns=(
+                ColumnSpec("person_id", "id", True, description="Unique id."),
+                ColumnSpec("household_id", "ref", True, "households"),
+                ColumnSpec("birth_date", "date", description="Date of birth (or give `age`)."),
+                ColumnSpec("age", "number", description="Age in years at the last event date."),
+                ColumnSpec("sex", "category", True, description="'F' or 'M'."),
+                ColumnSpec("insurer", "text", description="Insurer (EPS) or provider network."),
+                ColumnSpec("regime", "text", description="Insurance regime."),
+                ColumnSpec("pregnant", "flag", description="1 if pregnant at the data's end."),
+                ColumnSpec("disability", "flag", description="1 if registered with a disability."),
+            ),
+        ),
+        TableSpec(
+            "events",
+            description="Health events: visits, dispensations, labs, vaccines, screenings, deaths.",
+            columns=(
+                ColumnSpec("person_id", "ref", True, "persons"),
+                ColumnSpec("date", "date", True, description="Date of the event."),
+                ColumnSpec("kind", "category", True, description="One of the event kinds."),
+                ColumnSpec("code", "category", description="ICD-10 code, or the lab/vaccine code."),
+                ColumnSpec("value", "number", description="Numeric result (labs)."),
+            ),
+        ),
+        TableSpec(
+            "facilities",
+            key="facility_id",
+            required=False,
+            description="Health facilities with their level of care.",
+            columns=(
+                ColumnSpec("facility_id", "id", True, description="Unique id."),
+                ColumnSpec("lon", "number", True, description="Longitude (WGS 84)."),
+                ColumnSpec("lat", "number", True, description="Latitude (WGS 84)."),
+                ColumnSpec("level", "integer", True, description="Level of care: 1, 2 or 3."),
+                ColumnSpec("capacity", "number", description="Capacity, e.g. team-hours a week."),
+                ColumnSpec("name", "text", description="Display name."),
+                ColumnSpec("territory_id", "ref", references="territories"),
+            ),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one population, as pandas frames that meet the data contract.
+
+    Build it with :func:`masrisk.load_tables` (from a data directory) or
+    :meth:`Tables.from_frames` (from frames in memory); both validate. Dates are datetimes,
+    ``kind``, ``code``, ``sex`` and ``zone`` are categoricals and ids are kept as given.
+
+    Attributes
+    ----------
+    territories, households, persons, events : pandas.DataFrame
+        The required tables.
+    adjacency, facilities : pandas.DataFrame or None
+        The optional tables, ``None`` when absent.
+    """
+
+    territories: pd.DataFrame
+    households: pd.DataFrame
+    persons: pd.DataFrame
+    events: pd.DataFrame
+    adjacency: pd.DataFrame | None = None
+    facilities: pd.DataFrame | None = None
+
+    @classmethod
+    def from_frames(
+        cls, frames: dict[str, pd.DataFrame], *, source: str | None = None, extra_kinds=()
+    ) -> Tables:
+        """Normalise dtypes of frames in memory, validate them and return ``Tables``.
+
+        Parameters
+        ----------
+        frames : dict of str to pandas.DataFrame
+            Keys are table names of the contract; optional tables may be left out.
+        source : str, optional
+            Where the frames came from, for error messages.
+        extra_kinds : iterable of str
+            Event kinds accepted beside the built-in ones.
+
+        Raises
+        ------
+        masrisk.ValidationError
+            Listing every problem found.
+        """
+        from masrisk.schema import normalize_and_validate
+
+        return normalize_and_validate(frames, source=source, extra_kinds=extra_kinds)
+
+    def items(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Yield ``(name, frame)`` for every table present, in contract order."""
+        for name in CONTRACT:
+            frame = getattr(self, name)
+            if frame is not None:
+                yield name, frame
+
+    def summary(self) -> list[tuple[str, int, int]]:
+        """Return ``(table, rows, columns)`` for every table present."""
+        return [(name, len(frame), frame.shape[1]) for name, frame in self.items()]
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{name}={rows:,}x{cols}" for name, rows, cols in self.summary())
+        return f"Tables({parts})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td>{n:,}</td><td>{c}</td></tr>"
+            for name, n, c in self.summary()
+        )
+        return (
+            "<table><thead><tr><th>table</th><th>rows</th><th>columns</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+    def __post_init__(self) -> None:
+        # Frozen: the frames are shared, not copied; fields are checked for presence only.
+        for f in fields(self):
+            if f.name in ("adjacency", "facilities"):
+                continue
+            if getattr(self, f.name) is None:
+                raise TypeError(f"Tables.{f.name} is required")
