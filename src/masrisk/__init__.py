@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Problem,
         ValidationError,
     )
+    from masrisk.features import build_features, build_labels, feature_catalog
     from masrisk.schema import load_tables, validate
     from masrisk.synth import SyntheticPopulation, synthesize
     from masrisk.tables import CONTRACT, Tables
@@ -42,6 +43,9 @@ _EXPORTS: dict[str, str] = {
     "Problem": "masrisk.exceptions",
     "SyntheticPopulation": "masrisk.synth",
     "Tables": "masrisk.tables",
+    "build_features": "masrisk.features",
+    "build_labels": "masrisk.features",
+    "feature_catalog": "masrisk.features",
     "ValidationError": "masrisk.exceptions",
     "load_config": "masrisk.config",
     "load_tables": "masrisk.schema",
@@ -61,6 +65,9 @@ __all__ = [
     "Tables",
     "ValidationError",
     "__version__",
+    "build_features",
+    "build_labels",
+    "feature_catalog",
     "load_config",
     "load_tables",
     "synthesize",

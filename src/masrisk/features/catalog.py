@@ -1,0 +1,58 @@
+"""The feature catalogue: every feature's name, level, description and unit.
+
+Each level's module declares a ``CATALOG`` of :class:`FeatureSpec`. A name may hold one
+placeholder in braces - ``ind_lab_{lab}_last``, ``ter_eb_rate_{outcome}`` - for features made
+per lab code, outcome, condition, event kind or deprivation indicator found in the data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FeatureSpec", "catalog_frame", "matches"]
+
+Level = Literal["individual", "family", "territorial"]
+PREFIXES: dict[str, str] = {"individual": "ind_", "family": "fam_", "territorial": "ter_"}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature, or one family of features when ``name`` holds a ``{placeholder}``."""
+
+    name: str
+    level: Level
+    description: str
+    unit: str
+
+    def __post_init__(self) -> None:
+        if not self.name.startswith(PREFIXES[self.level]):
+            raise ValueError(
+                f"{self.name}: {self.level} features start with {PREFIXES[self.level]}"
+            )
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Regular expression of the column names this spec documents."""
+        parts = re.split(r"\{[a-z_]+\}", self.name)
+        return re.compile("^" + "[a-z0-9_]+".join(map(re.escape, parts)) + "$")
+
+
+def matches(column: str, specs: tuple[FeatureSpec, ...]) -> FeatureSpec | None:
+    """Return the spec that documents ``column``, or ``None``."""
+    exact = next((s for s in specs if s.name == column), None)
+    return exact or next((s for s in specs if "{" in s.name and s.pattern.match(column)), None)
+
+
+def catalog_frame(specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
+    """Return the catalogue as a frame: one row per feature or feature family."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [(s.name, s.level, s.description, s.unit) for s in specs],
+        columns=["name", "level", "description", "unit"],
+    )

@@ -1,0 +1,470 @@
+"""Individual features: who a person is, what they have had and how they used care.
+
+Everything is read from :attr:`Population.persons` (birth date, sex, insurance, disability)
+and :attr:`Population.events` (events dated before ``as_of``) and nothing else, so no feature
+sees past ``as_of``. Pregnancy, for instance, is read from pregnancy codes on events, never
+from ``persons.pregnant``, which describes the end of the data.
+
+All work is vectorised over events: ICD-10 groups, lab and vaccine codes are matched once per
+*category* of ``events.code`` and looked up by category code; per-person results come from
+:func:`numpy.bincount` and ``ufunc.at`` over ``events.pos``. Column names say what they
+compute and :data:`CATALOG` documents each of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from masrisk.codes import (
+    CHARLSON,
+    CHARLSON_HIERARCHY,
+    CONDITION_GROUPS,
+    LIFE_COURSE_STAGES,
+    PREGNANCY_CODES,
+    SCREENING_TARGETS,
+    SEXES,
+    VACCINE_SCHEDULE,
+    VACCINE_TARGETS,
+    normalize_icd10,
+)
+from masrisk.features.catalog import FeatureSpec
+from masrisk.features.population import Population
+
+__all__ = ["CATALOG", "individual_features"]
+
+#: Event kinds counted by the utilisation features, and the windows (days before as_of).
+UTILISATION_KINDS = ("outpatient", "emergency", "hospitalization", "pharmacy", "lab")
+WINDOWS = (90, 365)
+#: Kinds whose code is a lab, vaccine or screening code; every other kind carries ICD-10.
+NON_ICD_KINDS: frozenset[str] = frozenset({"lab", "vaccination", "screening"})
+#: A pregnancy code within this many days flags a current pregnancy ...
+PREGNANCY_DAYS = 270
+#: ... unless one of these codes (abortive outcome, delivery, puerperium) came after it.
+PREGNANCY_OVER_CODES: tuple[str, ...] = ("O00-O08", "O80-O92")
+#: A scheduled dose is due once the child is this many days past its age.
+VACCINE_GRACE_DAYS = 30
+#: Influenza vaccination is due every this many days in its target ages.
+FLU_INTERVAL_DAYS = 365
+YEAR_DAYS = 365.25
+_NONE = np.iinfo(np.int32).max  # "no such event" in days-before arrays
+
+
+def _spec(name: str, description: str, unit: str) -> FeatureSpec:
+    return FeatureSpec(name, "individual", description, unit)
+
+
+def _interval_days(years: float) -> int:
+    return int(years * YEAR_DAYS)
+
+
+def _who(low: int, high: int, sex: str | None) -> str:
+    return {"F": "women", "M": "men", None: "persons"}[sex] + f" aged {low}-{high}"
+
+
+_FLU_LOW, _FLU_HIGH, _ = VACCINE_TARGETS["FLU"]
+_HPV_LOW, _HPV_HIGH, _HPV_SEX = VACCINE_TARGETS["HPV"]
+_STAGES = ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in LIFE_COURSE_STAGES.items())
+
+#: Every column :func:`individual_features` returns; ``{lab}`` stands for a lab code.
+CATALOG: tuple[FeatureSpec, ...] = (
+    _spec("ind_age", "Age at as_of, from the birth date (days / 365.25).", "years"),
+    _spec("ind_sex", "Sex: 'F' or 'M'.", "category"),
+    _spec("ind_life_stage", f"RIAS life-course stage by completed years ({_STAGES}).", "category"),
+    _spec("ind_regime", "Insurance regime, as persons.regime (when given).", "category"),
+    _spec("ind_insurer", "Insurer (EPS) or network, as persons.insurer (when given).", "category"),
+    _spec(
+        "ind_disability",
+        "1 if registered with a disability (persons.disability when given; missing is 0).",
+        "0/1",
+    ),
+    _spec(
+        "ind_pregnant",
+        f"1 for a woman with a pregnancy code ({', '.join(PREGNANCY_CODES)}) in the "
+        f"{PREGNANCY_DAYS} days before as_of and no abortive-outcome, delivery or puerperium "
+        f"code ({', '.join(PREGNANCY_OVER_CODES)}) on or after its last date.",
+        "0/1",
+    ),
+    *(
+        _spec(
+            f"ind_cond_{name}",
+            f"1 if an event before as_of carries an ICD-10 code of {name.replace('_', ' ')} "
+            f"({', '.join(codes)}).",
+            "0/1",
+        )
+        for name, codes in CONDITION_GROUPS.items()
+    ),
+    _spec("ind_n_chronic", "Number of ind_cond_ flags set.", "conditions"),
+    _spec(
+        "ind_charlson",
+        "Charlson comorbidity index without age points: Charlson's weights of the conditions "
+        "coded before as_of (ICD-10 coding of Quan et al. 2005); a milder form does not count "
+        "when its severe form is coded (liver disease, diabetes, cancer).",
+        "points",
+    ),
+    *(
+        _spec(
+            f"ind_n_{kind}_{days}d",
+            f"Number of {kind} events in the {days} days before as_of.",
+            "events",
+        )
+        for kind in UTILISATION_KINDS
+        for days in WINDOWS
+    ),
+    _spec(
+        "ind_days_since_last_contact",
+        "Days from the last event of any kind to as_of; NaN if none.",
+        "days",
+    ),
+    *(
+        _spec(
+            f"ind_gap_{code.lower()}",
+            f"1 for {_who(low, high, sex)} without a {code} event in the last "
+            f"{_interval_days(interval)} days (RIAS interval {interval:g} years); else 0.",
+            "0/1",
+        )
+        for code, (low, high, sex, interval) in SCREENING_TARGETS.items()
+    ),
+    _spec(
+        "ind_vaccine_doses_missing",
+        f"Children under 6: doses of the PAI schedule due (dose age at least "
+        f"{VACCINE_GRACE_DAYS} days past) since the first event of the data minus doses "
+        "recorded, per vaccine, floored at 0; 0 from age 6.",
+        "doses",
+    ),
+    _spec(
+        "ind_gap_flu_60plus",
+        f"1 for persons aged {_FLU_LOW}+ without an influenza vaccination (FLU) in the last "
+        f"{FLU_INTERVAL_DAYS} days; else 0.",
+        "0/1",
+    ),
+    _spec(
+        "ind_gap_hpv_vaccine",
+        f"1 for {_who(_HPV_LOW, _HPV_HIGH, _HPV_SEX)} with no HPV vaccination recorded; else 0.",
+        "0/1",
+    ),
+    _spec(
+        "ind_lab_{lab}_last",
+        "Last result of lab test {lab} before as_of (lower-case code, other characters as "
+        "'_'); NaN if none.",
+        "unit of the lab",
+    ),
+    _spec(
+        "ind_lab_{lab}_change",
+        "Last minus previous result of lab test {lab}; NaN with fewer than two results.",
+        "unit of the lab",
+    ),
+)
+
+
+def individual_features(
+    population: Population,
+    *,
+    lab_codes: Sequence[str] | None = None,
+    min_lab_share: float = 0.01,
+) -> pd.DataFrame:
+    """Compute the individual features of every person present at ``as_of``.
+
+    Parameters
+    ----------
+    population : Population
+        Persons present at ``as_of`` and their events before it
+        (:func:`masrisk.features.population_at`).
+    lab_codes : sequence of str, optional
+        Lab codes to describe, one ``ind_lab_{lab}_last`` and ``ind_lab_{lab}_change`` column
+        each (NaN for codes absent from the data). By default, the codes of ``lab`` events
+        that at least ``min_lab_share`` of the persons present have had, in alphabetical
+        order; give the training list when scoring, so the columns match.
+    min_lab_share : float
+        Share of persons present with a lab code for it to be described by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per person of ``population.persons``, same index and order; the columns of
+        :data:`CATALOG` (``ind_regime``, ``ind_insurer`` and ``ind_disability`` only when
+        the persons table has the column): float32, int8 or int16, and categoricals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from masrisk import Tables
+    >>> from masrisk.features.population import population_at
+    >>> frames = {
+    ...     "territories": pd.DataFrame({"territory_id": ["T1"], "zone": ["urban"],
+    ...                                  "population": [2]}),
+    ...     "households": pd.DataFrame({"household_id": [1], "territory_id": ["T1"]}),
+    ...     "persons": pd.DataFrame({"person_id": [1, 2], "household_id": [1, 1],
+    ...                              "birth_date": ["1950-01-01", "2018-01-01"],
+    ...                              "sex": ["F", "M"]}),
+    ...     "events": pd.DataFrame({"person_id": [1, 1, 1], "kind": ["outpatient", "lab", "lab"],
+    ...                             "date": ["2023-12-01", "2023-06-01", "2023-11-01"],
+    ...                             "code": ["E11.9", "HBA1C", "HBA1C"],
+    ...                             "value": [None, 8.5, 7.5]}),
+    ... }
+    >>> population = population_at(Tables.from_frames(frames), "2024-01-01")
+    >>> features = individual_features(population)
+    >>> features["ind_age"].round(1).tolist(), features["ind_life_stage"].tolist()
+    ([74.0, 6.0], ['vejez', 'infancia'])
+    >>> features[["ind_cond_diabetes", "ind_charlson", "ind_n_outpatient_90d"]]
+               ind_cond_diabetes  ind_charlson  ind_n_outpatient_90d
+    person_id
+    1                          1             1                     1
+    2                          0             0                     0
+    >>> features[["ind_lab_hba1c_last", "ind_lab_hba1c_change"]].loc[1].tolist()
+    [7.5, -1.0]
+    """
+    persons = population.persons
+    events = _Events(population.events)
+    n = len(persons)
+    female = (persons["sex"] == "F").to_numpy()
+    years, age_days, columns = _demographics(persons, population.as_of)
+    columns["ind_pregnant"] = _pregnant(events, n, female).astype(np.int8)
+    columns |= _conditions(events, n)
+    columns |= _utilisation(events, n)
+    last = events.last_days(events.kinds(set(events.kind_names) - {"death"}), n)
+    columns["ind_days_since_last_contact"] = np.where(last == _NONE, np.nan, last).astype("f4")
+    columns |= _care_gaps(events, n, years, age_days, female)
+    columns |= _labs(events, n, lab_codes=lab_codes, min_lab_share=min_lab_share)
+    return pd.DataFrame(columns, index=persons.index)
+
+
+class _Events:
+    """The arrays of ``Population.events`` and lookups by kind and by code category."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.size = len(events)
+        self.pos = events["pos"].to_numpy(dtype=np.int32)
+        self.days = events["days_before"].to_numpy(dtype=np.int32)
+        kind = events["kind"].astype("category")
+        self.kind_codes = kind.cat.codes.to_numpy()
+        self.kind_names = [str(k) for k in kind.cat.categories]
+        if "code" in events.columns:
+            code = events["code"].astype("category")
+            self.code_codes = code.cat.codes.to_numpy()
+            self.categories = [str(c) for c in code.cat.categories]
+        else:
+            self.code_codes = np.full(self.size, -1, dtype=np.int8)
+            self.categories = []
+        if "value" in events.columns:
+            value = events["value"]
+            self.values = (
+                value.to_numpy()
+                if value.dtype == np.float32
+                else value.to_numpy(dtype=np.float32, na_value=np.nan)
+            )
+        else:
+            self.values = np.full(self.size, np.nan, dtype=np.float32)
+        self.normal = np.array([normalize_icd10(c) for c in self.categories], dtype=str)
+        self.upper = [c.strip().upper() for c in self.categories]
+        self.icd_kinds = self.kinds(set(self.kind_names) - NON_ICD_KINDS)
+
+    def kinds(self, names: Iterable[str]) -> np.ndarray:
+        """Boolean mask of the events of the given kinds."""
+        lut = np.append(np.isin(self.kind_names, list(names)), False)
+        return lut[self.kind_codes]
+
+    def icd(self, specs: Sequence[str]) -> np.ndarray:
+        """Boolean mask of the events of an ICD-10 kind whose code falls in ``specs``."""
+        lut = np.append(_icd_categories(self.normal, specs), False)
+        return lut[self.code_codes] & self.icd_kinds
+
+    def last_days(self, mask: np.ndarray, n: int) -> np.ndarray:
+        """Per person, the days before as_of of the latest event in ``mask`` (else _NONE)."""
+        out = np.full(n, _NONE, dtype=np.int32)
+        if np.count_nonzero(mask) > self.size // 4:  # cheaper than copying most events
+            np.minimum.at(out, self.pos, np.where(mask, self.days, _NONE))
+        else:
+            np.minimum.at(out, self.pos[mask], self.days[mask])
+        return out
+
+
+def _icd_categories(normal: np.ndarray, specs: Sequence[str]) -> np.ndarray:
+    """Vectorised :func:`masrisk.codes.icd10_matches` over normalised categories."""
+    hit = np.zeros(len(normal), dtype=bool)
+    for spec in specs:
+        low, _, high = spec.partition("-")
+        low, high = normalize_icd10(low), normalize_icd10(high or low)
+        prefix = normal.astype(f"<U{len(low)}")
+        hit |= (prefix >= low) & (prefix <= high)
+    return hit
+
+
+def _demographics(persons: pd.DataFrame, as_of: pd.Timestamp):
+    birth = persons["birth_date"]
+    age_days = (as_of - birth).dt.days.to_numpy(dtype=np.int64)
+    month, day = birth.dt.month.to_numpy(), birth.dt.day.to_numpy()
+    before_birthday = (month > as_of.month) | ((month == as_of.month) & (day > as_of.day))
+    years = as_of.year - birth.dt.year.to_numpy(dtype=np.int64) - before_birthday
+    lows = np.array([low for low, _ in LIFE_COURSE_STAGES.values()])
+    stage = np.searchsorted(lows, years, side="right") - 1
+    columns: dict[str, object] = {
+        "ind_age": (age_days / YEAR_DAYS).astype(np.float32),
+        "ind_sex": persons["sex"].astype(pd.CategoricalDtype(list(SEXES))).array,
+        "ind_life_stage": pd.Categorical.from_codes(
+            stage.astype(np.int8), categories=list(LIFE_COURSE_STAGES), ordered=True
+        ),
+    }
+    for name in ("regime", "insurer"):
+        if name in persons.columns:
+            columns[f"ind_{name}"] = persons[name].astype("category").array
+    if "disability" in persons.columns:
+        flag = persons["disability"].fillna(0).to_numpy(dtype=np.int8)
+        columns["ind_disability"] = flag
+    return years, age_days, columns
+
+
+def _pregnant(events: _Events, n: int, female: np.ndarray) -> np.ndarray:
+    over = events.icd(PREGNANCY_OVER_CODES)
+    last = events.last_days(events.icd(PREGNANCY_CODES) & ~over, n)
+    over = events.last_days(over, n)
+    return female & (last <= PREGNANCY_DAYS) & (last < over)
+
+
+def _conditions(events: _Events, n: int) -> dict[str, np.ndarray]:
+    """Condition flags, their count and the Charlson index, from one pass over events."""
+    groups = {f"cond_{k}": v for k, v in CONDITION_GROUPS.items()}
+    groups |= {f"charlson_{k}": codes for k, (_, codes) in CHARLSON.items()}
+    flags: dict[str, np.ndarray] = {}
+    names = list(groups)
+    for start in range(0, len(names), 64):  # one bit per group in a uint64
+        chunk = names[start : start + 64]
+        bits = np.zeros(len(events.categories) + 1, dtype=np.uint64)
+        for k, name in enumerate(chunk):
+            hit = _icd_categories(events.normal, groups[name]).astype(np.uint64)
+            bits[:-1] |= hit << np.uint64(k)
+        sel = (bits != 0)[events.code_codes] & events.icd_kinds
+        person = np.zeros(n, dtype=np.uint64)
+        np.bitwise_or.at(person, events.pos[sel], bits[events.code_codes[sel]])
+        for k, name in enumerate(chunk):
+            flags[name] = ((person >> np.uint64(k)) & np.uint64(1)).astype(bool)
+    columns = {f"ind_{k}": flags[k].astype(np.int8) for k in groups if k.startswith("cond_")}
+    columns["ind_n_chronic"] = np.sum(list(columns.values()), axis=0, dtype=np.int8)
+    for mild, severe in CHARLSON_HIERARCHY.items():
+        flags[f"charlson_{mild}"] = flags[f"charlson_{mild}"] & ~flags[f"charlson_{severe}"]
+    charlson = np.zeros(n, dtype=np.int16)
+    for name, (weight, _) in CHARLSON.items():
+        charlson += weight * flags[f"charlson_{name}"]
+    columns["ind_charlson"] = charlson.astype(np.int8)
+    return columns
+
+
+def _utilisation(events: _Events, n: int) -> dict[str, np.ndarray]:
+    index = {name: i for i, name in enumerate(UTILISATION_KINDS)}
+    lut = np.array([index.get(name, -1) for name in events.kind_names] + [-1], dtype=np.int8)
+    recent = (events.days <= max(WINDOWS)) & (lut[events.kind_codes] >= 0)
+    pos, days, kind = events.pos[recent], events.days[recent], lut[events.kind_codes[recent]]
+    columns: dict[str, np.ndarray] = {}
+    for name, i in index.items():
+        for window in WINDOWS:
+            counts = np.bincount(pos[(kind == i) & (days <= window)], minlength=n)
+            counts = np.minimum(counts, np.iinfo(np.int16).max).astype(np.int16)
+            columns[f"ind_n_{name}_{window}d"] = counts
+    return columns
+
+
+def _care_gaps(
+    events: _Events, n: int, years: np.ndarray, age_days: np.ndarray, female: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Screening gaps, scheduled childhood doses missing and influenza/HPV vaccination gaps."""
+    names = list(dict.fromkeys([*SCREENING_TARGETS, *VACCINE_SCHEDULE, *VACCINE_TARGETS]))
+    index = {name: i for i, name in enumerate(names)}
+    lut = np.array([index.get(c, -1) for c in events.upper] + [-1], dtype=np.int16)
+    code = lut[events.code_codes]
+    sel = np.flatnonzero(code >= 0)  # the few events with a screening or vaccine code
+    pos, days, code = events.pos[sel], events.days[sel], code[sel]
+    vaccination = events.kinds(["vaccination"])[sel]
+
+    def last_days(name: str, mask: np.ndarray | bool = True) -> np.ndarray:
+        out = np.full(n, _NONE, dtype=np.int32)
+        hit = np.flatnonzero((code == index[name]) & mask)
+        np.minimum.at(out, pos[hit], days[hit])
+        return out
+
+    def target(low: int, high: int, sex: str | None) -> np.ndarray:
+        who = (years >= low) & (years <= high)
+        return who if sex is None else who & (female == (sex == "F"))
+
+    columns: dict[str, np.ndarray] = {}
+    for name, (low, high, sex, interval) in SCREENING_TARGETS.items():
+        done = last_days(name) <= _interval_days(interval)
+        columns[f"ind_gap_{name.lower()}"] = (target(low, high, sex) & ~done).astype(np.int8)
+    kids = np.flatnonzero(years < LIFE_COURSE_STAGES["infancia"][0])
+    row = np.full(n, -1, dtype=np.int64)
+    row[kids] = np.arange(len(kids))
+    given = vaccination & (row[pos] >= 0)
+    key = row[pos[given]] * len(names) + code[given]
+    received = np.bincount(key, minlength=len(kids) * len(names)).reshape(-1, len(names))
+    age, span = age_days[kids], int(events.days.max(initial=0))  # span: since the first event
+    missing = np.zeros(len(kids), dtype=np.int64)
+    for name, ages in VACCINE_SCHEDULE.items():
+        due = np.searchsorted(ages, age - VACCINE_GRACE_DAYS, side="right")
+        due -= np.searchsorted(ages, age - span, side="left")  # due before the first event
+        missing += np.maximum(due - received[:, index[name]], 0)
+    doses = np.zeros(n, dtype=np.int8)
+    doses[kids] = np.minimum(missing, np.iinfo(np.int8).max)
+    columns["ind_vaccine_doses_missing"] = doses
+    flu = target(*VACCINE_TARGETS["FLU"]) & (last_days("FLU", vaccination) > FLU_INTERVAL_DAYS)
+    columns["ind_gap_flu_60plus"] = flu.astype(np.int8)
+    hpv = target(*VACCINE_TARGETS["HPV"]) & (last_days("HPV", vaccination) == _NONE)
+    columns["ind_gap_hpv_vaccine"] = hpv.astype(np.int8)
+    return columns
+
+
+def _lab_name(code: str) -> str:
+    """Column-safe form of a lab code: lower case, other characters as '_'."""
+    return re.sub(r"[^a-z0-9]+", "_", code.strip().lower()).strip("_")
+
+
+def _labs(
+    events: _Events, n: int, *, lab_codes: Sequence[str] | None, min_lab_share: float
+) -> dict[str, np.ndarray]:
+    """Last result and change of each lab code chosen or found frequent in the data."""
+    names = sorted({_lab_name(c) for c in events.categories} - {""})
+    index = {name: i for i, name in enumerate(names)}
+    lut = np.array([index.get(_lab_name(c), -1) for c in events.categories] + [-1], np.int32)
+    sel = np.flatnonzero(events.kinds(["lab"]))
+    lab = lut[events.code_codes[sel]]
+    sel, lab = sel[lab >= 0], lab[lab >= 0]
+    pair = lab.astype(np.int64) * max(n, 1) + events.pos[sel]  # (lab, person)
+    # Sort by pair, date (oldest first) and value (same-day ties): events are not sorted.
+    span = int(events.days[sel].max(initial=0)) + 1
+    key = pair * span + (span - 1 - events.days[sel])
+    order = np.lexsort((events.values[sel], key))
+    pair, value = pair[order], events.values[sel[order]]
+    first = np.ones(len(pair), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    persons_with = np.bincount(pair[first] // max(n, 1), minlength=len(names))
+    if lab_codes is None:
+        frequent = (persons_with > 0) & (persons_with >= min_lab_share * n)
+        chosen = [names[i] for i in np.flatnonzero(frequent)]
+    else:
+        chosen = list(dict.fromkeys(_lab_name(c) for c in lab_codes))
+        if "" in chosen:
+            raise ValueError(f"lab_codes: a code has no letter or digit: {list(lab_codes)!r}")
+    column = np.full(len(names), -1, dtype=np.int64)
+    for j, name in enumerate(chosen):
+        if name in index:  # codes absent from the data get NaN columns
+            column[index[name]] = j
+    finite = np.isfinite(value)
+    pair, value = pair[finite], value[finite]
+    ends = np.ones(len(pair), dtype=bool)
+    ends[:-1] = pair[1:] != pair[:-1]
+    last = np.flatnonzero(ends)
+    prev = np.maximum(last - 1, 0)
+    has_prev = (last > 0) & (pair[prev] == pair[last])
+    pos, col = pair[last] % max(n, 1), column[pair[last] // max(n, 1)]
+    out_last = np.full((n, len(chosen)), np.nan, dtype=np.float32)
+    out_change = np.full((n, len(chosen)), np.nan, dtype=np.float32)
+    keep = col >= 0
+    out_last[pos[keep], col[keep]] = value[last[keep]]
+    keep &= has_prev
+    out_change[pos[keep], col[keep]] = value[last[keep]] - value[prev[keep]]
+    columns: dict[str, np.ndarray] = {}
+    for j, name in enumerate(chosen):
+        columns[f"ind_lab_{name}_last"] = out_last[:, j]
+        columns[f"ind_lab_{name}_change"] = out_change[:, j]
+    return columns
