@@ -28,6 +28,7 @@ __all__ = [
     "build_features",
     "build_labels",
     "describe_column",
+    "lab_codes_in",
     "feature_catalog",
     "population_at",
 ]
@@ -115,6 +116,22 @@ def feature_catalog() -> pd.DataFrame:
     ['family', 'individual', 'territorial']
     """
     return catalog_frame(_CATALOG)
+
+
+def lab_codes_in(columns: Iterable[str]) -> list[str]:
+    """Return the lab codes whose features are among ``columns``, to rebuild the same columns.
+
+    Examples
+    --------
+    >>> lab_codes_in(["ind_age", "ind_lab_hba1c_last", "ind_lab_hba1c_change", "ind_lab_ldl_last"])
+    ['hba1c', 'ldl']
+    """
+    prefix, suffix = "ind_lab_", "_last"
+    return [
+        c[len(prefix) : -len(suffix)]
+        for c in columns
+        if c.startswith(prefix) and c.endswith(suffix)
+    ]
 
 
 def describe_column(column: str) -> FeatureSpec | None:

@@ -1,0 +1,176 @@
+"""RiskModel: scikit-learn conventions, out-of-time choice, calibration, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, logit
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+
+import masrisk
+from masrisk.features import lab_codes_in
+from masrisk.models import Calibrator, RiskModel
+
+OUTCOME = "hospitalization_12m"
+
+
+@pytest.fixture(scope="module")
+def periods() -> dict[str, pd.DataFrame | pd.Series]:
+    tables = masrisk.synthesize("bogota", persons=4000, seed=0).tables
+    X = masrisk.build_features(tables, as_of="2023-01-01")
+    X_valid = masrisk.build_features(tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns))
+    return {
+        "X": X,
+        "y": masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME),
+        "X_valid": X_valid[X.columns],
+        "y_valid": masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME),
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted(periods) -> RiskModel:
+    return RiskModel(OUTCOME).fit(
+        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+    )
+
+
+def test_options_are_stored_as_given_and_clone_works():
+    model = RiskModel(
+        "mortality_12m", params={"num_leaves": 3}, calibration="isotonic", random_state=7
+    )
+    assert model.get_params() == {
+        "outcome": "mortality_12m",
+        "params": {"num_leaves": 3},
+        "calibration": "isotonic",
+        "random_state": 7,
+        "n_jobs": 2,
+    }
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert copy.set_params(random_state=1).random_state == 1
+
+
+def test_unfitted_model_refuses_to_predict(periods):
+    with pytest.raises(NotFittedError):
+        RiskModel().predict_risk(periods["X_valid"])
+
+
+def test_fit_returns_self_with_fitted_attributes(fitted, periods):
+    assert fitted.chosen_ in {"lightgbm", "logistic_baseline"}
+    assert fitted.features_ == list(periods["X"].columns)
+    assert set(fitted.validation_risk_) == {"lightgbm", "logistic_baseline"}
+    assert len(fitted.search_) == 3
+    assert {"trees", "valid_logloss", "valid_auc"} <= set(fitted.search_.columns)
+    assert fitted.choice_reason_
+
+
+def test_risks_are_probabilities_ranked_like_the_log_odds(fitted, periods):
+    risk = fitted.predict_risk(periods["X_valid"])
+    assert risk.shape == (len(periods["X_valid"]),)
+    assert ((risk > 0) & (risk < 1)).all()
+    proba = fitted.predict_proba(periods["X_valid"])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    order = np.argsort(fitted.decision_function(periods["X_valid"]), kind="stable")
+    assert (np.diff(risk[order]) >= -1e-12).all()
+
+
+def test_lightgbm_beats_the_baseline_on_the_synthetic_population(fitted, periods):
+    assert fitted.chosen_ == "lightgbm"
+    auc = roc_auc_score(periods["y_valid"], fitted.validation_risk_["lightgbm"])
+    assert auc > roc_auc_score(periods["y_valid"], fitted.validation_risk_["logistic_baseline"])
+
+
+def test_calibration_in_the_large_on_the_validation_period(fitted, periods):
+    observed = periods["y_valid"].mean()
+    assert fitted.validation_risk_["lightgbm"].mean() == pytest.approx(observed, rel=0.1)
+
+
+def test_same_data_and_seed_give_identical_models(fitted, periods):
+    again = RiskModel(OUTCOME).fit(
+        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+    )
+    pd.testing.assert_frame_equal(again.search_, fitted.search_)
+    np.testing.assert_array_equal(
+        again.predict_risk(periods["X_valid"]), fitted.predict_risk(periods["X_valid"])
+    )
+
+
+def test_a_weak_booster_falls_back_to_the_baseline(periods):
+    weak = {"min_data_in_leaf": 10**7}  # no split possible: a constant booster
+    model = RiskModel(OUTCOME, params=weak).fit(
+        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+    )
+    assert model.chosen_ == "logistic_baseline"
+    assert model.booster_ is None
+    assert "baseline" in model.choice_reason_
+    risk = model.predict_risk(periods["X_valid"])
+    assert roc_auc_score(periods["y_valid"], risk) > 0.6
+
+
+def test_missing_features_are_named(fitted, periods):
+    X = periods["X_valid"].drop(columns=["ind_age", "fam_size"])
+    with pytest.raises(masrisk.ValidationError, match="ind_age"):
+        fitted.predict_risk(X)
+
+
+def test_labels_must_hold_both_classes(periods):
+    with pytest.raises(ValueError, match="one class"):
+        RiskModel().fit(
+            periods["X"],
+            np.zeros(len(periods["X"])),
+            X_valid=periods["X_valid"],
+            y_valid=periods["y_valid"],
+        )
+    with pytest.raises(ValueError, match="0/1"):
+        RiskModel().fit(
+            periods["X"],
+            np.full(len(periods["X"]), 2),
+            X_valid=periods["X_valid"],
+            y_valid=periods["y_valid"],
+        )
+
+
+# --------------------------------------------------------------------------- calibrator
+
+
+def test_sigmoid_calibration_recovers_a_known_miscalibration():
+    rng = np.random.default_rng(0)
+    score = rng.normal(-2, 1, 200_000)
+    y = rng.random(len(score)) < expit(0.5 + 0.8 * score)
+    calibrator = Calibrator.fit(score, y, "sigmoid")
+    assert calibrator.intercept == pytest.approx(0.5, abs=0.03)
+    assert calibrator.slope == pytest.approx(0.8, abs=0.02)
+
+
+def test_isotonic_calibration_is_monotone_and_bounded():
+    rng = np.random.default_rng(1)
+    score = rng.normal(size=5000)
+    y = rng.random(5000) < expit(score)
+    calibrator = Calibrator.fit(score, y, "isotonic")
+    risk = calibrator(np.sort(score))
+    assert (np.diff(risk) >= 0).all()
+    assert risk.min() > 0
+    assert risk.max() < 1
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic", "none"])
+def test_calibrator_round_trips_through_a_dict(method):
+    rng = np.random.default_rng(2)
+    score = rng.normal(size=500)
+    calibrator = Calibrator.fit(score, rng.random(500) < expit(score), method)
+    again = Calibrator.from_dict(calibrator.to_dict())
+    np.testing.assert_array_equal(again(score), calibrator(score))
+
+
+def test_unknown_calibration_is_refused():
+    with pytest.raises(ValueError, match="calibration"):
+        Calibrator.fit(np.zeros(3), np.array([0, 1, 0]), "magic")
+
+
+def test_none_calibration_is_the_logistic_function():
+    assert Calibrator.fit(np.zeros(2), np.array([0, 1]), "none")(np.array([logit(0.2)]))[
+        0
+    ] == pytest.approx(0.2)
