@@ -19,7 +19,9 @@ except PackageNotFoundError:  # a source tree that was not installed
     from masrisk._version import __version__
 
 if TYPE_CHECKING:
+    from masrisk.bundle import Bundle, load_bundle
     from masrisk.config import Config, OutcomeConfig, load_config
+    from masrisk.evaluate import EvaluationReport
     from masrisk.exceptions import (
         BundleError,
         ConfigError,
@@ -28,13 +30,20 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from masrisk.features import build_features, build_labels, feature_catalog
+    from masrisk.models import RiskModel
     from masrisk.schema import load_tables, validate
     from masrisk.synth import SyntheticPopulation, synthesize
     from masrisk.tables import CONTRACT, Tables
+    from masrisk.training import train
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "Bundle": "masrisk.bundle",
     "BundleError": "masrisk.exceptions",
+    "EvaluationReport": "masrisk.evaluate",
+    "RiskModel": "masrisk.models",
+    "load_bundle": "masrisk.bundle",
+    "train": "masrisk.training",
     "CONTRACT": "masrisk.tables",
     "Config": "masrisk.config",
     "ConfigError": "masrisk.exceptions",
@@ -55,7 +64,10 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "CONTRACT",
+    "Bundle",
     "BundleError",
+    "EvaluationReport",
+    "RiskModel",
     "Config",
     "ConfigError",
     "MasriskError",
@@ -68,9 +80,11 @@ __all__ = [
     "build_features",
     "build_labels",
     "feature_catalog",
+    "load_bundle",
     "load_config",
     "load_tables",
     "synthesize",
+    "train",
     "validate",
 ]
 

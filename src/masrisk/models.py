@@ -40,7 +40,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-__all__ = ["COMPLEXITIES", "Calibrator", "RiskModel", "make_baseline"]
+__all__ = ["COMPLEXITIES", "Calibrator", "LogisticBaseline", "RiskModel", "make_baseline"]
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +129,95 @@ class Calibrator:
         )
 
 
+@dataclass(frozen=True)
+class LogisticBaseline:
+    """The fitted logistic baseline as plain numbers: what a bundle stores, and predicts with.
+
+    Numeric features are imputed by their training median and standardised; each categorical
+    feature adds the coefficient of its category (none for a category unseen in training).
+    """
+
+    numeric: tuple[str, ...]
+    medians: tuple[float, ...]
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+    numeric_coef: tuple[float, ...]
+    categorical: dict[str, tuple[str, ...]]
+    categorical_coef: dict[str, tuple[float, ...]]
+    intercept: float
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Pipeline) -> LogisticBaseline:
+        """Read the numbers out of a pipeline made by :func:`make_baseline` and fitted."""
+        encode = pipeline.named_steps["encode"]
+        coef = pipeline.named_steps["model"].coef_[0]
+        numeric_steps = encode.named_transformers_["numeric"]
+        numeric = tuple(encode.transformers_[0][2])
+        categorical_columns = list(encode.transformers_[1][2])
+        start = len(numeric)
+        categorical, categorical_coef = {}, {}
+        if categorical_columns:
+            onehot = encode.named_transformers_["categorical"]
+            for column, categories in zip(categorical_columns, onehot.categories_, strict=True):
+                categorical[column] = tuple(str(c) for c in categories)
+                categorical_coef[column] = tuple(map(float, coef[start : start + len(categories)]))
+                start += len(categories)
+        return cls(
+            numeric=numeric,
+            medians=tuple(map(float, numeric_steps.named_steps["impute"].statistics_)),
+            means=tuple(map(float, numeric_steps.named_steps["scale"].mean_)),
+            scales=tuple(map(float, numeric_steps.named_steps["scale"].scale_)),
+            numeric_coef=tuple(map(float, coef[: len(numeric)])),
+            categorical=categorical,
+            categorical_coef=categorical_coef,
+            intercept=float(pipeline.named_steps["model"].intercept_[0]),
+        )
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the log-odds of each row."""
+        values = X[list(self.numeric)].to_numpy(dtype="float64")
+        values = np.where(np.isnan(values), np.asarray(self.medians), values)
+        score = ((values - np.asarray(self.means)) / np.asarray(self.scales)) @ np.asarray(
+            self.numeric_coef
+        )
+        for column, categories in self.categorical.items():
+            codes = pd.Categorical(
+                X[column].astype("str").where(X[column].notna()), categories=categories
+            ).codes
+            score = score + np.append(np.asarray(self.categorical_coef[column]), 0.0)[codes]
+        return score + self.intercept
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe description."""
+        return {
+            "numeric": list(self.numeric),
+            "medians": list(self.medians),
+            "means": list(self.means),
+            "scales": list(self.scales),
+            "numeric_coef": list(self.numeric_coef),
+            # a list, not a mapping: the order of the sum must survive sorted JSON keys
+            "categorical": [
+                {"column": k, "categories": list(v), "coef": list(self.categorical_coef[k])}
+                for k, v in self.categorical.items()
+            ],
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogisticBaseline:
+        """Rebuild from :meth:`to_dict`."""
+        return cls(
+            numeric=tuple(data["numeric"]),
+            medians=tuple(data["medians"]),
+            means=tuple(data["means"]),
+            scales=tuple(data["scales"]),
+            numeric_coef=tuple(data["numeric_coef"]),
+            categorical={c["column"]: tuple(c["categories"]) for c in data["categorical"]},
+            categorical_coef={c["column"]: tuple(c["coef"]) for c in data["categorical"]},
+            intercept=float(data["intercept"]),
+        )
+
+
 def make_baseline(X: pd.DataFrame, *, random_state: int = 0) -> Pipeline:
     """Return the logistic baseline: imputed, standardised numerics and one-hot categoricals."""
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
@@ -178,8 +267,8 @@ class RiskModel(BaseEstimator):
     ----------
     booster_ : lightgbm.Booster or None
         The booster, ``None`` when the baseline was chosen.
-    baseline_ : sklearn.pipeline.Pipeline
-        The logistic baseline.
+    baseline_ : LogisticBaseline
+        The logistic baseline, as plain numbers.
     chosen_ : {"lightgbm", "logistic_baseline"}
     choice_reason_ : str
     calibrator_ : Calibrator
@@ -226,7 +315,8 @@ class RiskModel(BaseEstimator):
         if list(X_valid.columns) != list(X.columns):
             raise ValueError("X_valid must have the columns of X, in the same order")
         self.features_ = list(X.columns)
-        self.baseline_ = make_baseline(X, random_state=self.random_state).fit(X, y)
+        pipeline = make_baseline(X, random_state=self.random_state).fit(X, y)
+        self.baseline_ = LogisticBaseline.from_pipeline(pipeline)
         baseline_score = self.baseline_.decision_function(X_valid)
         baseline_auc = roc_auc_score(y_valid, baseline_score)
 
@@ -308,7 +398,7 @@ class RiskModel(BaseEstimator):
         """Return the chosen model's log-odds before calibration (what SHAP explains)."""
         if not hasattr(self, "calibrator_"):
             raise NotFittedError("this RiskModel is not fitted yet: call fit() first")
-        X = self._check_features(X)
+        X = self.select_features(X)
         if self.booster_ is not None:
             return self.booster_.predict(X, raw_score=True, num_threads=self.n_jobs)
         return self.baseline_.decision_function(X)
@@ -323,24 +413,28 @@ class RiskModel(BaseEstimator):
         risk = self.predict_risk(X)
         return np.column_stack([1 - risk, risk])
 
-    def _check_features(self, X: pd.DataFrame) -> pd.DataFrame:
+    def select_features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Return the model's feature columns of ``X``, in training order.
+
+        Raises
+        ------
+        masrisk.ValidationError
+            Naming every feature of the model that ``X`` lacks.
+        """
+        if not hasattr(self, "features_"):
+            raise NotFittedError("this RiskModel is not fitted yet: call fit() first")
         missing = [c for c in self.features_ if c not in X.columns]
         if missing:
             from masrisk.exceptions import Problem, ValidationError
 
-            shown = tuple(missing[:5])
-            raise ValidationError(
-                [
-                    Problem(
-                        "features",
-                        None,
-                        "features the model needs are missing",
-                        rows=0,
-                        examples=shown,
-                        detail=f"{len(missing)} of {len(self.features_)} missing",
-                    )
-                ]
+            problem = Problem(
+                "features",
+                None,
+                "features of the model are missing from the data",
+                examples=tuple(missing[:5]),
+                detail=f"{len(missing)} of {len(self.features_)}: {', '.join(missing)}",
             )
+            raise ValidationError([problem])
         return X[self.features_]
 
 

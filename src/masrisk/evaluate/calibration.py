@@ -1,0 +1,199 @@
+"""Calibration: how closely the predicted risks match the observed event rates.
+
+Examples
+--------
+>>> from masrisk.evaluate import brier, scaled_brier
+>>> round(brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
+0.075
+>>> round(scaled_brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
+0.7
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy.special import expit, logit
+
+from masrisk.evaluate._checks import NAN, as_arrays
+
+__all__ = ["brier", "calibration_curve", "calibration_intercept_slope", "scaled_brier"]
+
+_CLIP = 1e-6
+
+
+def calibration_intercept_slope(y_true: ArrayLike, risk: ArrayLike) -> tuple[float, float]:
+    """Return the calibration intercept (calibration-in-the-large) and calibration slope.
+
+    Both come from logistic recalibration on ``x = logit(p)``, with ``p`` clipped to
+    ``[1e-6, 1 - 1e-6]`` (Van Calster et al. 2016, 2019), fitted by unpenalised Newton
+    iterations:
+
+    - the **slope** is ``b`` in ``logit P(y=1) = a + b·x``. Ideal 1; below 1 the risks are
+      too extreme (overfitting), above 1 too moderate.
+    - the **intercept** is ``a`` in ``logit P(y=1) = a + x``, i.e. with ``x`` as an offset
+      and the slope fixed at 1. Ideal 0; below 0 the risks are too high on average, above 0
+      too low. This is *not* the ``a`` of the two-parameter model above.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Observed outcome.
+    risk : array-like of float
+        Predicted risk.
+
+    Returns
+    -------
+    intercept, slope : float
+        ``NaN`` when a class is absent; the slope is also ``NaN`` when the risks separate
+        the classes perfectly (its maximum-likelihood estimate does not exist).
+
+    Examples
+    --------
+    >>> a, b = calibration_intercept_slope([0, 1, 0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6, 0.3, 0.5])
+    >>> round(a, 3), round(b, 3)
+    (0.228, 1.557)
+    """
+    y, p = as_arrays(y_true, risk)
+    return _calibration_fit(y, p)
+
+
+def _calibration_fit(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    prevalence = y.mean()
+    if prevalence in (0.0, 1.0):
+        return NAN, NAN
+    x = logit(np.clip(p, _CLIP, 1.0 - _CLIP))
+    ones = np.ones((y.size, 1))
+    # start from the shift that matches mean risk to prevalence; the slope model from b = 1
+    start = logit(prevalence) - logit(expit(x).mean())
+    (intercept,) = _newton(ones, y, offset=x, start=np.array([start]))
+    first = intercept if np.isfinite(intercept) else 0.0
+    _, slope = _newton(np.column_stack([ones, x]), y, offset=0.0, start=np.array([first, 1.0]))
+    return float(intercept), float(slope)
+
+
+def _log_likelihood(eta: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+
+def _newton(
+    design: np.ndarray, y: np.ndarray, *, offset: np.ndarray | float, start: np.ndarray
+) -> np.ndarray:
+    """Maximise the logistic likelihood by Newton steps, halved until they gain likelihood.
+
+    Returns NaNs when it does not converge in 100 steps, when no halved step gains, or when
+    the information matrix is (nearly) singular: perfect separation drives the weights to 0.
+    """
+    beta = start.astype(float)
+    loglik = _log_likelihood(offset + design @ beta, y)
+    for _ in range(100):
+        mu = expit(offset + design @ beta)
+        information = design.T @ (design * (mu * (1.0 - mu))[:, None])
+        eigen = np.linalg.eigvalsh(information)
+        if not eigen[0] > 1e-12 * eigen[-1]:
+            break
+        step = np.linalg.solve(information, design.T @ (y - mu))
+        for _ in range(60):
+            candidate = _log_likelihood(offset + design @ (beta + step), y)
+            if candidate >= loglik - 1e-12 * abs(loglik):
+                break
+            step = step / 2
+        else:
+            break
+        beta, loglik = beta + step, candidate
+        if np.max(np.abs(step)) < 1e-9:
+            return beta
+    return np.full_like(beta, np.nan)
+
+
+def brier(y_true: ArrayLike, risk: ArrayLike) -> float:
+    """Return the Brier score, the mean squared difference between risk and outcome.
+
+    Examples
+    --------
+    >>> round(brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
+    0.075
+    """
+    y, p = as_arrays(y_true, risk)
+    return _brier_score(y, p)
+
+
+def _brier_score(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean((p - y) ** 2))
+
+
+def scaled_brier(y_true: ArrayLike, risk: ArrayLike) -> float:
+    """Return the scaled Brier score, ``1 - Brier / Brier of the prevalence model``.
+
+    The prevalence model gives everyone the observed prevalence ``π``; its Brier score is
+    ``π(1 - π)``. 1 is perfect, 0 is no better than the prevalence, below 0 is worse.
+    ``NaN`` when a class is absent.
+
+    Examples
+    --------
+    >>> round(scaled_brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
+    0.7
+    """
+    y, p = as_arrays(y_true, risk)
+    return _scaled_brier_score(y, p)
+
+
+def _scaled_brier_score(y: np.ndarray, p: np.ndarray) -> float:
+    prevalence = y.mean()
+    reference = prevalence * (1.0 - prevalence)
+    return float(1.0 - _brier_score(y, p) / reference) if reference > 0 else NAN
+
+
+def calibration_curve(
+    y_true: ArrayLike, risk: ArrayLike, *, bins: int = 10, strategy: str = "quantile"
+) -> pd.DataFrame:
+    """Return mean predicted risk against observed event rate, by bin of risk.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Observed outcome.
+    risk : array-like of float
+        Predicted risk.
+    bins : int, default 10
+        Number of bins asked for.
+    strategy : {"quantile", "uniform"}, default "quantile"
+        ``"quantile"``: edges at quantiles of the risk, so bins hold about equal numbers of
+        persons (tied risks stay together, so there may be fewer bins); ``"uniform"``: edges
+        at ``0, 1/bins, ..., 1``. A bin is ``[lower, upper)``, the last one closed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``bin`` (0-based index of the bin, increasing risk), ``mean_risk``,
+        ``observed_rate`` and ``n``; one row per non-empty bin.
+
+    Examples
+    --------
+    >>> calibration_curve([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], bins=2)
+       bin  mean_risk  observed_rate  n
+    0    0       0.15            0.0  2
+    1    1       0.80            1.0  2
+    """
+    y, p = as_arrays(y_true, risk)
+    if int(bins) < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, int(bins) + 1)))
+    elif strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    else:
+        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+    index = np.searchsorted(edges[1:-1], p, side="right")
+    size = max(edges.size - 1, 1)
+    n = np.bincount(index, minlength=size)
+    keep = n > 0
+    return pd.DataFrame(
+        {
+            "bin": np.flatnonzero(keep).astype("int64"),
+            "mean_risk": np.bincount(index, weights=p, minlength=size)[keep] / n[keep],
+            "observed_rate": np.bincount(index, weights=y, minlength=size)[keep] / n[keep],
+            "n": n[keep].astype("int64"),
+        }
+    )

@@ -1,0 +1,183 @@
+"""Every headline measure of a model, overall and by subgroup (a tidy frame).
+
+Examples
+--------
+>>> from masrisk.evaluate import metrics
+>>> m = metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+>>> m["n"], m["events"], m["auc"], round(m["brier"], 6)
+(4, 2, 0.75, 0.158125)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.metrics import average_precision_score
+
+from masrisk.evaluate._checks import NAN, as_arrays
+from masrisk.evaluate.calibration import _brier_score, _calibration_fit, _scaled_brier_score
+from masrisk.evaluate.discrimination import CAPTURE_FRACTIONS, _capture, _delong
+from masrisk.exceptions import Problem, ValidationError
+
+__all__ = ["ESTIMABLE_WITH_EVENTS", "METRIC_KEYS", "metrics", "subgroup_metrics"]
+
+#: Keys of :func:`metrics`, in the order of the columns of every metrics table.
+METRIC_KEYS: tuple[str, ...] = (
+    "n",
+    "events",
+    "prevalence",
+    "auc",
+    "auc_low",
+    "auc_high",
+    "average_precision",
+    "brier",
+    "scaled_brier",
+    "calibration_intercept",
+    "calibration_slope",
+    "capture_top_1pct",
+    "capture_top_5pct",
+    "capture_top_10pct",
+)
+
+#: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events.
+ESTIMABLE_WITH_EVENTS: tuple[str, ...] = (
+    "auc",
+    "auc_low",
+    "auc_high",
+    "average_precision",
+    "calibration_intercept",
+    "calibration_slope",
+    "capture_top_1pct",
+    "capture_top_5pct",
+    "capture_top_10pct",
+)
+
+MISSING = "missing"
+
+
+def metrics(y_true: ArrayLike, risk: ArrayLike) -> dict[str, float | int]:
+    """Return every headline measure of a risk model, keyed as in ``METRIC_KEYS``.
+
+    ``n``, ``events`` (int), ``prevalence``, ``auc`` with its 95% DeLong interval
+    (``auc_low``, ``auc_high``), ``average_precision``, ``brier``, ``scaled_brier``,
+    ``calibration_intercept``, ``calibration_slope`` and ``capture_top_1pct``/``5pct``/
+    ``10pct`` (floats). Measures that are undefined on these data are ``NaN``.
+
+    Examples
+    --------
+    >>> m = metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> m["n"], m["events"], m["auc"], m["auc_low"] < 0.75 < m["auc_high"]
+    (4, 2, 0.75, True)
+    """
+    y, p = as_arrays(y_true, risk)
+    return _metrics(y, p)
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int]:
+    events = int(y.sum())
+    both = 0 < events < y.size
+    auc, low, high = _delong(y, p, 0.95)
+    intercept, slope = _calibration_fit(y, p)
+    capture = list(_capture(y, p, CAPTURE_FRACTIONS).values())
+    values = (
+        int(y.size),
+        events,
+        events / y.size,
+        auc,
+        low,
+        high,
+        float(average_precision_score(y, p)) if both else NAN,
+        _brier_score(y, p),
+        _scaled_brier_score(y, p),
+        intercept,
+        slope,
+        *capture,
+    )
+    return dict(zip(METRIC_KEYS, values, strict=True))
+
+
+def subgroup_metrics(
+    y_true: ArrayLike, risk: ArrayLike, groups: pd.DataFrame, *, min_events: int = 5
+) -> pd.DataFrame:
+    """Return the measures of :func:`metrics` overall and in every subgroup.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Observed outcome.
+    risk : array-like of float
+        Predicted risk.
+    groups : pandas.DataFrame
+        One column per attribute (``sex``, ``life_stage``, ``zone``, ``insurer``, ``regime``,
+        ``deprivation_quintile``, ...), one row per person, aligned by position with
+        ``y_true``. Missing values form the group ``"missing"``.
+    min_events : int, default 5
+        In a group with fewer events *or* fewer non-events than this, the discrimination,
+        calibration and capture measures (``ESTIMABLE_WITH_EVENTS``) are ``NaN``: too few to
+        estimate them honestly. ``n``, ``events``, ``prevalence``, ``brier`` and
+        ``scaled_brier`` are always filled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``attribute``, ``group`` (str) then ``METRIC_KEYS``. The first row is the
+        whole population (``attribute="overall"``, ``group="all"``), then one row per group in
+        order of the attribute's categories, or sorted values, with ``"missing"`` last.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y = [0, 1, 0, 1, 0, 1]
+    >>> risk = [0.1, 0.8, 0.3, 0.6, 0.2, 0.4]
+    >>> table = subgroup_metrics(y, risk, pd.DataFrame({"sex": ["F", "F", "M", "M", "F", None]}),
+    ...                          min_events=1)
+    >>> table[["attribute", "group", "n", "events", "auc"]]
+      attribute    group  n  events  auc
+    0   overall      all  6       3  1.0
+    1       sex        F  3       1  1.0
+    2       sex        M  2       1  1.0
+    3       sex  missing  1       1  NaN
+    """
+    y, p = as_arrays(y_true, risk)
+    if not isinstance(groups, pd.DataFrame):
+        raise TypeError(f"groups must be a pandas DataFrame, got {type(groups).__name__}")
+    if len(groups) != y.size:
+        raise ValidationError([Problem("groups", None, f"{len(groups)} rows for {y.size} labels")])
+    rows = [{"attribute": "overall", "group": "all", **_gated(y, p, min_events)}]
+    for attribute in groups.columns:
+        labels, codes = _group_codes(groups[attribute])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        for label, start, stop in zip(labels, bounds[:-1], bounds[1:], strict=True):
+            if stop > start:
+                rows_of = order[start:stop]
+                metrics = _gated(y[rows_of], p[rows_of], min_events)
+                rows.append({"attribute": str(attribute), "group": label, **metrics})
+    frame = pd.DataFrame(rows, columns=["attribute", "group", *METRIC_KEYS])
+    return frame.astype({"attribute": str, "group": str, "n": "int64", "events": "int64"})
+
+
+def _gated(y: np.ndarray, p: np.ndarray, min_events: int) -> dict[str, float | int]:
+    values = _metrics(y, p)
+    if min(values["events"], values["n"] - values["events"]) < min_events:
+        values.update(dict.fromkeys(ESTIMABLE_WITH_EVENTS, float("nan")))
+    return values
+
+
+def _group_codes(values: pd.Series) -> tuple[list[str], np.ndarray]:
+    """Return the group labels and, per row, the index of its label (NaN -> ``"missing"``)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories
+    else:
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+        except TypeError:  # values of mixed types cannot be sorted: sort their text
+            codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
+    labels = [str(value) for value in uniques]
+    codes = np.asarray(codes, dtype=np.int64)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append(MISSING)
+    return labels, codes

@@ -1,0 +1,133 @@
+"""Train a risk model out of time: features and labels at two cut-offs, then evaluate.
+
+Examples
+--------
+>>> import masrisk
+>>> tables = masrisk.synthesize("bogota", persons=3000, seed=0).tables
+>>> model, report = masrisk.train(tables, config=masrisk.load_config("bogota"),
+...     outcome="hospitalization_12m", train_as_of="2023-01-01", valid_as_of="2024-01-01")
+>>> report.chosen_model in {"lightgbm", "logistic_baseline"}
+True
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from masrisk.config import Config
+from masrisk.evaluate import EvaluationReport
+from masrisk.features import build_features, build_labels, lab_codes_in
+from masrisk.features.population import to_timestamp
+from masrisk.models import RiskModel
+from masrisk.tables import Tables
+
+__all__ = ["SUBGROUPS", "subgroups", "train"]
+
+logger = logging.getLogger(__name__)
+
+#: Subgroup attribute -> feature column it is read from.
+SUBGROUPS: dict[str, str] = {
+    "sex": "ind_sex",
+    "life_stage": "ind_life_stage",
+    "zone": "ter_zone",
+    "insurer": "ind_insurer",
+    "regime": "ind_regime",
+}
+
+
+def subgroups(features: pd.DataFrame) -> pd.DataFrame:
+    """Return the subgroups of each person: sex, stage, zone, insurer, regime, deprivation.
+
+    ``deprivation_quintile`` is the quintile of the territory's overall deprivation rank
+    (``ter_svi_overall``): ``Q1`` least deprived to ``Q5`` most deprived.
+    """
+    groups = pd.DataFrame(index=features.index)
+    for attribute, column in SUBGROUPS.items():
+        if column in features.columns:
+            groups[attribute] = features[column].astype("str").where(features[column].notna())
+    if "ter_svi_overall" in features.columns:
+        rank = features["ter_svi_overall"].to_numpy(dtype="float64")
+        quintile = np.minimum(np.floor(rank * 5), 4)
+        labels = np.array(["Q1", "Q2", "Q3", "Q4", "Q5"], dtype=object)
+        groups["deprivation_quintile"] = np.where(
+            np.isnan(quintile), None, labels[np.nan_to_num(quintile).astype(int)]
+        )
+    return groups
+
+
+def train(
+    tables: Tables,
+    *,
+    config: Config,
+    outcome: str,
+    train_as_of: str | pd.Timestamp,
+    valid_as_of: str | pd.Timestamp,
+    params: dict | None = None,
+    calibration: str = "sigmoid",
+    random_state: int = 0,
+) -> tuple[RiskModel, EvaluationReport]:
+    """Fit a :class:`RiskModel` on one cut-off and choose, calibrate and evaluate it on a later one.
+
+    Parameters
+    ----------
+    tables : Tables
+    config : Config
+        Defines the outcome (and the territories' historical rates).
+    outcome : str
+        Name of an outcome of ``config``.
+    train_as_of, valid_as_of : date
+        Cut-offs. The validation cut-off must come at least one horizon after the training
+        one, so that no training label looks into the validation period, and the data must
+        cover the validation labels' whole horizon.
+    params, calibration, random_state
+        Passed to :class:`RiskModel`.
+
+    Returns
+    -------
+    model : RiskModel
+    report : EvaluationReport
+        Metrics on the validation period, the model beside the logistic baseline.
+    """
+    definition = config.outcomes.get(outcome)
+    if definition is None:
+        from masrisk.exceptions import ConfigError
+
+        raise ConfigError(
+            f"outcomes.{outcome}: no such outcome (defined: {', '.join(config.outcomes)})"
+        )
+    first, second = to_timestamp(train_as_of), to_timestamp(valid_as_of)
+    horizon = pd.Timedelta(days=definition.horizon_days)
+    if second < first + horizon:
+        raise ValueError(
+            f"valid_as_of {second:%Y-%m-%d} must be at least {definition.horizon_days} days after "
+            f"train_as_of {first:%Y-%m-%d}: training labels would look into the validation period"
+        )
+    last = tables.events["date"].max()
+    if second + horizon - pd.Timedelta(days=1) > last:
+        raise ValueError(
+            f"the data end on {last:%Y-%m-%d}, before the validation labels' horizon "
+            f"({second:%Y-%m-%d} + {definition.horizon_days} days): choose an earlier valid_as_of"
+        )
+    logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
+    X = build_features(tables, as_of=first, config=config)
+    X_valid = build_features(tables, as_of=second, config=config, lab_codes=lab_codes_in(X.columns))
+    X_valid = X_valid[X.columns]
+    y = build_labels(tables, as_of=first, outcome=outcome, config=config)
+    y_valid = build_labels(tables, as_of=second, outcome=outcome, config=config)
+    logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
+    model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
+    model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
+    report = EvaluationReport.from_predictions(
+        outcome,
+        f"validation cut-off {second:%Y-%m-%d}, horizon {definition.horizon_days} days, "
+        f"{len(y_valid):,} persons (trained at {first:%Y-%m-%d})",
+        y_valid.to_numpy(),
+        model.validation_risk_,
+        subgroups(X_valid),
+        chosen_model=model.chosen_,
+        choice_reason=model.choice_reason_,
+    )
+    return model, report

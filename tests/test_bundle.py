@@ -1,0 +1,172 @@
+"""Model bundles: text and JSON only, identical predictions after a round trip, tamper-proof."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import masrisk
+from masrisk.bundle import (
+    UnseenCategoryWarning,
+    data_fingerprint,
+    feature_specs,
+    load_bundle,
+    save_bundle,
+)
+from masrisk.features import lab_codes_in
+from masrisk.models import RiskModel
+
+OUTCOME = "hospitalization_12m"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    tables = masrisk.synthesize("bogota", persons=3000, seed=4).tables
+    X = masrisk.build_features(tables, as_of="2023-01-01")
+    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME)
+    X_valid = masrisk.build_features(tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns))[
+        X.columns
+    ]
+    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
+    model = RiskModel(OUTCOME).fit(X, y, X_valid=X_valid, y_valid=y_valid)
+    metadata = {"features": feature_specs(X), "data_fingerprint": data_fingerprint(X, y)}
+    return model, metadata, X_valid
+
+
+@pytest.fixture
+def bundle_dir(trained, tmp_path):
+    model, metadata, _ = trained
+    return save_bundle(model, tmp_path / "bundle", metadata=metadata, model_card="# card\n")
+
+
+def test_bundle_holds_only_text_and_json(bundle_dir):
+    names = sorted(p.name for p in bundle_dir.iterdir())
+    assert names == [
+        "baseline.json",
+        "booster.txt",
+        "calibrator.json",
+        "manifest.json",
+        "metadata.json",
+        "model_card.md",
+        "report.json",
+    ]
+    for file in bundle_dir.iterdir():
+        text = file.read_text(encoding="utf-8")  # every file is UTF-8 text
+        assert not file.read_bytes().startswith(b"\x80")  # no pickle protocol header
+        if file.suffix == ".json":
+            json.loads(text)
+    assert (bundle_dir / "booster.txt").read_text().startswith("tree\n")
+
+
+def test_round_trip_gives_identical_predictions(trained, bundle_dir):
+    model, _, X_valid = trained
+    bundle = load_bundle(bundle_dir)
+    np.testing.assert_array_equal(bundle.predict_risk(X_valid), model.predict_risk(X_valid))
+    assert bundle.model.chosen_ == model.chosen_
+    assert bundle.features == list(X_valid.columns)
+
+
+def test_categories_survive_the_round_trip(trained, bundle_dir):
+    _, _, X_valid = trained
+    metadata = load_bundle(bundle_dir).metadata
+    sex = next(f for f in metadata["features"] if f["name"] == "ind_sex")
+    assert sex == {"name": "ind_sex", "dtype": "category", "categories": ["F", "M"]}
+    # Parquet (or a CSV) can hand categoricals back as plain strings: still the same risks.
+    as_text = X_valid.astype(dict.fromkeys(X_valid.select_dtypes("category").columns, "str"))
+    bundle = load_bundle(bundle_dir)
+    np.testing.assert_array_equal(bundle.predict_risk(as_text), bundle.predict_risk(X_valid))
+
+
+def test_unseen_category_is_scored_as_missing_with_a_warning(bundle_dir, trained):
+    _, _, X_valid = trained
+    X = X_valid.copy()
+    X["ind_insurer"] = X["ind_insurer"].astype("str")
+    X.iloc[:7, X.columns.get_loc("ind_insurer")] = "Brand New EPS"
+    bundle = load_bundle(bundle_dir)
+    with pytest.warns(UnseenCategoryWarning, match="ind_insurer: 7"):
+        risk = bundle.predict_risk(X)
+    missing = X_valid.copy()
+    missing["ind_insurer"] = missing["ind_insurer"].astype("str")
+    missing.iloc[:7, missing.columns.get_loc("ind_insurer")] = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(risk, bundle.predict_risk(missing))
+
+
+def test_flipped_byte_is_refused_naming_the_file(bundle_dir):
+    file = bundle_dir / "calibrator.json"
+    data = bytearray(file.read_bytes())
+    data[10] ^= 0x01
+    file.write_bytes(bytes(data))
+    with pytest.raises(masrisk.BundleError, match=r"calibrator\.json: checksum mismatch"):
+        load_bundle(bundle_dir)
+
+
+def test_missing_file_is_refused_naming_the_file(bundle_dir):
+    (bundle_dir / "booster.txt").unlink()
+    with pytest.raises(masrisk.BundleError, match=r"booster\.txt: missing"):
+        load_bundle(bundle_dir)
+
+
+def test_extra_file_is_refused(bundle_dir):
+    (bundle_dir / "payload.pkl").write_bytes(b"\x80\x04")
+    with pytest.raises(masrisk.BundleError, match=r"payload\.pkl: file not in the manifest"):
+        load_bundle(bundle_dir)
+
+
+def test_missing_manifest_and_directory_are_refused(bundle_dir, tmp_path):
+    with pytest.raises(masrisk.BundleError, match="no bundle directory"):
+        load_bundle(tmp_path / "nowhere")
+    (bundle_dir / "manifest.json").unlink()
+    with pytest.raises(masrisk.BundleError, match="manifest.json is missing"):
+        load_bundle(bundle_dir)
+
+
+def test_feature_mismatch_is_refused_naming_the_features(bundle_dir, trained):
+    _, _, X_valid = trained
+    with pytest.raises(masrisk.ValidationError, match="ind_charlson"):
+        load_bundle(bundle_dir).predict_risk(X_valid.drop(columns=["ind_charlson", "ter_zone"]))
+
+
+def test_existing_bundle_is_not_overwritten_by_default(trained, bundle_dir):
+    model, metadata, _ = trained
+    with pytest.raises(masrisk.BundleError, match="exists"):
+        save_bundle(model, bundle_dir, metadata=metadata)
+    save_bundle(model, bundle_dir, metadata=metadata, overwrite=True)
+    load_bundle(bundle_dir)
+
+
+def test_failed_write_leaves_nothing_behind(trained, tmp_path):
+    model, metadata, _ = trained
+    with pytest.raises(TypeError):
+        save_bundle(model, tmp_path / "b", metadata={**metadata, "bad": object()})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_baseline_bundle_has_no_booster(trained, tmp_path):
+    model, metadata, X_valid = trained
+    tables = masrisk.synthesize("bogota", persons=3000, seed=4).tables
+    X = masrisk.build_features(tables, as_of="2023-01-01")
+    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME)
+    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
+    weak = RiskModel(OUTCOME, params={"min_data_in_leaf": 10**7}).fit(
+        X, y, X_valid=X_valid, y_valid=y_valid
+    )
+    path = save_bundle(weak, tmp_path / "b", metadata=metadata)
+    assert not (path / "booster.txt").exists()
+    np.testing.assert_array_equal(
+        load_bundle(path).predict_risk(X_valid), weak.predict_risk(X_valid)
+    )
+
+
+def test_fingerprint_changes_with_the_data(trained):
+    _, _, X_valid = trained
+    y = np.zeros(len(X_valid), dtype="int8")
+    first = data_fingerprint(X_valid, y)
+    assert first == data_fingerprint(X_valid.copy(), y.copy())
+    changed = X_valid.copy()
+    changed.iloc[0, changed.columns.get_loc("ind_age")] += 1
+    assert data_fingerprint(changed, y) != first
