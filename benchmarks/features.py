@@ -21,44 +21,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from _measure import measure
+
 KINDS = ("outpatient", "emergency", "hospitalization", "pharmacy", "lab")
-
-
-class PeakMemory:
-    """Sample this process's resident set size in a thread; ``peak`` in GiB."""
-
-    def __init__(self) -> None:
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with open("/proc/self/statm") as f:
-                pages = int(f.read().split()[1])
-            self.peak = max(self.peak, pages * 4096 / 2**30)
-            time.sleep(0.005)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def measure(rows: list[dict], stage: str, func, *args, **kwargs):
-    with PeakMemory() as memory:
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        seconds = time.perf_counter() - start
-    rows.append({"stage": stage, "seconds": seconds, "peak_gib": memory.peak})
-    return result
 
 
 def duckdb_utilisation(events_file: Path, as_of: str) -> float:

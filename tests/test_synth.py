@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -580,3 +581,13 @@ def test_truth_is_written_only_when_asked_and_never_inside_the_data(bogota, tmp_
         bogota.write(data, truth_path=data / "truth.parquet")
     with pytest.raises(ValueError, match="must be 'parquet' or 'csv'"):
         bogota.write(tmp_path / "other", format="xlsx")
+
+
+def test_written_files_follow_the_umask_like_any_other_file(bogota, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        bogota.write(tmp_path / "data")
+    finally:
+        os.umask(previous)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
+    assert set(modes.values()) == {0o644}, modes

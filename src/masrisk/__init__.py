@@ -19,7 +19,7 @@ except PackageNotFoundError:  # a source tree that was not installed
     from masrisk._version import __version__
 
 if TYPE_CHECKING:
-    from masrisk.bundle import Bundle, load_bundle
+    from masrisk.bundle import Bundle, load_bundle, save_bundle
     from masrisk.config import Config, OutcomeConfig, load_config
     from masrisk.evaluate import EvaluationReport
     from masrisk.exceptions import (
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from masrisk.features import build_features, build_labels, feature_catalog
     from masrisk.models import RiskModel
     from masrisk.schema import load_tables, validate
+    from masrisk.scoring import score
     from masrisk.synth import SyntheticPopulation, synthesize
     from masrisk.tables import CONTRACT, Tables
     from masrisk.training import train
@@ -43,6 +44,8 @@ _EXPORTS: dict[str, str] = {
     "EvaluationReport": "masrisk.evaluate",
     "RiskModel": "masrisk.models",
     "load_bundle": "masrisk.bundle",
+    "save_bundle": "masrisk.bundle",
+    "score": "masrisk.scoring",
     "train": "masrisk.training",
     "CONTRACT": "masrisk.tables",
     "Config": "masrisk.config",
@@ -83,6 +86,8 @@ __all__ = [
     "load_bundle",
     "load_config",
     "load_tables",
+    "save_bundle",
+    "score",
     "synthesize",
     "train",
     "validate",

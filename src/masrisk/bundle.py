@@ -108,9 +108,9 @@ def save_bundle(
     model: RiskModel,
     path: str | os.PathLike,
     *,
-    metadata: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
-    model_card: str = "",
+    model_card: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a fitted model as a bundle directory, atomically.
@@ -121,20 +121,25 @@ def save_bundle(
         A fitted model.
     path : path-like
         The bundle directory to create.
-    metadata : dict
-        JSON-safe facts about the model: at least ``features`` (list of ``{name, dtype,
-        categories}``); masrisk adds the format version, package versions, the choice and
-        the calibration.
+    metadata : dict, optional
+        JSON-safe facts about the model, at least ``features`` (list of ``{name, dtype,
+        categories}``); by default the ``training_`` facts :func:`masrisk.train` records.
+        masrisk adds the format version, package versions, the choice and the calibration.
     report : dict, optional
         The evaluation report (``EvaluationReport.to_dict()``).
-    model_card : str
-        Markdown text of the model card.
+    model_card : str, optional
+        Markdown text of the model card; by default one is written from the metadata and
+        the report (:func:`masrisk.model_card.render_model_card`).
     overwrite : bool
         Replace an existing bundle at ``path``.
     """
     target = Path(path)
     if target.exists() and not overwrite:
         raise BundleError(f"{target} exists; remove it or pass overwrite=True")
+    if metadata is None:
+        metadata = getattr(model, "training_", None)
+        if metadata is None:
+            raise BundleError("give metadata, or save a model trained by masrisk.train()")
     meta = {
         **metadata,
         "format_version": FORMAT_VERSION,
@@ -145,6 +150,10 @@ def save_bundle(
         "params": {"calibration": model.calibration, "random_state": model.random_state},
         "packages": _versions(),
     }
+    if model_card is None:
+        from masrisk.model_card import render_model_card
+
+        model_card = render_model_card(meta, report or {})
     files: dict[str, str] = {
         "metadata.json": _json(meta),
         "calibrator.json": _json(model.calibrator_.to_dict()),
@@ -161,6 +170,9 @@ def save_bundle(
             (staging / name).write_text(text, encoding="utf-8")
         manifest = {name: _sha256(staging / name) for name in sorted(files)}
         (staging / _MANIFEST).write_text(_json({"sha256": manifest}), encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is meant to be shared
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)

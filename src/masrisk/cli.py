@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -41,6 +42,14 @@ class Profile(str, Enum):
 
     bogota = "bogota"
     mexico = "mexico"
+
+
+class Calibration(str, Enum):
+    """Recalibration of a model's log-odds."""
+
+    sigmoid = "sigmoid"
+    isotonic = "isotonic"
+    none = "none"
 
 
 class FileFormat(str, Enum):
@@ -147,6 +156,118 @@ def validate(
         tables = load_tables(data, extra_kinds=kinds)
         if not quiet:
             _out.print(_summary(f"{data}: valid", tables.summary()))
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    config: Annotated[str, typer.Option(help="Configuration: a shipped name or a YAML path.")],
+    outcome: Annotated[str, typer.Option(help="Outcome of the configuration to predict.")],
+    train_as_of: Annotated[str, typer.Option("--train-as-of", help="Training cut-off (date).")],
+    valid_as_of: Annotated[str, typer.Option("--valid-as-of", help="Validation cut-off, later.")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to write.")],
+    calibration: Annotated[
+        Calibration, typer.Option(help="Recalibration: sigmoid (Platt), isotonic or none.")
+    ] = Calibration.sigmoid,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    data_description: Annotated[
+        str | None,
+        typer.Option(help="Where the data come from, for the model card (e.g. a source, a year)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train a calibrated model out of time and write it as a bundle with its model card."""
+    from masrisk.bundle import save_bundle
+    from masrisk.config import load_config
+    from masrisk.schema import load_tables
+    from masrisk.training import train as train_model
+
+    if out.exists() and not overwrite:  # before the training, not after it
+        raise typer.BadParameter(
+            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
+        )
+    with _stage(quiet):
+        settings = load_config(config)
+        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
+        model, report = train_model(
+            tables,
+            config=settings,
+            outcome=outcome,
+            train_as_of=train_as_of,
+            valid_as_of=valid_as_of,
+            calibration=calibration.value,
+            random_state=seed,
+        )
+        metadata = {**model.training_, "data_description": data_description or str(data)}
+        save_bundle(model, out, metadata=metadata, report=report.to_dict(), overwrite=overwrite)
+        if not quiet:
+            _err.print(_metrics_table(report))
+            _err.print(f"Wrote {out} (model card: {out / 'model_card.md'})", markup=False)
+
+
+@app.command()
+def score(
+    model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    out: Annotated[Path, typer.Option("--out", help="Scores file, .parquet or .csv.")],
+    config: Annotated[
+        str | None,
+        typer.Option(help="Configuration for the tiers; by default the bundle's profile."),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Score every person present at a cut-off: calibrated risk and tier."""
+    from masrisk.bundle import load_bundle
+    from masrisk.config import load_config
+    from masrisk.outputs import TABLE_SUFFIXES, write_table
+    from masrisk.schema import load_tables
+    from masrisk.scoring import score as score_population
+
+    if out.suffix not in TABLE_SUFFIXES:
+        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+    with _stage(quiet):
+        bundle = load_bundle(model)
+        settings = load_config(config or bundle.metadata.get("profile", "bogota"))
+        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
+        scores = score_population(bundle, tables, as_of=as_of, config=settings)
+        write_table(scores, out)
+        if not quiet:
+            counts = scores["tier"].value_counts(sort=False)
+            summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
+            for column in ("tier", "persons", "mean risk"):
+                summary.add_column(column, justify="left" if column == "tier" else "right")
+            for tier, n in counts.items():
+                mean = scores.loc[scores["tier"] == tier, "risk"].mean()
+                summary.add_row(str(tier), f"{n:,}", f"{mean:.3f}")
+            _err.print(summary)
+
+
+def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
+    table = Table(
+        title=f"Validation: {report.period}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,  # fits 80 columns
+    )
+    table.caption = "sc. Brier: scaled Brier; intercept and slope: calibration's"
+    table.caption_justify = "left"
+    for column in ("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"):
+        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    for name, row in report.overall.iterrows():
+        table.add_row(
+            str(name),
+            f"{row['auc']:.3f}",
+            f"{row['auc_low']:.3f}-{row['auc_high']:.3f}",
+            f"{row['average_precision']:.3f}",
+            f"{row['scaled_brier']:.3f}",
+            f"{row['calibration_intercept']:.3f}",
+            f"{row['calibration_slope']:.3f}",
+        )
+    return table
 
 
 @contextmanager

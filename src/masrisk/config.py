@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import ConfigError
 
-__all__ = ["BUNDLED_CONFIGS", "Config", "OutcomeConfig", "config_path", "load_config"]
+__all__ = [
+    "BUNDLED_CONFIGS",
+    "Config",
+    "OutcomeConfig",
+    "TiersConfig",
+    "config_path",
+    "load_config",
+]
 
 #: Names of the configurations shipped with masrisk.
 BUNDLED_CONFIGS: tuple[str, ...] = ("bogota", "mexico")
@@ -65,6 +72,28 @@ class OutcomeConfig(_Strict):
         return tuple(c.upper() for c in codes)
 
 
+class TiersConfig(_Strict):
+    """Cut-offs of the risk pyramid (in the manner of Kaiser Permanente's).
+
+    With ``method="percentile"`` the values are shares of the scored population: the top
+    ``case_management`` share, then the next ``disease_management`` share; the rest is
+    promotion and prevention. With ``method="absolute"`` they are risks: case management at
+    or above ``case_management``, disease management at or above ``disease_management``.
+    """
+
+    method: Literal["percentile", "absolute"] = "percentile"
+    case_management: float = Field(default=0.03, gt=0, lt=1)
+    disease_management: float = Field(default=0.17, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _cut_offs_are_ordered(self) -> TiersConfig:
+        if self.method == "percentile" and self.case_management + self.disease_management >= 1:
+            raise ValueError("case_management + disease_management must leave a share below 1")
+        if self.method == "absolute" and self.case_management <= self.disease_management:
+            raise ValueError("case_management's risk must be above disease_management's")
+        return self
+
+
 class Config(_Strict):
     """A masrisk configuration: outcomes now; tiers, interventions and capacity later.
 
@@ -76,11 +105,14 @@ class Config(_Strict):
         The outcomes that can be trained and scored, by name.
     extra_event_kinds : tuple of str
         Event kinds accepted beside the built-in ones of the data contract.
+    tiers : TiersConfig
+        Cut-offs of the risk pyramid used when scoring.
     """
 
     profile: str
     outcomes: dict[str, OutcomeConfig] = Field(min_length=1)
     extra_event_kinds: tuple[str, ...] = ()
+    tiers: TiersConfig = TiersConfig()
 
     @field_validator("outcomes")
     @classmethod

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["BundleError", "ConfigError", "MasriskError", "Problem", "ValidationError"]
+__all__ = [
+    "BundleError",
+    "ConfigError",
+    "CutoffError",
+    "MasriskError",
+    "Problem",
+    "ValidationError",
+]
 
 
 class MasriskError(Exception):
@@ -115,3 +122,7 @@ class ConfigError(MasriskError, ValueError):
 
 class BundleError(MasriskError):
     """A model bundle is missing a file, was tampered with, or does not match the data."""
+
+
+class CutoffError(MasriskError, ValueError):
+    """Cut-off dates that do not fit each other or the data (e.g. overlapping label windows)."""

@@ -17,8 +17,10 @@ import logging
 import numpy as np
 import pandas as pd
 
+from masrisk.bundle import data_fingerprint, feature_specs
 from masrisk.config import Config
 from masrisk.evaluate import EvaluationReport
+from masrisk.exceptions import CutoffError
 from masrisk.features import build_features, build_labels, lab_codes_in
 from masrisk.features.population import to_timestamp
 from masrisk.models import RiskModel
@@ -88,6 +90,8 @@ def train(
     Returns
     -------
     model : RiskModel
+        Fitted, with ``training_``: the facts a bundle records (outcome definition,
+        cut-offs, persons and events, features with dtypes, data fingerprint).
     report : EvaluationReport
         Metrics on the validation period, the model beside the logistic baseline.
     """
@@ -101,13 +105,13 @@ def train(
     first, second = to_timestamp(train_as_of), to_timestamp(valid_as_of)
     horizon = pd.Timedelta(days=definition.horizon_days)
     if second < first + horizon:
-        raise ValueError(
+        raise CutoffError(
             f"valid_as_of {second:%Y-%m-%d} must be at least {definition.horizon_days} days after "
             f"train_as_of {first:%Y-%m-%d}: training labels would look into the validation period"
         )
     last = tables.events["date"].max()
     if second + horizon - pd.Timedelta(days=1) > last:
-        raise ValueError(
+        raise CutoffError(
             f"the data end on {last:%Y-%m-%d}, before the validation labels' horizon "
             f"({second:%Y-%m-%d} + {definition.horizon_days} days): choose an earlier valid_as_of"
         )
@@ -120,6 +124,20 @@ def train(
     logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
     model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
     model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
+    model.training_ = {
+        "profile": config.profile,
+        "outcome_definition": {"name": outcome, **definition.model_dump(mode="json")},
+        "train_as_of": f"{first:%Y-%m-%d}",
+        "valid_as_of": f"{second:%Y-%m-%d}",
+        "train_persons": len(y),
+        "train_events": int(y.sum()),
+        "valid_persons": len(y_valid),
+        "valid_events": int(y_valid.sum()),
+        "lab_codes": lab_codes_in(X.columns),
+        "features": feature_specs(X),
+        "data_fingerprint": data_fingerprint(X, y),
+        "data_end": f"{last:%Y-%m-%d}",
+    }
     report = EvaluationReport.from_predictions(
         outcome,
         f"validation cut-off {second:%Y-%m-%d}, horizon {definition.horizon_days} days, "

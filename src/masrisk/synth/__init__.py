@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
+from masrisk.outputs import write_table
 from masrisk.synth.events import Context, Events, acute, chronic, pregnancy
 from masrisk.synth.geography import Geography, build_geography
 from masrisk.synth.health import NEVER, build_health
@@ -154,11 +154,11 @@ class SyntheticPopulation:
         out.mkdir(parents=True, exist_ok=True)
         other = "csv" if format == "parquet" else "parquet"
         for name, frame in self.tables.items():
-            _write_atomic(frame, out / f"{name}.{format}")
+            write_table(frame, out / f"{name}.{format}")
             (out / f"{name}.{other}").unlink(missing_ok=True)
         if truth_file is not None:
             truth_file.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.truth, truth_file)
+            write_table(self.truth, truth_file)
         return out
 
     def __repr__(self) -> str:
@@ -166,21 +166,6 @@ class SyntheticPopulation:
 
     def _repr_html_(self) -> str:
         return self.tables._repr_html_()
-
-
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` next to ``path`` under a temporary name, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _check(profile: str, persons: int, start: str, end: str) -> tuple[np.datetime64, int]:

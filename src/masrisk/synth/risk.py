@@ -12,8 +12,9 @@ Each person's latent risk on the log-odds (log-rate) scale is ``L = I + F + T``:
 
 Stream ``s`` (emergency, hospitalization, death) has the yearly Poisson rate
 ``exp(alpha_s + age_s(age, sex) + CAP * tanh(z_s / CAP))`` with
-``z_s = gamma_s * (L - a(age)) - c_s[band]``: its own age profile ``age_s``, the latent risk
-beyond age ``a(age)``, centred by ``c_s`` within each age band so that each band keeps the
+``z_s = gamma_s * w(age) * (L - a(age)) - c_s[band]``: its own age profile ``age_s``, the
+latent risk beyond age ``a(age)`` weighted by ``w(age)`` (relative risks attenuate with age),
+centred by ``c_s`` within each age band so that each band keeps the
 stream's age profile, and softly capped so that no one's rate exceeds ``exp(CAP)`` times the
 band's. ``alpha_s`` is calibrated so that the yearly rates meet
 :data:`masrisk.synth.targets.YEARLY_RATES` in the middle year of the period.
@@ -48,6 +49,11 @@ CENTRE_BANDS = np.array([0, 1, 5, 18, 45, 60, 70, 80])
 BETA = {"male": 0.1, "dm_control": 0.3, "ckd_severity": 0.3, "pregnancy": 1.0, "disability": 0.4}
 DELIVERY_RECORDED = 0.95  # share of deliveries that appear as an admission
 CAP = 4.0  # soft cap of the latent risk's effect on a rate: at most exp(4) times the band mean
+# Relative risks attenuate with age (a risk factor multiplies an old person's rate less than a
+# young adult's, e.g. the Prospective Studies Collaboration on blood pressure): the weight of
+# the latent risk by age. It makes risk factors interact with age, as in real records.
+ATTENUATION_KNOTS = np.array([0, 45, 85])
+ATTENUATION = np.array([1.2, 1.2, 0.7])
 
 
 def standardised(x: np.ndarray, sd: float) -> np.ndarray:
@@ -106,6 +112,7 @@ class LatentRisk:
             ]
         )
         band = np.searchsorted(CENTRE_BANDS, a, side="right") - 1
+        excess = excess * attenuation(a)
         z = GAMMA[:, None] * excess[None, :] - self.centre[:, band]
         return self.alpha[:, None] + shape + CAP * np.tanh(z / CAP), indiv
 
@@ -125,6 +132,11 @@ class LatentRisk:
                 w = w * self.cv_scale
             out[:, g] = w + group.pregnancy[stream] * preg
         return out
+
+
+def attenuation(age: np.ndarray) -> np.ndarray:
+    """Weight of the latent risk at ``age`` (see :data:`ATTENUATION`)."""
+    return np.interp(age, ATTENUATION_KNOTS, ATTENUATION)
 
 
 def family_part(people, rng: np.random.Generator) -> np.ndarray:
@@ -198,7 +210,7 @@ def _centre(model: LatentRisk, sel: np.ndarray, lo: int, hi: int) -> None:
     age, act, preg = model.state(sel, lo, hi)
     a = np.maximum(age, 0)
     excess = model.individual(sel, age, act, preg) - np.interp(a, AGE_KNOTS, HOSPITAL_AGE)
-    excess = excess + model.family[sel] + model.territorial[sel]
+    excess = (excess + model.family[sel] + model.territorial[sel]) * attenuation(a)
     band = np.searchsorted(CENTRE_BANDS, a, side="right") - 1
     counts = np.maximum(np.bincount(band, minlength=len(CENTRE_BANDS)), 1)
     means = np.bincount(band, excess, minlength=len(CENTRE_BANDS)) / counts

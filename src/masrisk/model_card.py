@@ -1,0 +1,109 @@
+"""The model card of a bundle: what the model is for, how it was made, how well it does.
+
+Its sections follow the items of TRIPOD+AI (Collins et al., BMJ 2024;385:e078378) that a
+model's users need: intended use, data and population, outcome, predictors, the model and
+how it was chosen, performance with intervals overall and by subgroup, calibration, and
+limitations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render_model_card"]
+
+_LEVELS = {"ind_": "individual", "fam_": "family", "ter_": "territorial"}
+
+
+def render_model_card(metadata: dict[str, Any], report: dict[str, Any]) -> str:
+    """Return the model card as Markdown, from a bundle's metadata and evaluation report."""
+    outcome = metadata.get("outcome_definition", {"name": metadata.get("outcome", "?")})
+    features = [f["name"] for f in metadata.get("features", [])]
+    by_level = {
+        level: sum(name.startswith(prefix) for name in features)
+        for prefix, level in _LEVELS.items()
+    }
+    codes = ", ".join(outcome.get("codes") or []) or "any code"
+    lines = [
+        f"# Model card: {outcome['name']}",
+        "",
+        f"Calibrated risk of **{outcome['name']}**: {outcome.get('description', '')}".rstrip(),
+        "",
+        "## Intended use",
+        "",
+        "- Risk stratification for population health management in primary care (the *gestión",
+        "  integral del riesgo* of MAS Bienestar): ranking persons, households and territories for",
+        "  outreach, home visits and care programmes, and sizing the risk pyramid's tiers.",
+        "- Users: analysts of a health secretariat, an insurer or an integrated care network.",
+        "- Not for: individual diagnosis, denial of care or of insurance, or any decision about a",
+        "  person without a clinician. Scores are probabilities for groups of similar persons.",
+        "",
+        "## Data and population",
+        "",
+        f"- Source: {metadata.get('data_description') or 'not described'}.",
+        f"- Profile: {metadata.get('profile', 'unknown')}; "
+        f"data up to {metadata.get('data_end', '?')}.",
+        f"- Training cut-off {metadata.get('train_as_of', '?')}: "
+        f"{metadata.get('train_persons', 0):,} persons present, "
+        f"{metadata.get('train_events', 0):,} with the outcome in the horizon.",
+        f"- Validation cut-off {metadata.get('valid_as_of', '?')} (out of time): "
+        f"{metadata.get('valid_persons', 0):,} persons, {metadata.get('valid_events', 0):,} with "
+        "the outcome.",
+        f"- Data fingerprint (SHA-256 of the training features and labels): "
+        f"`{metadata.get('data_fingerprint', '?')}`.",
+        "",
+        "## Outcome",
+        "",
+        f"- At least one event of kind {', '.join(outcome.get('kinds', []))} with {codes}, within "
+        f"{outcome.get('horizon_days', '?')} days after the cut-off.",
+        "- Present at the cut-off: born before it and no death recorded before it.",
+        "",
+        "## Predictors",
+        "",
+        f"- {len(features)} features built at the cut-off from events before it only: "
+        + ", ".join(f"{n} {level}" for level, n in by_level.items())
+        + ".",
+        f"- Lab codes described: {', '.join(metadata.get('lab_codes', [])) or 'none'}.",
+        "",
+        "## Model",
+        "",
+        f"- Chosen: **{metadata.get('chosen_model', '?')}** - {metadata.get('choice_reason', '')}.",
+        f"- Calibration: {metadata.get('params', {}).get('calibration', '?')} recalibration of the "
+        "log-odds on the validation period (cross-fitted for the figures below).",
+        f"- Software: {_versions(metadata.get('packages', {}))}.",
+        "",
+        "## Performance on the validation period",
+        "",
+    ]
+    if report:
+        from masrisk.evaluate import EvaluationReport
+
+        body = EvaluationReport.from_dict(report).to_markdown()
+        lines += [_demote(body), ""]
+    else:
+        lines += ["No evaluation report was stored with this bundle.", ""]
+    lines += [
+        "## Limitations",
+        "",
+        "- Validated on one later period of the same data source; performance drifts with",
+        "  coding, coverage and care patterns. Re-validate before use in another territory or",
+        "  year.",
+        "- Only what is recorded can be learned: persons with little contact with services have",
+        "  little history, so their risk may be underestimated.",
+        "- Territorial and family features describe context, not causes; an intervention that",
+        "  changes a feature need not change the risk by the model's contribution.",
+        "- Check the subgroup table before acting on a group: small groups have wide intervals.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _versions(packages: dict[str, str]) -> str:
+    return ", ".join(f"{name} {v}" for name, v in packages.items()) or "unknown"
+
+
+def _demote(markdown: str) -> str:
+    """Push the report's headings two levels down, under this card's section."""
+    return "\n".join(
+        "##" + line if line.startswith("#") else line for line in markdown.splitlines()
+    )
