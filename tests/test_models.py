@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 import masrisk
 from masrisk.features import lab_codes_in
-from masrisk.models import Calibrator, RiskModel
+from masrisk.models import AUC_TOLERANCE, COMPLEXITIES, Calibrator, RiskModel
 
 OUTCOME = "hospitalization_12m"
 
@@ -62,8 +62,8 @@ def test_fit_returns_self_with_fitted_attributes(fitted, periods):
     assert fitted.chosen_ in {"lightgbm", "logistic_baseline"}
     assert fitted.features_ == list(periods["X"].columns)
     assert set(fitted.validation_risk_) == {"lightgbm", "logistic_baseline"}
-    assert len(fitted.search_) == 3
-    assert {"trees", "valid_logloss", "valid_auc"} <= set(fitted.search_.columns)
+    assert len(fitted.search_) == len(COMPLEXITIES)
+    assert {"trees", "shap_cost", "valid_logloss", "valid_auc"} <= set(fitted.search_.columns)
     assert fitted.choice_reason_
 
 
@@ -174,3 +174,12 @@ def test_none_calibration_is_the_logistic_function():
     assert Calibrator.fit(np.zeros(2), np.array([0, 1]), "none")(np.array([logit(0.2)]))[
         0
     ] == pytest.approx(0.2)
+
+
+def test_the_cheapest_complexity_to_explain_within_the_tolerance_is_kept(fitted):
+    search = fitted.search_
+    close = search[search["valid_auc"] >= search["valid_auc"].max() - AUC_TOLERANCE]
+    cheapest = close.loc[close["shap_cost"].idxmin()]
+    assert fitted.chosen_ == "lightgbm"
+    assert fitted.booster_.num_trees() == cheapest["trees"]
+    assert f"{int(cheapest['num_leaves'])} leaves" in fitted.choice_reason_

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Problem,
         ValidationError,
     )
+    from masrisk.explanations import Explanation, explain
     from masrisk.features import build_features, build_labels, feature_catalog
     from masrisk.models import RiskModel
     from masrisk.schema import load_tables, validate
@@ -42,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "Bundle": "masrisk.bundle",
     "BundleError": "masrisk.exceptions",
     "EvaluationReport": "masrisk.evaluate",
+    "Explanation": "masrisk.explanations",
+    "explain": "masrisk.explanations",
     "RiskModel": "masrisk.models",
     "load_bundle": "masrisk.bundle",
     "save_bundle": "masrisk.bundle",
@@ -70,6 +73,7 @@ __all__ = [
     "Bundle",
     "BundleError",
     "EvaluationReport",
+    "Explanation",
     "RiskModel",
     "Config",
     "ConfigError",
@@ -82,6 +86,7 @@ __all__ = [
     "__version__",
     "build_features",
     "build_labels",
+    "explain",
     "feature_catalog",
     "load_bundle",
     "load_config",

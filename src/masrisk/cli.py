@@ -244,6 +244,57 @@ def score(
             _err.print(summary)
 
 
+@app.command()
+def explain(
+    model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    out: Annotated[Path, typer.Option("--out", help="Contributions file, .parquet or .csv.")],
+    config: Annotated[
+        str | None,
+        typer.Option(help="Configuration of the features; by default the bundle's profile."),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Persons explained at a time.")
+    ] = 100_000,
+    quiet: Quiet = False,
+) -> None:
+    """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
+    from rich.progress import Progress
+
+    from masrisk.bundle import load_bundle
+    from masrisk.config import load_config
+    from masrisk.explanations import contributions_frame, iter_contributions
+    from masrisk.features import build_features
+    from masrisk.outputs import TABLE_SUFFIXES, ChunkedTableWriter
+    from masrisk.schema import load_tables
+
+    if out.suffix not in TABLE_SUFFIXES:
+        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+    with _stage(quiet):
+        bundle = load_bundle(model)
+        settings = load_config(config or bundle.metadata.get("profile", "bogota"))
+        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
+        features = build_features(
+            tables, as_of=as_of, config=settings, lab_codes=bundle.metadata.get("lab_codes")
+        )
+        X = bundle.prepare(features)
+        del features
+        columns = list(X.columns)
+        with (
+            ChunkedTableWriter(out) as writer,
+            Progress(console=_err, disable=quiet, transient=True) as progress,
+        ):
+            task = progress.add_task("explaining", total=len(X))
+            for rows, values, base in iter_contributions(bundle.model, X, chunk_size=chunk_size):
+                writer.write(contributions_frame(X.index[rows], columns, values, base))
+                progress.advance(task, rows.stop - rows.start)
+        if not quiet:
+            _err.print(
+                f"Wrote {out}: {writer.rows:,} persons x {len(columns)} features", markup=False
+            )
+
+
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
     table = Table(
         title=f"Validation: {report.period}",

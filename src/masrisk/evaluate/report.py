@@ -203,7 +203,7 @@ class EvaluationReport:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Where to draw; by default a new figure (no pyplot state is touched).
+            Where to draw; by default a new pyplot figure.
 
         Returns
         -------
@@ -228,7 +228,7 @@ class EvaluationReport:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Where to draw; by default a new figure (no pyplot state is touched).
+            Where to draw; by default a new pyplot figure.
 
         Returns
         -------
@@ -252,9 +252,10 @@ class EvaluationReport:
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
 
-    return Figure().add_subplot()
+    _, ax = plt.subplots(layout="constrained")  # pyplot's, so Jupyter shows it
+    return ax
 
 
 def _overall_frame(overall: dict[str, dict[str, float | int]]) -> pd.DataFrame:
