@@ -14,6 +14,7 @@ PERSONS = 3000  # the parameters cell's N, lowered to keep the run short
 NOTEBOOKS = [
     ("01_quickstart.ipynb", 2, "report"),  # calibration, decision curve
     ("02_explanations.ipynb", 4, "explanation"),  # waterfall, beeswarm, drivers, levels
+    ("03_plan.ipynb", 1, "plans"),  # team-hours by axis
 ]
 
 

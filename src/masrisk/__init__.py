@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from masrisk.explanations import Explanation, explain
     from masrisk.features import build_features, build_labels, feature_catalog
     from masrisk.models import RiskModel
+    from masrisk.planning.catalog import load_catalog
+    from masrisk.planning.planner import Plans, plan
     from masrisk.schema import load_tables, validate
     from masrisk.scoring import score
     from masrisk.synth import SyntheticPopulation, synthesize
@@ -49,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "load_bundle": "masrisk.bundle",
     "save_bundle": "masrisk.bundle",
     "score": "masrisk.scoring",
+    "plan": "masrisk.planning.planner",
+    "Plans": "masrisk.planning.planner",
+    "load_catalog": "masrisk.planning.catalog",
     "train": "masrisk.training",
     "CONTRACT": "masrisk.tables",
     "Config": "masrisk.config",
@@ -79,6 +84,7 @@ __all__ = [
     "ConfigError",
     "MasriskError",
     "OutcomeConfig",
+    "Plans",
     "Problem",
     "SyntheticPopulation",
     "Tables",
@@ -89,8 +95,10 @@ __all__ = [
     "explain",
     "feature_catalog",
     "load_bundle",
+    "load_catalog",
     "load_config",
     "load_tables",
+    "plan",
     "save_bundle",
     "score",
     "synthesize",

@@ -28,8 +28,12 @@ from masrisk.exceptions import ConfigError
 
 __all__ = [
     "BUNDLED_CONFIGS",
+    "CapacityConfig",
     "Config",
     "OutcomeConfig",
+    "PhasesConfig",
+    "PlanningConfig",
+    "PriorityConfig",
     "TiersConfig",
     "config_path",
     "load_config",
@@ -94,8 +98,97 @@ class TiersConfig(_Strict):
         return self
 
 
+class PriorityConfig(_Strict):
+    """Weights of a territory's priority score.
+
+    Burden and deprivation enter as z-scores across territories, rurality as a 0/1 flag.
+    """
+
+    burden: float = Field(default=1.0, ge=0)
+    deprivation: float = Field(default=0.3, ge=0)
+    rurality: float = Field(default=0.3, ge=0)
+
+
+class PhasesConfig(_Strict):
+    """Rollout phases of the territories, in priority order.
+
+    Phase 1 holds the highest-priority share ``first_share`` of the units (territories, or
+    districts with ``group_by="district"``) and, with ``rural_first``, every rural territory -
+    as in Bogotá, whose first phase was 696 of 1,170 urban sectors plus the rural area. The
+    other units are split evenly, in priority order, into phases 2 to ``count``.
+    """
+
+    count: int = Field(default=3, ge=1, le=10)
+    first_share: float = Field(default=0.595, gt=0, le=1)
+    rural_first: bool = True
+    group_by: Literal["territory", "district"] = "territory"
+
+
+class CapacityConfig(_Strict):
+    """Team-hours available over the plan's period, per district (``territories.district``).
+
+    ``districts`` gives a district's hours by name; the others get ``hours_per_1000`` per
+    1,000 persons scored in it. Without a ``district`` column the whole
+    population is one district.
+    """
+
+    hours_per_1000: float = Field(default=800.0, gt=0)
+    districts: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("districts")
+    @classmethod
+    def _hours_are_positive(cls, districts: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, hours in districts.items() if not hours > 0]
+        if bad:
+            raise ValueError(f"hours must be positive: {bad}")
+        return districts
+
+
+class PlanningConfig(_Strict):
+    """How scores become plans: catalogue, capacity, households, priorities and phases.
+
+    Parameters
+    ----------
+    catalog : str
+        The interventions catalogue: ``"default"`` (shipped) or a YAML path.
+    capacity : CapacityConfig
+    priority : PriorityConfig
+    phases : PhasesConfig
+    home_visit_hours : float
+        Team-hours of a home visit to a household of one (travel included).
+    home_visit_hours_per_member : float
+        Hours added per further member.
+    home_visit_rrr : float
+        Relative reduction of each member's risk that a home visit brings (conservative).
+    equity_weight : float
+        Households' priority is multiplied by ``1 + equity_weight * deprivation score``.
+    priority_households : int
+        Households listed per territory, in visiting order.
+    drivers : int
+        Top drivers listed per territory.
+    suppress_below : int
+        Public pages show counts below this as "<n".
+    mip_gap, time_limit_s : float
+        Stopping rule of the capacity allocation (relative gap, seconds).
+    """
+
+    catalog: str = "default"
+    capacity: CapacityConfig = CapacityConfig()
+    priority: PriorityConfig = PriorityConfig()
+    phases: PhasesConfig = PhasesConfig()
+    home_visit_hours: float = Field(default=1.5, gt=0)
+    home_visit_hours_per_member: float = Field(default=0.25, ge=0)
+    home_visit_rrr: float = Field(default=0.05, gt=0, lt=1)
+    equity_weight: float = Field(default=0.5, ge=0)
+    priority_households: int = Field(default=20, ge=0)
+    drivers: int = Field(default=5, ge=0)
+    suppress_below: int = Field(default=5, ge=1)
+    mip_gap: float = Field(default=0.01, ge=0, lt=1)
+    time_limit_s: float = Field(default=30.0, gt=0)
+
+
 class Config(_Strict):
-    """A masrisk configuration: outcomes now; tiers, interventions and capacity later.
+    """A masrisk configuration: outcomes, tiers and planning.
 
     Parameters
     ----------
@@ -107,12 +200,15 @@ class Config(_Strict):
         Event kinds accepted beside the built-in ones of the data contract.
     tiers : TiersConfig
         Cut-offs of the risk pyramid used when scoring.
+    planning : PlanningConfig
+        How scores become plans per community.
     """
 
     profile: str
     outcomes: dict[str, OutcomeConfig] = Field(min_length=1)
     extra_event_kinds: tuple[str, ...] = ()
     tiers: TiersConfig = TiersConfig()
+    planning: PlanningConfig = PlanningConfig()
 
     @field_validator("outcomes")
     @classmethod

@@ -104,7 +104,7 @@ def _person(name: str, value: float) -> str:  # noqa: C901 - one branch per kind
         )
     simple: dict[str, Callable[[float], str]] = {
         "ind_age": lambda v: f"aged {v:.0f}",
-        "ind_charlson": lambda v: f"Charlson comorbidity index {v:g}",
+        "ind_charlson": lambda v: f"Charlson comorbidity index {v:.3g}",
         "ind_days_since_last_contact": lambda v: f"{v:.0f} days since the last contact",
         "fam_size": lambda v: f"household of {v:g}",
         "fam_dependency_ratio": lambda v: f"household dependency ratio {v:.2g}",

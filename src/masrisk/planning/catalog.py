@@ -1,0 +1,614 @@
+"""The interventions catalogue: what the teams can offer, to whom, at what cost and effect.
+
+Each :class:`Intervention` belongs to one of the five axes of care of MAS-Bienestar
+(:data:`AXES`), one risk route of Colombia's RIAS (:data:`ROUTES`; ``general`` for what is
+offered to everyone) and one setting (:data:`SETTINGS`) at a level of care (1 to 3, as in
+Mexico's three levels). It says who is eligible - life-course stages, sex, tiers, ages in
+completed years, and conditions or care gaps of which at least one must be present
+(``requires_any``: features at 0.5 or more) - how many team-hours it takes per person covered
+over the plan's 12 months, by how much it lowers that person's risk of the outcome (a
+conservative relative risk reduction, with its source), and the share of eligible persons a
+territory must reach when it is offered.
+
+The shipped catalogue is ``configs/interventions.yaml`` (:func:`load_catalog`); a catalogue
+must cover every axis, every route and every life-course stage. :func:`eligibility` turns a
+table of persons into one boolean column per intervention.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from masrisk.planning import eligibility, load_catalog
+>>> catalog = load_catalog()
+>>> len(catalog) >= 30
+True
+>>> screening = catalog["mammography_screening"]
+>>> screening.sex, screening.min_age, screening.max_age, screening.requires_any
+('F', 50, 69, ('ind_gap_mammography',))
+>>> persons = pd.DataFrame(
+...     {
+...         "ind_life_stage": ["adultez", "adultez", "vejez"],
+...         "ind_sex": ["F", "M", "F"],
+...         "ind_age": [55.0, 55.0, 71.2],
+...         "tier": ["promotion_prevention"] * 3,
+...         "ind_gap_mammography": [1.0, 0.0, 1.0],
+...     },
+...     index=pd.Index(["P1", "P2", "P3"], name="person_id"),
+... )
+>>> eligibility([screening], persons)["mammography_screening"].tolist()
+[True, False, False]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from masrisk.codes import LIFE_COURSE_STAGES, MPI_DIMENSIONS, MPI_INDICATORS
+from masrisk.exceptions import ConfigError
+from masrisk.features import describe_column, feature_catalog
+from masrisk.tiers import TIERS
+
+__all__ = [
+    "AXES",
+    "ROUTES",
+    "SETTINGS",
+    "STAGES",
+    "Intervention",
+    "InterventionCatalog",
+    "catalog_path",
+    "eligibility",
+    "load_catalog",
+]
+
+Axis = Literal[
+    "promotion", "prevention", "diagnosis_treatment", "rehabilitation", "palliative_care"
+]
+Route = Literal[
+    "general",
+    "cardio_cerebrovascular_metabolic",
+    "maternal_perinatal",
+    "chronic_respiratory",
+    "cancer",
+    "mental_health_substance_use",
+    "infectious",
+    "child_nutrition_development",
+    "older_adult_frailty",
+]
+Setting = Literal["home", "community", "primary_care", "specialist"]
+
+#: The five axes of care (MAS-Bienestar), in the order of the programme's text.
+AXES: tuple[str, ...] = get_args(Axis)
+#: Risk routes, after Colombia's RIAS; ``general`` holds what is offered to everyone.
+ROUTES: tuple[str, ...] = get_args(Route)
+#: Where an intervention is delivered.
+SETTINGS: tuple[str, ...] = get_args(Setting)
+#: Life-course stages of the RIAS (:data:`masrisk.codes.LIFE_COURSE_STAGES`), youngest first.
+STAGES: tuple[str, ...] = tuple(LIFE_COURSE_STAGES)
+
+#: Columns of the persons table that :func:`eligibility` reads.
+STAGE_COLUMN, SEX_COLUMN, AGE_COLUMN, TIER_COLUMN = "ind_life_stage", "ind_sex", "ind_age", "tier"
+#: A feature meets ``requires_any`` at or above this value (flags are 0/1, counts 0, 1, ...).
+REQUIRES_THRESHOLD = 0.5
+_CATALOG_FILE = "interventions.yaml"
+#: Values a fixed placeholder of the feature catalogue can take (``fam_{indicator}`` is
+#: ``fam_dep_...``, ``ter_svi_{indicator}`` drops the ``dep_``).
+_KNOWN_FILLS: dict[str, frozenset[str]] = {
+    "indicator": frozenset([*MPI_INDICATORS, *(i.removeprefix("dep_") for i in MPI_INDICATORS)]),
+    "dimension": frozenset(MPI_DIMENSIONS),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Intervention(_Strict):
+    """One intervention of the catalogue: axis, route, setting, eligibility, cost and effect.
+
+    Parameters
+    ----------
+    name : str
+        Unique snake_case name (``"prenatal_control"``).
+    description : str
+        One line, in English.
+    axis : str
+        Axis of care (:data:`AXES`): promotion, prevention, diagnosis_treatment,
+        rehabilitation or palliative_care.
+    route : str
+        Risk route (:data:`ROUTES`), or ``"general"``.
+    setting : {"home", "community", "primary_care", "specialist"}
+        Where it is delivered.
+    level_of_care : {1, 2, 3}
+        Level of care that delivers it (Mexico's first, second and third levels).
+    stages : tuple of str
+        Eligible life-course stages; all of them when left out.
+    sex : {"F", "M"} or None
+        Eligible sex; anyone when left out.
+    tiers : tuple of str
+        Eligible tiers of the risk pyramid (:data:`masrisk.tiers.TIERS`); all when left out.
+    min_age, max_age : int or None
+        Eligible ages in completed years, both included.
+    requires_any : tuple of str
+        Features of :func:`masrisk.features.feature_catalog` of which at least one must be
+        0.5 or more (a condition, a care gap, a family situation); none when left out.
+    hours_per_person : float
+        Team-hours per person covered over the plan's 12 months, travel included.
+    relative_risk_reduction : float
+        Conservative reduction of the person's 12-month risk of the outcome, in (0, 0.5).
+    min_coverage : float
+        Share of eligible persons a territory must reach when the intervention is offered.
+    source : str
+        Short citation of the evidence behind ``relative_risk_reduction``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
+    description: str = Field(min_length=1)
+    axis: Axis
+    route: Route
+    setting: Setting
+    level_of_care: int = Field(default=1, ge=1, le=3)
+    stages: tuple[str, ...] = STAGES
+    sex: Literal["F", "M"] | None = None
+    tiers: tuple[str, ...] = TIERS
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
+    requires_any: tuple[str, ...] = ()
+    hours_per_person: float = Field(gt=0, le=500)
+    relative_risk_reduction: float = Field(gt=0, lt=0.5)
+    min_coverage: float = Field(default=0.0, ge=0, le=1)
+    source: str = Field(min_length=1)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_are_known(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        return _subset(stages, STAGES, "stage")
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_are_known(cls, tiers: tuple[str, ...]) -> tuple[str, ...]:
+        return _subset(tiers, TIERS, "tier")
+
+    @field_validator("requires_any")
+    @classmethod
+    def _features_are_known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        problems = [p for name in names if (p := _feature_problem(name))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        if len(set(names)) < len(names):
+            raise ValueError("a feature is listed twice")
+        return names
+
+    @model_validator(mode="after")
+    def _ages_fit_the_stages(self) -> Intervention:
+        low = 0 if self.min_age is None else self.min_age
+        high = 120 if self.max_age is None else self.max_age
+        if low > high:
+            raise ValueError(f"min_age ({low}) is above max_age ({high})")
+        if not any(first <= high and low <= last for first, last in self._stage_ages()):
+            raise ValueError(
+                f"no age in {low}-{high} falls in the stages {', '.join(self.stages)}, "
+                "so nobody would be eligible"
+            )
+        return self
+
+    def _stage_ages(self) -> list[tuple[int, int]]:
+        return [LIFE_COURSE_STAGES[stage] for stage in self.stages]
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns of the persons table that deciding this intervention's eligibility reads."""
+        columns = [
+            STAGE_COLUMN if self.stages != STAGES else None,
+            SEX_COLUMN if self.sex is not None else None,
+            TIER_COLUMN if self.tiers != TIERS else None,
+            AGE_COLUMN if (self.min_age, self.max_age) != (None, None) else None,
+            *self.requires_any,
+        ]
+        return tuple(c for c in columns if c is not None)
+
+    def eligibility_text(self) -> str:
+        """Say in a few words who is eligible (``"F, 50-69 y, with ind_gap_mammography"``)."""
+        parts = [self.sex] if self.sex else []
+        if (self.min_age, self.max_age) != (None, None):
+            low = "" if self.min_age is None else self.min_age
+            high = "" if self.max_age is None else self.max_age
+            parts.append(f"{low}-{high} y" if high != "" else f"{low}+ y")
+        if self.stages != STAGES:
+            parts.append("/".join(self.stages))
+        if self.tiers != TIERS:
+            parts.append("tier " + "/".join(self.tiers))
+        if self.requires_any:
+            parts.append("with " + " or ".join(self.requires_any))
+        return ", ".join(parts) or "everyone"
+
+    def summary(self) -> str:
+        """Return a one-line summary: name, axis, route, setting, who, cost and effect.
+
+        Examples
+        --------
+        >>> from masrisk.planning import load_catalog
+        >>> print(load_catalog()["mammography_screening"].summary())
+        mammography_screening: prevention, cancer, specialist (level 2); F, 50-69 y, ...
+        """
+        return (
+            f"{self.name}: {self.axis}, {self.route}, {self.setting} (level {self.level_of_care});"
+            f" {self.eligibility_text()}; {self.hours_per_person:g} h/person,"
+            f" RRR {self.relative_risk_reduction:g}, min coverage {self.min_coverage:g}"
+        )
+
+
+class InterventionCatalog(_Strict):
+    """A validated catalogue of interventions.
+
+    Names are unique, and the catalogue covers every axis (:data:`AXES`), every route
+    (:data:`ROUTES`) and every life-course stage (:data:`STAGES`).
+
+    Parameters
+    ----------
+    interventions : tuple of Intervention
+        The interventions, in the order they are shown.
+    """
+
+    interventions: tuple[Intervention, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _is_complete(self) -> InterventionCatalog:
+        items = self.interventions
+        problems = [
+            *_duplicate_names(items),
+            *_uncovered("axis", AXES, {i.axis for i in items}),
+            *_uncovered("route", ROUTES, {i.route for i in items}),
+            *_uncovered("stage", STAGES, {s for i in items for s in i.stages}),
+        ]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def __len__(self) -> int:
+        return len(self.interventions)
+
+    def __getitem__(self, name: str) -> Intervention:
+        for intervention in self.interventions:
+            if intervention.name == name:
+                return intervention
+        close = difflib.get_close_matches(name, self.names, n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise KeyError(f"no intervention {name!r} in the catalogue{hint}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of the interventions, in catalogue order."""
+        return tuple(i.name for i in self.interventions)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns of the persons table that :func:`eligibility` reads for this catalogue."""
+        return tuple(dict.fromkeys(c for i in self.interventions for c in i.required_columns))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per intervention, for notebooks and documentation.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``name, axis, route, setting, level_of_care, hours_per_person,
+            relative_risk_reduction, min_coverage, source, eligible`` (``eligible`` says who,
+            in words), in catalogue order.
+
+        Examples
+        --------
+        >>> from masrisk.planning import load_catalog
+        >>> frame = load_catalog().to_frame()
+        >>> list(frame.columns[:5])
+        ['name', 'axis', 'route', 'setting', 'level_of_care']
+        """
+        columns = [
+            "name",
+            "axis",
+            "route",
+            "setting",
+            "level_of_care",
+            "hours_per_person",
+            "relative_risk_reduction",
+            "min_coverage",
+            "source",
+        ]
+        rows = [
+            [getattr(i, c) for c in columns] + [i.eligibility_text()] for i in self.interventions
+        ]
+        return pd.DataFrame(rows, columns=[*columns, "eligible"])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+
+def _subset(values: tuple[str, ...], known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if not values:
+        raise ValueError(f"give at least one {what}, or leave the key out for all")
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown} (known: {', '.join(known)})")
+    return tuple(v for v in known if v in values)  # canonical order, no repeats
+
+
+@lru_cache(maxsize=1)
+def _feature_names() -> tuple[str, ...]:
+    return tuple(n for n in feature_catalog()["name"] if "{" not in n)
+
+
+def _feature_problem(name: str) -> str | None:
+    """Say what is wrong with a feature named in ``requires_any``, or return ``None``."""
+    if "{" in name or "}" in name:
+        return f"{name!r} is a placeholder; name one feature (e.g. ind_lab_hba1c_last)"
+    spec = describe_column(name)
+    if spec is None or not _fills_a_known_value(name, spec.name):
+        close = difflib.get_close_matches(name, _feature_names(), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        return f"unknown feature {name!r}{hint} (see masrisk.feature_catalog())"
+    if spec.unit == "category":
+        return f"{name!r} is a category, not a number that can be 0.5 or more"
+    return None
+
+
+def _fills_a_known_value(name: str, spec_name: str) -> bool:
+    """Whether ``name`` fills its spec's placeholder with a known value, where values are known.
+
+    Lab codes and outcomes depend on the data and the configuration, so any value fills
+    them; poverty-index indicators and dimensions are fixed, so a typo there is caught.
+    """
+    if "{" not in spec_name:
+        return True
+    prefix, placeholder, suffix = re.split(r"\{([a-z_]+)\}", spec_name)
+    known = _KNOWN_FILLS.get(placeholder)
+    return known is None or name[len(prefix) : len(name) - len(suffix)] in known
+
+
+def _duplicate_names(items: tuple[Intervention, ...]) -> list[str]:
+    first: dict[str, int] = {}
+    problems = []
+    for k, item in enumerate(items):
+        if item.name in first:
+            problems.append(
+                f"interventions[{k}].name: {item.name!r} is already the name of "
+                f"interventions[{first[item.name]}]"
+            )
+        first.setdefault(item.name, k)
+    return problems
+
+
+def _uncovered(what: str, known: tuple[str, ...], present: set[str]) -> list[str]:
+    key = "stages" if what == "stage" else what
+    return [
+        f"interventions: no intervention for {what} {value!r} (every {what} needs one; "
+        f"see each intervention's `{key}`)"
+        for value in known
+        if value not in present
+    ]
+
+
+def catalog_path() -> Path:
+    """Return the path of the shipped catalogue, ``configs/interventions.yaml``."""
+    here = Path(__file__).resolve().parents[1]  # the masrisk package
+    for directory in (here / "configs", here.parents[1] / "configs"):
+        path = directory / _CATALOG_FILE
+        if path.is_file():
+            return path
+    raise ConfigError(f"the shipped catalogue {_CATALOG_FILE} is missing from the installation")
+
+
+def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> InterventionCatalog:
+    """Read and validate an interventions catalogue.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, dict or None
+        ``None`` or ``"default"`` for the shipped ``configs/interventions.yaml``; the path of
+        a YAML file; or the catalogue as a dictionary (``{"interventions": [...]}``).
+
+    Returns
+    -------
+    InterventionCatalog
+
+    Raises
+    ------
+    masrisk.ConfigError
+        Naming every bad key (``interventions[3].axis: ...``) and the file it came from.
+    """
+    where: str | None = None
+    if isinstance(source, Mapping):
+        data: Any = source
+    else:
+        path = catalog_path() if source is None or source == "default" else Path(source)
+        where = str(path)
+        data = _read_yaml(path)
+    if not isinstance(data, Mapping):
+        raise ConfigError("the catalogue must be a mapping with the key `interventions`", where)
+    try:
+        return InterventionCatalog.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data), source=where) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
+
+
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """One line per problem, keyed like ``interventions[3].axis`` (see masrisk.config)."""
+    lines = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # catalogue-wide rules name their keys themselves
+            lines.extend(message.splitlines())
+            continue
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        shown = item.get("input")
+        got = (
+            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
+        )
+        lines.append(f"{_key(item['loc'])}: {message}{got}{_which(item['loc'], data)}")
+    return lines
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
+    return "".join(parts).lstrip(".")
+
+
+def _which(loc: tuple[str | int, ...], data: Mapping[str, Any]) -> str:
+    """Name the intervention a key belongs to, when it has a name."""
+    if len(loc) < 2 or loc[0] != "interventions" or not isinstance(loc[1], int):
+        return ""
+    items = data.get("interventions")
+    item = items[loc[1]] if isinstance(items, list | tuple) and loc[1] < len(items) else None
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return f" [in {name!r}]" if isinstance(name, str) else ""
+
+
+def eligibility(
+    catalog: InterventionCatalog | Iterable[Intervention], persons: pd.DataFrame
+) -> pd.DataFrame:
+    """Say which persons are eligible for which interventions.
+
+    A person is eligible when their stage, sex, tier and age (in completed years) are among
+    the intervention's, and at least one of its ``requires_any`` features is 0.5 or more. A
+    missing value (NaN) fails every rule that reads it: a person of unknown age is not
+    eligible for an intervention with age limits, and a NaN feature does not meet
+    ``requires_any``.
+
+    Parameters
+    ----------
+    catalog : InterventionCatalog or iterable of Intervention
+        The interventions (names must be unique).
+    persons : pandas.DataFrame
+        One row per person with the columns the interventions read
+        (:attr:`InterventionCatalog.required_columns`): ``ind_life_stage``, ``ind_sex``
+        (``'F'``/``'M'``), ``ind_age`` (years), ``tier`` and the features named in
+        ``requires_any``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Boolean, indexed like ``persons``, one column per intervention in catalogue order.
+
+    Raises
+    ------
+    ValueError
+        If a column an intervention needs is missing (naming both), a stage, sex or tier
+        is unknown, or a feature is not numeric.
+    """
+    interventions = _as_tuple(catalog)
+    _check_columns(interventions, persons)
+    attributes = _Attributes(persons)
+    columns = {i.name: attributes.eligible(i) for i in interventions}
+    return pd.DataFrame(columns, index=persons.index, columns=[i.name for i in interventions])
+
+
+def _as_tuple(catalog: InterventionCatalog | Iterable[Intervention]) -> tuple[Intervention, ...]:
+    items = catalog.interventions if isinstance(catalog, InterventionCatalog) else tuple(catalog)
+    bad = [type(i).__name__ for i in items if not isinstance(i, Intervention)]
+    if bad:
+        raise TypeError(f"expected Intervention objects, got {sorted(set(bad))}")
+    names = [i.name for i in items]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"intervention names must be unique; repeated: {twice}")
+    return items
+
+
+def _check_columns(interventions: tuple[Intervention, ...], persons: pd.DataFrame) -> None:
+    needed: dict[str, list[str]] = {}
+    for intervention in interventions:
+        for column in intervention.required_columns:
+            if column not in persons.columns:
+                needed.setdefault(column, []).append(intervention.name)
+    if needed:
+        lines = [
+            f"column {column!r}, needed by intervention {names[0]!r}"
+            + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+            for column, names in needed.items()
+        ]
+        raise ValueError("persons lacks columns that interventions read:\n  " + "\n  ".join(lines))
+
+
+class _Attributes:
+    """The persons' attributes as numpy arrays, each converted once and cached."""
+
+    def __init__(self, persons: pd.DataFrame) -> None:
+        self._persons = persons
+        self._cache: dict[str, np.ndarray] = {}
+
+    def eligible(self, intervention: Intervention) -> np.ndarray:
+        mask = np.ones(len(self._persons), dtype=bool)
+        if intervention.stages != STAGES:
+            mask &= self._member(STAGE_COLUMN, STAGES, intervention.stages)
+        if intervention.sex is not None:
+            mask &= self._member(SEX_COLUMN, ("F", "M"), (intervention.sex,))
+        if intervention.tiers != TIERS:
+            mask &= self._member(TIER_COLUMN, TIERS, intervention.tiers)
+        if intervention.min_age is not None:
+            mask &= self._number(AGE_COLUMN, floor=True) >= intervention.min_age
+        if intervention.max_age is not None:
+            mask &= self._number(AGE_COLUMN, floor=True) <= intervention.max_age
+        if intervention.requires_any:
+            met = np.zeros(len(self._persons), dtype=bool)
+            for feature in intervention.requires_any:
+                met |= self._number(feature) >= REQUIRES_THRESHOLD
+            mask &= met
+        return mask
+
+    def _member(self, column: str, known: tuple[str, ...], allowed: tuple[str, ...]) -> np.ndarray:
+        lookup = np.zeros(len(known) + 1, dtype=bool)  # the last slot answers code -1 (NaN)
+        lookup[[known.index(v) for v in allowed]] = True
+        return lookup[self._codes(column, known)]
+
+    def _codes(self, column: str, known: tuple[str, ...]) -> np.ndarray:
+        if column not in self._cache:
+            values = self._persons[column]
+            codes = _codes_in(values, known)
+            unknown = (codes < 0) & values.notna().to_numpy()
+            if unknown.any():
+                n = int(unknown.sum())
+                shown = list(dict.fromkeys(map(str, values[unknown])))[:5]
+                raise ValueError(
+                    f"persons.{column}: {n} unknown value{'s' if n != 1 else ''} (e.g. {shown});"
+                    f" expected one of {', '.join(known)}"
+                )
+            self._cache[column] = codes
+        return self._cache[column]
+
+    def _number(self, column: str, *, floor: bool = False) -> np.ndarray:
+        key = f"{column}//1" if floor else column
+        if key not in self._cache:
+            try:
+                values = self._persons[column].to_numpy(dtype="float64", na_value=np.nan)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"persons.{column}: not numeric (dtype {self._persons[column].dtype})"
+                ) from None
+            self._cache[key] = np.floor(values) if floor else values
+        return self._cache[key]
+
+
+def _codes_in(values: pd.Series, known: tuple[str, ...]) -> np.ndarray:
+    """Position of each value in ``known``; -1 for a missing or unknown value."""
+    index = pd.Index(known)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # recode the categories, not the rows
+        recode = np.append(index.get_indexer(values.cat.categories), -1)  # code -1 stays -1
+        return recode[values.cat.codes.to_numpy()]
+    return index.get_indexer(values)

@@ -1,0 +1,698 @@
+"""Plan documents: one plan per community and a city-wide summary (planner step 6).
+
+A :class:`CommunityPlan` holds what a field team needs for one territory: population and
+households, the risk pyramid, the drivers of risk in words, the interventions by axis with
+persons and team-hours, the households to visit first, the rollout phase and the expected events
+averted. A :class:`CitySummary` holds the territories in priority order and the totals.
+
+Each renders three ways:
+
+- ``to_dict()`` / ``to_json()``: the internal, machine-readable output. It keeps **exact**
+  counts (no suppression); floats are rounded (hours to 2 decimals, events to 3, log-odds to 4)
+  and keys are sorted, so the same plan always gives the same bytes.
+- ``to_markdown()`` / ``to_html()`` (and ``_repr_html_`` in Jupyter): the public pages, built
+  by :mod:`masrisk.planning.render`. Every count of persons, households or events above 0 and
+  below ``suppress_below`` (default 5) is shown as ``"<5"`` (the threshold in the text), see
+  :func:`suppress`; **zero is shown as 0** (a true zero identifies nobody). Expected events,
+  which are fractional, follow the same rule. No share or ratio of a count is shown, and a
+  territory with fewer priority households than the threshold lists none (the list would show
+  how many). Suppression is primary only: a hidden cell may still follow from others (a tier
+  from the population and the other tiers). Driver descriptions are shown verbatim.
+
+:func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
+(:meth:`CommunityPlan.pseudonymized`; territory ids are public). :func:`write_plans` writes the
+plans directory atomically and refuses territory ids that are not safe file names.
+
+Examples
+--------
+>>> from masrisk.planning.documents import CommunityPlan, InterventionLine, suppress
+>>> plan = CommunityPlan(
+...     territory_id="T1", name="Bosa Centro", district="Bosa", zone="urban", phase=1,
+...     priority=1, population=1200, households=370, expected_events=48.2,
+...     tiers={"case_management": 3, "disease_management": 180, "promotion_prevention": 1017},
+...     drivers=(), interventions=(InterventionLine("Home visit", "prevention", "home", 3, 6.0),),
+...     priority_households=("H7", "H2"), hours_allocated=6.0, expected_events_averted=1.2,
+...     outcome="hospitalization_12m")
+>>> plan.to_dict()["tiers"]
+{'case_management': 3, 'disease_management': 180, 'promotion_prevention': 1017}
+>>> "| Case management | <5 |" in plan.to_markdown()
+True
+>>> plan.pseudonymized("secret").priority_households
+('h_...', 'h_...')
+>>> suppress(0), suppress(3), suppress(1234), suppress(3, 10)
+('0', '<5', '1,234', '<10')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import numbers
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from masrisk.exceptions import Problem, ValidationError
+from masrisk.planning.catalog import AXES
+from masrisk.tiers import TIERS
+
+__all__ = [
+    "CitySummary",
+    "CommunityPlan",
+    "Driver",
+    "InterventionLine",
+    "pseudonymize",
+    "suppress",
+    "write_plans",
+]
+
+ZONES: tuple[str, ...] = ("urban", "rural")
+_PAGE_SUFFIXES = (".json", ".md", ".html")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
+_RESERVED = frozenset(
+    {"summary", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
+    | {f"lpt{i}" for i in range(10)}
+)
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _threshold(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"suppress_below must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _count(name: str, value: Any) -> int:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if real and float(value).is_integer() and value >= 0:
+        return int(value)
+    raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+
+
+def _rank(name: str, value: Any) -> int:
+    if _count(name, value) < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _amount(name: str, value: Any, *, signed: bool = False) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and (signed or number >= 0):
+            return number
+    kind = "a finite number" if signed else "a finite number >= 0"
+    raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
+def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
+    if optional and (value is None or (isinstance(value, float) and math.isnan(value))):
+        return None  # NaN: a missing name in a pandas column
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return str(value)  # integer ids are allowed by the data contract
+    if isinstance(value, str) and value:
+        return value
+    raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _choice(name: str, value: Any, options: Sequence[str]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+    return value
+
+
+def _items(name: str, value: Any, kind: type) -> tuple:
+    items = tuple(value)
+    wrong = [item for item in items if not isinstance(item, kind)]
+    if wrong:
+        raise TypeError(f"{name} must hold {kind.__name__} objects, got {wrong[0]!r}")
+    return items
+
+
+def _set(obj: object, **values: Any) -> None:
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
+def _round(value: float, digits: int) -> float:
+    return round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` as JSON-safe Python (numpy scalars unwrapped, non-finite as None)."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return _round(value, 6) if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise TypeError(f"solver details must be JSON-like, got {value!r}")
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# ----------------------------------------------------------------------------- public helpers
+
+
+def suppress(count: float, threshold: int = 5) -> str:
+    """Format a count for a public page, hiding small cells.
+
+    Parameters
+    ----------
+    count : int or float
+        A count of persons, households or events (a float for expected events), ``>= 0``.
+    threshold : int
+        Counts with ``0 < count < threshold`` are shown as ``f"<{threshold}"``; must be ``>= 1``.
+        Zero is shown as ``"0"``: a true zero identifies nobody.
+
+    Returns
+    -------
+    str
+        ``"<5"``, or the count with thousands separators (floats with one decimal).
+    """
+    threshold = _threshold(threshold)
+    value = _amount("count", count)
+    if 0 < value < threshold:
+        return f"<{threshold}"
+    if isinstance(count, numbers.Integral):
+        return f"{int(count):,}"
+    return f"{value:,.1f}"
+
+
+def pseudonymize(value: Any, key: str | bytes, *, prefix: str = "h_") -> str:
+    """Return a keyed pseudonym of an id: ``prefix`` + 16 hex digits of HMAC-SHA256.
+
+    The id's string form is hashed (``123`` and ``"123"`` give the same pseudonym; ``123.0``
+    does not). Without the key the ids cannot be recovered by hashing guesses; keep the key
+    secret and the same across runs so that pseudonyms stay stable.
+
+    Raises
+    ------
+    ValueError
+        If the key is empty.
+
+    Examples
+    --------
+    >>> pseudonymize("H001", "secret") == pseudonymize("H001", b"secret")
+    True
+    >>> pseudonymize("H001", "secret") != pseudonymize("H001", "other")
+    True
+    >>> len(pseudonymize(42, "secret"))
+    18
+    """
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)):
+        raise TypeError(f"the pseudonym key must be str or bytes, got {type(key).__name__}")
+    if not key:
+        raise ValueError("the pseudonym key is empty; give a secret key")
+    digest = hmac.new(bytes(key), str(value).encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{prefix}{digest[:16]}"
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class InterventionLine:
+    """One intervention planned in a territory: ``persons`` covered with ``hours`` of team time.
+
+    ``axis`` is one of :data:`masrisk.planning.catalog.AXES`; ``setting`` is where it happens
+    (``home``, ``community``, ``primary_care``, ``specialist``).
+    """
+
+    name: str
+    axis: str
+    setting: str
+    persons: int
+    hours: float
+
+    def __post_init__(self) -> None:
+        _set(
+            self,
+            name=_text("intervention name", self.name),
+            axis=_choice("intervention axis", self.axis, AXES),
+            setting=_text("intervention setting", self.setting),
+            persons=_count("intervention persons", self.persons),
+            hours=_amount("intervention hours", self.hours),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{name, axis, setting, persons, hours}``, JSON-safe."""
+        return {
+            "name": self.name,
+            "axis": self.axis,
+            "setting": self.setting,
+            "persons": self.persons,
+            "hours": _round(self.hours, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A feature that drives a territory's risk: mean contribution per person, in log-odds."""
+
+    feature: str
+    description: str
+    contribution: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.description, str):
+            raise ValueError(f"driver description must be a string, got {self.description!r}")
+        _set(
+            self,
+            feature=_text("driver feature", self.feature),
+            contribution=_amount("driver contribution", self.contribution, signed=True),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{feature, description, contribution}``, JSON-safe."""
+        return {
+            "feature": self.feature,
+            "description": self.description,
+            "contribution": _round(self.contribution, 4),
+        }
+
+
+def _tiers(value: Mapping[str, Any]) -> dict[str, int]:
+    unknown = sorted(set(value) - set(TIERS))
+    if unknown:
+        raise ValueError(f"unknown tiers {unknown}; tiers are {', '.join(TIERS)}")
+    return {tier: _count(f"tiers[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
+
+
+def _from_dict(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = [f.name for f in fields(cls)]
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise ValueError(f"{cls.__name__}: missing keys {', '.join(missing)}")
+    return {name: data[name] for name in names}
+
+
+@dataclass(frozen=True)
+class CommunityPlan:
+    """The integral risk-management plan of one territory (community).
+
+    ``tiers`` counts persons per tier (missing tiers count 0); ``priority`` is the territory's
+    rank (1 = first); ``priority_households`` are household ids in visiting order; ``drivers``
+    and ``interventions`` are tuples of :class:`Driver` and :class:`InterventionLine`.
+    """
+
+    territory_id: str
+    name: str | None
+    district: str | None
+    zone: str
+    phase: int
+    priority: int
+    population: int
+    households: int
+    expected_events: float
+    tiers: dict[str, int]
+    drivers: tuple[Driver, ...]
+    interventions: tuple[InterventionLine, ...]
+    priority_households: tuple[str, ...]
+    hours_allocated: float
+    expected_events_averted: float
+    outcome: str
+
+    def __post_init__(self) -> None:
+        _set(
+            self,
+            territory_id=_text("territory_id", self.territory_id),
+            name=_text("name", self.name, optional=True),
+            district=_text("district", self.district, optional=True),
+            zone=_choice("zone", self.zone, ZONES),
+            phase=_rank("phase", self.phase),
+            priority=_rank("priority", self.priority),
+            population=_count("population", self.population),
+            households=_count("households", self.households),
+            expected_events=_amount("expected_events", self.expected_events),
+            tiers=_tiers(self.tiers),
+            drivers=_items("drivers", self.drivers, Driver),
+            interventions=_items("interventions", self.interventions, InterventionLine),
+            priority_households=tuple(_text("household id", h) for h in self.priority_households),
+            hours_allocated=_amount("hours_allocated", self.hours_allocated),
+            expected_events_averted=_amount(
+                "expected_events_averted", self.expected_events_averted
+            ),
+            outcome=_text("outcome", self.outcome),
+        )
+
+    def pseudonymized(self, key: str | bytes) -> CommunityPlan:
+        """Return a copy whose priority households carry :func:`pseudonymize` ids.
+
+        Only household ids identify anyone; territory ids and names are public.
+        """
+        ids = tuple(pseudonymize(h, key) for h in self.priority_households)
+        return replace(self, priority_households=ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the plan as JSON-safe data, with exact counts (internal output)."""
+        return {
+            "territory_id": self.territory_id,
+            "name": self.name,
+            "district": self.district,
+            "zone": self.zone,
+            "phase": self.phase,
+            "priority": self.priority,
+            "population": self.population,
+            "households": self.households,
+            "expected_events": _round(self.expected_events, 3),
+            "tiers": dict(self.tiers),
+            "drivers": [d.to_dict() for d in self.drivers],
+            "interventions": [i.to_dict() for i in self.interventions],
+            "priority_households": list(self.priority_households),
+            "hours_allocated": _round(self.hours_allocated, 2),
+            "expected_events_averted": _round(self.expected_events_averted, 3),
+            "outcome": self.outcome,
+        }
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
+        return _dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CommunityPlan:
+        """Rebuild a plan from :meth:`to_dict` output (e.g. a territory's JSON file)."""
+        values = _from_dict(cls, data)
+        values["drivers"] = tuple(Driver(**d) for d in values["drivers"])
+        values["interventions"] = tuple(InterventionLine(**i) for i in values["interventions"])
+        values["priority_households"] = tuple(values["priority_households"])
+        return cls(**values)
+
+    def to_markdown(self, suppress_below: int = 5, *, households_shown: int = 10) -> str:
+        """Return the public page in Markdown; counts below ``suppress_below`` are hidden."""
+        from masrisk.planning import render
+
+        return render.plan_markdown(self, _threshold(suppress_below), households_shown)
+
+    def to_html(
+        self, suppress_below: int = 5, *, households_shown: int = 10, standalone: bool = False
+    ) -> str:
+        """Return the public page in HTML: a ``<div>``, or a whole document if ``standalone``."""
+        from masrisk.planning import render
+
+        threshold = _threshold(suppress_below)
+        return render.plan_html(self, threshold, households_shown, standalone=standalone)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+@dataclass(frozen=True)
+class CitySummary:
+    """The city-wide summary: territories in priority order with their phase, and totals.
+
+    ``by_axis`` maps each axis (:data:`masrisk.planning.catalog.AXES`) to ``{"persons": int,
+    "hours": float}`` (missing axes count 0); ``phases`` maps a phase to its number of
+    territories; ``solver`` holds the allocation's ``status``, ``gap`` and ``seconds`` (any
+    JSON-like facts).
+    """
+
+    outcome: str
+    territories: tuple[tuple[str, int], ...]
+    total_hours: float
+    capacity_hours: float
+    expected_events: float
+    expected_events_averted: float
+    by_axis: dict[str, dict]
+    phases: dict[int, int]
+    solver: dict
+
+    def __post_init__(self) -> None:
+        territories = tuple(
+            (_text("territory_id", t), _rank("phase", p)) for t, p in self.territories
+        )
+        repeated = sorted(t for t, n in Counter(t for t, _ in territories).items() if n > 1)
+        if repeated:
+            raise ValueError(f"territories listed more than once: {', '.join(repeated[:5])}")
+        unknown = sorted(set(self.by_axis) - set(AXES))
+        if unknown:
+            raise ValueError(f"unknown axes {unknown}; axes are {', '.join(AXES)}")
+        by_axis = {
+            axis: {
+                "persons": _count(f"{axis} persons", self.by_axis.get(axis, {}).get("persons", 0)),
+                "hours": _amount(f"{axis} hours", self.by_axis.get(axis, {}).get("hours", 0.0)),
+            }
+            for axis in AXES
+        }
+        phases = {_rank("phase", k): _count("territories", v) for k, v in self.phases.items()}
+        _set(
+            self,
+            outcome=_text("outcome", self.outcome),
+            territories=territories,
+            total_hours=_amount("total_hours", self.total_hours),
+            capacity_hours=_amount("capacity_hours", self.capacity_hours),
+            expected_events=_amount("expected_events", self.expected_events),
+            expected_events_averted=_amount(
+                "expected_events_averted", self.expected_events_averted
+            ),
+            by_axis=by_axis,
+            phases=dict(sorted(phases.items())),
+            solver=_plain(dict(sorted(self.solver.items()))),
+        )
+
+    @classmethod
+    def from_plans(
+        cls,
+        plans: Sequence[CommunityPlan],
+        *,
+        capacity_hours: float,
+        solver: Mapping[str, Any] | None = None,
+    ) -> CitySummary:
+        """Sum community plans into a summary (territories ordered by priority, then id)."""
+        outcomes = sorted({p.outcome for p in plans})
+        if len(outcomes) != 1:
+            raise ValueError(f"plans must share one outcome, got {outcomes or 'no plans'}")
+        by_axis = {axis: {"persons": 0, "hours": 0.0} for axis in AXES}
+        for line in (line for p in plans for line in p.interventions):
+            by_axis[line.axis]["persons"] += line.persons
+            by_axis[line.axis]["hours"] += line.hours
+        ordered = sorted(plans, key=lambda p: (p.priority, p.territory_id))
+        return cls(
+            outcome=outcomes[0],
+            territories=tuple((p.territory_id, p.phase) for p in ordered),
+            total_hours=math.fsum(p.hours_allocated for p in plans),
+            capacity_hours=capacity_hours,
+            expected_events=math.fsum(p.expected_events for p in plans),
+            expected_events_averted=math.fsum(p.expected_events_averted for p in plans),
+            by_axis=by_axis,
+            phases=dict(Counter(p.phase for p in plans)),
+            solver=dict(solver or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as JSON-safe data, with exact counts (internal output)."""
+        return {
+            "outcome": self.outcome,
+            "territories": [{"territory_id": t, "phase": p} for t, p in self.territories],
+            "total_hours": _round(self.total_hours, 2),
+            "capacity_hours": _round(self.capacity_hours, 2),
+            "expected_events": _round(self.expected_events, 3),
+            "expected_events_averted": _round(self.expected_events_averted, 3),
+            "by_axis": {
+                axis: {"persons": v["persons"], "hours": _round(v["hours"], 2)}
+                for axis, v in self.by_axis.items()
+            },
+            "phases": {str(k): v for k, v in self.phases.items()},
+            "solver": self.solver,
+        }
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
+        return _dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CitySummary:
+        """Rebuild a summary from :meth:`to_dict` output (``summary.json``)."""
+        values = _from_dict(cls, data)
+        values["territories"] = tuple((t["territory_id"], t["phase"]) for t in data["territories"])
+        values["phases"] = {int(k): v for k, v in data["phases"].items()}
+        return cls(**values)
+
+    def to_markdown(
+        self, suppress_below: int = 5, *, plans: Sequence[CommunityPlan] | None = None
+    ) -> str:
+        """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
+        from masrisk.planning import render
+
+        return render.summary_markdown(self, _threshold(suppress_below), plans)
+
+    def to_html(
+        self,
+        suppress_below: int = 5,
+        *,
+        plans: Sequence[CommunityPlan] | None = None,
+        standalone: bool = False,
+    ) -> str:
+        """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
+        from masrisk.planning import render
+
+        threshold = _threshold(suppress_below)
+        return render.summary_html(self, threshold, plans, standalone=standalone)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+# ----------------------------------------------------------------------------- the directory
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[Problem]:
+    ids = [p.territory_id for p in plans]
+    unsafe = [i for i in ids if not _SAFE_ID.fullmatch(i) or i.split(".")[0].lower() in _RESERVED]
+    folded = Counter(i.lower() for i in ids)
+    repeated = sorted({i for i in ids if folded[i.lower()] > 1})
+    listed, planned = dict(summary.territories), set(ids)
+    checks = [
+        ("not a safe file name", unsafe, "use letters, digits, '.', '_' and '-' (not 'summary')"),
+        ("duplicate id (ignoring case)", repeated, "each territory gets one file"),
+        ("missing from the summary", [i for i in ids if i not in listed], ""),
+        ("in the summary but without a plan", [i for i in listed if i not in planned], ""),
+        (
+            "phase differs from the summary",
+            [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase],
+            "",
+        ),
+    ]
+    return [
+        Problem("plans", "territory_id", rule, len(bad), tuple(repr(b) for b in bad[:5]), detail)
+        for rule, bad, detail in checks
+        if bad
+    ]
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{target} exists; remove it, choose another directory or pass overwrite=True"
+        )
+    entries = list(target.iterdir()) if target.is_dir() and not target.is_symlink() else None
+    plans_like = entries is not None and (
+        not entries
+        or (
+            (target / "summary.json").is_file()
+            and all(e.is_file() and e.suffix in _PAGE_SUFFIXES for e in entries)
+        )
+    )
+    if not plans_like:
+        raise FileExistsError(
+            f"{target} exists and is not a plans directory (summary.json with .json, .md and "
+            ".html files only); refusing to replace it even with overwrite=True"
+        )
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing ``target`` is restored if that fails."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, backup / target.name)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(backup / target.name, target)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def write_plans(
+    plans: Sequence[CommunityPlan],
+    summary: CitySummary,
+    out_dir: str | os.PathLike,
+    *,
+    suppress_below: int = 5,
+    overwrite: bool = False,
+    pseudonym_key: str | bytes | None = None,
+    households_shown: int = 10,
+) -> Path:
+    """Write the plans directory atomically: JSON for machines, Markdown and HTML for people.
+
+    Writes ``summary.json``, ``summary.md``, ``summary.html`` and, per territory,
+    ``<territory_id>.json``, ``.md`` and ``.html``. The files are written in a temporary
+    directory beside ``out_dir`` that is then renamed into place, so ``out_dir`` holds either
+    every file or none; with ``overwrite`` the old directory is put back if the rename fails.
+
+    Parameters
+    ----------
+    plans : sequence of CommunityPlan
+        One plan per territory of ``summary``.
+    summary : CitySummary
+        The city-wide summary; its territories must be exactly the plans', with the same phases.
+    out_dir : path-like
+        The plans directory to create.
+    suppress_below : int
+        Small-cell threshold of the Markdown and HTML pages (JSON keeps exact counts).
+    overwrite : bool
+        Replace an existing plans directory (one holding ``summary.json`` and only ``.json``,
+        ``.md`` and ``.html`` files, or an empty one); any other directory is never replaced.
+    pseudonym_key : str or bytes, optional
+        If given, household ids are replaced by :func:`pseudonymize` ids in every file.
+    households_shown : int
+        How many priority households the pages list (the JSON lists them all).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        Listing every territory id that is not a safe file name (letters, digits, ``.``, ``_``,
+        ``-``; not starting with ``.``; not ``summary`` or a reserved device name), that repeats
+        (ignoring case), or that does not match the summary. Ids are refused, not encoded, so
+        that ``<territory_id>.json`` stays findable by id.
+    FileExistsError
+        If ``out_dir`` exists and ``overwrite`` is false, or it is not a plans directory.
+    """
+    threshold = _threshold(suppress_below)
+    target = Path(out_dir)
+    plans = list(plans)
+    if pseudonym_key is not None:
+        plans = [p.pseudonymized(pseudonym_key) for p in plans]
+    problems = _id_problems(plans, summary)
+    if problems:
+        raise ValidationError(problems, source=f"plans for {target}")
+    _check_target(target, overwrite)
+    documents: list[tuple[str, Any, dict[str, Any]]] = [("summary", summary, {"plans": plans})]
+    documents += [(p.territory_id, p, {"households_shown": households_shown}) for p in plans]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for stem, document, options in documents:
+            _write(staging / f"{stem}.json", document.to_json())
+            _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
+            page = document.to_html(threshold, standalone=True, **options)
+            _write(staging / f"{stem}.html", page)
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; plans are meant to be shared
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

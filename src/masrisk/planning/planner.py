@@ -1,0 +1,389 @@
+"""The planner: from scores to an integral risk-management plan per community.
+
+:func:`plan` takes each person's risk and tier, the persons' features (for eligibility), the
+tables and the configuration, and returns :class:`Plans`:
+
+1. **Territories** are summarised (population, households, expected burden = sum of risks,
+   mean household deprivation, the pyramid's counts), ranked by priority and given a rollout
+   phase (:mod:`masrisk.planning.territories`).
+2. **Eligibility** of every person for every intervention of the catalogue
+   (:mod:`masrisk.planning.catalog`) gives, per territory and intervention, the persons
+   eligible and the expected events a covered person averts: the mean risk of the eligible
+   times the intervention's relative risk reduction.
+3. **Capacity**: each district's team-hours are allocated across its territories and the
+   interventions by a MILP (HiGHS) maximising expected events averted under the hours,
+   eligibility caps and minimum coverage (:mod:`masrisk.planning.allocation`).
+4. **Households** are ranked for home visits (:mod:`masrisk.planning.households`).
+5. One :class:`~masrisk.planning.documents.CommunityPlan` per territory and a
+   :class:`~masrisk.planning.documents.CitySummary`.
+
+Events averted add up across interventions as if each acted on its own; with conservative
+risk reductions this is the usual first-order estimate of a programme's effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from masrisk.config import Config
+from masrisk.planning.allocation import Allocation, AllocationProblem, allocate
+from masrisk.planning.catalog import InterventionCatalog, eligibility, load_catalog
+from masrisk.planning.documents import (
+    CitySummary,
+    CommunityPlan,
+    Driver,
+    InterventionLine,
+    write_plans,
+)
+from masrisk.planning.households import rank_households
+from masrisk.planning.territories import (
+    assign_phases,
+    household_deprivation,
+    priority_score,
+    territory_summary,
+)
+from masrisk.tables import Tables
+from masrisk.tiers import TIERS
+
+__all__ = ["Plans", "plan"]
+
+logger = logging.getLogger(__name__)
+
+_WHOLE = "all"  # the district of every territory when the data has no district column
+
+
+@dataclass(frozen=True, eq=False)
+class Plans:
+    """The plans of every community, the city summary and how they were made.
+
+    Attributes
+    ----------
+    plans : tuple of CommunityPlan
+        In priority order.
+    summary : CitySummary
+    allocation : Allocation
+        The capacity allocation (persons and hours per territory and intervention, solver
+        status, gap and seconds).
+    territories : pandas.DataFrame
+        One row per territory: summary figures, ``priority_score``, ``priority``, ``phase``,
+        ``hours_allocated`` and ``expected_events_averted``.
+    households : pandas.DataFrame
+        Every household ranked for home visits within its territory.
+    """
+
+    plans: tuple[CommunityPlan, ...]
+    summary: CitySummary
+    allocation: Allocation
+    territories: pd.DataFrame
+    households: pd.DataFrame
+    suppress_below: int = 5
+
+    def __getitem__(self, territory_id: Any) -> CommunityPlan:
+        for community in self.plans:
+            if community.territory_id == str(territory_id):
+                return community
+        raise KeyError(f"no plan for territory {territory_id!r}")
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def write(
+        self,
+        out_dir: str | os.PathLike,
+        *,
+        pseudonym_key: str | bytes | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write the plans directory (see :func:`masrisk.planning.documents.write_plans`)."""
+        return write_plans(
+            self.plans,
+            self.summary,
+            out_dir,
+            suppress_below=self.suppress_below,
+            overwrite=overwrite,
+            pseudonym_key=pseudonym_key,
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary.to_html(suppress_below=self.suppress_below)
+
+
+def plan(
+    scores: pd.DataFrame,
+    tables: Tables,
+    *,
+    config: Config,
+    persons: pd.DataFrame,
+    drivers: pd.DataFrame | None = None,
+    catalog: InterventionCatalog | None = None,
+) -> Plans:
+    """Turn scores into an integral risk-management plan per community.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``masrisk.score`` output: ``person_id``, ``household_id``, ``territory_id``,
+        ``outcome``, ``risk``, ``tier``.
+    tables : Tables
+        Gives the territories (zone, name, district) and the households' deprivation flags.
+    config : Config
+        Its ``planning`` section: capacity, priorities, phases, households, catalogue.
+    persons : pandas.DataFrame
+        Features indexed by ``person_id`` with at least the columns the catalogue's
+        eligibility reads (``ind_life_stage``, ``ind_sex``, ``ind_age`` and the
+        ``requires_any`` features): ``masrisk.build_features`` at the scores' ``as_of``.
+    drivers : pandas.DataFrame, optional
+        ``Explanation.drivers("territory")``: the drivers listed in each plan.
+    catalog : InterventionCatalog, optional
+        By default the one named by ``config.planning.catalog``.
+
+    Returns
+    -------
+    Plans
+    """
+    settings = config.planning
+    catalog = catalog or load_catalog(settings.catalog)
+    outcome = _one_outcome(scores)
+    territories = territory_summary(scores, tables)
+    territories = _prioritise(territories, config)
+
+    eligible, benefit = _eligibility_by_territory(scores, persons, catalog, territories.index)
+    districts = territories["district"].fillna(_WHOLE).astype(str)
+    district_names, district_codes = np.unique(districts.to_numpy(), return_inverse=True)
+    capacity = _capacity(territories, district_names, districts, config)
+    interventions = catalog.interventions
+    problem = AllocationProblem(
+        benefit=benefit,
+        eligible=eligible,
+        hours=np.array([i.hours_per_person for i in interventions]),
+        district=district_codes,
+        capacity=capacity,
+        min_coverage=np.array([i.min_coverage for i in interventions]),
+    )
+    problem, scale = _feasible_minimums(problem, district_names)
+    allocation = allocate(problem, gap=settings.mip_gap, time_limit=settings.time_limit_s)
+    averted = (allocation.persons * benefit).sum(axis=1)
+    territories["hours_allocated"] = allocation.hours.sum(axis=1)
+    territories["expected_events_averted"] = averted
+
+    households = rank_households(scores, household_deprivation(tables.households), settings)
+    visits = (
+        households[households["rank"] <= settings.priority_households]
+        .groupby("territory_id", sort=False)["household_id"]
+        .agg(lambda ids: tuple(str(h) for h in ids))
+    )
+    listed = _drivers_by_territory(drivers, settings.drivers)
+    plans = tuple(
+        _community_plan(
+            territories.index[k],
+            territories.iloc[k],
+            allocation.persons[k],
+            allocation.hours[k],
+            interventions,
+            visits.get(territories.index[k], ()),
+            listed.get(territories.index[k], ()),
+            outcome,
+        )
+        for k in np.argsort(territories["priority"].to_numpy(), kind="stable")
+    )
+    # no solve time in the documents: the same inputs must give byte-identical plans
+    summary = CitySummary.from_plans(
+        plans,
+        capacity_hours=float(capacity.sum()),
+        solver={
+            "status": allocation.status,
+            "gap": allocation.gap,
+            "minimum_coverage_scaled": scale,
+        },
+    )
+    return Plans(
+        plans=plans,
+        summary=summary,
+        allocation=allocation,
+        territories=territories,
+        households=households,
+        suppress_below=settings.suppress_below,
+    )
+
+
+def _one_outcome(scores: pd.DataFrame) -> str:
+    outcomes = pd.unique(scores["outcome"].astype(str))
+    if len(outcomes) != 1:
+        raise ValueError(f"scores must hold one outcome, got {sorted(outcomes)}")
+    return str(outcomes[0])
+
+
+def _prioritise(territories: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Add ``priority_score``, ``priority`` (rank, 1 first) and ``phase`` to each territory."""
+    settings = config.planning
+    territories = territories.copy()
+    territories["priority_score"] = priority_score(territories, settings.priority)
+    if settings.phases.group_by == "district":
+        district = territories["district"].fillna(_WHOLE).astype(str)
+        grouped = territories.groupby(district.to_numpy(), sort=True)
+        units = pd.DataFrame(
+            {
+                "expected_events": grouped["expected_events"].sum(),
+                "deprivation": grouped.apply(
+                    lambda t: np.average(t["deprivation"].fillna(0), weights=t["population"]),
+                    include_groups=False,
+                ),
+                "rural": grouped["rural"].mean(),
+            }
+        )
+        unit_score = priority_score(units, settings.priority)
+        territories["phase"] = (
+            assign_phases(unit_score, settings.phases).reindex(district).to_numpy()
+        )
+        territories["unit_score"] = unit_score.reindex(district).to_numpy()
+    else:
+        territories["phase"] = assign_phases(territories["priority_score"], settings.phases)
+        territories["unit_score"] = territories["priority_score"]
+    if settings.phases.rural_first:
+        territories.loc[territories["rural"], "phase"] = 1
+    order = territories.assign(_id=territories.index).sort_values(
+        ["unit_score", "priority_score", "_id"], ascending=[False, False, True], kind="stable"
+    )
+    territories["priority"] = pd.Series(np.arange(1, len(order) + 1), index=order.index).reindex(
+        territories.index
+    )
+    return territories.drop(columns="unit_score")
+
+
+def _eligibility_by_territory(
+    scores: pd.DataFrame,
+    persons: pd.DataFrame,
+    catalog: InterventionCatalog,
+    territory_ids: pd.Index,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return persons eligible (T, I) and expected events averted per person covered (T, I)."""
+    needed = [c for c in catalog.required_columns if c != "tier"]
+    missing = [c for c in needed if c not in persons.columns]
+    if missing:
+        raise ValueError(
+            f"persons lacks the columns the catalogue's eligibility reads: {', '.join(missing)}"
+        )
+    attributes = persons[needed].reindex(scores["person_id"].to_numpy())
+    attributes["tier"] = scores["tier"].to_numpy()
+    eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)
+    codes = territory_ids.get_indexer(scores["territory_id"].to_numpy())
+    risk = scores["risk"].to_numpy(dtype="float64")
+    n_territories = len(territory_ids)
+    eligible = np.empty((n_territories, len(catalog.interventions)))
+    risk_sum = np.empty_like(eligible)
+    for column in range(eligible.shape[1]):
+        mask = eligible_persons[:, column]
+        eligible[:, column] = np.bincount(codes[mask], minlength=n_territories)
+        risk_sum[:, column] = np.bincount(codes[mask], weights=risk[mask], minlength=n_territories)
+    reduction = np.array([i.relative_risk_reduction for i in catalog.interventions])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        benefit = np.where(eligible > 0, risk_sum / eligible, 0.0) * reduction
+    return eligible, benefit
+
+
+def _feasible_minimums(
+    problem: AllocationProblem, district_names: np.ndarray
+) -> tuple[AllocationProblem, dict[str, float]]:
+    """Scale the minimum coverage down in the districts that lack the hours to meet it.
+
+    The minimums of such a district are multiplied by the largest factor it can afford; other
+    districts keep theirs. The factors are logged and reported in the summary
+    (``solver.minimum_coverage_scale``), never applied silently.
+    """
+    needed = problem.minimum_hours()
+    short = needed > problem.capacity
+    if not short.any():
+        return problem, {}
+    first_short, first_needed = short, needed
+    base = np.broadcast_to(problem.min_coverage, problem.eligible.shape)
+    scale = np.ones(len(problem.capacity))
+    while short.any():  # minimums are floors of shares: shrink until each district affords them
+        scale[short] *= problem.capacity[short] / needed[short] * (1 - 1e-6)
+        problem = AllocationProblem(
+            benefit=problem.benefit,
+            eligible=problem.eligible,
+            hours=problem.hours,
+            district=problem.district,
+            capacity=problem.capacity,
+            min_coverage=base * scale[problem.district, None],
+        )
+        needed = problem.minimum_hours()
+        short = needed > problem.capacity
+    scaled = {str(district_names[d]): round(float(scale[d]), 4) for d in np.flatnonzero(scale < 1)}
+    logger.warning(
+        "minimum coverage scaled down where the hours do not reach it: %s (%s h needed, %s h "
+        "available)",
+        ", ".join(f"{name} to {factor:.0%}" for name, factor in scaled.items()),
+        ", ".join(f"{h:,.0f}" for h in first_needed[first_short]),
+        ", ".join(f"{h:,.0f}" for h in problem.capacity[first_short]),
+    )
+    return problem, scaled
+
+
+def _capacity(
+    territories: pd.DataFrame, names: np.ndarray, districts: pd.Series, config: Config
+) -> np.ndarray:
+    """Team-hours of each district: configured, or per 1,000 persons scored in it."""
+    capacity = config.planning.capacity
+    population = territories["population"].groupby(districts.to_numpy()).sum()
+    return np.array(
+        [
+            capacity.districts.get(name, capacity.hours_per_1000 * population[name] / 1000)
+            for name in names
+        ]
+    )
+
+
+def _drivers_by_territory(drivers: pd.DataFrame | None, top: int) -> dict[Any, tuple]:
+    if drivers is None or not top:
+        return {}
+    kept = drivers[drivers["rank"] <= top].sort_values(["territory_id", "rank"], kind="stable")
+    return {
+        territory_id: tuple(
+            Driver(str(d.feature), str(d.description), float(d.contribution))
+            for d in rows.itertuples()
+        )
+        for territory_id, rows in kept.groupby("territory_id", sort=False)
+    }
+
+
+def _community_plan(
+    territory_id: Any,
+    row: pd.Series,
+    persons: np.ndarray,
+    hours: np.ndarray,
+    interventions: tuple,
+    visits: tuple[str, ...],
+    drivers: tuple[Driver, ...],
+    outcome: str,
+) -> CommunityPlan:
+    lines = tuple(
+        InterventionLine(i.name, i.axis, i.setting, int(persons[k]), float(hours[k]))
+        for k, i in enumerate(interventions)
+        if persons[k] > 0
+    )
+    return CommunityPlan(
+        territory_id=str(territory_id),
+        name=None if pd.isna(row["name"]) else str(row["name"]),
+        district=None if pd.isna(row["district"]) else str(row["district"]),
+        zone=str(row["zone"]),
+        phase=int(row["phase"]),
+        priority=int(row["priority"]),
+        population=int(row["population"]),
+        households=int(row["households"]),
+        expected_events=float(row["expected_events"]),
+        tiers={tier: int(row[tier]) for tier in TIERS},
+        drivers=drivers,
+        interventions=lines,
+        priority_households=visits,
+        hours_allocated=float(row["hours_allocated"]),
+        expected_events_averted=float(row["expected_events_averted"]),
+        outcome=outcome,
+    )

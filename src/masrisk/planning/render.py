@@ -1,0 +1,364 @@
+"""Public pages of the plans: Markdown and HTML for people (planner step 6).
+
+The ``to_markdown()`` and ``to_html()`` methods of
+:class:`~masrisk.planning.documents.CommunityPlan` and
+:class:`~masrisk.planning.documents.CitySummary` call the functions here; use those methods.
+A page is built once as a list of blocks, then written out as Markdown or HTML, so both formats
+show the same cells. Counts reach a page only through
+:func:`~masrisk.planning.documents.suppress`; names and descriptions are escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from masrisk.planning.catalog import AXES
+from masrisk.planning.documents import suppress
+
+if TYPE_CHECKING:
+    from masrisk.planning.documents import CitySummary, CommunityPlan, Driver
+
+__all__ = ["plan_html", "plan_markdown", "summary_html", "summary_markdown"]
+
+AXIS_LABELS = {
+    "promotion": "Promotion (promoción de la salud)",
+    "prevention": "Prevention (prevención de la enfermedad)",
+    "diagnosis_treatment": "Diagnosis and treatment (diagnóstico y tratamiento)",
+    "rehabilitation": "Rehabilitation (rehabilitación)",
+    "palliative_care": "Palliative care (cuidados paliativos)",
+}
+TIER_LABELS = {
+    "case_management": "Case management",
+    "disease_management": "Disease management",
+    "promotion_prevention": "Promotion and prevention",
+}
+
+
+# ----------------------------------------------------------------------------- blocks
+# A page is a list of blocks: ("h", level, parts), ("p", parts), ("ol", [parts, ...]) or
+# ("table", header, rows). Parts are a str or a tuple of str; the str subclasses below say how a
+# piece renders. Counts reach a page only as _Count, already passed through suppress().
+
+
+class _Code(str):
+    """Inline code: a feature name or an id."""
+
+
+class _Strong(str):
+    """Bold text."""
+
+
+class _Num(str):
+    """A formatted number that is not a count (hours, phase, rank)."""
+
+
+class _Count(str):
+    """A count already passed through :func:`suppress`."""
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_MD_OPENER = re.compile(r"([<&])(?=[A-Za-z/!?#])")  # what could start an HTML tag or entity
+_SUMMARY_TITLE = "City-wide summary of the integral risk-management plans"
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "table{border-collapse:collapse;margin:0.5rem 0 1rem}"
+    "th,td{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:left}"
+    "td.count,td.num{text-align:right}"
+)
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def _md(text: str) -> str:
+    text = re.sub(r"\s+", " ", text)
+    return _MD_OPENER.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
+
+
+def _md_inline(parts: str | Sequence[str]) -> str:
+    out = []
+    for part in (parts,) if isinstance(parts, str) else parts:
+        if isinstance(part, _Code):
+            out.append("`" + re.sub(r"\s+", " ", part.replace("`", "'")) + "`")
+        elif isinstance(part, _Strong):
+            out.append(f"**{_md(part)}**")
+        elif isinstance(part, (_Num, _Count)):
+            out.append(str(part))  # made here: digits, separators and "<"
+        else:
+            out.append(_md(part))
+    return "".join(out)
+
+
+def _html_inline(parts: str | Sequence[str]) -> str:
+    out = []
+    for part in (parts,) if isinstance(parts, str) else parts:
+        text = html.escape(part)
+        if isinstance(part, _Code):
+            text = f"<code>{text}</code>"
+        elif isinstance(part, _Strong):
+            text = f"<strong>{text}</strong>"
+        out.append(text)
+    return "".join(out)
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    right = [
+        bool(rows) and all(isinstance(row[i], (_Num, _Count)) for row in rows)
+        for i in range(len(header))
+    ]
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |"]
+    lines.append("| " + " | ".join("---:" if r else "---" for r in right) + " |")
+    lines += ["| " + " | ".join(_md_inline(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _markdown(blocks: Sequence[tuple]) -> str:
+    lines: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind == "h":
+            lines.append("#" * block[1] + " " + _md_inline(block[2]))
+        elif kind == "p":
+            lines.append(_md_inline(block[1]))
+        elif kind == "ol":
+            lines += [f"{i}. {_md_inline(item)}" for i, item in enumerate(block[1], start=1)]
+        else:
+            lines += _md_table(block[1], block[2])
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _html_cell(cell: Any) -> str:
+    kind = "count" if isinstance(cell, _Count) else "num" if isinstance(cell, _Num) else ""
+    attribute = f' class="{kind}"' if kind else ""
+    return f"<td{attribute}>{_html_inline(cell)}</td>"
+
+
+def _html(blocks: Sequence[tuple], *, title: str, standalone: bool) -> str:
+    out = ['<div class="masrisk-plan">']
+    for block in blocks:
+        kind = block[0]
+        if kind == "h":
+            out.append(f"<h{block[1]}>{_html_inline(block[2])}</h{block[1]}>")
+        elif kind == "p":
+            out.append(f"<p>{_html_inline(block[1])}</p>")
+        elif kind == "ol":
+            items = "".join(f"<li>{_html_inline(item)}</li>" for item in block[1])
+            out.append(f"<ol>{items}</ol>")
+        else:
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
+            body = "".join(
+                "<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in block[2]
+            )
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    out.append("</div>")
+    body = "\n".join(out)
+    if not standalone:
+        return body
+    return _PAGE.format(title=html.escape(title), css=_CSS, body=body)
+
+
+def _footnote(threshold: int) -> tuple:
+    text = (
+        f"Counts of persons, households and events below {threshold} are shown as "
+        f"<{threshold} to protect privacy; 0 is shown as 0."
+    )
+    return ("p", text) if threshold > 1 else ("p", "No count is suppressed.")
+
+
+def _plan_title(plan: CommunityPlan) -> str:
+    return f"Integral risk-management plan: {plan.name or plan.territory_id}"
+
+
+def _driver_item(driver: Driver) -> tuple[str, ...]:
+    c = driver.contribution
+    effect = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
+    odds = math.exp(max(-50.0, min(50.0, c)))
+    head = (_Strong(driver.description), " (", _Code(driver.feature), ")")
+    return (
+        *(head if driver.description else (_Code(driver.feature),)),
+        f" {effect} the risk: ",
+        _Num(f"{c:+.3f}"),
+        " log-odds per person on average (odds × ",
+        _Num(f"{odds:.2f}"),
+        ").",
+    )
+
+
+def _key_figures(plan: CommunityPlan, t: int) -> list[list[Any]]:
+    rows: list[list[Any]] = [["Territory", (_Code(plan.territory_id),)]]
+    rows += [["Name", plan.name]] if plan.name else []
+    rows += [["District", plan.district]] if plan.district else []
+    return rows + [
+        ["Zone", plan.zone],
+        ["Rollout phase", _Num(str(plan.phase))],
+        ["Priority (rank)", _Num(f"{plan.priority:,}")],
+        ["Population", _Count(suppress(plan.population, t))],
+        ["Households", _Count(suppress(plan.households, t))],
+        ["Expected events", _Count(suppress(plan.expected_events, t))],
+        ["Team-hours allocated", _Num(f"{plan.hours_allocated:,.1f}")],
+        ["Expected events averted", _Count(suppress(plan.expected_events_averted, t))],
+    ]
+
+
+def _intervention_blocks(plan: CommunityPlan, t: int) -> list[tuple]:
+    blocks: list[tuple] = [("h", 2, "Interventions by axis")]
+    for axis in AXES:
+        lines = [line for line in plan.interventions if line.axis == axis]
+        blocks.append(("h", 3, AXIS_LABELS[axis]))
+        if not lines:
+            blocks.append(("p", "No intervention planned on this axis."))
+            continue
+        rows = [
+            [
+                i.name,
+                i.setting.replace("_", " "),
+                _Count(suppress(i.persons, t)),
+                _Num(f"{i.hours:,.1f}"),
+            ]
+            for i in lines
+        ]
+        blocks.append(("table", ("Intervention", "Setting", "Persons", "Team-hours"), rows))
+    return blocks
+
+
+def _household_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+    ids = plan.priority_households
+    blocks: list[tuple] = [("h", 2, "Priority households for home visits")]
+    if not ids:
+        return [*blocks, ("p", "No household is prioritised for home visits here.")]
+    if len(ids) < t:  # listing them would show how many there are
+        text = f"Fewer than {t} households are prioritised here; their ids are kept internal."
+        return [*blocks, ("p", text)]
+    first = ids[: max(0, shown)]
+    text = f"The first {len(first):,} of {suppress(len(ids), t)} households, in visiting order."
+    blocks.append(("p", text))
+    return [*blocks, ("ol", [(_Code(h),) for h in first])] if first else blocks
+
+
+def _plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+    intro = ("Gestión integral del riesgo for territory ", _Code(plan.territory_id))
+    intro += (", outcome ", _Code(plan.outcome), ".")
+    tiers = [[TIER_LABELS[k], _Count(suppress(v, t))] for k, v in plan.tiers.items()]
+    drivers = [_driver_item(d) for d in plan.drivers]
+    return [
+        ("h", 1, _plan_title(plan)),
+        ("p", intro),
+        ("h", 2, "Key figures"),
+        ("table", ("Figure", "Value"), _key_figures(plan, t)),
+        ("h", 2, "Risk pyramid (persons per tier)"),
+        ("table", ("Tier", "Persons"), tiers),
+        ("h", 2, "What drives risk here"),
+        ("ol", drivers) if drivers else ("p", "No driver recorded."),
+        *_intervention_blocks(plan, t),
+        *_household_blocks(plan, t, shown),
+        _footnote(t),
+    ]
+
+
+def _solver_text(solver: Mapping[str, Any]) -> str:
+    shown = [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in solver.items()]
+    return ", ".join(shown) or "not recorded"
+
+
+def _territory_rows(summary: CitySummary, t: int, plans: Sequence[CommunityPlan] | None) -> list:
+    by_id = {p.territory_id: p for p in plans or ()}
+    rows = []
+    for rank, (tid, phase) in enumerate(summary.territories, start=1):
+        row: list[Any] = [_Num(f"{rank:,}"), (_Code(tid),), _Num(str(phase))]
+        if plans is not None:
+            plan = by_id.get(tid)
+            row[1] = (plan.name + " ", _Code(tid)) if plan and plan.name else row[1]
+            hours = _Num(f"{plan.hours_allocated:,.1f}") if plan else "—"
+            averted = _Count(suppress(plan.expected_events_averted, t)) if plan else "—"
+            row += [hours, averted]
+        rows.append(row)
+    return rows
+
+
+def _summary_blocks(
+    summary: CitySummary, t: int, plans: Sequence[CommunityPlan] | None
+) -> list[tuple]:
+    used = summary.total_hours / summary.capacity_hours if summary.capacity_hours else 0.0
+    figures = [
+        ["Territories", _Num(f"{len(summary.territories):,}")],
+        ["Team-hours allocated", _Num(f"{summary.total_hours:,.1f}")],
+        ["Team-hours available", _Num(f"{summary.capacity_hours:,.1f}")],
+        ["Share of team-hours used", _Num(f"{used:.0%}")],
+        ["Expected events", _Count(suppress(summary.expected_events, t))],
+        ["Expected events averted", _Count(suppress(summary.expected_events_averted, t))],
+        ["Allocation solver", _solver_text(summary.solver)],
+    ]
+    header = ("Priority", "Territory", "Phase")
+    header += ("Team-hours", "Events averted") if plans is not None else ()
+    axes = [
+        [AXIS_LABELS[a], _Count(suppress(v["persons"], t)), _Num(f"{v['hours']:,.1f}")]
+        for a, v in summary.by_axis.items()
+    ]
+    return [
+        ("h", 1, _SUMMARY_TITLE),
+        ("p", ("Gestión integral del riesgo, outcome ", _Code(summary.outcome), ".")),
+        ("h", 2, "Key figures"),
+        ("table", ("Figure", "Value"), figures),
+        ("h", 2, "Rollout phases"),
+        (
+            "table",
+            ("Phase", "Territories"),
+            [[_Num(str(k)), _Num(f"{v:,}")] for k, v in summary.phases.items()],
+        ),
+        ("h", 2, "Territories by priority"),
+        ("table", header, _territory_rows(summary, t, plans)),
+        ("h", 2, "Interventions by axis"),
+        ("table", ("Axis", "Persons", "Team-hours"), axes),
+        _footnote(t),
+    ]
+
+
+# ----------------------------------------------------------------------------- entry points
+# The calling methods have already checked ``threshold`` (an integer >= 1).
+
+
+def plan_markdown(plan: CommunityPlan, threshold: int, households_shown: int) -> str:
+    """Return the public page of one plan in Markdown."""
+    return _markdown(_plan_blocks(plan, threshold, households_shown))
+
+
+def plan_html(
+    plan: CommunityPlan, threshold: int, households_shown: int, *, standalone: bool
+) -> str:
+    """Return the public page of one plan in HTML: a ``<div>``, or a document if ``standalone``."""
+    blocks = _plan_blocks(plan, threshold, households_shown)
+    return _html(blocks, title=_plan_title(plan), standalone=standalone)
+
+
+def summary_markdown(
+    summary: CitySummary, threshold: int, plans: Sequence[CommunityPlan] | None
+) -> str:
+    """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
+    return _markdown(_summary_blocks(summary, threshold, plans))
+
+
+def summary_html(
+    summary: CitySummary,
+    threshold: int,
+    plans: Sequence[CommunityPlan] | None,
+    *,
+    standalone: bool,
+) -> str:
+    """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
+    blocks = _summary_blocks(summary, threshold, plans)
+    return _html(blocks, title=_SUMMARY_TITLE, standalone=standalone)
