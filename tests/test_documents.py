@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masrisk.exceptions import ValidationError
-from masrisk.planning import documents
+from masrisk.planning import writing
 from masrisk.planning.documents import (
     CitySummary,
     CommunityPlan,
@@ -22,8 +22,8 @@ from masrisk.planning.documents import (
     InterventionLine,
     pseudonymize,
     suppress,
-    write_plans,
 )
+from masrisk.planning.writing import write_plans
 
 TIERS = ("case_management", "disease_management", "promotion_prevention")
 AXES = ("promotion", "prevention", "diagnosis_treatment", "rehabilitation", "palliative_care")
@@ -532,7 +532,7 @@ def test_a_failing_write_leaves_nothing(tmp_path, monkeypatch):
         written.append(path)
         path.write_text(text)
 
-    monkeypatch.setattr(documents, "_write", failing)
+    monkeypatch.setattr(writing, "_write", failing)
     with pytest.raises(OSError, match="disk full"):
         write_plans(plans, make_summary(plans), tmp_path / "plans")
     assert list(tmp_path.iterdir()) == []
@@ -549,7 +549,7 @@ def test_a_failing_rename_keeps_the_old_directory(tmp_path, monkeypatch):
             raise OSError("rename failed")
         real_replace(src, dst)
 
-    monkeypatch.setattr(documents.os, "replace", failing)
+    monkeypatch.setattr(writing.os, "replace", failing)
     with pytest.raises(OSError, match="rename failed"):
         write_plans(plans[:1], make_summary(plans[:1]), out, overwrite=True)
     assert read_dir(out) == before

@@ -1,11 +1,13 @@
 """Planning: from scores to an integral risk-management plan per community.
 
 - :mod:`~masrisk.planning.catalog`: the interventions teams can offer, to whom, at what cost
-  in team-hours and with what effect, and who is eligible;
+  in team-hours and with what effect;
+- :mod:`~masrisk.planning.eligibility_rules`: which persons each intervention can reach;
 - :mod:`~masrisk.planning.territories`: burden, priority and rollout phases;
 - :mod:`~masrisk.planning.households`: households in visiting order;
 - :mod:`~masrisk.planning.allocation`: team-hours allocated by a MILP (HiGHS);
 - :mod:`~masrisk.planning.documents`: the plans as JSON, Markdown and HTML;
+- :mod:`~masrisk.planning.writing`: the plans directory, written atomically;
 - :mod:`~masrisk.planning.planner`: :func:`plan`, which runs them in order.
 """
 
@@ -25,7 +27,6 @@ from masrisk.planning.catalog import (
     Intervention,
     InterventionCatalog,
     catalog_path,
-    eligibility,
     load_catalog,
 )
 from masrisk.planning.documents import (
@@ -35,9 +36,10 @@ from masrisk.planning.documents import (
     InterventionLine,
     pseudonymize,
     suppress,
-    write_plans,
 )
+from masrisk.planning.eligibility_rules import eligibility
 from masrisk.planning.planner import Plans, plan
+from masrisk.planning.writing import write_plans
 
 __all__ = [
     "Allocation",

@@ -20,8 +20,9 @@ Each renders three ways:
   from the population and the other tiers). Driver descriptions are shown verbatim.
 
 :func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
-(:meth:`CommunityPlan.pseudonymized`; territory ids are public). :func:`write_plans` writes the
-plans directory atomically and refuses territory ids that are not safe file names.
+(:meth:`CommunityPlan.pseudonymized`; territory ids are public).
+:func:`~masrisk.planning.writing.write_plans` writes the plans
+directory atomically and refuses territory ids that are not safe file names.
 
 Examples
 --------
@@ -50,17 +51,11 @@ import hmac
 import json
 import math
 import numbers
-import os
-import re
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
 
-from masrisk.exceptions import Problem, ValidationError
 from masrisk.planning.catalog import AXES
 from masrisk.tiers import TIERS
 
@@ -71,16 +66,9 @@ __all__ = [
     "InterventionLine",
     "pseudonymize",
     "suppress",
-    "write_plans",
 ]
 
 ZONES: tuple[str, ...] = ("urban", "rural")
-_PAGE_SUFFIXES = (".json", ".md", ".html")
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
-_RESERVED = frozenset(
-    {"summary", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
-    | {f"lpt{i}" for i in range(10)}
-)
 
 # ----------------------------------------------------------------------------- checks
 
@@ -547,152 +535,3 @@ class CitySummary:
 
     def _repr_html_(self) -> str:
         return self.to_html()
-
-
-# ----------------------------------------------------------------------------- the directory
-
-
-def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-
-
-def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[Problem]:
-    ids = [p.territory_id for p in plans]
-    unsafe = [i for i in ids if not _SAFE_ID.fullmatch(i) or i.split(".")[0].lower() in _RESERVED]
-    folded = Counter(i.lower() for i in ids)
-    repeated = sorted({i for i in ids if folded[i.lower()] > 1})
-    listed, planned = dict(summary.territories), set(ids)
-    checks = [
-        ("not a safe file name", unsafe, "use letters, digits, '.', '_' and '-' (not 'summary')"),
-        ("duplicate id (ignoring case)", repeated, "each territory gets one file"),
-        ("missing from the summary", [i for i in ids if i not in listed], ""),
-        ("in the summary but without a plan", [i for i in listed if i not in planned], ""),
-        (
-            "phase differs from the summary",
-            [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase],
-            "",
-        ),
-    ]
-    return [
-        Problem("plans", "territory_id", rule, len(bad), tuple(repr(b) for b in bad[:5]), detail)
-        for rule, bad, detail in checks
-        if bad
-    ]
-
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if not (target.exists() or target.is_symlink()):
-        return
-    if not overwrite:
-        raise FileExistsError(
-            f"{target} exists; remove it, choose another directory or pass overwrite=True"
-        )
-    entries = list(target.iterdir()) if target.is_dir() and not target.is_symlink() else None
-    plans_like = entries is not None and (
-        not entries
-        or (
-            (target / "summary.json").is_file()
-            and all(e.is_file() and e.suffix in _PAGE_SUFFIXES for e in entries)
-        )
-    )
-    if not plans_like:
-        raise FileExistsError(
-            f"{target} exists and is not a plans directory (summary.json with .json, .md and "
-            ".html files only); refusing to replace it even with overwrite=True"
-        )
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing ``target`` is restored if that fails."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.replace(target, backup / target.name)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(backup / target.name, target)
-        raise
-    finally:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
-def write_plans(
-    plans: Sequence[CommunityPlan],
-    summary: CitySummary,
-    out_dir: str | os.PathLike,
-    *,
-    suppress_below: int = 5,
-    overwrite: bool = False,
-    pseudonym_key: str | bytes | None = None,
-    households_shown: int = 10,
-) -> Path:
-    """Write the plans directory atomically: JSON for machines, Markdown and HTML for people.
-
-    Writes ``summary.json``, ``summary.md``, ``summary.html`` and, per territory,
-    ``<territory_id>.json``, ``.md`` and ``.html``. The files are written in a temporary
-    directory beside ``out_dir`` that is then renamed into place, so ``out_dir`` holds either
-    every file or none; with ``overwrite`` the old directory is put back if the rename fails.
-
-    Parameters
-    ----------
-    plans : sequence of CommunityPlan
-        One plan per territory of ``summary``.
-    summary : CitySummary
-        The city-wide summary; its territories must be exactly the plans', with the same phases.
-    out_dir : path-like
-        The plans directory to create.
-    suppress_below : int
-        Small-cell threshold of the Markdown and HTML pages (JSON keeps exact counts).
-    overwrite : bool
-        Replace an existing plans directory (one holding ``summary.json`` and only ``.json``,
-        ``.md`` and ``.html`` files, or an empty one); any other directory is never replaced.
-    pseudonym_key : str or bytes, optional
-        If given, household ids are replaced by :func:`pseudonymize` ids in every file.
-    households_shown : int
-        How many priority households the pages list (the JSON lists them all).
-
-    Returns
-    -------
-    pathlib.Path
-        ``out_dir``.
-
-    Raises
-    ------
-    masrisk.ValidationError
-        Listing every territory id that is not a safe file name (letters, digits, ``.``, ``_``,
-        ``-``; not starting with ``.``; not ``summary`` or a reserved device name), that repeats
-        (ignoring case), or that does not match the summary. Ids are refused, not encoded, so
-        that ``<territory_id>.json`` stays findable by id.
-    FileExistsError
-        If ``out_dir`` exists and ``overwrite`` is false, or it is not a plans directory.
-    """
-    threshold = _threshold(suppress_below)
-    target = Path(out_dir)
-    plans = list(plans)
-    if pseudonym_key is not None:
-        plans = [p.pseudonymized(pseudonym_key) for p in plans]
-    problems = _id_problems(plans, summary)
-    if problems:
-        raise ValidationError(problems, source=f"plans for {target}")
-    _check_target(target, overwrite)
-    documents: list[tuple[str, Any, dict[str, Any]]] = [("summary", summary, {"plans": plans})]
-    documents += [(p.territory_id, p, {"households_shown": households_shown}) for p in plans]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        for stem, document, options in documents:
-            _write(staging / f"{stem}.json", document.to_json())
-            _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
-            page = document.to_html(threshold, standalone=True, **options)
-            _write(staging / f"{stem}.html", page)
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; plans are meant to be shared
-        _swap(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target

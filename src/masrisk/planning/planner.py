@@ -7,9 +7,9 @@ tables and the configuration, and returns :class:`Plans`:
    mean household deprivation, the pyramid's counts), ranked by priority and given a rollout
    phase (:mod:`masrisk.planning.territories`).
 2. **Eligibility** of every person for every intervention of the catalogue
-   (:mod:`masrisk.planning.catalog`) gives, per territory and intervention, the persons
-   eligible and the expected events a covered person averts: the mean risk of the eligible
-   times the intervention's relative risk reduction.
+   (:mod:`masrisk.planning.catalog`, :mod:`masrisk.planning.eligibility_rules`) gives, per
+   territory and intervention, the persons eligible and the expected events a covered person
+   averts: the mean risk of the eligible times the intervention's relative risk reduction.
 3. **Capacity**: each district's team-hours are allocated across its territories and the
    interventions by a MILP (HiGHS) maximising expected events averted under the hours,
    eligibility caps and minimum coverage (:mod:`masrisk.planning.allocation`).
@@ -34,14 +34,9 @@ import pandas as pd
 
 from masrisk.config import Config
 from masrisk.planning.allocation import Allocation, AllocationProblem, allocate
-from masrisk.planning.catalog import InterventionCatalog, eligibility, load_catalog
-from masrisk.planning.documents import (
-    CitySummary,
-    CommunityPlan,
-    Driver,
-    InterventionLine,
-    write_plans,
-)
+from masrisk.planning.catalog import InterventionCatalog, load_catalog
+from masrisk.planning.documents import CitySummary, CommunityPlan, Driver, InterventionLine
+from masrisk.planning.eligibility_rules import eligibility
 from masrisk.planning.households import rank_households
 from masrisk.planning.territories import (
     assign_phases,
@@ -49,6 +44,7 @@ from masrisk.planning.territories import (
     priority_score,
     territory_summary,
 )
+from masrisk.planning.writing import write_plans
 from masrisk.tables import Tables
 from masrisk.tiers import TIERS
 
@@ -101,7 +97,7 @@ class Plans:
         pseudonym_key: str | bytes | None = None,
         overwrite: bool = False,
     ) -> Path:
-        """Write the plans directory (see :func:`masrisk.planning.documents.write_plans`)."""
+        """Write the plans directory (see :func:`masrisk.planning.writing.write_plans`)."""
         return write_plans(
             self.plans,
             self.summary,

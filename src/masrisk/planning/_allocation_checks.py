@@ -1,0 +1,167 @@
+"""Input checks of an allocation problem, and the errors of :mod:`masrisk.planning.allocation`.
+
+:class:`~masrisk.planning.allocation.AllocationProblem` converts and checks its arrays with
+:func:`_checked` when it is built: each array must have the right dimension and shape, finite
+values, and values that follow its rules (no negative benefit, whole person counts, positive
+hours, shares in [0, 1], district codes that have a capacity). Every problem found is listed
+in one :class:`InvalidProblemError`.
+
+The error classes live here so that the checks can raise them; import them from
+:mod:`masrisk.planning.allocation`, where they are documented, shown and pickled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from masrisk.exceptions import MasriskError
+
+if TYPE_CHECKING:
+    from masrisk.planning.allocation import AllocationProblem
+
+# What each array must look like: shape in words, and the rules its values must follow.
+_SHAPES = {
+    "benefit": "(T, I)",
+    "eligible": "(T, I)",
+    "hours": "(I,)",
+    "district": "(T,)",
+    "capacity": "(D,)",
+    "min_coverage": "(I,) or (T, I)",
+}
+_RULES = {
+    "benefit": [(lambda a: a < 0, "are negative")],
+    "eligible": [(lambda a: a < 0, "are negative"), (lambda a: a != np.round(a), "are not whole")],
+    "hours": [(lambda a: a <= 0, "are not positive")],
+    "district": [(lambda a: a != np.round(a), "are not whole"), (lambda a: a < 0, "are negative")],
+    "capacity": [(lambda a: a < 0, "are negative")],
+    "min_coverage": [(lambda a: (a < 0) | (a > 1), "are outside [0, 1]")],
+}
+
+
+class AllocationError(MasriskError):
+    """The solver returned no usable allocation (e.g. the time limit came before any plan)."""
+
+
+class InvalidProblemError(AllocationError, ValueError):
+    """An array of an :class:`AllocationProblem` has a wrong shape, sign or type.
+
+    The message lists every problem found, one per line, naming the array.
+    """
+
+
+class InfeasibleAllocationError(AllocationError, ValueError):
+    """The minimum coverage alone needs more team-hours than some districts have.
+
+    Parameters
+    ----------
+    districts : sequence of int
+        Codes of the districts short of hours.
+    needed : sequence of float
+        Team-hours the minimums need in each of those districts.
+    available : sequence of float
+        Team-hours available in each of those districts.
+    """
+
+    def __init__(self, districts: Any, needed: Any, available: Any) -> None:
+        self.districts = tuple(int(d) for d in districts)
+        self.needed = tuple(float(h) for h in needed)
+        self.available = tuple(float(h) for h in available)
+        lines = [
+            f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
+            for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
+        ]
+        n = len(lines)
+        head = (
+            f"minimum coverage needs more team-hours than {n} district{'s' if n != 1 else ''} have"
+        )
+        tail = "lower min_coverage or add capacity to these districts"
+        super().__init__("\n  ".join([f"{head}:", *lines, tail]))
+
+
+def _frozen(value: np.ndarray) -> np.ndarray:
+    value = np.array(value)  # a copy the caller cannot change under us
+    value.setflags(write=False)
+    return value
+
+
+def _as_float(name: str, value: Any, problems: list[str]) -> np.ndarray | None:
+    """Return ``value`` as a finite float array of the right dimension, or note why not."""
+    try:
+        array = np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        problems.append(f"{name}: expected numbers with shape {_SHAPES[name]}, got {value!r:.60}")
+        return None
+    dimensions = {"benefit": (2,), "eligible": (2,), "min_coverage": (1, 2)}.get(name, (1,))
+    if array.ndim not in dimensions:
+        problems.append(f"{name}: expected shape {_SHAPES[name]}, got shape {array.shape}")
+        return None
+    bad = ~np.isfinite(array)
+    if bad.any():
+        problems.append(f"{name}: {int(bad.sum())} value(s) are NaN or infinite")
+        return None
+    return array
+
+
+def _expected_shapes(arrays: dict[str, np.ndarray | None]) -> dict[str, tuple[int, ...]]:
+    """Shapes implied by the first 2-D array (T, I) and by ``capacity`` (D)."""
+    grid = next((a.shape for k in ("benefit", "eligible") if (a := arrays[k]) is not None), None)
+    if grid is None:
+        return {}
+    n_t, n_i = grid
+    coverage = arrays["min_coverage"]
+    return {
+        "benefit": grid,
+        "eligible": grid,
+        "hours": (n_i,),
+        "district": (n_t,),
+        "min_coverage": (n_i,) if coverage is None or coverage.ndim == 1 else grid,
+    }
+
+
+def _value_problems(name: str, array: np.ndarray) -> list[str]:
+    found = []
+    for rule, text in _RULES[name]:
+        bad = rule(array)
+        if bad.any():
+            where = [tuple(int(j) for j in ix) for ix in np.argwhere(bad)[:3]]
+            shown = ", ".join(f"{name}[{', '.join(map(str, ix))}]={array[ix]:g}" for ix in where)
+            found.append(f"{name}: {int(bad.sum())} value(s) {text} (e.g. {shown})")
+    return found
+
+
+def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
+    """Return the problem's arrays converted and checked; raise listing every problem."""
+    problems: list[str] = []
+    arrays = {name: _as_float(name, getattr(problem, name), problems) for name in _SHAPES}
+    for name, shape in _expected_shapes(arrays).items():
+        array = arrays[name]
+        if array is not None and array.shape != shape:
+            problems.append(f"{name}: expected shape {_SHAPES[name]} = {shape}, got {array.shape}")
+            arrays[name] = None
+    for name, array in arrays.items():
+        if array is not None:
+            problems.extend(_value_problems(name, array))
+    district, capacity = arrays["district"], arrays["capacity"]
+    if district is not None and capacity is not None and (district >= len(capacity)).any():
+        bad = sorted({int(d) for d in district[district >= len(capacity)]})[:5]
+        problems.append(
+            f"district: codes {bad} have no capacity (capacity has {len(capacity)} districts, "
+            f"codes 0..{len(capacity) - 1})"
+        )
+    if problems:
+        n = len(problems)
+        head = f"invalid allocation problem: {n} problem{'s' if n != 1 else ''}"
+        raise InvalidProblemError("\n  ".join([head, *problems]))
+    converted = {name: _frozen(array) for name, array in arrays.items()}
+    for name in ("eligible", "district"):
+        converted[name] = _frozen(np.round(converted[name]).astype("int64"))
+    return converted
+
+
+# The errors are public names of masrisk.planning.allocation, which re-exports them: name
+# them there in tracebacks, pickles and documentation.
+for _error in (AllocationError, InvalidProblemError, InfeasibleAllocationError):
+    _error.__module__ = "masrisk.planning.allocation"
+del _error
