@@ -48,16 +48,32 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from masrisk.planning._document_values import (
+    _amount,
+    _by_axis,
+    _choice,
+    _count,
+    _dumps,
+    _from_dict,
+    _items,
+    _phases,
+    _plain,
+    _rank,
+    _round,
+    _set,
+    _territories,
+    _text,
+    _threshold,
+    _tiers,
+)
 from masrisk.planning.catalog import AXES
-from masrisk.tiers import TIERS
 
 __all__ = [
     "CitySummary",
@@ -69,89 +85,6 @@ __all__ = [
 ]
 
 ZONES: tuple[str, ...] = ("urban", "rural")
-
-# ----------------------------------------------------------------------------- checks
-
-
-def _threshold(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"suppress_below must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _count(name: str, value: Any) -> int:
-    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if real and float(value).is_integer() and value >= 0:
-        return int(value)
-    raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
-
-
-def _rank(name: str, value: Any) -> int:
-    if _count(name, value) < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
-def _amount(name: str, value: Any, *, signed: bool = False) -> float:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        number = float(value)
-        if math.isfinite(number) and (signed or number >= 0):
-            return number
-    kind = "a finite number" if signed else "a finite number >= 0"
-    raise ValueError(f"{name} must be {kind}, got {value!r}")
-
-
-def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
-    if optional and (value is None or (isinstance(value, float) and math.isnan(value))):
-        return None  # NaN: a missing name in a pandas column
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return str(value)  # integer ids are allowed by the data contract
-    if isinstance(value, str) and value:
-        return value
-    raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-
-
-def _choice(name: str, value: Any, options: Sequence[str]) -> str:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return value
-
-
-def _items(name: str, value: Any, kind: type) -> tuple:
-    items = tuple(value)
-    wrong = [item for item in items if not isinstance(item, kind)]
-    if wrong:
-        raise TypeError(f"{name} must hold {kind.__name__} objects, got {wrong[0]!r}")
-    return items
-
-
-def _set(obj: object, **values: Any) -> None:
-    for name, value in values.items():
-        object.__setattr__(obj, name, value)
-
-
-def _round(value: float, digits: int) -> float:
-    return round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _plain(value: Any) -> Any:
-    """Return ``value`` as JSON-safe Python (numpy scalars unwrapped, non-finite as None)."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float):
-        return _round(value, 6) if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int)):
-        return value
-    raise TypeError(f"solver details must be JSON-like, got {value!r}")
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
 
 # ----------------------------------------------------------------------------- public helpers
 
@@ -274,21 +207,6 @@ class Driver:
             "description": self.description,
             "contribution": _round(self.contribution, 4),
         }
-
-
-def _tiers(value: Mapping[str, Any]) -> dict[str, int]:
-    unknown = sorted(set(value) - set(TIERS))
-    if unknown:
-        raise ValueError(f"unknown tiers {unknown}; tiers are {', '.join(TIERS)}")
-    return {tier: _count(f"tiers[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
-
-
-def _from_dict(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    names = [f.name for f in fields(cls)]
-    missing = [name for name in names if name not in data]
-    if missing:
-        raise ValueError(f"{cls.__name__}: missing keys {', '.join(missing)}")
-    return {name: data[name] for name in names}
 
 
 @dataclass(frozen=True)
@@ -422,23 +340,9 @@ class CitySummary:
     solver: dict
 
     def __post_init__(self) -> None:
-        territories = tuple(
-            (_text("territory_id", t), _rank("phase", p)) for t, p in self.territories
-        )
-        repeated = sorted(t for t, n in Counter(t for t, _ in territories).items() if n > 1)
-        if repeated:
-            raise ValueError(f"territories listed more than once: {', '.join(repeated[:5])}")
-        unknown = sorted(set(self.by_axis) - set(AXES))
-        if unknown:
-            raise ValueError(f"unknown axes {unknown}; axes are {', '.join(AXES)}")
-        by_axis = {
-            axis: {
-                "persons": _count(f"{axis} persons", self.by_axis.get(axis, {}).get("persons", 0)),
-                "hours": _amount(f"{axis} hours", self.by_axis.get(axis, {}).get("hours", 0.0)),
-            }
-            for axis in AXES
-        }
-        phases = {_rank("phase", k): _count("territories", v) for k, v in self.phases.items()}
+        territories = _territories(self.territories)
+        by_axis = _by_axis(self.by_axis)
+        phases = _phases(self.phases)
         _set(
             self,
             outcome=_text("outcome", self.outcome),
@@ -450,7 +354,7 @@ class CitySummary:
                 "expected_events_averted", self.expected_events_averted
             ),
             by_axis=by_axis,
-            phases=dict(sorted(phases.items())),
+            phases=phases,
             solver=_plain(dict(sorted(self.solver.items()))),
         )
 

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.planning.documents import CitySummary, CommunityPlan, _threshold
+from masrisk.planning._document_values import _threshold
+from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["write_plans"]
 

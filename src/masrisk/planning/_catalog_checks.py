@@ -1,0 +1,142 @@
+"""Checks of the interventions catalogue, and the messages of :mod:`masrisk.planning.catalog`.
+
+The validators of :class:`~masrisk.planning.catalog.Intervention` and
+:class:`~masrisk.planning.catalog.InterventionCatalog` call the checks here: known stages and
+tiers (:func:`_subset`), features that ``requires_any`` can name (:func:`_feature_problem`),
+unique names and an intervention for every axis, route and stage (:func:`_duplicate_names`,
+:func:`_uncovered`). :func:`~masrisk.planning.catalog.load_catalog` reads the YAML file with
+:func:`_read_yaml` and turns pydantic's errors into one line per problem, keyed like
+``interventions[3].axis`` (:func:`_describe`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import ValidationError
+
+from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
+from masrisk.exceptions import ConfigError
+from masrisk.features import describe_column, feature_catalog
+
+if TYPE_CHECKING:
+    from masrisk.planning.catalog import Intervention
+
+#: Values a fixed placeholder of the feature catalogue can take (``fam_{indicator}`` is
+#: ``fam_dep_...``, ``ter_svi_{indicator}`` drops the ``dep_``).
+_KNOWN_FILLS: dict[str, frozenset[str]] = {
+    "indicator": frozenset([*MPI_INDICATORS, *(i.removeprefix("dep_") for i in MPI_INDICATORS)]),
+    "dimension": frozenset(MPI_DIMENSIONS),
+}
+
+
+def _subset(values: tuple[str, ...], known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if not values:
+        raise ValueError(f"give at least one {what}, or leave the key out for all")
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown} (known: {', '.join(known)})")
+    return tuple(v for v in known if v in values)  # canonical order, no repeats
+
+
+@lru_cache(maxsize=1)
+def _feature_names() -> tuple[str, ...]:
+    return tuple(n for n in feature_catalog()["name"] if "{" not in n)
+
+
+def _feature_problem(name: str) -> str | None:
+    """Say what is wrong with a feature named in ``requires_any``, or return ``None``."""
+    if "{" in name or "}" in name:
+        return f"{name!r} is a placeholder; name one feature (e.g. ind_lab_hba1c_last)"
+    spec = describe_column(name)
+    if spec is None or not _fills_a_known_value(name, spec.name):
+        close = difflib.get_close_matches(name, _feature_names(), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        return f"unknown feature {name!r}{hint} (see masrisk.feature_catalog())"
+    if spec.unit == "category":
+        return f"{name!r} is a category, not a number that can be 0.5 or more"
+    return None
+
+
+def _fills_a_known_value(name: str, spec_name: str) -> bool:
+    """Whether ``name`` fills its spec's placeholder with a known value, where values are known.
+
+    Lab codes and outcomes depend on the data and the configuration, so any value fills
+    them; poverty-index indicators and dimensions are fixed, so a typo there is caught.
+    """
+    if "{" not in spec_name:
+        return True
+    prefix, placeholder, suffix = re.split(r"\{([a-z_]+)\}", spec_name)
+    known = _KNOWN_FILLS.get(placeholder)
+    return known is None or name[len(prefix) : len(name) - len(suffix)] in known
+
+
+def _duplicate_names(items: tuple[Intervention, ...]) -> list[str]:
+    first: dict[str, int] = {}
+    problems = []
+    for k, item in enumerate(items):
+        if item.name in first:
+            problems.append(
+                f"interventions[{k}].name: {item.name!r} is already the name of "
+                f"interventions[{first[item.name]}]"
+            )
+        first.setdefault(item.name, k)
+    return problems
+
+
+def _uncovered(what: str, known: tuple[str, ...], present: set[str]) -> list[str]:
+    key = "stages" if what == "stage" else what
+    return [
+        f"interventions: no intervention for {what} {value!r} (every {what} needs one; "
+        f"see each intervention's `{key}`)"
+        for value in known
+        if value not in present
+    ]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
+
+
+def _describe(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """One line per problem, keyed like ``interventions[3].axis`` (see masrisk.config)."""
+    lines = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # catalogue-wide rules name their keys themselves
+            lines.extend(message.splitlines())
+            continue
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        shown = item.get("input")
+        got = (
+            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
+        )
+        lines.append(f"{_key(item['loc'])}: {message}{got}{_which(item['loc'], data)}")
+    return lines
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
+    return "".join(parts).lstrip(".")
+
+
+def _which(loc: tuple[str | int, ...], data: Mapping[str, Any]) -> str:
+    """Name the intervention a key belongs to, when it has a name."""
+    if len(loc) < 2 or loc[0] != "interventions" or not isinstance(loc[1], int):
+        return ""
+    items = data.get("interventions")
+    item = items[loc[1]] if isinstance(items, list | tuple) and loc[1] < len(items) else None
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return f" [in {name!r}]" if isinstance(name, str) else ""
