@@ -587,3 +587,17 @@ def test_an_empty_pseudonym_key_is_refused_not_ignored(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         write_plans(plans, make_summary(plans), tmp_path / "plans", pseudonym_key="")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("population", "shown"),
+    [(100, "fewer than 5 persons: household"), (1000, "3% of persons: household"), (10, "0% of")],
+)
+def test_a_driver_share_that_stands_for_few_persons_is_hidden_on_pages(population, shown):
+    driver = Driver("fam_mpi_poor", "3% of persons: household in poverty", 0.2)
+    if shown == "0% of":
+        driver = Driver("fam_mpi_poor", "0% of persons: household in poverty", 0.2)
+    plan = make_plan(drivers=(driver,), population=population)
+    for page in (plan.to_markdown(), plan.to_html()):
+        assert shown in page
+    assert plan.to_dict()["drivers"][0]["description"] == driver.description  # JSON is exact

@@ -17,7 +17,8 @@ Each renders three ways:
   which are fractional, follow the same rule. No share or ratio of a count is shown, and a
   territory with fewer priority households than the threshold lists none (the list would show
   how many). Suppression is primary only: a hidden cell may still follow from others (a tier
-  from the population and the other tiers). Driver descriptions are shown verbatim.
+  from the population and the other tiers). A driver's "NN% of persons" that stands for 1 to
+  4 persons reads "fewer than 5 persons".
 
 :func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
 (:meth:`CommunityPlan.pseudonymized`; territory ids are public).

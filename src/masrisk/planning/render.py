@@ -5,7 +5,8 @@ The ``to_markdown()`` and ``to_html()`` methods of
 :class:`~masrisk.planning.documents.CitySummary` call the functions here; use those methods.
 A page is built once as a list of blocks, then written out as Markdown or HTML, so both formats
 show the same cells. Counts reach a page only through
-:func:`~masrisk.planning.documents.suppress`; names and descriptions are escaped.
+:func:`~masrisk.planning.documents.suppress`; a driver's share of persons that stands for
+fewer persons than the threshold is hidden too. Names and descriptions are escaped.
 """
 
 from __future__ import annotations
@@ -184,13 +185,27 @@ def _plan_title(plan: CommunityPlan) -> str:
     return f"Integral risk-management plan: {plan.name or plan.territory_id}"
 
 
-def _driver_item(driver: Driver) -> tuple[str, ...]:
+_SHARE = re.compile(r"\b(\d{1,3})% of persons")
+
+
+def _public_description(description: str, population: int, threshold: int) -> str:
+    """Hide a share of persons that stands for fewer than ``threshold`` persons (not 0)."""
+
+    def hide(match: re.Match[str]) -> str:
+        persons = round(int(match[1]) / 100 * population)
+        return f"fewer than {threshold} persons" if 0 < persons < threshold else match[0]
+
+    return _SHARE.sub(hide, description)
+
+
+def _driver_item(driver: Driver, population: int, threshold: int) -> tuple[str, ...]:
     c = driver.contribution
     effect = "raises" if c > 0 else "lowers" if c < 0 else "does not change"
     odds = math.exp(max(-50.0, min(50.0, c)))
-    head = (_Strong(driver.description), " (", _Code(driver.feature), ")")
+    description = _public_description(driver.description, population, threshold)
+    head = (_Strong(description), " (", _Code(driver.feature), ")")
     return (
-        *(head if driver.description else (_Code(driver.feature),)),
+        *(head if description else (_Code(driver.feature),)),
         f" {effect} the risk: ",
         _Num(f"{c:+.3f}"),
         " log-odds per person on average (odds × ",
@@ -254,7 +269,7 @@ def _plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
     intro = ("Gestión integral del riesgo for territory ", _Code(plan.territory_id))
     intro += (", outcome ", _Code(plan.outcome), ".")
     tiers = [[TIER_LABELS[k], _Count(suppress(v, t))] for k, v in plan.tiers.items()]
-    drivers = [_driver_item(d) for d in plan.drivers]
+    drivers = [_driver_item(d, plan.population, t) for d in plan.drivers]
     return [
         ("h", 1, _plan_title(plan)),
         ("p", intro),
