@@ -40,3 +40,22 @@ def measure(rows: list[dict], stage: str, func: Callable[..., Any], *args: Any, 
         seconds = time.perf_counter() - start
     rows.append({"stage": stage, "seconds": seconds, "peak_gib": memory.peak})
     return result
+
+
+class Timed:
+    """Wrap a callable and record the seconds of each call (``calls``; ``seconds`` in all)."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func, self.calls = func, []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            self.calls.append(time.perf_counter() - start)
+
+    @property
+    def seconds(self) -> float:
+        """Seconds spent in all calls."""
+        return sum(self.calls)

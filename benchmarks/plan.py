@@ -22,29 +22,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _measure import measure
+from _measure import Timed, measure
 
 BUDGET_S = 60
 TERRITORIES = 1170
 DISTRICTS = 20
 RURAL = 31
-
-
-class Timed:
-    """Wrap a callable and add up the seconds spent in it."""
-
-    def __init__(self, func) -> None:
-        self.func, self.seconds = func, 0.0
-
-    def __call__(self, *args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return self.func(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - start
 
 
 def inputs(persons: int, seed: int = 0):

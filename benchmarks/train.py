@@ -29,27 +29,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _measure import measure
+from _measure import Timed, measure
 
 OUTCOME = "hospitalization_12m"
 TRAINING_BUDGET_S = 300
 SCORING_BUDGET_S = 30
-
-
-class Timed:
-    """Wrap a callable and add up the seconds spent in it (for the breakdown of ``fit``)."""
-
-    def __init__(self, func) -> None:
-        self.func, self.calls = func, []
-
-    def __call__(self, *args, **kwargs):
-        start = time.perf_counter()
-        result = self.func(*args, **kwargs)
-        self.calls.append(time.perf_counter() - start)
-        return result
 
 
 def train_timed(tables, config, train_as_of: str, valid_as_of: str):

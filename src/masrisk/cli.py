@@ -219,18 +219,12 @@ def score(
     quiet: Quiet = False,
 ) -> None:
     """Score every person present at a cut-off: calibrated risk and tier."""
-    from masrisk.bundle import load_bundle
-    from masrisk.config import load_config
-    from masrisk.outputs import TABLE_SUFFIXES, write_table
-    from masrisk.schema import load_tables
+    from masrisk.outputs import write_table
     from masrisk.scoring import score as score_population
 
-    if out.suffix not in TABLE_SUFFIXES:
-        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+    _check_table_suffix(out)
     with _stage(quiet):
-        bundle = load_bundle(model)
-        settings = load_config(config or bundle.metadata.get("profile", "bogota"))
-        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
+        bundle, settings, tables = _bundle_and_tables(model, data, config)
         scores = score_population(bundle, tables, as_of=as_of, config=settings)
         write_table(scores, out)
         if not quiet:
@@ -262,19 +256,13 @@ def explain(
     """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
     from rich.progress import Progress
 
-    from masrisk.bundle import load_bundle
-    from masrisk.config import load_config
     from masrisk.explanations import contributions_frame, iter_contributions
     from masrisk.features import build_features
-    from masrisk.outputs import TABLE_SUFFIXES, ChunkedTableWriter
-    from masrisk.schema import load_tables
+    from masrisk.outputs import ChunkedTableWriter
 
-    if out.suffix not in TABLE_SUFFIXES:
-        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+    _check_table_suffix(out)
     with _stage(quiet):
-        bundle = load_bundle(model)
-        settings = load_config(config or bundle.metadata.get("profile", "bogota"))
-        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
+        bundle, settings, tables = _bundle_and_tables(model, data, config)
         features = build_features(
             tables, as_of=as_of, config=settings, lab_codes=bundle.metadata.get("lab_codes")
         )
@@ -391,6 +379,24 @@ def _plans_table(summary) -> Table:  # noqa: ANN001 - CitySummary, imported lazi
         f"events averted"
     )
     return table
+
+
+def _check_table_suffix(out: Path) -> None:
+    from masrisk.outputs import TABLE_SUFFIXES
+
+    if out.suffix not in TABLE_SUFFIXES:
+        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+
+
+def _bundle_and_tables(model: Path, data: Path, config: str | None) -> tuple:
+    """Load a bundle, its configuration (``config`` or the bundle's profile) and the tables."""
+    from masrisk.bundle import load_bundle
+    from masrisk.config import load_config
+    from masrisk.schema import load_tables
+
+    bundle = load_bundle(model)
+    settings = load_config(config or bundle.metadata.get("profile", "bogota"))
+    return bundle, settings, load_tables(data, extra_kinds=settings.extra_event_kinds)
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,9 @@ __all__ = [
     "PriorityConfig",
     "TiersConfig",
     "config_path",
+    "describe_validation_error",
     "load_config",
+    "read_yaml",
 ]
 
 #: Names of the configurations shipped with masrisk.
@@ -269,30 +272,51 @@ def load_config(source: str | Path | dict[str, Any]) -> Config:
     else:
         path = config_path(str(source)) if str(source) in BUNDLED_CONFIGS else Path(source)
         where = str(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"file not found: {path}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"not valid YAML: {exc}", source=where) from None
+        data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("the file must hold a mapping of keys to values", source=where)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc), source=where) from None
+        raise ConfigError(describe_validation_error(exc), source=where) from None
 
 
-def _describe(error: ValidationError) -> list[str]:
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file, or raise :class:`~masrisk.ConfigError` saying why it cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
+
+
+def describe_validation_error(
+    error: ValidationError, *, annotate: Callable[[tuple[str | int, ...]], str] | None = None
+) -> list[str]:
+    """Return one line per problem of a pydantic error, with the key and the value given.
+
+    Keys read like ``outcomes.x.kinds`` or ``interventions[3].axis``; ``annotate(loc)`` may
+    append a hint. A problem of the whole document (no key) names its keys itself; its lines
+    are kept.
+    """
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:
+            lines.extend(message.splitlines())
+            continue
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         shown = item.get("input")
         got = (
             f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
         )
-        lines.append(f"{key}: {message}{got}")
+        hint = annotate(item["loc"]) if annotate else ""
+        lines.append(f"{_key(item['loc'])}: {message}{got}{hint}")
     return lines
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
+    return "".join(parts).lstrip(".")

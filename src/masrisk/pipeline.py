@@ -17,7 +17,7 @@ import pandas as pd
 from masrisk.bundle import load_bundle, save_bundle
 from masrisk.config import Config, load_config
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.explanations import Explanation, explain, person_places
+from masrisk.explanations import Explanation, explain
 from masrisk.features import build_features, lab_codes_in
 from masrisk.outputs import write_table
 from masrisk.planning.planner import Plans, plan
@@ -82,7 +82,7 @@ def _drivers(
             ]
         )
     persons = values.index
-    households, territories = person_places(tables, persons)
+    households, territories = tables.person_places(persons)
     explanation = Explanation(
         values=values[names].astype("float64"),
         base_value=float(values["base_value"].iloc[0]) if len(values) else 0.0,
@@ -198,7 +198,7 @@ def run_demo(
     features = build_features(
         tables, as_of="2025-01-01", config=config, lab_codes=bundle.metadata.get("lab_codes")
     )
-    scores = score(bundle, tables, as_of="2025-01-01", config=config)
+    scores = score(bundle, tables, as_of="2025-01-01", config=config, features=features)
     result.paths["scores"] = write_table(scores, root / "scores.parquet")
     notify("explain")
     explanation = explain(bundle, features, tables=tables)

@@ -26,7 +26,12 @@ SCORE_COLUMNS: tuple[str, ...] = (
 
 
 def score(
-    bundle: Bundle, tables: Tables, *, as_of: str | pd.Timestamp, config: Config
+    bundle: Bundle,
+    tables: Tables,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the scores of every person present at ``as_of``.
 
@@ -39,6 +44,9 @@ def score(
         Cut-off of the features; the risk is of the outcome within its horizon after it.
     config : Config
         Gives the tiers' cut-offs and the territories' historical rates.
+    features : pandas.DataFrame, optional
+        :func:`masrisk.build_features` at ``as_of`` with the bundle's lab codes, when the
+        caller has them already (they are built otherwise).
 
     Returns
     -------
@@ -48,10 +56,10 @@ def score(
     """
     as_of = to_timestamp(as_of)
     lab_codes = bundle.metadata.get("lab_codes")
-    features = build_features(tables, as_of=as_of, config=config, lab_codes=lab_codes)
+    if features is None:
+        features = build_features(tables, as_of=as_of, config=config, lab_codes=lab_codes)
     risk = bundle.predict_risk(features)
-    households = tables.persons.set_index("person_id")["household_id"].reindex(features.index)
-    territories = households.map(tables.households.set_index("household_id")["territory_id"])
+    households, territories = tables.person_places(features.index)
     return pd.DataFrame(
         {
             "person_id": features.index.to_numpy(),

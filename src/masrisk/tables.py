@@ -211,6 +211,12 @@ class Tables:
             if frame is not None:
                 yield name, frame
 
+    def person_places(self, persons: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """Return each person's ``household_id`` and ``territory_id``, indexed like ``persons``."""
+        household = self.persons.set_index("person_id")["household_id"].reindex(persons)
+        territory = household.map(self.households.set_index("household_id")["territory_id"])
+        return household.rename("household_id"), territory.rename("territory_id")
+
     def summary(self) -> list[tuple[str, int, int]]:
         """Return ``(table, rows, columns)`` for every table present."""
         return [(name, len(frame), frame.shape[1]) for name, frame in self.items()]

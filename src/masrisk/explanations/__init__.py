@@ -11,7 +11,6 @@ from masrisk.explanations.explanation import (
     Explanation,
     contributions_frame,
     explain,
-    person_places,
     prepare,
 )
 from masrisk.explanations.groups import FEATURE_GROUPS, LEVELS, feature_group, feature_level
@@ -29,6 +28,5 @@ __all__ = [
     "feature_group",
     "feature_level",
     "iter_contributions",
-    "person_places",
     "prepare",
 ]

@@ -86,7 +86,7 @@ def explain(
         base_value = base
     households = territories = None
     if tables is not None:
-        households, territories = person_places(tables, X.index)
+        households, territories = tables.person_places(X.index)
     return Explanation(
         values=pd.DataFrame(values, index=X.index, columns=X.columns),
         base_value=base_value,
@@ -117,13 +117,6 @@ def contributions_frame(
 def _mode(values: pd.Series) -> object:
     counts = values.value_counts()
     return counts.index[0] if len(counts) else None
-
-
-def person_places(tables: Tables, persons: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """Return each person's household and territory, indexed like ``persons``."""
-    household = tables.persons.set_index("person_id")["household_id"].reindex(persons)
-    territory = household.map(tables.households.set_index("household_id")["territory_id"])
-    return household.rename("household_id"), territory.rename("territory_id")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

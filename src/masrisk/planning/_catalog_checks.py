@@ -4,9 +4,9 @@ The validators of :class:`~masrisk.planning.catalog.Intervention` and
 :class:`~masrisk.planning.catalog.InterventionCatalog` call the checks here: known stages and
 tiers (:func:`_subset`), features that ``requires_any`` can name (:func:`_feature_problem`),
 unique names and an intervention for every axis, route and stage (:func:`_duplicate_names`,
-:func:`_uncovered`). :func:`~masrisk.planning.catalog.load_catalog` reads the YAML file with
-:func:`_read_yaml` and turns pydantic's errors into one line per problem, keyed like
-``interventions[3].axis`` (:func:`_describe`).
+:func:`_uncovered`). :func:`~masrisk.planning.catalog.load_catalog` turns pydantic's errors
+into one line per problem, keyed like ``interventions[3].axis`` and naming the intervention
+(:func:`_describe`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ import difflib
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
 from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
-from masrisk.exceptions import ConfigError
+from masrisk.config import describe_validation_error
 from masrisk.features import describe_column, feature_catalog
 
 if TYPE_CHECKING:
@@ -100,36 +98,9 @@ def _uncovered(what: str, known: tuple[str, ...], present: set[str]) -> list[str
     ]
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
-
-
 def _describe(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
-    """One line per problem, keyed like ``interventions[3].axis`` (see masrisk.config)."""
-    lines = []
-    for item in error.errors():
-        message = item["msg"].removeprefix("Value error, ")
-        if not item["loc"]:  # catalogue-wide rules name their keys themselves
-            lines.extend(message.splitlines())
-            continue
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        shown = item.get("input")
-        got = (
-            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
-        )
-        lines.append(f"{_key(item['loc'])}: {message}{got}{_which(item['loc'], data)}")
-    return lines
-
-
-def _key(loc: tuple[str | int, ...]) -> str:
-    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
-    return "".join(parts).lstrip(".")
+    """One line per problem, keyed like ``interventions[3].axis``, naming the intervention."""
+    return describe_validation_error(error, annotate=lambda loc: _which(loc, data))
 
 
 def _which(loc: tuple[str | int, ...], data: Mapping[str, Any]) -> str:

@@ -39,12 +39,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from masrisk.codes import LIFE_COURSE_STAGES
+from masrisk.config import read_yaml
 from masrisk.exceptions import ConfigError
 from masrisk.planning._catalog_checks import (
     _describe,
     _duplicate_names,
     _feature_problem,
-    _read_yaml,
     _subset,
     _uncovered,
 )
@@ -354,7 +354,7 @@ def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> Interv
     else:
         path = catalog_path() if source is None or source == "default" else Path(source)
         where = str(path)
-        data = _read_yaml(path)
+        data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ConfigError("the catalogue must be a mapping with the key `interventions`", where)
     try:
