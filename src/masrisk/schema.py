@@ -37,7 +37,7 @@ from masrisk.codes import EVENT_KINDS, SEXES
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.tables import CONTRACT, ColumnSpec, Tables, TableSpec
 
-__all__ = ["load_tables", "normalize_and_validate", "read_frames", "validate"]
+__all__ = ["load_tables", "normalize_and_validate", "read_frames", "read_table_file", "validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,15 +97,37 @@ def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem
             continue
         file = present[0]
         try:
-            if file.suffix == ".parquet":
-                frames[name] = pd.read_parquet(file)
-            else:
-                frames[name] = pd.read_csv(
-                    file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
-                )
+            frames[name] = read_table_file(file)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
             problems.append(Problem(name, None, "unreadable file", detail=f"{file.name}: {exc}"))
     return frames, problems
+
+
+def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.DataFrame:
+    """Read one table file as it is on disk: Parquet as typed, CSV cells as text.
+
+    CSV cells are read as text so that ids such as ``"007"`` keep their zeros; only empty
+    cells are missing. Nothing is validated.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.csv`` or ``.parquet`` file, or a folder of Parquet files.
+    categories : iterable of str
+        Parquet text columns to read straight into categoricals (Arrow dictionaries): for
+        tens of millions of events, about 5 times faster than strings converted afterwards.
+    """
+    file = Path(path)
+    if file.suffix == ".parquet" or file.is_dir():
+        wanted = list(categories)
+        if wanted:
+            import pyarrow.parquet as pq
+
+            first = file if file.is_file() else min(file.glob("*.parquet"), default=None)
+            names = pq.read_schema(first).names if first is not None else []
+            wanted = [c for c in wanted if c in names]
+        return pd.read_parquet(file, read_dictionary=wanted) if wanted else pd.read_parquet(file)
+    return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
 
 
 def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.bundle import data_fingerprint, feature_specs
-from masrisk.config import Config
+from masrisk.config import Config, OutcomeConfig
 from masrisk.evaluate import EvaluationReport
 from masrisk.exceptions import CutoffError
 from masrisk.features import build_features, build_labels, lab_codes_in
@@ -26,7 +26,7 @@ from masrisk.features.population import to_timestamp
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
 
-__all__ = ["SUBGROUPS", "subgroups", "train"]
+__all__ = ["SUBGROUPS", "check_cutoffs", "subgroups", "train", "train_from_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,53 @@ def train(
     report : EvaluationReport
         Metrics on the validation period, the model beside the logistic baseline.
     """
+    first, second, definition = check_cutoffs(
+        config, outcome, train_as_of, valid_as_of, data_end=tables.events["date"].max()
+    )
+    logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
+    X = build_features(tables, as_of=first, config=config)
+    X_valid = build_features(tables, as_of=second, config=config, lab_codes=lab_codes_in(X.columns))
+    y = build_labels(tables, as_of=first, outcome=outcome, config=config)
+    y_valid = build_labels(tables, as_of=second, outcome=outcome, config=config)
+    return train_from_features(
+        X,
+        y,
+        X_valid,
+        y_valid,
+        config=config,
+        outcome=outcome,
+        train_as_of=first,
+        valid_as_of=second,
+        data_end=tables.events["date"].max(),
+        params=params,
+        calibration=calibration,
+        random_state=random_state,
+    )
+
+
+def check_cutoffs(
+    config: Config,
+    outcome: str,
+    train_as_of: str | pd.Timestamp,
+    valid_as_of: str | pd.Timestamp,
+    *,
+    data_end: pd.Timestamp,
+) -> tuple[pd.Timestamp, pd.Timestamp, OutcomeConfig]:
+    """Check that the outcome exists and the cut-offs neither overlap nor pass the data's end.
+
+    Returns
+    -------
+    train_as_of, valid_as_of : pandas.Timestamp
+    definition : OutcomeConfig
+
+    Raises
+    ------
+    masrisk.ConfigError
+        If ``config`` does not define ``outcome``.
+    masrisk.exceptions.CutoffError
+        If the validation cut-off comes less than one horizon after the training one, or
+        the validation labels' horizon runs past ``data_end``.
+    """
     definition = config.outcomes.get(outcome)
     if definition is None:
         from masrisk.exceptions import ConfigError
@@ -109,18 +156,59 @@ def train(
             f"valid_as_of {second:%Y-%m-%d} must be at least {definition.horizon_days} days after "
             f"train_as_of {first:%Y-%m-%d}: training labels would look into the validation period"
         )
-    last = tables.events["date"].max()
-    if second + horizon - pd.Timedelta(days=1) > last:
+    if second + horizon - pd.Timedelta(days=1) > data_end:
         raise CutoffError(
-            f"the data end on {last:%Y-%m-%d}, before the validation labels' horizon "
+            f"the data end on {data_end:%Y-%m-%d}, before the validation labels' horizon "
             f"({second:%Y-%m-%d} + {definition.horizon_days} days): choose an earlier valid_as_of"
         )
-    logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
-    X = build_features(tables, as_of=first, config=config)
-    X_valid = build_features(tables, as_of=second, config=config, lab_codes=lab_codes_in(X.columns))
+    return first, second, definition
+
+
+def train_from_features(
+    X: pd.DataFrame,
+    y: pd.Series,
+    X_valid: pd.DataFrame,
+    y_valid: pd.Series,
+    *,
+    config: Config,
+    outcome: str,
+    train_as_of: str | pd.Timestamp,
+    valid_as_of: str | pd.Timestamp,
+    data_end: pd.Timestamp,
+    params: dict | None = None,
+    calibration: str = "sigmoid",
+    random_state: int = 0,
+) -> tuple[RiskModel, EvaluationReport]:
+    """Fit, choose, calibrate and evaluate a :class:`RiskModel` on features already built.
+
+    :func:`train` builds the features of a population in memory and calls this; a
+    population split by territory (:mod:`masrisk.scale`) builds them partition by
+    partition. Labels are aligned to the features by ``person_id``.
+
+    Parameters
+    ----------
+    X, X_valid : pandas.DataFrame
+        :func:`masrisk.build_features` at the training and validation cut-offs (the
+        validation features with the training lab codes).
+    y, y_valid : pandas.Series
+        :func:`masrisk.build_labels` at the same cut-offs.
+    config, outcome, train_as_of, valid_as_of
+        As :func:`train`.
+    data_end : pandas.Timestamp
+        Date of the last event of the data (checked against the cut-offs).
+    params, calibration, random_state
+        Passed to :class:`RiskModel`.
+
+    Returns
+    -------
+    model : RiskModel
+    report : EvaluationReport
+    """
+    first, second, definition = check_cutoffs(
+        config, outcome, train_as_of, valid_as_of, data_end=data_end
+    )
     X_valid = X_valid[X.columns]
-    y = build_labels(tables, as_of=first, outcome=outcome, config=config)
-    y_valid = build_labels(tables, as_of=second, outcome=outcome, config=config)
+    y, y_valid = y.reindex(X.index), y_valid.reindex(X_valid.index)
     logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
     model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
     model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
@@ -136,7 +224,7 @@ def train(
         "lab_codes": lab_codes_in(X.columns),
         "features": feature_specs(X),
         "data_fingerprint": data_fingerprint(X, y),
-        "data_end": f"{last:%Y-%m-%d}",
+        "data_end": f"{data_end:%Y-%m-%d}",
     }
     report = EvaluationReport.from_predictions(
         outcome,

@@ -34,7 +34,7 @@ from masrisk.codes import (
 from masrisk.features.catalog import FeatureSpec
 from masrisk.features.population import Population
 
-__all__ = ["CATALOG", "individual_features"]
+__all__ = ["CATALOG", "individual_features", "lab_name", "lab_persons"]
 
 #: Event kinds counted by the utilisation features, and the windows (days before as_of).
 UTILISATION_KINDS = ("outpatient", "emergency", "hospitalization", "pharmacy", "lab")
@@ -414,22 +414,50 @@ def _care_gaps(
     return columns
 
 
-def _lab_name(code: str) -> str:
+def lab_name(code: str) -> str:
     """Column-safe form of a lab code: lower case, other characters as '_'."""
     return re.sub(r"[^a-z0-9]+", "_", code.strip().lower()).strip("_")
+
+
+def lab_persons(population: Population) -> pd.Series:
+    """Count, per lab code, the persons present who have had it before ``as_of``.
+
+    The counts of parts of a population add up to the whole's; a code is described by
+    default when its count reaches ``min_lab_share`` of the persons present (see
+    :func:`individual_features`).
+
+    Parameters
+    ----------
+    population : Population
+
+    Returns
+    -------
+    pandas.Series
+        int64, indexed by the column-safe lab name (``ind_lab_{name}_last``), sorted.
+    """
+    n = population.size
+    names, _, pair = _lab_pairs(_Events(population.events), n)
+    persons = np.bincount(np.unique(pair) // max(n, 1), minlength=len(names))
+    return pd.Series(persons, index=pd.Index(names, name="lab"), dtype="int64")
+
+
+def _lab_pairs(events: _Events, n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Lab names (sorted), the lab events' rows and their ``lab * n + person`` pairs."""
+    names = sorted({lab_name(c) for c in events.categories} - {""})
+    index = {name: i for i, name in enumerate(names)}
+    lut = np.array([index.get(lab_name(c), -1) for c in events.categories] + [-1], np.int32)
+    sel = np.flatnonzero(events.kinds(["lab"]))
+    lab = lut[events.code_codes[sel]]
+    sel, lab = sel[lab >= 0], lab[lab >= 0]
+    return names, sel, lab.astype(np.int64) * max(n, 1) + events.pos[sel]
 
 
 def _labs(
     events: _Events, n: int, *, lab_codes: Sequence[str] | None, min_lab_share: float
 ) -> dict[str, np.ndarray]:
     """Last result and change of each lab code chosen or found frequent in the data."""
-    names = sorted({_lab_name(c) for c in events.categories} - {""})
+    names, sel, pair = _lab_pairs(events, n)
     index = {name: i for i, name in enumerate(names)}
-    lut = np.array([index.get(_lab_name(c), -1) for c in events.categories] + [-1], np.int32)
-    sel = np.flatnonzero(events.kinds(["lab"]))
-    lab = lut[events.code_codes[sel]]
-    sel, lab = sel[lab >= 0], lab[lab >= 0]
-    pair = lab.astype(np.int64) * max(n, 1) + events.pos[sel]  # (lab, person)
     # Sort by pair, date (oldest first) and value (same-day ties): events are not sorted.
     span = int(events.days[sel].max(initial=0)) + 1
     key = pair * span + (span - 1 - events.days[sel])
@@ -442,7 +470,7 @@ def _labs(
         frequent = (persons_with > 0) & (persons_with >= min_lab_share * n)
         chosen = [names[i] for i in np.flatnonzero(frequent)]
     else:
-        chosen = list(dict.fromkeys(_lab_name(c) for c in lab_codes))
+        chosen = list(dict.fromkeys(lab_name(c) for c in lab_codes))
         if "" in chosen:
             raise ValueError(f"lab_codes: a code has no letter or digit: {list(lab_codes)!r}")
     column = np.full(len(names), -1, dtype=np.int64)

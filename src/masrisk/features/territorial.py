@@ -55,7 +55,7 @@ from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
 from masrisk.config import OutcomeConfig
 from masrisk.features.catalog import FeatureSpec
 from masrisk.features.labels import qualifying_events
-from masrisk.features.population import Population, population_at
+from masrisk.features.population import Population, population_at, to_timestamp
 from masrisk.features.spatial import (
     adjacency_weights,
     eb_rates,
@@ -67,7 +67,7 @@ from masrisk.features.spatial import (
 )
 from masrisk.tables import Tables
 
-__all__ = ["CATALOG", "territorial_features"]
+__all__ = ["CATALOG", "features_from_counts", "territorial_features", "territory_counts"]
 
 logger = logging.getLogger(__name__)
 
@@ -208,18 +208,87 @@ def territorial_features(
     ``as_of - horizon`` (:func:`~masrisk.features.population.population_at`) living there;
     those among them with a qualifying event in ``[as_of - horizon, as_of)`` count as
     cases. One population and one pass over the events serve all outcomes of a horizon.
+
+    The work is split in two so that it can run on a population split by territory
+    (:mod:`masrisk.scale`): :func:`territory_counts` reads households and events and
+    returns counts that add up across parts; :func:`features_from_counts` turns the
+    counts of the whole population into features.
+    """
+    counts = territory_counts(tables, population.as_of, outcomes=outcomes)
+    return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
+
+
+def territory_counts(
+    tables: Tables, as_of: str | pd.Timestamp, *, outcomes: Mapping[str, OutcomeConfig]
+) -> pd.DataFrame:
+    """Count, per territory, what the territorial features are computed from.
+
+    Parameters
+    ----------
+    tables : Tables
+        A validated population, or one part of it that holds whole territories.
+    as_of : date
+        Cut-off of the features.
+    outcomes : mapping of str to OutcomeConfig
+        The outcomes whose cases and persons at risk to count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``territory_id`` (every territory of ``tables.territories``), float64
+        columns ``households_known:{indicator}`` and ``households_deprived:{indicator}`` for
+        each deprivation flag the households table has, ``cases:{outcome}`` and
+        ``at_risk:{outcome}`` for each outcome. The counts of parts of a population that
+        share no household add up to the counts of the whole.
+    """
+    ids = pd.Index(tables.territories["territory_id"], name="territory_id")
+    columns = _deprivation_counts(tables.households, ids)
+    for name, (observed, at_risk) in _cases_and_persons_at_risk(
+        tables, to_timestamp(as_of), ids, outcomes
+    ).items():
+        columns[f"cases:{name}"] = observed
+        columns[f"at_risk:{name}"] = at_risk
+    return pd.DataFrame(
+        {name: np.asarray(values, dtype="float64") for name, values in columns.items()}, index=ids
+    )
+
+
+def features_from_counts(
+    tables: Tables,
+    counts: pd.DataFrame,
+    *,
+    outcomes: Mapping[str, OutcomeConfig],
+    k_neighbors: int = 6,
+) -> pd.DataFrame:
+    """Turn the :func:`territory_counts` of a whole population into territorial features.
+
+    Parameters
+    ----------
+    tables : Tables
+        Reads only the territories, adjacency and facilities tables, which every part of a
+        population split by territory holds whole.
+    counts : pandas.DataFrame
+        :func:`territory_counts` of the whole population (or the sum of its parts').
+    outcomes, k_neighbors
+        As :func:`territorial_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`territorial_features`.
     """
     if k_neighbors < 1:
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
     territories = tables.territories
     ids = pd.Index(territories["territory_id"], name="territory_id")
+    counts = counts.reindex(ids)
     lon, lat = _centroids(territories)
     neighbours = _neighbours(tables, ids, lon, lat, k_neighbors)
     population_size = territories["population"].to_numpy(dtype="float64")
     columns = {
         **_basics(territories),
-        **_vulnerability(tables.households, ids),
-        **_outcome_rates(tables, population.as_of, ids, outcomes, neighbours),
+        **_vulnerability(counts),
+        **_outcome_rates(counts, outcomes, neighbours),
         **_access(tables.facilities, ids, lon, lat, population_size),
     }
     return pd.DataFrame(
@@ -269,23 +338,35 @@ def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.rank(method="min") - 1) / (known - 1).where(known >= 2)
 
 
-def _vulnerability(households: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray]:
-    """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
+def _deprivation_counts(households: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray]:
+    """Households with a known flag, and households deprived, per indicator and territory."""
     n = len(ids)
     territory = ids.get_indexer(households["territory_id"])
-    shares = {}
+    columns = {}
     for indicator in MPI_INDICATORS:
-        share = np.full(n, np.nan)
         if indicator in households.columns:
             flag = households[indicator].to_numpy(dtype="float64", na_value=np.nan)
             known = ~np.isnan(flag) & (territory >= 0)
-            counted = np.bincount(territory[known], minlength=n)
-            deprived = np.bincount(territory[known], flag[known], minlength=n)
+            columns[f"households_known:{indicator}"] = np.bincount(territory[known], minlength=n)
+            columns[f"households_deprived:{indicator}"] = np.bincount(
+                territory[known], flag[known], minlength=n
+            )
+    return columns
+
+
+def _vulnerability(counts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
+    shares = {}
+    for indicator in MPI_INDICATORS:
+        share = np.full(len(counts), np.nan)
+        if f"households_known:{indicator}" in counts.columns:
+            counted = counts[f"households_known:{indicator}"].to_numpy()
+            deprived = counts[f"households_deprived:{indicator}"].to_numpy()
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(counted > 0, deprived / counted, np.nan)
         shares[indicator] = share
+    given = [i for i in MPI_INDICATORS if f"households_known:{i}" in counts.columns]
     ranks = _percentile_rank(pd.DataFrame(shares))
-    given = [i for i in MPI_INDICATORS if i in households.columns]
 
     def summed(indicators: list[str]) -> pd.Series:
         # Rounded so that equal sums of ranks tie whatever the order of the float additions.
@@ -352,17 +433,16 @@ def _cases_and_persons_at_risk(
 
 
 def _outcome_rates(
-    tables: Tables,
-    as_of: pd.Timestamp,
-    ids: pd.Index,
+    counts: pd.DataFrame,
     outcomes: Mapping[str, OutcomeConfig],
     neighbours: sparse.csr_array | None,
 ) -> dict[str, np.ndarray]:
     """Raw, global-EB and local-EB rates, spatial lag and Gi* of each outcome."""
     columns = {}
-    nan = np.full(len(ids), np.nan)
-    counts = _cases_and_persons_at_risk(tables, as_of, ids, outcomes) if outcomes else {}
-    for name, (observed, at_risk) in counts.items():
+    nan = np.full(len(counts), np.nan)
+    for name in outcomes:
+        observed = counts[f"cases:{name}"].to_numpy()
+        at_risk = counts[f"at_risk:{name}"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             columns[f"ter_rate_{name}"] = np.where(at_risk > 0, observed / at_risk, np.nan)
         smoothed = eb_rates(observed, at_risk)
