@@ -1,0 +1,299 @@
+"""Inputs of the FHIR export: the scores file (read in chunks), the plans directory, the model.
+
+Every problem is collected and reported at once as a :class:`masrisk.ValidationError` that
+names the file, the column (or JSON key), the rule and a few example ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from masrisk.exceptions import Problem, ValidationError
+from masrisk.planning.documents import CitySummary, CommunityPlan
+from masrisk.tiers import TIERS
+
+#: Columns of the scores file that the export reads (``masrisk score`` writes them all).
+SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk", "tier")
+_EXAMPLES = 5
+
+
+@dataclass
+class Problems:
+    """Problems found so far, counted per (table, column, rule) with a few examples each."""
+
+    source: str
+    _found: dict[tuple[str, str | None, str], list] = field(default_factory=dict)
+
+    def add(
+        self, table: str, column: str | None, rule: str, examples: Sequence[Any], rows: int = -1
+    ) -> None:
+        """Count ``rows`` (by default ``len(examples)``) rows breaking a rule; keep 5 examples."""
+        tally = self._found.setdefault((table, column, rule), [0, []])
+        tally[0] += len(examples) if rows < 0 else rows
+        room = _EXAMPLES - len(tally[1])
+        tally[1].extend(repr(e) for e in list(examples[:room]) if repr(e) not in tally[1])
+
+    def merge(self, other: Problems) -> None:
+        """Add the problems of ``other``."""
+        for (table, column, rule), (rows, examples) in other._found.items():
+            self.add(table, column, rule, [], rows)
+            tally = self._found[(table, column, rule)][1]
+            tally.extend(e for e in examples[: _EXAMPLES - len(tally)] if e not in tally)
+
+    def __bool__(self) -> bool:
+        return bool(self._found)
+
+    def raise_if_any(self) -> None:
+        """Raise a :class:`masrisk.ValidationError` listing every problem, if there is one."""
+        if self._found:
+            problems = [
+                Problem(table, column, rule, rows, tuple(examples))
+                for (table, column, rule), (rows, examples) in self._found.items()
+            ]
+            raise ValidationError(problems, source=self.source)
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def scores_columns(path: Path) -> list[str]:
+    """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
+    if not path.is_file():
+        raise ValidationError([Problem("scores", None, "no such file", 0, (str(path),))])
+    if path.suffix not in (".parquet", ".csv"):
+        raise ValidationError(
+            [Problem("scores", None, "not a .parquet or .csv file", 0, (str(path),))]
+        )
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = list(pq.ParquetFile(path).schema_arrow.names)
+        else:
+            columns = list(pd.read_csv(path, nrows=0).columns)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            [Problem("scores", None, "unreadable file", 0, (), str(exc))], source=str(path)
+        ) from None
+    missing = [c for c in SCORE_INPUT_COLUMNS if c not in columns]
+    if missing:
+        raise ValidationError(
+            [
+                Problem("scores", c, "missing column", detail="masrisk score writes it")
+                for c in missing
+            ],
+            source=str(path),
+        )
+    return columns
+
+
+def iter_scores(
+    path: Path, *, chunk_size: int, columns: Sequence[str] = SCORE_INPUT_COLUMNS
+) -> Iterator[pd.DataFrame]:
+    """Yield the scores file's ``columns`` in chunks of at most ``chunk_size`` rows."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, columns=columns):
+            yield batch.to_pandas()
+    else:
+        text = {c: "string" for c in ("person_id", "outcome", "tier", "as_of") if c in columns}
+        yield from pd.read_csv(path, usecols=list(columns), dtype=text, chunksize=chunk_size)
+
+
+def _show(value: Any) -> str:
+    """Show a date as ``YYYY-MM-DD`` (with a time only if it has one), anything else as text."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return str(value)
+
+
+@dataclass
+class ScoresCheck:
+    """Checks the scores chunk by chunk: ids, risks, tiers, one ``as_of`` and one outcome."""
+
+    problems: Problems
+    as_of: pd.Timestamp | None = None
+    outcome: str | None = None
+    rows: int = 0
+    _hashes: list[np.ndarray] = field(default_factory=list)
+
+    def check(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """Return the chunk with ``person_id``/``outcome``/``tier`` as text and ``risk`` numeric.
+
+        Problems are added to :attr:`problems`; rows that break a rule are kept.
+        """
+        ids = chunk["person_id"].astype("string")
+        missing = ids.isna() | (ids.str.strip() == "")
+        if missing.any():
+            rows = [f"row {self.rows + i + 1}" for i in np.flatnonzero(missing.to_numpy())[:5]]
+            self.problems.add("scores", "person_id", "missing id", rows, int(missing.sum()))
+        self._hashes.append(pd.util.hash_array(ids[~missing].to_numpy(dtype=object)))
+        risk = pd.to_numeric(chunk["risk"], errors="coerce")
+        bad = risk.isna() | (risk < 0) | (risk > 1)
+        self._add("risk", "not a probability in [0, 1]", ids[bad])
+        tier = chunk["tier"].astype("string")
+        self._add("tier", f"not one of {', '.join(TIERS)}", ids[~tier.isin(TIERS).fillna(False)])
+        self._check_constant(chunk, ids)
+        self.rows += len(chunk)
+        return chunk.assign(person_id=ids, risk=risk, tier=tier)
+
+    def _add(self, column: str, rule: str, ids: pd.Series) -> None:
+        if len(ids):
+            self.problems.add("scores", column, rule, ids.fillna("<missing>").tolist())
+
+    def _check_constant(self, chunk: pd.DataFrame, ids: pd.Series) -> None:
+        dates = pd.to_datetime(chunk["as_of"], errors="coerce")
+        self._add("as_of", "not a date", ids[dates.isna()])
+        outcome = chunk["outcome"].astype("string")
+        self._add("outcome", "missing outcome", ids[outcome.isna()])
+        if self.as_of is None and dates.notna().any():
+            self.as_of = dates.dropna().iloc[0]
+        if self.outcome is None and outcome.notna().any():
+            self.outcome = str(outcome.dropna().iloc[0])
+        self._others("as_of", "more than one cut-off", dates, self.as_of)
+        self._others("outcome", "more than one outcome", outcome, self.outcome)
+
+    def _others(self, column: str, rule: str, values: pd.Series, first: Any) -> None:
+        other = values.notna() & (values != first)
+        if other.any():
+            shown = [_show(v) for v in values[other].drop_duplicates().tolist()]
+            rule = f"{rule} (the first is {_show(first)})"
+            self.problems.add("scores", column, rule, shown, int(other.sum()))
+
+    def duplicate_hashes(self) -> np.ndarray:
+        """Return the hashes of ``person_id`` values seen more than once (usually none)."""
+        if not self._hashes:
+            return np.empty(0, dtype="uint64")
+        hashes = np.sort(np.concatenate(self._hashes))
+        return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+
+
+def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[str, int]:
+    """Return the person ids of ``path`` that repeat, among those with the given hashes.
+
+    Maps each repeated id to its number of rows.
+    """
+    seen: dict[str, int] = {}
+    for chunk in iter_scores(path, chunk_size=chunk_size, columns=("person_id",)):
+        ids = chunk["person_id"].astype("string").dropna()
+        found = ids[np.isin(pd.util.hash_array(ids.to_numpy(dtype=object)), hashes)]
+        for value in found.tolist():
+            seen[value] = seen.get(value, 0) + 1
+    return {value: n for value, n in seen.items() if n > 1}
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+def _read_json(path: Path, problems: Problems) -> Any:
+    if not path.is_file():
+        problems.add("plans", path.name, "missing file", [str(path)], 0)
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        problems.add("plans", path.name, f"not valid JSON ({exc})", [], 0)
+        return None
+
+
+def _document(kind: type, data: Any, name: str, problems: Problems) -> Any:
+    try:
+        return kind.from_dict(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        problems.add("plans", name, f"not a {kind.__name__} ({exc})", [], 0)
+        return None
+
+
+def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
+    """Read a plans directory (``masrisk plan``): ``summary.json`` and each territory's JSON.
+
+    Returns the summary and the plans in the summary's priority order.
+    """
+    problems = Problems(source=str(directory))
+    if not directory.is_dir():
+        problems.add("plans", None, "no such directory", [str(directory)], 0)
+        problems.raise_if_any()
+    summary = _document(
+        CitySummary, _read_json(directory / "summary.json", problems), "summary.json", problems
+    )
+    problems.raise_if_any()
+    plans = []
+    for territory_id, _ in summary.territories:
+        name = f"{territory_id}.json"
+        data = _read_json(directory / name, problems)
+        if data is not None:
+            plan = _document(CommunityPlan, data, name, problems)
+            if plan is not None and (plan.territory_id, plan.outcome) != (
+                territory_id,
+                summary.outcome,
+            ):
+                problems.add(
+                    "plans",
+                    name,
+                    "territory_id or outcome differs from summary.json",
+                    [plan.territory_id],
+                    1,
+                )
+            plans.append(plan)
+    problems.raise_if_any()
+    return summary, plans
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Who made the scores: a bundle's name, outcome, horizon, choice and manifest SHA-256."""
+
+    name: str
+    outcome: str
+    description: str | None
+    horizon_days: int | None
+    chosen_model: str | None
+    masrisk_version: str | None
+    train_as_of: str | None
+    sha256: str
+
+    def display(self) -> str:
+        """Return a one-line description of the model, for ``Reference.display``."""
+        facts = [
+            self.outcome,
+            self.chosen_model,
+            self.train_as_of and f"trained as of {self.train_as_of}",
+            self.masrisk_version and f"masrisk {self.masrisk_version}",
+        ]
+        return f"masrisk model {self.name} ({', '.join(f for f in facts if f)})"
+
+
+def model_identity(bundle: str | os.PathLike) -> ModelIdentity:
+    """Load a bundle (checking every checksum) and return its identity.
+
+    The SHA-256 is that of the bundle's ``manifest.json``, which lists the SHA-256 of every
+    other file: one digest that changes whenever any file of the bundle does.
+    """
+    from masrisk.bundle import load_bundle
+
+    directory = Path(bundle)
+    metadata = load_bundle(directory).metadata
+    definition = metadata.get("outcome_definition") or {}
+    return ModelIdentity(
+        name=directory.resolve().name,
+        outcome=str(metadata.get("outcome", definition.get("name", ""))),
+        description=definition.get("description"),
+        horizon_days=definition.get("horizon_days"),
+        chosen_model=metadata.get("chosen_model"),
+        masrisk_version=(metadata.get("packages") or {}).get("masrisk"),
+        train_as_of=metadata.get("train_as_of"),
+        sha256=hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest(),
+    )

@@ -1,0 +1,251 @@
+"""Reading an OMOP CDM: which columns to read, then persons, places and events, assembled.
+
+:func:`read_cdm` is the body of :func:`masrisk.io.from_omop`: it lists every missing table
+or column before reading anything, reads each table in chunks (only the columns it needs),
+collects every unreadable value, and hands the frames to :meth:`masrisk.Tables.from_frames`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from masrisk.codes import EVENT_KINDS
+from masrisk.exceptions import MasriskError
+from masrisk.io._omop_events import EventOptions, read_events
+from masrisk.io._omop_people import (
+    PeopleOptions,
+    build_households,
+    build_territories,
+    read_facilities,
+    read_locations,
+    read_payers,
+    read_persons,
+)
+from masrisk.io._omop_store import Store
+from masrisk.io._omop_values import Problems, plain, to_source_ids
+from masrisk.tables import Tables
+
+__all__ = ["TableInput", "read_cdm", "user_table"]
+
+logger = logging.getLogger("masrisk.io.omop")
+
+TableInput = pd.DataFrame | str | os.PathLike | None
+
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "person": ("person_id", "gender_concept_id", "year_of_birth", "location_id"),
+    "visit_occurrence": (
+        "visit_occurrence_id",
+        "person_id",
+        "visit_concept_id",
+        "visit_start_date",
+    ),
+    "condition_occurrence": (
+        "condition_occurrence_id",
+        "person_id",
+        "visit_occurrence_id",
+        "condition_source_value",
+    ),
+    "drug_exposure": ("person_id", "drug_exposure_start_date", "drug_source_value"),
+    "procedure_occurrence": ("person_id", "procedure_date", "procedure_source_value"),
+    "measurement": ("person_id", "measurement_date", "measurement_source_value", "value_as_number"),
+    "death": ("person_id", "death_date"),
+    "location": ("location_id",),
+    "care_site": ("care_site_id",),
+    "payer_plan_period": ("person_id", "payer_plan_period_end_date"),
+}
+_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "person": (
+        "month_of_birth",
+        "day_of_birth",
+        "birth_datetime",
+        "person_source_value",
+        "gender_source_value",
+    ),
+    "condition_occurrence": ("condition_status_concept_id",),
+    "drug_exposure": ("drug_exposure_id", "visit_occurrence_id"),
+    "procedure_occurrence": ("procedure_occurrence_id",),
+    "measurement": ("measurement_id",),
+    "death": ("cause_source_value",),
+    "location": ("location_source_value", "latitude", "longitude"),
+    "care_site": (
+        "care_site_name",
+        "location_id",
+        "care_site_source_value",
+        "place_of_service_source_value",
+    ),
+    "payer_plan_period": ("payer_source_value", "plan_source_value"),
+}
+
+
+def read_cdm(
+    store: Store,
+    *,
+    households: pd.DataFrame | None,
+    territories: pd.DataFrame | None,
+    people: PeopleOptions,
+    events: EventOptions,
+) -> Tables:
+    problems, left_out = Problems(), Counter()
+    plan = _plan(store, people, given=households is not None, problems=problems)
+    problems.raise_if_any(store.name)
+    persons = read_persons(store, plan, people, problems)
+    payers = read_payers(store, plan, people, problems)
+    locations = read_locations(store, plan, people, problems)
+    home, built = build_households(
+        persons, locations, people, problems, given=households is not None
+    )
+    facilities = read_facilities(store, plan, locations, people, problems, left_out)
+    found = read_events(
+        store, plan, pd.Index(persons["omop_id"].dropna()), events, problems, left_out
+    )
+    problems.raise_if_any(store.name)
+    frames = _assemble(persons, home, payers, found, people)
+    frames["households"], frames["territories"] = _places(
+        households, territories, built, frames["persons"], facilities, people.default_zone
+    )
+    if facilities is not None:
+        frames["facilities"] = facilities
+    _log_left_out(left_out)
+    kinds = {k for k in [*events.visit_kinds.values(), *events.preventive_codes.values()] if k}
+    return Tables.from_frames(
+        frames, source=store.name, extra_kinds=sorted(kinds - set(EVENT_KINDS))
+    )
+
+
+def _plan(
+    store: Store, options: PeopleOptions, *, given: bool, problems: Problems
+) -> dict[str, list[str] | None]:
+    """Columns to read per table (``None``: table absent); missing ones are problems."""
+    required = {table: list(columns) for table, columns in _REQUIRED.items()}
+    optional = {table: list(_OPTIONAL.get(table, ())) for table in _REQUIRED}
+    optional["location"].append(options.territory_column)
+    if options.ids == "source":
+        for table, column in (
+            ("person", "person_source_value"),
+            ("location", "location_source_value"),
+            ("care_site", "care_site_source_value"),
+        ):
+            required[table].append(column)
+    if not given:
+        required["location"].append(options.territory_column)
+    needed = {"person"} | ({"location"} if not given or options.ids == "source" else set())
+    plan: dict[str, list[str] | None] = {}
+    for table in _REQUIRED:
+        stored = store.columns(table)
+        if stored is None:
+            if table in needed:
+                problems.add(table, None, "missing table", detail=_why_needed(table))
+            plan[table] = None
+            continue
+        for column in required[table]:
+            if column not in stored:
+                problems.add(table, column, "missing column")
+        plan[table] = list(
+            dict.fromkeys(c for c in [*required[table], *optional[table]] if c in stored)
+        )
+    return plan
+
+
+def _why_needed(table: str) -> str:
+    if table == "location":
+        return "households and their territories come from location; or pass households="
+    return "every OMOP CDM has a person table"
+
+
+def _assemble(
+    persons: pd.DataFrame,
+    home: pd.Series,
+    payers: pd.DataFrame | None,
+    events: pd.DataFrame,
+    options: PeopleOptions,
+) -> dict[str, pd.DataFrame]:
+    """Masrisk persons and events, with ids as ``options.ids`` says."""
+    table = pd.DataFrame({"person_id": plain(persons["person_id"])}).assign(
+        household_id=plain(home),
+        birth_date=persons["birth_date"],
+        sex=persons["sex"],
+    )
+    if payers is not None:
+        extra = payers.set_index("omop_id")
+        for column in ("insurer", "regime"):
+            if column in extra.columns and extra[column].notna().any():
+                table[column] = persons["omop_id"].map(extra[column]).to_numpy()
+    if options.ids == "source":
+        person_of = pd.Series(table["person_id"].to_numpy(), index=persons["omop_id"].to_numpy())
+        events = events.assign(person_id=events["person_id"].map(person_of))
+    person_ids = events["person_id"]
+    if len(person_ids) == 0 or isinstance(person_ids.dtype, pd.Int64Dtype):
+        person_ids = person_ids.astype(table["person_id"].dtype)
+    return {"persons": table, "events": events.assign(person_id=person_ids)}
+
+
+def _places(
+    given_households: pd.DataFrame | None,
+    given_territories: pd.DataFrame | None,
+    built: pd.DataFrame | None,
+    persons: pd.DataFrame,
+    facilities: pd.DataFrame | None,
+    default_zone: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Households and territories: the caller's where given, else built from locations."""
+    if given_households is not None:
+        households = given_households
+        if "household_id" in households.columns:
+            households = households.assign(
+                household_id=_align(households["household_id"], persons["household_id"])
+            )
+    else:
+        households = built
+    if given_territories is None:
+        territories = build_territories(
+            households, persons["household_id"], facilities, default_zone
+        )
+        return households.drop(columns=["lat", "lon"], errors="ignore"), territories
+    households = households.drop(columns=["lat", "lon"], errors="ignore")
+    territories = given_territories
+    if {"territory_id"} <= set(territories.columns) & set(households.columns):
+        households = households.assign(
+            territory_id=_align(households["territory_id"], territories["territory_id"])
+        )
+        if "population" not in territories.columns:
+            territory_of = households.set_index("household_id")["territory_id"]
+            counts = persons["household_id"].map(territory_of).value_counts()
+            population = territories["territory_id"].map(counts).fillna(0).astype("int64")
+            territories = territories.assign(population=population)
+    return households, territories
+
+
+def _align(values: pd.Series, like: pd.Series) -> pd.Series:
+    """Ids read as text (CSV) next to integer ids, or the reverse, made the same type."""
+    integer = pd.api.types.is_integer_dtype(like.dtype)
+    if integer and not pd.api.types.is_integer_dtype(values.dtype):
+        converted = to_source_ids(values)
+        return converted if pd.api.types.is_integer_dtype(converted.dtype) else values
+    if not integer and pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("str")
+    return values
+
+
+def user_table(value: TableInput, name: str) -> pd.DataFrame | None:
+    """Return a table given by the caller, as a frame or a ``.parquet``/``.csv`` file."""
+    if value is None or isinstance(value, pd.DataFrame):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} table not found: {path}")
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    raise MasriskError(f"{path}: the {name} table must be a .parquet or .csv file")
+
+
+def _log_left_out(left_out: Counter) -> None:
+    lines = [f"{n:,} {what}" for what, n in left_out.items() if n]
+    if lines:
+        logger.warning("OMOP records not imported: %s", "; ".join(lines))

@@ -1,0 +1,316 @@
+"""masrisk tables -> OMOP CDM v5.4 tables (the frames :func:`masrisk.io.to_omop` writes).
+
+Each frame holds only the columns masrisk fills; the store adds the other CDM columns as
+nulls. Ids: integer masrisk ids are kept as OMOP ids; text ids are numbered 1, 2, ... in
+sorted order. Either way the masrisk id is kept in the table's ``*_source_value``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from masrisk.codes import LAB_CODES
+from masrisk.exceptions import MasriskError
+from masrisk.io._omop_cdm import (
+    EHR,
+    FEMALE,
+    MALE,
+    NO_CONCEPT,
+    PRIMARY_DIAGNOSIS,
+    VISIT_CONCEPTS,
+)
+from masrisk.tables import Tables
+
+__all__ = ["omop_frames"]
+
+_CODED_KINDS = ("vaccination", "screening")
+_KNOWN_KINDS = (*VISIT_CONCEPTS, *_CODED_KINDS, "lab", "death")
+
+
+def omop_ids(values: pd.Series) -> pd.Series:
+    """OMOP integer ids for masrisk ids, indexed by the masrisk id."""
+    unique = pd.Index(values.dropna().unique())
+    if pd.api.types.is_integer_dtype(unique.dtype):
+        return pd.Series(unique.to_numpy(dtype="int64"), index=unique)
+    ordered = unique.sort_values()
+    return pd.Series(np.arange(1, len(ordered) + 1, dtype="int64"), index=ordered)
+
+
+def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
+    """Return the OMOP tables of ``tables``, keyed by CDM table name."""
+    events = tables.events
+    _check_events(events)
+    person_ids = omop_ids(tables.persons["person_id"])
+    person = person_ids.reindex(events["person_id"]).to_numpy()
+    code = _codes(events)
+    places = _places(tables)
+    frames = {
+        **places,
+        "person": _person(tables, person_ids, places["location"]),
+        **_periods(tables, person_ids),
+        **_visits(events, person, code),
+    }
+    frames["drug_exposure"] = _drugs(events, person, code, frames.pop("pharmacy_visits"))
+    frames["procedure_occurrence"] = _procedures(events, person, code)
+    frames["measurement"] = _measurements(events, person, code)
+    frames["death"] = _deaths(events, person, code)
+    return frames
+
+
+def _check_events(events: pd.DataFrame) -> None:
+    kinds = events["kind"].astype("str")
+    unknown = sorted(set(kinds.unique()) - set(_KNOWN_KINDS))
+    if unknown:
+        raise MasriskError(
+            f"events.kind: OMOP export knows no table for kinds {', '.join(map(repr, unknown))}"
+        )
+    uncoded = kinds.isin(_CODED_KINDS) & events["code"].isna()
+    if uncoded.any():
+        examples = ", ".join(map(str, events.loc[uncoded, "person_id"].unique()[:5]))
+        raise MasriskError(
+            f"events.code: {int(uncoded.sum()):,} vaccinations or screenings have no code "
+            f"(person_id {examples}); OMOP tells them from other drugs and procedures only by "
+            "their code (drug_source_value, procedure_source_value)"
+        )
+
+
+def _codes(events: pd.DataFrame) -> pd.Categorical:
+    """``events.code`` as a categorical of text: subsets stay cheap at millions of rows."""
+    if "code" not in events.columns:
+        return pd.Categorical([None] * len(events), categories=pd.Index([], dtype="str"))
+    values = events["code"]
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    categories = values.cat.categories.astype("str")
+    return pd.Categorical.from_codes(values.cat.codes.to_numpy(), categories)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("str").where(values.notna())
+
+
+# --------------------------------------------------------------------------- places, persons
+
+
+def _places(tables: Tables) -> dict[str, pd.DataFrame]:
+    """Households (and facilities) as locations; facilities as care sites."""
+    households = tables.households
+    home_ids = omop_ids(households["household_id"])
+    centre = tables.territories.set_index("territory_id")
+    homes = pd.DataFrame(
+        {
+            "location_id": home_ids.reindex(households["household_id"]).to_numpy(),
+            "county": _text(households["territory_id"]).to_numpy(),
+            "location_source_value": _text(households["household_id"]).to_numpy(),
+        }
+    )
+    if {"lon", "lat"} <= set(centre.columns):
+        homes["latitude"] = households["territory_id"].map(centre["lat"]).to_numpy()
+        homes["longitude"] = households["territory_id"].map(centre["lon"]).to_numpy()
+    facilities = tables.facilities
+    if facilities is None or not len(facilities):
+        return {"location": homes}
+    first = int(homes["location_id"].max()) + 1 if len(homes) else 1
+    sites = pd.DataFrame(
+        {
+            "location_id": np.arange(first, first + len(facilities), dtype="int64"),
+            "latitude": facilities["lat"].to_numpy(dtype="float64"),
+            "longitude": facilities["lon"].to_numpy(dtype="float64"),
+            "location_source_value": _text(facilities["facility_id"]).to_numpy(),
+        }
+    )
+    if "territory_id" in facilities.columns:
+        sites["county"] = _text(facilities["territory_id"]).to_numpy()
+    care_site = pd.DataFrame(
+        {
+            "care_site_id": omop_ids(facilities["facility_id"])
+            .reindex(facilities["facility_id"])
+            .to_numpy(),
+            "care_site_name": _text(
+                facilities.get("name", pd.Series(pd.NA, index=facilities.index))
+            ),
+            "location_id": sites["location_id"].to_numpy(),
+            "care_site_source_value": _text(facilities["facility_id"]).to_numpy(),
+            "place_of_service_source_value": facilities["level"].astype("str").to_numpy(),
+        }
+    )
+    return {"location": pd.concat([homes, sites], ignore_index=True), "care_site": care_site}
+
+
+def _person(tables: Tables, person_ids: pd.Series, locations: pd.DataFrame) -> pd.DataFrame:
+    persons = tables.persons
+    birth = persons["birth_date"]
+    home = omop_ids(tables.households["household_id"])
+    sex = persons["sex"].astype("str")
+    return pd.DataFrame(
+        {
+            "person_id": person_ids.reindex(persons["person_id"]).to_numpy(),
+            "gender_concept_id": sex.map({"F": FEMALE, "M": MALE}).to_numpy(dtype="int64"),
+            "year_of_birth": birth.dt.year.to_numpy(),
+            "month_of_birth": birth.dt.month.to_numpy(),
+            "day_of_birth": birth.dt.day.to_numpy(),
+            "birth_datetime": birth.to_numpy(),
+            "race_concept_id": NO_CONCEPT,
+            "ethnicity_concept_id": NO_CONCEPT,
+            "location_id": home.reindex(persons["household_id"]).to_numpy(),
+            "person_source_value": _text(persons["person_id"]).to_numpy(),
+            "gender_source_value": sex.to_numpy(),
+        }
+    )
+
+
+def _periods(tables: Tables, person_ids: pd.Series) -> dict[str, pd.DataFrame]:
+    """Observation periods: the data's span, from birth and up to death; payer plans alike."""
+    events, persons = tables.events, tables.persons
+    if not len(events):
+        return {}
+    first, last = events["date"].min(), events["date"].max()
+    died = events.loc[events["kind"] == "death"].groupby("person_id")["date"].min()
+    start = persons["birth_date"].clip(lower=first)
+    # reindex, not map: Series.map fails on an empty datetime mapper (no deaths)
+    death = pd.Series(died.reindex(persons["person_id"]).to_numpy(), index=persons.index)
+    end = death.fillna(last).clip(upper=last)
+    ids = person_ids.reindex(persons["person_id"]).to_numpy()
+    number = np.arange(1, len(persons) + 1, dtype="int64")
+    frames = {
+        "observation_period": pd.DataFrame(
+            {
+                "observation_period_id": number,
+                "person_id": ids,
+                "observation_period_start_date": start.to_numpy(),
+                "observation_period_end_date": end.to_numpy(),
+                "period_type_concept_id": EHR,
+            }
+        )
+    }
+    plans = {
+        source: _text(persons[column])
+        for column, source in (("insurer", "payer_source_value"), ("regime", "plan_source_value"))
+        if column in persons.columns
+    }
+    if plans:
+        insured = pd.concat(plans, axis=1).notna().any(axis=1).to_numpy()
+        frames["payer_plan_period"] = pd.DataFrame(
+            {
+                "payer_plan_period_id": number,
+                "person_id": ids,
+                "payer_plan_period_start_date": start.to_numpy(),
+                "payer_plan_period_end_date": end.to_numpy(),
+                **{k: v.to_numpy() for k, v in plans.items()},
+            }
+        )[insured]
+    return frames
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> dict:
+    """Visits, and each visit's code as its primary diagnosis."""
+    concept = events["kind"].map(VISIT_CONCEPTS).to_numpy(dtype="float64")
+    mask = ~np.isnan(concept)
+    dates = events["date"].to_numpy()[mask]
+    visits = pd.DataFrame(
+        {
+            "visit_occurrence_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
+            "person_id": person[mask],
+            "visit_concept_id": concept[mask].astype("int64"),
+            "visit_start_date": dates,
+            "visit_end_date": dates,
+            "visit_type_concept_id": EHR,
+        }
+    )
+    visit_code = code[mask]
+    coded = visit_code.codes >= 0
+    conditions = pd.DataFrame(
+        {
+            "condition_occurrence_id": np.arange(1, int(coded.sum()) + 1, dtype="int64"),
+            "person_id": visits["person_id"].to_numpy()[coded],
+            "condition_concept_id": NO_CONCEPT,
+            "condition_start_date": dates[coded],
+            "condition_type_concept_id": EHR,
+            "condition_status_concept_id": PRIMARY_DIAGNOSIS,
+            "visit_occurrence_id": visits["visit_occurrence_id"].to_numpy()[coded],
+            "condition_source_value": visit_code[coded],
+        }
+    )
+    pharmacy = visits[concept[mask] == VISIT_CONCEPTS["pharmacy"]]
+    return {
+        "visit_occurrence": visits,
+        "condition_occurrence": conditions,
+        "pharmacy_visits": pharmacy,
+    }
+
+
+def _drugs(
+    events: pd.DataFrame, person: np.ndarray, code: pd.Categorical, pharmacy: pd.DataFrame
+) -> pd.DataFrame:
+    """Dispensations (in their pharmacy visit), then vaccinations (coded by source value)."""
+    vaccine = (events["kind"] == "vaccination").to_numpy()
+    dates = np.concatenate(
+        [pharmacy["visit_start_date"].to_numpy(), events["date"].to_numpy()[vaccine]]
+    )
+    none = np.full(len(pharmacy), -1, dtype=code.codes.dtype)
+    visit = np.concatenate(
+        [pharmacy["visit_occurrence_id"].to_numpy(dtype="float64"), np.full(vaccine.sum(), np.nan)]
+    )
+    return pd.DataFrame(
+        {
+            "drug_exposure_id": np.arange(1, len(dates) + 1, dtype="int64"),
+            "person_id": np.concatenate([pharmacy["person_id"].to_numpy(), person[vaccine]]),
+            "drug_concept_id": NO_CONCEPT,
+            "drug_exposure_start_date": dates,
+            "drug_exposure_end_date": dates,
+            "drug_type_concept_id": EHR,
+            "visit_occurrence_id": pd.array(visit).astype("Int64"),
+            "drug_source_value": pd.Categorical.from_codes(
+                np.concatenate([none, code.codes[vaccine]]), code.categories
+            ),
+        }
+    )
+
+
+def _procedures(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
+    mask = (events["kind"] == "screening").to_numpy()
+    return pd.DataFrame(
+        {
+            "procedure_occurrence_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
+            "person_id": person[mask],
+            "procedure_concept_id": NO_CONCEPT,
+            "procedure_date": events["date"].to_numpy()[mask],
+            "procedure_type_concept_id": EHR,
+            "procedure_source_value": code[mask],
+        }
+    )
+
+
+def _measurements(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
+    mask = (events["kind"] == "lab").to_numpy()
+    value = events["value"] if "value" in events.columns else pd.Series(np.nan, index=events.index)
+    units = {k: unit for k, (_, unit) in LAB_CODES.items()}
+    lab = code[mask]
+    return pd.DataFrame(
+        {
+            "measurement_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
+            "person_id": person[mask],
+            "measurement_concept_id": NO_CONCEPT,
+            "measurement_date": events["date"].to_numpy()[mask],
+            "measurement_type_concept_id": EHR,
+            "value_as_number": value.to_numpy(dtype="float64")[mask],
+            "measurement_source_value": lab,
+            "unit_source_value": lab.map(units, na_action="ignore"),
+        }
+    )
+
+
+def _deaths(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
+    mask = (events["kind"] == "death").to_numpy()
+    return pd.DataFrame(
+        {
+            "person_id": person[mask],
+            "death_date": events["date"].to_numpy()[mask],
+            "death_type_concept_id": EHR,
+            "cause_source_value": code[mask],
+        }
+    )

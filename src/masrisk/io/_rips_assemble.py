@@ -1,0 +1,197 @@
+"""Turn what :class:`~masrisk.io._rips_reader.RipsReader` kept into the data contract's tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from masrisk.codes import EVENT_KINDS
+from masrisk.exceptions import Problem, ValidationError
+from masrisk.io._rips_codes import KIND_CODE
+from masrisk.io._rips_persons import members_without_services, place_persons, resolve_persons
+from masrisk.io._rips_places import Places, new_ids
+from masrisk.io._rips_reader import RipsProblem, RipsReader, events_frame
+from masrisk.tables import Tables
+
+__all__ = ["Assembled", "assemble"]
+
+_PERSON_COLUMNS = ("person_id", "household_id", "birth_date", "sex", "regime")
+_UNMATCHED_COLUMNS = ("person_id", "document_type", "document_number", "household_id")
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The tables of an import, its unmatched persons, the problems and counts it adds."""
+
+    tables: Tables
+    unmatched: pd.DataFrame
+    problems: list[RipsProblem]
+    counts: dict[str, int]
+
+
+def assemble(reader: RipsReader, places: Places) -> Assembled:
+    """Build validated tables from the reader's persons and events and the user's places.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        If no person could be read, or the tables break the data contract.
+    """
+    people, problems = resolve_persons(reader)
+    people = place_persons(people, places)
+    keep = (people["left_out"] == "").to_numpy()
+    if not keep.any() and places.members is None:
+        raise ValidationError(
+            [Problem("persons", None, "no person read from the RIPS files")], source="RIPS import"
+        )
+    households, territories, people = _place_unmatched(people, keep, places)
+    events, dropped = _events(reader, people, keep, problems)
+    extra, members_left_out = members_without_services(places, people)
+    persons = pd.concat(
+        [people.loc[keep, [c for c in people.columns if c in _columns(people)]], extra],
+        ignore_index=True,
+    )[_columns(people, extra)]
+    if households is not None and pd.api.types.is_integer_dtype(households["household_id"].dtype):
+        persons["household_id"] = persons["household_id"].astype(households["household_id"].dtype)
+    persons = persons.sort_values("person_id", kind="stable", ignore_index=True)
+    frames = {
+        "territories": territories,
+        "households": households,
+        "persons": persons,
+        "events": events,
+    }
+    tables = Tables.from_frames(frames, source="RIPS import")
+    unmatched = people.loc[keep & ~people["matched"].to_numpy(), list(_UNMATCHED_COLUMNS)]
+    unmatched = unmatched.assign(
+        territory_id=people.loc[unmatched.index, "territory_id"]
+    ).reset_index(drop=True)
+    counts = {
+        "persons": len(tables.persons),
+        "persons_left_out": int((~keep).sum()),
+        "unmatched_persons": len(unmatched),
+        "members_without_services": len(extra),
+        "members_left_out": members_left_out,
+        "events": len(tables.events),
+        "deaths": int((tables.events["kind"] == "death").sum()),
+        "events_left_out": dropped,
+    }
+    return Assembled(tables, unmatched, problems, counts)
+
+
+def _columns(people: pd.DataFrame, extra: pd.DataFrame | None = None) -> list[str]:
+    names = [*_PERSON_COLUMNS, "insurer", "pregnant", "disability"]
+    present = set(people.columns) | (set(extra.columns) if extra is not None else set())
+    return [c for c in names if c in present]
+
+
+def _place_unmatched(
+    people: pd.DataFrame, keep: np.ndarray, places: Places
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Households and territories with one new household per unmatched person.
+
+    A new household lies in a new territory per municipality and zone of residence,
+    ``RIPS-<municipality>-<U|R>`` (or new integer ids when the user's ids are integers).
+    """
+    households, territories = places.households, places.territories
+    alone = keep & ~people["matched"].to_numpy()
+    people = people.assign(territory_id=None)
+    if households is not None:
+        known = people["household_id"].notna()
+        lookup = households.set_index("household_id")["territory_id"]
+        people.loc[known, "territory_id"] = people.loc[known, "household_id"].map(lookup)
+    if not alone.any():
+        return households, territories, people
+    new = people[alone]
+    zone_letter = np.where(new["zone"] == "rural", "R", "U")
+    place = pd.Series("RIPS-" + new["municipality"] + "-" + zone_letter, index=new.index)
+    existing_t = None if territories is None else territories["territory_id"]
+    territory = new_ids(existing_t, place)
+    existing_h = None if households is None else households["household_id"]
+    household = new_ids(existing_h, "RIPS-" + new["document_type"] + "-" + new["document_number"])
+    people = people.astype({"household_id": object, "territory_id": object})
+    people.loc[alone, "household_id"] = household.to_numpy()
+    people.loc[alone, "territory_id"] = territory.to_numpy()
+    added_t = (
+        pd.DataFrame({"territory_id": territory, "zone": new["zone"], "name": place})
+        .groupby(["territory_id", "zone", "name"], sort=True)
+        .size()
+        .rename("population")
+        .reset_index()
+    )
+    added_h = pd.DataFrame(
+        {"household_id": household.to_numpy(), "territory_id": territory.to_numpy()}
+    )
+    households = (
+        added_h if households is None else pd.concat([households, added_h], ignore_index=True)
+    )
+    territories = (
+        added_t if territories is None else pd.concat([territories, added_t], ignore_index=True)
+    )
+    return households, territories, people
+
+
+def _events(
+    reader: RipsReader, people: pd.DataFrame, keep: np.ndarray, problems: list[RipsProblem]
+) -> tuple[pd.DataFrame, int]:
+    """Return the events of the persons kept, one death each, sorted by person and date."""
+    events = events_frame(reader)
+    deaths = _deaths(reader, keep, problems)
+    events = pd.concat([events, deaths], ignore_index=True)
+    person = events["person"].to_numpy()
+    kept = keep[person] if len(person) else np.zeros(0, dtype=bool)
+    dropped = int((~kept).sum())
+    birth = people["birth_date"].to_numpy().astype("datetime64[D]").astype("int64")
+    early = kept & (events["day"].to_numpy() < birth[person])
+    for pidx, n in pd.Series(person[early]).value_counts(sort=False).items():
+        at = reader.where[pidx]
+        problems.append(
+            RipsProblem(
+                reader.files[at.file],
+                at.path,
+                "services before the birth date kept for this person left out",
+                f"{n} services",
+            )
+        )
+    events = events[kept & ~early]
+    dropped += int(early.sum())
+    rank = people["person_id"].rank(method="dense").to_numpy()
+    order = np.lexsort((events["kind"], events["day"], rank[events["person"].to_numpy()]))
+    events = events.iloc[order]
+    frame = pd.DataFrame(
+        {
+            "person_id": people["person_id"].to_numpy()[events["person"].to_numpy()],
+            "date": events["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
+            "kind": pd.Categorical.from_codes(events["kind"].to_numpy(), list(EVENT_KINDS)),
+            "code": pd.Categorical.from_codes(
+                events["code"].to_numpy(), pd.Index(list(reader.codes), dtype="str")
+            ).remove_unused_categories(),
+        }
+    )
+    return frame, dropped
+
+
+def _deaths(reader: RipsReader, keep: np.ndarray, problems: list[RipsProblem]) -> pd.DataFrame:
+    """One death per person, the earliest; a problem for each further one."""
+    columns = ["person", "day", "code", "at"]
+    deaths = pd.DataFrame(reader.deaths, columns=columns)
+    deaths = deaths[keep[deaths["person"].to_numpy(dtype="int64")]] if len(deaths) else deaths
+    deaths = deaths.sort_values(["person", "day"], kind="stable")
+    again = deaths["person"].duplicated()
+    for at, day in zip(deaths.loc[again, "at"], deaths.loc[again, "day"], strict=True):
+        date = np.datetime64(int(day), "D")
+        problems.append(
+            RipsProblem(
+                reader.files[at.file], at.path, "second death of the same person", str(date)
+            )
+        )
+    deaths = deaths[~again]
+    return pd.DataFrame(
+        {
+            "person": deaths["person"].to_numpy(dtype="int32"),
+            "day": deaths["day"].to_numpy(dtype="int32"),
+            "kind": np.full(len(deaths), KIND_CODE["death"], dtype="int8"),
+            "code": deaths["code"].to_numpy(dtype="int32"),
+        }
+    )

@@ -1,0 +1,150 @@
+"""The user's households, territories and membership table, read and checked for an import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from masrisk.exceptions import Problem, ValidationError
+
+__all__ = ["MEMBER_KEY", "Places", "TableInput", "new_ids", "read_places"]
+
+#: Columns of the membership table that identify a person as RIPS does.
+MEMBER_KEY: tuple[str, str] = ("document_type", "document_number")
+
+TableInput = pd.DataFrame | str | os.PathLike | None
+
+
+@dataclass(frozen=True)
+class Places:
+    """Households, territories and members given by the user (``None`` when not given)."""
+
+    households: pd.DataFrame | None
+    territories: pd.DataFrame | None
+    members: pd.DataFrame | None
+
+
+def read_places(households: TableInput, territories: TableInput, members: TableInput) -> Places:
+    """Read the tables (frames, or ``.parquet``/``.csv`` paths) and check how they fit.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        Listing every problem: a membership table without households, households without
+        territories, missing key columns, duplicate documents, unknown households.
+    """
+    frames = {
+        name: _read(value, name)
+        for name, value in (
+            ("households", households),
+            ("territories", territories),
+            ("members", members),
+        )
+    }
+    found: list[Problem] = []
+    if frames["members"] is not None and frames["households"] is None:
+        found.append(Problem("members", None, "members given without households"))
+    if frames["households"] is not None and frames["territories"] is None:
+        found.append(Problem("households", None, "households given without territories"))
+    for name, key in (("households", "household_id"), ("territories", "territory_id")):
+        if frames[name] is not None and key not in frames[name].columns:
+            found.append(Problem(name, key, "missing column"))
+    if frames["members"] is not None:
+        frames["members"] = _check_members(frames["members"], frames["households"], found)
+    if found:
+        raise ValidationError(found, source="RIPS import: households, territories, members")
+    return Places(**frames)
+
+
+def _read(value: TableInput, name: str) -> pd.DataFrame | None:
+    if value is None or isinstance(value, pd.DataFrame):
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} file not found: {path}")
+    if path.suffix not in (".parquet", ".csv"):
+        raise ValidationError(
+            [Problem(name, None, "not a .parquet or .csv file", detail=str(path))]
+        )
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
+        problem = Problem(name, None, "unreadable file", detail=f"{path.name}: {exc}")
+        raise ValidationError([problem], source=str(path)) from None
+
+
+def _check_members(
+    members: pd.DataFrame, households: pd.DataFrame | None, found: list[Problem]
+) -> pd.DataFrame:
+    missing = [c for c in (*MEMBER_KEY, "household_id") if c not in members.columns]
+    for column in missing:
+        found.append(Problem("members", column, "missing column"))
+    if missing:
+        return members
+    members = members.assign(
+        document_type=members["document_type"].astype("str").str.strip().str.upper(),
+        document_number=members["document_number"].astype("str").str.strip(),
+    )
+    dup = members.duplicated(list(MEMBER_KEY), keep=False)
+    if dup.any():
+        shown = members.loc[dup, "document_type"] + "-" + members.loc[dup, "document_number"]
+        found.append(_problem("duplicate document", dup, shown))
+    if "person_id" in members.columns and members["person_id"].duplicated().any():
+        dup = members["person_id"].duplicated(keep=False)
+        found.append(_problem("duplicate person_id", dup, members.loc[dup, "person_id"]))
+    if households is None or "household_id" not in households.columns:
+        return members
+    household = _like(members["household_id"], households["household_id"])
+    unknown = ~household.isin(households["household_id"])
+    if unknown.any():
+        found.append(
+            Problem(
+                "members",
+                "household_id",
+                "value matches no households.household_id",
+                rows=int(unknown.sum()),
+                examples=tuple(map(repr, members.loc[unknown, "household_id"].unique()[:5])),
+            )
+        )
+    return members.assign(household_id=household)
+
+
+def _like(values: pd.Series, reference: pd.Series) -> pd.Series:
+    """Return ``values`` as numbers or text, like ``reference``, when all of them convert."""
+    text = not pd.api.types.is_numeric_dtype(values.dtype)
+    if text and pd.api.types.is_integer_dtype(reference.dtype):
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().all() and (numbers % 1 == 0).all():
+            return numbers.astype(reference.dtype)
+    elif not text and not pd.api.types.is_numeric_dtype(reference.dtype):
+        return values.astype("str")
+    return values
+
+
+def _problem(rule: str, mask: pd.Series, shown: pd.Series) -> Problem:
+    examples = tuple(repr(v) for v in shown.drop_duplicates().head(5))
+    return Problem("members", None, rule, rows=int(mask.sum()), examples=examples)
+
+
+def new_ids(existing: pd.Series | None, labels: pd.Series) -> pd.Series:
+    """Return ids for new rows: ``labels``, or integers after the largest existing integer id.
+
+    Raises
+    ------
+    ValueError
+        If a label is already an id of ``existing``.
+    """
+    if existing is not None and pd.api.types.is_integer_dtype(existing.dtype):
+        start = int(existing.max()) + 1 if len(existing) else 1
+        codes, _ = pd.factorize(labels)
+        return pd.Series(codes + start, index=labels.index, dtype=existing.dtype)
+    if existing is not None:
+        taken = labels.isin(existing.astype("str"))
+        if taken.any():
+            raise ValueError(f"new id {labels[taken].iloc[0]!r} is already in use")
+    return labels
