@@ -5,6 +5,7 @@ Usage::
     python benchmarks/city.py                                # 7.9 M persons, bogota, seed 0
     python benchmarks/city.py --persons 1000000 --work /tmp/city1m
     python benchmarks/city.py --keep-data --work /tmp/city   # reuse the synthetic data
+    python benchmarks/city.py --synth-only                   # the synth stage alone
 
 Three processes, one after the other, so each one's peak resident memory is its own:
 
@@ -173,6 +174,14 @@ def run(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _print_synth(rows: list[dict], load_before: float) -> None:
+    print(f"1-min load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
+    for row in rows:
+        print(f"{row['stage']:<34} | {row['seconds']:>8.1f} s | peak {row['peak_gib']:>6.2f} GiB")
+    total = sum(row["seconds"] for row in rows)
+    print(f"synth {total / 60:.1f} min of {SYNTH_BUDGET_S / 60:.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--persons", type=int, default=7_900_000)
@@ -181,6 +190,7 @@ def main() -> None:
     parser.add_argument("--train-persons", type=int, default=1_000_000)
     parser.add_argument("--persons-per-partition", type=int, default=1_000_000)
     parser.add_argument("--keep-data", action="store_true", help="reuse WORK/data if present")
+    parser.add_argument("--synth-only", action="store_true", help="stop after the synth stage")
     parser.add_argument("--child", choices=("synth", "pipeline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "synth":
@@ -198,6 +208,9 @@ def main() -> None:
                      "--seed", str(args.seed)])  # fmt: skip
         rows += [{**r, "stage": f"synth / {r['stage']}"} for r in synth["rows"]]
         print("synthetic city:", ", ".join(f"{k} {v:,}" for k, v in synth["sizes"].items()))
+        if args.synth_only:
+            _print_synth(rows, load_before)
+            return
     result = run(["--child", "pipeline", "--work", str(args.work),
                   "--train-persons", str(args.train_persons),
                   "--persons-per-partition", str(args.persons_per_partition)])  # fmt: skip

@@ -157,7 +157,9 @@ def test_scores_and_plans_by_partition_equal_the_whole(city, trained, tmp_path):
     )
     whole = masrisk.score(bundle, tables, as_of="2025-01-01", config=CONFIG)
     by_id = result.scores.set_index("person_id").loc[whole["person_id"]].reset_index()
-    pd.testing.assert_frame_equal(by_id, whole, check_exact=True)
+    # Risks come from the contributions' sum (the log-odds), not a second pass of the trees:
+    # equal to float32 rounding, and the same tiers.
+    pd.testing.assert_frame_equal(by_id, whole, check_exact=False, rtol=1e-6)
     written = pd.read_parquet(tmp_path / "scores")
     assert len(written) == len(whole)
     contributions = pd.read_parquet(tmp_path / "contributions")

@@ -31,6 +31,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+import_app = typer.Typer(
+    help="Read a health system's records (RIPS, OMOP CDM) into a data directory.",
+    no_args_is_help=True,
+)
+export_app = typer.Typer(
+    help="Write scores and plans for other systems (HL7 FHIR R4).", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
 
@@ -57,6 +66,37 @@ class FileFormat(str, Enum):
 
     parquet = "parquet"
     csv = "csv"
+
+
+class Engine(str, Enum):
+    """Where the pipeline's steps run."""
+
+    pandas = "pandas"
+    dask = "dask"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        help="pandas: the whole population in this process; dask: a Dask cluster, one task "
+        "per partition of territories (needs masrisk[scale])."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="Dask scheduler to run on (tcp://host:8786); a LocalCluster by default.",
+    ),
+]
+PartitionsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Dask: partitions to split a plain data directory into (default: one per "
+        "million persons); a partitioned directory keeps its own.",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -175,23 +215,29 @@ def train(
         typer.Option(help="Where the data come from, for the model card (e.g. a source, a year)."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle.")] = False,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Train a calibrated model out of time and write it as a bundle with its model card."""
     from masrisk.bundle import save_bundle
     from masrisk.config import load_config
-    from masrisk.schema import load_tables
-    from masrisk.training import train as train_model
+    from masrisk.scale.engines import train as train_model
 
+    _check_engine(engine, scheduler, partitions)
     if out.exists() and not overwrite:  # before the training, not after it
         raise typer.BadParameter(
             f"{out} exists; pass --overwrite to replace it", param_hint="--out"
         )
     with _stage(quiet):
         settings = load_config(config)
-        tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
         model, report = train_model(
-            tables,
+            data,
+            engine=engine.value,
+            scheduler=scheduler,
+            partitions=partitions,
+            work=out.parent,
             config=settings,
             outcome=outcome,
             train_as_of=train_as_of,
@@ -211,11 +257,17 @@ def score(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
     as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
-    out: Annotated[Path, typer.Option("--out", help="Scores file, .parquet or .csv.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Scores file, .parquet or .csv (Dask: a .parquet directory)."),
+    ],
     config: Annotated[
         str | None,
         typer.Option(help="Configuration for the tiers; by default the bundle's profile."),
     ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Score every person present at a cut-off: calibrated risk and tier."""
@@ -223,10 +275,14 @@ def score(
     from masrisk.scoring import score as score_population
 
     _check_table_suffix(out)
+    _check_engine(engine, scheduler, partitions, out=out)
     with _stage(quiet):
-        bundle, settings, tables = _bundle_and_tables(model, data, config)
-        scores = score_population(bundle, tables, as_of=as_of, config=settings)
-        write_table(scores, out)
+        if engine is Engine.dask:
+            scores = _on_dask("score", model, data, as_of, out, config, scheduler, partitions)
+        else:
+            bundle, settings, tables = _bundle_and_tables(model, data, config)
+            scores = score_population(bundle, tables, as_of=as_of, config=settings)
+            write_table(scores, out)
         if not quiet:
             counts = scores["tier"].value_counts(sort=False)
             summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
@@ -243,7 +299,12 @@ def explain(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
     as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
-    out: Annotated[Path, typer.Option("--out", help="Contributions file, .parquet or .csv.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Contributions file, .parquet or .csv (Dask: a .parquet directory)."
+        ),
+    ],
     config: Annotated[
         str | None,
         typer.Option(help="Configuration of the features; by default the bundle's profile."),
@@ -251,6 +312,9 @@ def explain(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Persons explained at a time.")
     ] = 100_000,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
@@ -261,6 +325,13 @@ def explain(
     from masrisk.outputs import ChunkedTableWriter
 
     _check_table_suffix(out)
+    _check_engine(engine, scheduler, partitions, out=out)
+    if engine is Engine.dask:
+        with _stage(quiet):
+            rows = _on_dask("explain", model, data, as_of, out, config, scheduler, partitions)
+        if not quiet:
+            _err.print(f"Wrote {out}: {len(rows):,} persons, one file per partition", markup=False)
+        return
     with _stage(quiet):
         bundle, settings, tables = _bundle_and_tables(model, data, config)
         features = build_features(
@@ -303,17 +374,24 @@ def plan(
         ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing plans directory.")] = False,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Write an integral risk-management plan per community, and a city summary."""
     from masrisk.pipeline import plan_from_files
 
+    _check_engine(engine, scheduler, partitions)
     if out.exists() and not overwrite:
         raise typer.BadParameter(
             f"{out} exists; pass --overwrite to replace it", param_hint="--out"
         )
     with _stage(quiet):
-        plans = plan_from_files(scores, data, config=config, contributions=contributions)
+        if engine is Engine.dask:
+            plans = _plan_on_dask(scores, data, config, contributions, scheduler, partitions)
+        else:
+            plans = plan_from_files(scores, data, config=config, contributions=contributions)
         plans.write(out, pseudonym_key=pseudonymize, overwrite=overwrite)
         if not quiet:
             _err.print(_plans_table(plans.summary))
@@ -367,6 +445,187 @@ def demo(
         _out.print(f"{name:<14} {path}", markup=False)
 
 
+@export_app.command("fhir")
+def export_fhir(
+    scores: Annotated[Path, typer.Option("--scores", help="Scores file (masrisk score).")],
+    plans: Annotated[Path, typer.Option("--plans", help="Plans directory (masrisk plan).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory of NDJSON files to write.")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Bundle that made the scores: the model's identity and horizon."),
+    ] = None,
+    system_base: Annotated[
+        str,
+        typer.Option("--system-base", help="URI under which masrisk's code systems are named."),
+    ] = "urn:masrisk",
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Persons converted at a time.")
+    ] = 20_000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes that build and validate the resources.")
+    ] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing export.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write scores and plans as FHIR R4 RiskAssessment, CarePlan and Group NDJSON files."""
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    from masrisk.io.fhir import export_fhir as write_fhir
+
+    if out.exists() and not overwrite:
+        raise typer.BadParameter(
+            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
+        )
+    columns = (TextColumn("RiskAssessment: {task.completed:,} persons"), TimeElapsedColumn())
+    with _stage(quiet), Progress(*columns, console=_err, disable=quiet, transient=True) as bar:
+        task = bar.add_task("export", total=None)
+        export = write_fhir(
+            scores, plans, out, model=model, system_base=system_base, chunk_size=chunk_size,
+            workers=workers, overwrite=overwrite, on_chunk=lambda rows: bar.advance(task, rows),
+        )  # fmt: skip
+    if not quiet:
+        table = Table(title="FHIR R4 resources", title_justify="left")
+        table.add_column("file")
+        table.add_column("resources", justify="right")
+        for kind, n in export.counts.items():
+            table.add_row(f"{kind}.ndjson", f"{n:,}")
+        _err.print(table)
+        note = "" if model is not None else " (no --model: no basis or horizon)"
+        _err.print(f"Wrote {out}: {export.outcome} as of {export.as_of}{note}", markup=False)
+
+
+class OmopIds(str, Enum):
+    """Where ids of an OMOP import come from."""
+
+    omop = "omop"
+    source = "source"
+
+
+@import_app.command("omop")
+def import_omop(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="OMOP CDM v5.4: a folder of CSV/Parquet tables, a .duckdb file, "
+            "duckdb:///PATH, or a database URL (postgresql://user@host/db)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
+    schema: Annotated[str | None, typer.Option(help="Database schema of the CDM tables.")] = None,
+    file_format: Annotated[
+        FileFormat, typer.Option("--format", help="File format of the tables written.")
+    ] = FileFormat.parquet,
+    households: Annotated[
+        Path | None,
+        typer.Option(help="Households table (.parquet/.csv) to use instead of OMOP's locations."),
+    ] = None,
+    territories: Annotated[
+        Path | None,
+        typer.Option(help="Territories table (.parquet/.csv): zones and names OMOP lacks."),
+    ] = None,
+    ids: Annotated[
+        OmopIds, typer.Option(help="Ids from OMOP's integer ids or from the *_source_value.")
+    ] = OmopIds.omop,
+    territory_column: Annotated[
+        str, typer.Option(help="Column of location holding the territory id.")
+    ] = "county",
+    default_zone: Annotated[
+        str, typer.Option(help="Zone of every territory when --territories is not given.")
+    ] = "urban",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the tables of an existing data directory.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Read an OMOP Common Data Model into a data directory."""
+    from masrisk.io.omop import from_omop
+    from masrisk.outputs import write_table
+
+    old = _data_files(out)
+    if old and not overwrite:
+        raise typer.BadParameter(
+            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
+        )
+    with _stage(quiet):
+        tables = from_omop(
+            source,
+            schema=schema,
+            households=households,
+            territories=territories,
+            ids=ids.value,
+            territory_column=territory_column,
+            default_zone=default_zone,
+        )
+        for path in old:
+            path.unlink()
+        for name, frame in tables.items():
+            write_table(frame, out / f"{name}.{file_format.value}")
+        if not quiet:
+            _err.print(_summary(f"Wrote {out}", tables.summary()))
+
+
+def _data_files(out: Path) -> list[Path]:
+    """Return the table files of a data directory at ``out`` (none if it does not exist)."""
+    from masrisk.tables import CONTRACT
+
+    files = [out / f"{name}.{suffix}" for name in CONTRACT for suffix in ("parquet", "csv")]
+    return [p for p in files if p.is_file()]
+
+
+@import_app.command("rips")
+def import_rips(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of RIPS JSON files (Resolution 2275 of 2023).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
+    households: Annotated[
+        Path | None, typer.Option(help="Households table (.parquet/.csv), e.g. from SISBÉN.")
+    ] = None,
+    territories: Annotated[
+        Path | None, typer.Option(help="Territories table (.parquet/.csv) of the households.")
+    ] = None,
+    members: Annotated[
+        Path | None,
+        typer.Option(
+            help="Membership table (.parquet/.csv): document_type, document_number, household_id."
+        ),
+    ] = None,
+    file_format: Annotated[
+        FileFormat, typer.Option("--format", help="File format of the tables written.")
+    ] = FileFormat.parquet,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the tables of an existing data directory.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Read RIPS JSON files into a data directory; list problems by file and JSON path."""
+    from masrisk.io.rips import from_rips
+    from masrisk.tables import CONTRACT
+
+    old = [out / f"{t}.{s.value}" for t in CONTRACT for s in FileFormat]
+    if not overwrite and any(path.is_file() for path in old):
+        raise typer.BadParameter(
+            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
+        )
+    with _stage(quiet):
+        result = from_rips(folder, households=households, territories=territories, members=members)
+        result.write(out, format=file_format.value, overwrite=True)
+    if quiet:
+        return
+    table = _summary(f"Wrote {out}", result.tables.summary())
+    counts = result.counts
+    table.caption = (
+        f"{counts['files']:,} files, {counts['user_entries']:,} user entries; "
+        f"{counts['unmatched_persons']:,} persons not in the membership table "
+        f"(unmatched_persons.csv); {counts['problems']:,} problems (import_problems.csv)"
+    )
+    _err.print(table)
+    for problem in result.problems[:10]:
+        _err.print(f"  {problem}", markup=False, soft_wrap=True)
+    if len(result.problems) > 10:
+        _err.print(f"  ... and {len(result.problems) - 10:,} more in import_problems.csv")
+
+
 def _plans_table(summary) -> Table:  # noqa: ANN001 - CitySummary, imported lazily
     table = Table(title="Plans by axis", title_justify="left")
     for column in ("axis", "persons", "team-hours"):
@@ -390,13 +649,85 @@ def _check_table_suffix(out: Path) -> None:
 
 def _bundle_and_tables(model: Path, data: Path, config: str | None) -> tuple:
     """Load a bundle, its configuration (``config`` or the bundle's profile) and the tables."""
-    from masrisk.bundle import load_bundle
-    from masrisk.config import load_config
     from masrisk.schema import load_tables
 
-    bundle = load_bundle(model)
-    settings = load_config(config or bundle.metadata.get("profile", "bogota"))
+    bundle, settings = _bundle_and_config(model, config)
     return bundle, settings, load_tables(data, extra_kinds=settings.extra_event_kinds)
+
+
+def _bundle_and_config(model: Path, config: str | None) -> tuple:
+    from masrisk.bundle import load_bundle
+    from masrisk.config import load_config
+
+    bundle = load_bundle(model)
+    return bundle, load_config(config or bundle.metadata.get("profile", "bogota"))
+
+
+def _check_engine(
+    engine: Engine, scheduler: str | None, partitions: int | None, *, out: Path | None = None
+) -> None:
+    """Refuse the Dask engine's options without it or without Dask, and non-Parquet output."""
+    if engine is Engine.pandas:
+        for name, value in (("--scheduler", scheduler), ("--partitions", partitions)):
+            if value is not None:
+                raise typer.BadParameter("needs --engine dask", param_hint=name)
+        return
+    from masrisk.scale.dask_engine import require_dask
+
+    try:
+        require_dask()
+    except MasriskError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine") from None
+    if out is not None and out.suffix != ".parquet":
+        raise typer.BadParameter(
+            "with --engine dask the output is a directory of Parquet files, one per "
+            "partition: end it in .parquet",
+            param_hint="--out",
+        )
+
+
+def _on_dask(
+    step: str,
+    model: Path,
+    data: Path,
+    as_of: str,
+    out: Path,
+    config: str | None,
+    scheduler: str | None,
+    partitions: int | None,
+):  # noqa: ANN202 - a pandas frame, imported lazily
+    """Score or explain on Dask into ``out``; return the written scores' tiers and risks."""
+    import pandas as pd
+
+    from masrisk.scale import engines
+
+    bundle, settings = _bundle_and_config(model, config)
+    run = engines.score if step == "score" else engines.explain
+    run(
+        bundle, data, as_of=as_of, config=settings, out=out, engine="dask",
+        scheduler=scheduler, partitions=partitions, work=out.parent,
+    )  # fmt: skip
+    return pd.read_parquet(out, columns=["tier", "risk"] if step == "score" else ["person_id"])
+
+
+def _plan_on_dask(
+    scores: Path,
+    data: Path,
+    config: str,
+    contributions: Path | None,
+    scheduler: str | None,
+    partitions: int | None,
+):  # noqa: ANN202 - Plans, imported lazily
+    from masrisk.config import load_config
+    from masrisk.scale.dask_planning import plan_from_parquet
+    from masrisk.scale.engines import dask_session
+
+    settings = load_config(config)
+    session = dask_session(
+        data, config=settings, scheduler=scheduler, partitions=partitions, work=scores.parent
+    )
+    with session as population:
+        return plan_from_parquet(scores, population, config=settings, contributions=contributions)
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily

@@ -44,6 +44,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 __all__ = [
     "AUC_TOLERANCE",
     "COMPLEXITIES",
+    "MAX_ROUNDS",
+    "PATIENCE",
+    "BoosterTrial",
     "Calibrator",
     "LogisticBaseline",
     "RiskModel",
@@ -77,8 +80,36 @@ _BASE_PARAMS: dict[str, Any] = {
     "force_row_wise": True,
     "verbose": -1,
 }
-_MAX_ROUNDS = 2000
-_PATIENCE = 50
+#: Early stopping: at most this many trees, stopping after :data:`PATIENCE` rounds without a
+#: better validation log loss (the trees up to the best round are kept).
+MAX_ROUNDS = 2000
+PATIENCE = 50
+_MAX_ROUNDS, _PATIENCE = MAX_ROUNDS, PATIENCE  # the former names, read by benchmarks/explain.py
+
+
+@dataclass(frozen=True)
+class BoosterTrial:
+    """One LightGBM complexity tried: its booster and how it did on the validation period.
+
+    Attributes
+    ----------
+    complexity : dict
+        The complexity's parameters (an entry of :meth:`RiskModel.complexities`).
+    booster : lightgbm.Booster
+        The booster trained; it may hold more trees than ``trees``.
+    trees : int
+        Trees kept: the round of the best validation log loss (early stopping).
+    valid_logloss : float
+        Validation log loss with ``trees`` trees.
+    valid_score : numpy.ndarray
+        Validation log-odds with ``trees`` trees, in the order of the validation labels.
+    """
+
+    complexity: dict[str, Any]
+    booster: Any
+    trees: int
+    valid_logloss: float
+    valid_score: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -333,49 +364,91 @@ class RiskModel(BaseEstimator):
         pipeline = make_baseline(X, random_state=self.random_state).fit(X, y)
         self.baseline_ = LogisticBaseline.from_pipeline(pipeline)
         baseline_score = self.baseline_.decision_function(X_valid)
-        baseline_auc = roc_auc_score(y_valid, baseline_score)
 
         train = lgb.Dataset(X, y, free_raw_data=False)
         valid = lgb.Dataset(X_valid, y_valid, reference=train)
         trials = []
-        for complexity in [self.params or {}] if self.params else COMPLEXITIES:
-            params = {
-                **_BASE_PARAMS,
-                "min_data_in_leaf": max(20, len(X) // 2000),
-                **complexity,
-                "seed": self.random_state,
-                "num_threads": self.n_jobs,
-            }
+        for complexity in self.complexities():
             booster = lgb.train(
-                params,
+                self.booster_params(complexity, rows=len(X)),
                 train,
-                _MAX_ROUNDS,
+                MAX_ROUNDS,
                 valid_sets=[valid],
-                callbacks=[lgb.early_stopping(_PATIENCE, verbose=False)],
+                callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
             )
             best = booster.best_iteration or booster.current_iteration()
-            score = booster.predict(X_valid, raw_score=True, num_iteration=best)
             trials.append(
+                BoosterTrial(
+                    complexity=complexity,
+                    booster=booster,
+                    trees=best,
+                    valid_logloss=booster.best_score["valid_0"]["binary_logloss"],
+                    valid_score=booster.predict(X_valid, raw_score=True, num_iteration=best),
+                )
+            )
+        return self.select(trials, baseline_score=baseline_score, y_valid=y_valid)
+
+    def complexities(self) -> list[dict[str, Any]]:
+        """Return the LightGBM complexities to try: ``params``, or else :data:`COMPLEXITIES`."""
+        return [dict(self.params)] if self.params else [dict(c) for c in COMPLEXITIES]
+
+    def booster_params(self, complexity: dict[str, Any], *, rows: int) -> dict[str, Any]:
+        """Return LightGBM's parameters for one complexity and ``rows`` training rows."""
+        return {
+            **_BASE_PARAMS,
+            "min_data_in_leaf": max(20, rows // 2000),
+            **complexity,
+            "seed": self.random_state,
+            "num_threads": self.n_jobs,
+        }
+
+    def select(
+        self, trials: list[BoosterTrial], *, baseline_score: np.ndarray, y_valid: Any
+    ) -> RiskModel:
+        """Choose among the boosters tried, against the baseline, and calibrate the choice.
+
+        :meth:`fit` calls it; an engine that trains the boosters elsewhere (the Dask engine,
+        :mod:`masrisk.scale.dask_training`) sets ``features_`` and ``baseline_`` and calls
+        it with its own trials.
+
+        Parameters
+        ----------
+        trials : list of BoosterTrial
+            One per complexity of :meth:`complexities`, in that order.
+        baseline_score : numpy.ndarray
+            The baseline's log-odds on the validation period.
+        y_valid : array-like of 0/1
+            The validation labels, in the order of the scores.
+
+        Returns
+        -------
+        RiskModel
+            ``self``, fitted.
+        """
+        import lightgbm as lgb
+
+        y_valid = _binary(y_valid, "y_valid")
+        baseline_auc = roc_auc_score(y_valid, baseline_score)
+        rows = []
+        for trial in trials:
+            params = {**_BASE_PARAMS, **trial.complexity}
+            rows.append(
                 {
-                    **complexity,
-                    "trees": best,
-                    "shap_cost": _shap_cost(best, params),
-                    "valid_logloss": booster.best_score["valid_0"]["binary_logloss"],
-                    "valid_auc": roc_auc_score(y_valid, score),
-                    "booster": booster,
-                    "score": score,
+                    **trial.complexity,
+                    "trees": trial.trees,
+                    "shap_cost": _shap_cost(trial.trees, params),
+                    "valid_logloss": trial.valid_logloss,
+                    "valid_auc": roc_auc_score(y_valid, trial.valid_score),
                 }
             )
-        self.search_ = pd.DataFrame(
-            [{k: v for k, v in t.items() if k not in ("booster", "score")} for t in trials]
-        )
-        top_auc = max(t["valid_auc"] for t in trials)
-        close = [t for t in trials if t["valid_auc"] >= top_auc - AUC_TOLERANCE]
-        best = min(close, key=lambda t: t["shap_cost"])  # the cheapest to explain
-        booster = best["booster"]
-        booster_string = booster.model_to_string(num_iteration=best["trees"])
+        self.search_ = pd.DataFrame(rows)
+        top_auc = max(row["valid_auc"] for row in rows)
+        close = [k for k, row in enumerate(rows) if row["valid_auc"] >= top_auc - AUC_TOLERANCE]
+        chosen = min(close, key=lambda k: rows[k]["shap_cost"])  # the cheapest to explain
+        best, trial = rows[chosen], trials[chosen]
         if best["valid_auc"] > baseline_auc:
             self.chosen_ = "lightgbm"
+            booster_string = trial.booster.model_to_string(num_iteration=trial.trees)
             self.booster_ = lgb.Booster(model_str=booster_string)
             rate = best.get("learning_rate", _BASE_PARAMS["learning_rate"])
             self.choice_reason_ = (
@@ -385,7 +458,7 @@ class RiskModel(BaseEstimator):
                 f"{top_auc:.4f}) ranks the validation period better than the logistic baseline: "
                 f"AUC {best['valid_auc']:.4f} vs {baseline_auc:.4f}"
             )
-            chosen_score = best["score"]
+            chosen_score = trial.valid_score
         else:
             self.chosen_ = "logistic_baseline"
             self.booster_ = None
@@ -397,7 +470,7 @@ class RiskModel(BaseEstimator):
         logger.info("%s: %s", self.outcome, self.choice_reason_)
         self.calibrator_ = Calibrator.fit(chosen_score, y_valid, self.calibration)
         self.validation_risk_ = {
-            "lightgbm": self._cross_fitted(best["score"], y_valid),
+            "lightgbm": self._cross_fitted(trial.valid_score, y_valid),
             "logistic_baseline": self._cross_fitted(baseline_score, y_valid),
         }
         return self

@@ -9,9 +9,19 @@ from types import TracebackType
 
 import pandas as pd
 
-__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "share", "write_table"]
 
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
+
+
+def share(path: str | os.PathLike) -> None:
+    """Give a file or folder made private by ``mkstemp``/``mkdtemp`` the umask's permissions.
+
+    Results are meant to be shared as any file the user writes would be.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -33,9 +43,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
             frame.to_parquet(temporary, index=False)
         else:
             frame.to_csv(temporary, index=False, date_format="%Y-%m-%d")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's file is private; results are shared
+        share(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -108,9 +116,7 @@ class ChunkedTableWriter:
             if self._parquet is not None:
                 self._parquet.close()
             if kind is None:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(self._temporary, 0o666 & ~umask)
+                share(self._temporary)
                 os.replace(self._temporary, self.path)
         finally:
             self._temporary.unlink(missing_ok=True)

@@ -26,7 +26,15 @@ from masrisk.features.population import to_timestamp
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
 
-__all__ = ["SUBGROUPS", "check_cutoffs", "subgroups", "train", "train_from_features"]
+__all__ = [
+    "SUBGROUPS",
+    "check_cutoffs",
+    "subgroups",
+    "train",
+    "train_from_features",
+    "training_facts",
+    "validation_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +103,7 @@ def train(
     report : EvaluationReport
         Metrics on the validation period, the model beside the logistic baseline.
     """
-    first, second, definition = check_cutoffs(
+    first, second, _ = check_cutoffs(
         config, outcome, train_as_of, valid_as_of, data_end=tables.events["date"].max()
     )
     logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
@@ -204,15 +212,58 @@ def train_from_features(
     model : RiskModel
     report : EvaluationReport
     """
-    first, second, definition = check_cutoffs(
-        config, outcome, train_as_of, valid_as_of, data_end=data_end
-    )
+    first, second, _ = check_cutoffs(config, outcome, train_as_of, valid_as_of, data_end=data_end)
     X_valid = X_valid[X.columns]
     y, y_valid = y.reindex(X.index), y_valid.reindex(X_valid.index)
     logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
     model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
     model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
-    model.training_ = {
+    model.training_ = training_facts(
+        config,
+        outcome,
+        (first, second),
+        y,
+        y_valid,
+        features=X,
+        fingerprint=data_fingerprint(X, y),
+        data_end=data_end,
+    )
+    report = validation_report(model, (first, second), y_valid, subgroups(X_valid), config=config)
+    return model, report
+
+
+def training_facts(
+    config: Config,
+    outcome: str,
+    cutoffs: tuple[pd.Timestamp, pd.Timestamp],
+    y: np.ndarray | pd.Series,
+    y_valid: np.ndarray | pd.Series,
+    *,
+    features: pd.DataFrame,
+    fingerprint: str,
+    data_end: pd.Timestamp,
+) -> dict:
+    """Return what a bundle records of a training: outcome, cut-offs, persons, features, data.
+
+    Parameters
+    ----------
+    config, outcome
+        As :func:`train`.
+    cutoffs : (pandas.Timestamp, pandas.Timestamp)
+        The training and validation cut-offs.
+    y, y_valid : array-like
+        The labels at each cut-off.
+    features : pandas.DataFrame
+        The training features (their columns and dtypes are recorded; rows may be empty).
+    fingerprint : str
+        :func:`masrisk.bundle.data_fingerprint` of the training features and labels.
+    data_end : pandas.Timestamp
+        Date of the last event of the data.
+    """
+    first, second = cutoffs
+    definition = config.outcomes[outcome]
+    y, y_valid = np.asarray(y), np.asarray(y_valid)
+    return {
         "profile": config.profile,
         "outcome_definition": {"name": outcome, **definition.model_dump(mode="json")},
         "train_as_of": f"{first:%Y-%m-%d}",
@@ -221,19 +272,46 @@ def train_from_features(
         "train_events": int(y.sum()),
         "valid_persons": len(y_valid),
         "valid_events": int(y_valid.sum()),
-        "lab_codes": lab_codes_in(X.columns),
-        "features": feature_specs(X),
-        "data_fingerprint": data_fingerprint(X, y),
+        "lab_codes": lab_codes_in(features.columns),
+        "features": feature_specs(features),
+        "data_fingerprint": fingerprint,
         "data_end": f"{data_end:%Y-%m-%d}",
     }
-    report = EvaluationReport.from_predictions(
-        outcome,
-        f"validation cut-off {second:%Y-%m-%d}, horizon {definition.horizon_days} days, "
+
+
+def validation_report(
+    model: RiskModel,
+    cutoffs: tuple[pd.Timestamp, pd.Timestamp],
+    y_valid: np.ndarray | pd.Series,
+    groups: pd.DataFrame,
+    *,
+    config: Config,
+) -> EvaluationReport:
+    """Evaluate a fitted model on its validation cut-off, beside the logistic baseline.
+
+    Parameters
+    ----------
+    model : RiskModel
+        Fitted: its ``validation_risk_`` are the validation persons' risks.
+    cutoffs : (pandas.Timestamp, pandas.Timestamp)
+        The training and validation cut-offs.
+    y_valid : array-like
+        The validation labels, in the order of ``validation_risk_``.
+    groups : pandas.DataFrame
+        :func:`subgroups` of the validation features, same order.
+    config : Config
+        Defines the outcome's horizon.
+    """
+    first, second = cutoffs
+    y_valid = np.asarray(y_valid)
+    horizon = config.outcomes[model.outcome].horizon_days
+    return EvaluationReport.from_predictions(
+        model.outcome,
+        f"validation cut-off {second:%Y-%m-%d}, horizon {horizon} days, "
         f"{len(y_valid):,} persons (trained at {first:%Y-%m-%d})",
-        y_valid.to_numpy(),
+        y_valid,
         model.validation_risk_,
-        subgroups(X_valid),
+        groups,
         chosen_model=model.chosen_,
         choice_reason=model.choice_reason_,
     )
-    return model, report

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
+from masrisk.outputs import share
 from masrisk.planning._document_values import _threshold
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
@@ -185,9 +186,7 @@ def write_plans(
             _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
             page = document.to_html(threshold, standalone=True, **options)
             _write(staging / f"{stem}.html", page)
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; plans are meant to be shared
+        share(staging)
         _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

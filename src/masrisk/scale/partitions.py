@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problem, ValidationError
+from masrisk.outputs import share
 from masrisk.schema import normalize_and_validate, read_table_file
 from masrisk.tables import CONTRACT, Tables
 
@@ -190,6 +191,7 @@ def partition_data(
             "sizes": {column: sizes[column].tolist() for column in sizes.columns},
         }
         (work / _MANIFEST).write_text(json.dumps(manifest, indent=1))
+        share(work)
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)

@@ -211,14 +211,12 @@ def score_by_partition(
         part = part_features(tables, as_of=as_of, config=config, lab_codes=lab_codes)
         X = assemble([part], tables, config=config, lab_codes=lab_codes, counts=counts)
         del part
-        hook("score", k)
-        risk = bundle.predict_risk(X)
-        frame = _scores(tables, X.index, risk, bundle.model.outcome, as_of)
-        scores.append(frame)
         persons.append(X[[c for c in needed if c in X.columns]])
         if explain_rows:
             hook("explain", k)
             explanation = explain(bundle, X, tables=tables)
+            # The contributions add up to the log-odds: no second pass of the trees to score.
+            risk = bundle.model.calibrator_(explanation.log_odds.to_numpy())
             drivers.append(explanation.drivers("territory", top=top_drivers))
             shares.append(explanation.values.abs().sum())
             if out is not None:
@@ -229,6 +227,10 @@ def score_by_partition(
                     contributions.reset_index(), Path(out) / "contributions" / f"part={k}.parquet"
                 )
             del explanation
+        else:
+            hook("score", k)
+            risk = bundle.predict_risk(X)
+        scores.append(_scores(tables, X.index, risk, bundle.model.outcome, as_of))
         del tables, X
     hook("tiers", -1)
     all_scores = pd.concat(scores, ignore_index=True)
