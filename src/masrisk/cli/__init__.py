@@ -1,0 +1,24 @@
+"""The ``masrisk`` command line: thin wiring of the pipeline's stages, no logic of its own.
+
+Exit status: 0 success; 2 invalid input or arguments (stderr says what and where, without a
+traceback); 1 anything else.
+
+One module per group of commands: ``data`` (synth, validate), ``modelling`` (train, score,
+explain), ``planning`` (plan, demo) and ``interop`` (import rips, import omop, export fhir);
+``engines`` holds the Dask engine's options and helpers, ``_common`` the root app, the consoles
+and what the commands share.
+"""
+
+from __future__ import annotations
+
+# Importing a module registers its commands on ``app``; ``masrisk --help`` lists them in the
+# order they are registered (the interop groups come after the commands whatever the order).
+from masrisk.cli import data, interop, modelling, planning  # noqa: F401
+from masrisk.cli._common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``masrisk`` console script."""
+    app(prog_name="masrisk")

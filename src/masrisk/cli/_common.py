@@ -1,0 +1,103 @@
+"""What every command shares: the root app, the consoles, shared options and helpers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from masrisk import __version__
+from masrisk.exceptions import MasriskError
+
+app = typer.Typer(
+    name="masrisk",
+    help="Predictive health-risk modelling for population health management.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr.")]
+
+
+class Profile(str, Enum):
+    """Synthetic population profiles."""
+
+    bogota = "bogota"
+    mexico = "mexico"
+
+
+class FileFormat(str, Enum):
+    """Formats of a data directory's files."""
+
+    parquet = "parquet"
+    csv = "csv"
+
+
+def _version(value: bool) -> None:
+    if value:
+        _out.print(f"masrisk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Predict health risk per person, family and territory; explain it; plan per community."""
+
+
+@contextmanager
+def _stage(quiet: bool) -> Iterator[None]:
+    """Route the library's log to stderr, and turn user errors into exit status 2."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("masrisk")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    try:
+        yield
+    except (MasriskError, FileNotFoundError) as exc:
+        _err.print(f"error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _summary(title: str, rows: list[tuple[str, int, int]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("columns", justify="right")
+    for name, n, columns in rows:
+        table.add_row(name, f"{n:,}", str(columns))
+    return table
+
+
+def _bundle_and_config(model: Path, config: str | None) -> tuple:
+    from masrisk.bundle import load_bundle
+    from masrisk.config import load_config
+
+    bundle = load_bundle(model)
+    return bundle, load_config(config or bundle.metadata.get("profile", "bogota"))
+
+
+@contextmanager
+def _null() -> Iterator[None]:
+    yield

@@ -1,0 +1,64 @@
+"""Commands that make and check a data directory: ``synth`` and ``validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from masrisk.cli._common import FileFormat, Profile, Quiet, _err, _null, _out, _stage, _summary, app
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
+    profile: Annotated[Profile, typer.Option(help="Population profile.")] = Profile.bogota,
+    persons: Annotated[int, typer.Option(min=1000, help="Number of persons.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same tables.")] = 0,
+    file_format: Annotated[
+        FileFormat, typer.Option("--format", help="File format of the tables.")
+    ] = FileFormat.parquet,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write each person's true outcome probabilities here (.parquet or .csv)."
+        ),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write a synthetic population (a data directory) for a profile."""
+    from masrisk.synth import synthesize
+
+    with _stage(quiet):
+        if truth is not None and truth.resolve().parent == out.resolve():
+            raise typer.BadParameter("the truth file must not be inside the data directory")
+        with (
+            _err.status(f"Synthesising {persons:,} persons ({profile.value})", spinner="dots")
+            if not quiet
+            else _null()
+        ):
+            population = synthesize(profile.value, persons=persons, seed=seed)
+            population.write(out, format=file_format.value, truth_path=truth)
+        if not quiet:
+            _err.print(_summary(f"Wrote {out}", population.tables.summary()))
+
+
+@app.command()
+def validate(
+    data: Annotated[Path, typer.Argument(help="Data directory to check.")],
+    config: Annotated[
+        str | None,
+        typer.Option(help="Configuration (name or YAML path) whose extra event kinds are allowed."),
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Check a data directory against the data contract; list every problem."""
+    from masrisk.config import load_config
+    from masrisk.schema import load_tables
+
+    with _stage(quiet):
+        kinds = load_config(config).extra_event_kinds if config else ()
+        tables = load_tables(data, extra_kinds=kinds)
+        if not quiet:
+            _out.print(_summary(f"{data}: valid", tables.summary()))

@@ -1,0 +1,226 @@
+"""Commands of the model: ``train``, ``score`` and ``explain``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from masrisk.cli._common import Quiet, _bundle_and_config, _err, _stage, app
+from masrisk.cli.engines import (
+    Engine,
+    EngineOption,
+    PartitionsOption,
+    SchedulerOption,
+    _check_engine,
+    _on_dask,
+)
+
+
+class Calibration(str, Enum):
+    """Recalibration of a model's log-odds."""
+
+    sigmoid = "sigmoid"
+    isotonic = "isotonic"
+    none = "none"
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    config: Annotated[str, typer.Option(help="Configuration: a shipped name or a YAML path.")],
+    outcome: Annotated[str, typer.Option(help="Outcome of the configuration to predict.")],
+    train_as_of: Annotated[str, typer.Option("--train-as-of", help="Training cut-off (date).")],
+    valid_as_of: Annotated[str, typer.Option("--valid-as-of", help="Validation cut-off, later.")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to write.")],
+    calibration: Annotated[
+        Calibration, typer.Option(help="Recalibration: sigmoid (Platt), isotonic or none.")
+    ] = Calibration.sigmoid,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    data_description: Annotated[
+        str | None,
+        typer.Option(help="Where the data come from, for the model card (e.g. a source, a year)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle.")] = False,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train a calibrated model out of time and write it as a bundle with its model card."""
+    from masrisk.bundle import save_bundle
+    from masrisk.config import load_config
+    from masrisk.scale.engines import train as train_model
+
+    _check_engine(engine, scheduler, partitions)
+    if out.exists() and not overwrite:  # before the training, not after it
+        raise typer.BadParameter(
+            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
+        )
+    with _stage(quiet):
+        settings = load_config(config)
+        model, report = train_model(
+            data,
+            engine=engine.value,
+            scheduler=scheduler,
+            partitions=partitions,
+            work=out.parent,
+            config=settings,
+            outcome=outcome,
+            train_as_of=train_as_of,
+            valid_as_of=valid_as_of,
+            calibration=calibration.value,
+            random_state=seed,
+        )
+        metadata = {**model.training_, "data_description": data_description or str(data)}
+        save_bundle(model, out, metadata=metadata, report=report.to_dict(), overwrite=overwrite)
+        if not quiet:
+            _err.print(_metrics_table(report))
+            _err.print(f"Wrote {out} (model card: {out / 'model_card.md'})", markup=False)
+
+
+@app.command()
+def score(
+    model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Scores file, .parquet or .csv (Dask: a .parquet directory)."),
+    ],
+    config: Annotated[
+        str | None,
+        typer.Option(help="Configuration for the tiers; by default the bundle's profile."),
+    ] = None,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
+    quiet: Quiet = False,
+) -> None:
+    """Score every person present at a cut-off: calibrated risk and tier."""
+    from masrisk.outputs import write_table
+    from masrisk.scoring import score as score_population
+
+    _check_table_suffix(out)
+    _check_engine(engine, scheduler, partitions, out=out)
+    with _stage(quiet):
+        if engine is Engine.dask:
+            scores = _on_dask("score", model, data, as_of, out, config, scheduler, partitions)
+        else:
+            bundle, settings, tables = _bundle_and_tables(model, data, config)
+            scores = score_population(bundle, tables, as_of=as_of, config=settings)
+            write_table(scores, out)
+        if not quiet:
+            counts = scores["tier"].value_counts(sort=False)
+            summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
+            for column in ("tier", "persons", "mean risk"):
+                summary.add_column(column, justify="left" if column == "tier" else "right")
+            for tier, n in counts.items():
+                mean = scores.loc[scores["tier"] == tier, "risk"].mean()
+                summary.add_row(str(tier), f"{n:,}", f"{mean:.3f}")
+            _err.print(summary)
+
+
+@app.command()
+def explain(
+    model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
+    data: Annotated[Path, typer.Option("--data", help="Data directory.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Contributions file, .parquet or .csv (Dask: a .parquet directory)."
+        ),
+    ],
+    config: Annotated[
+        str | None,
+        typer.Option(help="Configuration of the features; by default the bundle's profile."),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Persons explained at a time.")
+    ] = 100_000,
+    engine: EngineOption = Engine.pandas,
+    scheduler: SchedulerOption = None,
+    partitions: PartitionsOption = None,
+    quiet: Quiet = False,
+) -> None:
+    """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
+    from rich.progress import Progress
+
+    from masrisk.explanations import contributions_frame, iter_contributions
+    from masrisk.features import build_features
+    from masrisk.outputs import ChunkedTableWriter
+
+    _check_table_suffix(out)
+    _check_engine(engine, scheduler, partitions, out=out)
+    if engine is Engine.dask:
+        with _stage(quiet):
+            rows = _on_dask("explain", model, data, as_of, out, config, scheduler, partitions)
+        if not quiet:
+            _err.print(f"Wrote {out}: {len(rows):,} persons, one file per partition", markup=False)
+        return
+    with _stage(quiet):
+        bundle, settings, tables = _bundle_and_tables(model, data, config)
+        features = build_features(
+            tables, as_of=as_of, config=settings, lab_codes=bundle.metadata.get("lab_codes")
+        )
+        X = bundle.prepare(features)
+        del features
+        columns = list(X.columns)
+        with (
+            ChunkedTableWriter(out) as writer,
+            Progress(console=_err, disable=quiet, transient=True) as progress,
+        ):
+            task = progress.add_task("explaining", total=len(X))
+            for rows, values, base in iter_contributions(bundle.model, X, chunk_size=chunk_size):
+                writer.write(contributions_frame(X.index[rows], columns, values, base))
+                progress.advance(task, rows.stop - rows.start)
+        if not quiet:
+            _err.print(
+                f"Wrote {out}: {writer.rows:,} persons x {len(columns)} features", markup=False
+            )
+
+
+def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
+    table = Table(
+        title=f"Validation: {report.period}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,  # fits 80 columns
+    )
+    table.caption = "sc. Brier: scaled Brier; intercept and slope: calibration's"
+    table.caption_justify = "left"
+    for column in ("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"):
+        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    for name, row in report.overall.iterrows():
+        table.add_row(
+            str(name),
+            f"{row['auc']:.3f}",
+            f"{row['auc_low']:.3f}-{row['auc_high']:.3f}",
+            f"{row['average_precision']:.3f}",
+            f"{row['scaled_brier']:.3f}",
+            f"{row['calibration_intercept']:.3f}",
+            f"{row['calibration_slope']:.3f}",
+        )
+    return table
+
+
+def _check_table_suffix(out: Path) -> None:
+    from masrisk.outputs import TABLE_SUFFIXES
+
+    if out.suffix not in TABLE_SUFFIXES:
+        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
+
+
+def _bundle_and_tables(model: Path, data: Path, config: str | None) -> tuple:
+    """Load a bundle, its configuration (``config`` or the bundle's profile) and the tables."""
+    from masrisk.schema import load_tables
+
+    bundle, settings = _bundle_and_config(model, config)
+    return bundle, settings, load_tables(data, extra_kinds=settings.extra_event_kinds)
