@@ -28,6 +28,7 @@ import pandas as pd
 
 from masrisk.exceptions import BundleError
 from masrisk.models import Calibrator, LogisticBaseline, RiskModel
+from masrisk.outputs import replace_directory, share
 
 __all__ = [
     "FORMAT_VERSION",
@@ -170,12 +171,8 @@ def save_bundle(
             (staging / name).write_text(text, encoding="utf-8")
         manifest = {name: _sha256(staging / name) for name in sorted(files)}
         (staging / _MANIFEST).write_text(_json({"sha256": manifest}), encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a bundle is meant to be shared
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        share(staging)  # mkdtemp makes it private; a bundle is meant to be shared
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 
-__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "share", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "replace_directory", "share", "write_table"]
 
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 
@@ -22,6 +23,27 @@ def share(path: str | os.PathLike) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
+
+
+def replace_directory(staging: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Move a finished ``staging`` directory to ``target``, replacing it as one step.
+
+    An existing ``target`` is moved aside first and put back if the move fails, so a reader
+    sees the old directory or the new one, never a mix or nothing.
+    """
+    staging, target = Path(staging), Path(target)
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, backup / target.name)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(backup / target.name, target)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -86,6 +86,7 @@ from masrisk.io._fhir_inputs import (
     scores_columns,
 )
 from masrisk.io._fhir_resources import Context, risk_assessment_lines, to_line
+from masrisk.outputs import replace_directory, share
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["DEFAULT_SYSTEM_BASE", "RESOURCE_TYPES", "FhirExport", "export_fhir"]
@@ -229,22 +230,6 @@ def _write_plans(staging: Path, context: Context, plans: list[CommunityPlan]) ->
     return counts
 
 
-def _swap(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``, putting an old ``target`` back if that fails."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.replace(target, backup / target.name)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(backup / target.name, target)
-        raise
-    finally:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
 def export_fhir(
     scores: str | os.PathLike,
     plans: str | os.PathLike,
@@ -340,10 +325,8 @@ def export_fhir(
         _finish_check(check, scores_path, chunk_size)
         assert context is not None  # the scores have rows, an as_of and an outcome
         counts = {"RiskAssessment": check.rows, **_write_plans(staging, context, community_plans)}
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; an export is meant to be shared
-        _swap(staging, target)
+        share(staging)  # mkdtemp makes it private; an export is meant to be shared
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.outputs import share
+from masrisk.outputs import replace_directory, share
 from masrisk.planning._document_values import _threshold
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
@@ -99,22 +99,6 @@ def _check_target(target: Path, overwrite: bool) -> None:
             f"{target} exists and is not a plans directory (summary.json with .json, .md and "
             ".html files only); refusing to replace it even with overwrite=True"
         )
-
-
-def _swap(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing ``target`` is restored if that fails."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    os.replace(target, backup / target.name)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(backup / target.name, target)
-        raise
-    finally:
-        shutil.rmtree(backup, ignore_errors=True)
 
 
 def write_plans(
@@ -187,7 +171,7 @@ def write_plans(
             page = document.to_html(threshold, standalone=True, **options)
             _write(staging / f"{stem}.html", page)
         share(staging)
-        _swap(staging, target)
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

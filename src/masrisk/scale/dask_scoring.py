@@ -33,7 +33,7 @@ from masrisk.explanations import (
     prepare,
 )
 from masrisk.features.population import to_timestamp
-from masrisk.outputs import share
+from masrisk.outputs import replace_directory, share
 from masrisk.scale.dask_engine import DaskPopulation, current_client
 from masrisk.scoring import SCORE_COLUMNS
 from masrisk.tiers import assign_tiers
@@ -151,9 +151,7 @@ def write_parquet(frame: Any, out: str | os.PathLike) -> Path:
             write_metadata_file=False,
         )
         share(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.outputs import share
+from masrisk.outputs import replace_directory, share
 from masrisk.schema import normalize_and_validate, read_table_file
 from masrisk.tables import CONTRACT, Tables
 
@@ -192,9 +192,7 @@ def partition_data(
         }
         (work / _MANIFEST).write_text(json.dumps(manifest, indent=1))
         share(work)
-        if out.exists():
-            shutil.rmtree(out)
-        work.rename(out)
+        replace_directory(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
