@@ -37,7 +37,14 @@ from masrisk.codes import EVENT_KINDS, SEXES
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.tables import CONTRACT, ColumnSpec, Tables, TableSpec
 
-__all__ = ["load_tables", "normalize_and_validate", "read_frames", "read_table_file", "validate"]
+__all__ = [
+    "load_tables",
+    "normalize_and_validate",
+    "read_frames",
+    "read_table_file",
+    "table_files",
+    "validate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -80,27 +87,46 @@ def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem
     problems : list of Problem
         Files that could not be read, or tables given twice.
     """
-    directory = Path(path)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"data directory not found: {directory}")
+    files, problems = table_files(path)
     frames: dict[str, pd.DataFrame] = {}
-    problems: list[Problem] = []
-    for name in CONTRACT:
-        candidates = [directory / f"{name}.{ext}" for ext in ("parquet", "csv")]
-        present = [p for p in candidates if p.is_file()]
-        if len(present) > 1:
-            problems.append(
-                Problem(name, None, "table given twice", detail="keep either the .parquet or .csv")
-            )
-            continue
-        if not present:
-            continue
-        file = present[0]
+    for name, file in files.items():
         try:
             frames[name] = read_table_file(file)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
             problems.append(Problem(name, None, "unreadable file", detail=f"{file.name}: {exc}"))
     return frames, problems
+
+
+def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
+    """Find the file of each table of a data directory: ``<table>.parquet`` or ``.csv``.
+
+    Returns
+    -------
+    files : dict of str to pathlib.Path
+        The tables found, in contract order.
+    problems : list of Problem
+        Tables given twice (as both ``.parquet`` and ``.csv``); they are left out of ``files``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a directory.
+    """
+    directory = Path(path)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"data directory not found: {directory}")
+    files: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for name in CONTRACT:
+        present = [directory / f"{name}.{ext}" for ext in ("parquet", "csv")]
+        present = [p for p in present if p.is_file()]
+        if len(present) > 1:
+            problems.append(
+                Problem(name, None, "table given twice", detail="keep either the .parquet or .csv")
+            )
+        elif present:
+            files[name] = present[0]
+    return files, problems
 
 
 def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.DataFrame:

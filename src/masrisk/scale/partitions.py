@@ -33,7 +33,7 @@ import pandas as pd
 
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.outputs import replace_directory, share
-from masrisk.schema import normalize_and_validate, read_table_file
+from masrisk.schema import normalize_and_validate, read_table_file, table_files
 from masrisk.tables import CONTRACT, Tables
 
 __all__ = ["PARTITIONED_TABLES", "PartitionedData", "open_partitioned", "partition_data"]
@@ -200,18 +200,13 @@ def partition_data(
 
 
 def _table_files(source: Path) -> dict[str, Path]:
-    if not source.is_dir():
-        raise FileNotFoundError(f"data directory not found: {source}")
-    files, problems = {}, []
-    for name, spec in CONTRACT.items():
-        present = [source / f"{name}.{ext}" for ext in ("parquet", "csv")]
-        present = [p for p in present if p.is_file()]
-        if len(present) > 1:
-            problems.append(Problem(name, None, "table given twice"))
-        elif present:
-            files[name] = present[0]
-        elif spec.required:
-            problems.append(Problem(name, None, "missing table", detail=f"add {name}.parquet"))
+    """Return the file of each table; refuse a table given twice or a required one missing."""
+    files, problems = table_files(source)
+    problems += [
+        Problem(name, None, "missing table", detail=f"add {name}.parquet")
+        for name, spec in CONTRACT.items()
+        if spec.required and name not in files and not any(p.table == name for p in problems)
+    ]
     if problems:
         raise ValidationError(problems, source=str(source))
     return files
