@@ -31,7 +31,7 @@ def trained():
         X.columns
     ]
     y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
-    model = RiskModel(OUTCOME).fit(X, y, X_valid=X_valid, y_valid=y_valid)
+    model = RiskModel(OUTCOME).fit(X, y, eval_set=(X_valid, y_valid))
     metadata = {"features": feature_specs(X), "data_fingerprint": data_fingerprint(X, y)}
     return model, metadata, X_valid
 
@@ -153,7 +153,7 @@ def test_baseline_bundle_has_no_booster(trained, tmp_path):
     y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME)
     y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
     weak = RiskModel(OUTCOME, params={"min_data_in_leaf": 10**7}).fit(
-        X, y, X_valid=X_valid, y_valid=y_valid
+        X, y, eval_set=(X_valid, y_valid)
     )
     path = save_bundle(weak, tmp_path / "b", metadata=metadata)
     assert not (path / "booster.txt").exists()

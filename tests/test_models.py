@@ -33,7 +33,7 @@ def periods() -> dict[str, pd.DataFrame | pd.Series]:
 @pytest.fixture(scope="module")
 def fitted(periods) -> RiskModel:
     return RiskModel(OUTCOME).fit(
-        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+        periods["X"], periods["y"], eval_set=(periods["X_valid"], periods["y_valid"])
     )
 
 
@@ -90,7 +90,7 @@ def test_calibration_in_the_large_on_the_validation_period(fitted, periods):
 
 def test_same_data_and_seed_give_identical_models(fitted, periods):
     again = RiskModel(OUTCOME).fit(
-        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+        periods["X"], periods["y"], eval_set=(periods["X_valid"], periods["y_valid"])
     )
     pd.testing.assert_frame_equal(again.search_, fitted.search_)
     np.testing.assert_array_equal(
@@ -101,7 +101,7 @@ def test_same_data_and_seed_give_identical_models(fitted, periods):
 def test_a_weak_booster_falls_back_to_the_baseline(periods):
     weak = {"min_data_in_leaf": 10**7}  # no split possible: a constant booster
     model = RiskModel(OUTCOME, params=weak).fit(
-        periods["X"], periods["y"], X_valid=periods["X_valid"], y_valid=periods["y_valid"]
+        periods["X"], periods["y"], eval_set=(periods["X_valid"], periods["y_valid"])
     )
     assert model.chosen_ == "logistic_baseline"
     assert model.booster_ is None
@@ -121,15 +121,13 @@ def test_labels_must_hold_both_classes(periods):
         RiskModel().fit(
             periods["X"],
             np.zeros(len(periods["X"])),
-            X_valid=periods["X_valid"],
-            y_valid=periods["y_valid"],
+            eval_set=(periods["X_valid"], periods["y_valid"]),
         )
     with pytest.raises(ValueError, match="0/1"):
         RiskModel().fit(
             periods["X"],
             np.full(len(periods["X"]), 2),
-            X_valid=periods["X_valid"],
-            y_valid=periods["y_valid"],
+            eval_set=(periods["X_valid"], periods["y_valid"]),
         )
 
 

@@ -63,6 +63,21 @@ class Bundle:
         """The model's feature columns, in order."""
         return [f["name"] for f in self.metadata["features"]]
 
+    @property
+    def lab_codes(self) -> list[str]:
+        """The lab codes the model's features describe (build the features with them)."""
+        return list(self.metadata.get("lab_codes") or [])
+
+    @property
+    def profile(self) -> str | None:
+        """The name of the configuration profile the model was trained with, if recorded."""
+        return self.metadata.get("profile")
+
+    @property
+    def outcome(self) -> str:
+        """The outcome the model predicts."""
+        return self.model.outcome
+
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Select the model's columns and give categoricals their training categories.
 

@@ -342,13 +342,15 @@ class RiskModel(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X: pd.DataFrame, y: Any, *, X_valid: pd.DataFrame, y_valid: Any) -> RiskModel:
+    def fit(self, X: pd.DataFrame, y: Any, *, eval_set: tuple[pd.DataFrame, Any]) -> RiskModel:
         """Fit on a training period, choose and calibrate on a later validation period.
 
         Parameters
         ----------
         X, y : training features (``build_features`` at the training cut-off) and labels.
-        X_valid, y_valid : the same at the later validation cut-off.
+        eval_set : (X_valid, y_valid)
+            The same at the later validation cut-off: early stopping, the choice and the
+            calibration are made on it.
 
         Returns
         -------
@@ -357,6 +359,7 @@ class RiskModel(BaseEstimator):
         """
         import lightgbm as lgb
 
+        X_valid, y_valid = eval_set
         y, y_valid = _binary(y, "y"), _binary(y_valid, "y_valid")
         if list(X_valid.columns) != list(X.columns):
             raise ValueError("X_valid must have the columns of X, in the same order")

@@ -55,7 +55,7 @@ def score(
         float32) and ``tier`` (categorical).
     """
     as_of = to_timestamp(as_of)
-    lab_codes = bundle.metadata.get("lab_codes")
+    lab_codes = bundle.lab_codes
     if features is None:
         features = build_features(tables, as_of=as_of, config=config, lab_codes=lab_codes)
     risk = bundle.predict_risk(features)

@@ -217,7 +217,7 @@ def train_from_features(
     y, y_valid = y.reindex(X.index), y_valid.reindex(X_valid.index)
     logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
     model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
-    model.fit(X, y, X_valid=X_valid, y_valid=y_valid)
+    model.fit(X, y, eval_set=(X_valid, y_valid))
     model.training_ = training_facts(
         config,
         outcome,

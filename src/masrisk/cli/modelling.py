@@ -166,7 +166,7 @@ def explain(
     with _stage(quiet):
         bundle, settings, tables = _bundle_and_tables(model, data, config)
         features = build_features(
-            tables, as_of=as_of, config=settings, lab_codes=bundle.metadata.get("lab_codes")
+            tables, as_of=as_of, config=settings, lab_codes=bundle.lab_codes
         )
         X = bundle.prepare(features)
         del features

@@ -58,7 +58,13 @@ from masrisk.scale.dask_engine import DaskPopulation, current_client, from_piece
 from masrisk.scale.dask_features import dask_features, dask_labels
 from masrisk.training import check_cutoffs, subgroups, training_facts, validation_report
 
-__all__ = ["early_stopping_round", "fit_on_dask", "iteration_losses", "train_dask"]
+__all__ = [
+    "DaskRiskModel",
+    "early_stopping_round",
+    "fit_on_dask",
+    "iteration_losses",
+    "train_dask",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -132,11 +138,17 @@ def train_dask(
     X, y = _pinned(X), _pinned(labels["y"])
     X_valid, y_valid = dask.persist(X_valid, labels["y_valid"])
     del tables
-    model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
     y_train = y.compute().to_numpy()
     valid_labels = y_valid.compute().to_numpy()
     logger.info("training %s on %d persons (%d events)", outcome, len(y_train), y_train.sum())
-    fit_on_dask(model, X, y, X_valid, y_valid, local_rows=local_rows, step=step)
+    model = DaskRiskModel(
+        outcome,
+        params=params,
+        calibration=calibration,
+        random_state=random_state,
+        local_rows=local_rows,
+        step=step,
+    ).fit(X, y, eval_set=(X_valid, y_valid))
     model.training_ = training_facts(
         config,
         outcome,
@@ -150,6 +162,44 @@ def train_dask(
     groups = pd.concat(_per_partition(X_valid, subgroups))
     report = validation_report(model, (first, second), valid_labels, groups, config=config)
     return model, report
+
+
+class DaskRiskModel(RiskModel):
+    """:class:`~masrisk.models.RiskModel` fitted on Dask collections, with ``lightgbm.dask``.
+
+    Parameters
+    ----------
+    outcome, params, calibration, random_state, n_jobs
+        As :class:`~masrisk.models.RiskModel`.
+    local_rows : int
+        Most training rows gathered to this process to fit the logistic baseline.
+    step : int
+        Trees added to each booster between two looks at the validation loss.
+    """
+
+    def __init__(
+        self,
+        outcome: str = "hospitalization_12m",
+        *,
+        params: dict[str, Any] | None = None,
+        calibration: str = "sigmoid",
+        random_state: int = 0,
+        n_jobs: int = 2,
+        local_rows: int = 1_000_000,
+        step: int = 100,
+    ) -> None:
+        super().__init__(
+            outcome, params=params, calibration=calibration, random_state=random_state,
+            n_jobs=n_jobs,
+        )  # fmt: skip
+        self.local_rows = local_rows
+        self.step = step
+
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any]) -> DaskRiskModel:
+        """Fit on Dask collections (persisted), as :meth:`RiskModel.fit` fits on frames."""
+        X_valid, y_valid = eval_set
+        fit_on_dask(self, X, y, X_valid, y_valid, local_rows=self.local_rows, step=self.step)
+        return self
 
 
 def fit_on_dask(

@@ -165,7 +165,7 @@ def score(
         ``out``: a ``.parquet`` or ``.csv`` file (pandas), or a directory of Parquet files,
         one per partition (Dask; ``out`` must end in ``.parquet``).
     """
-    lab_codes = bundle.metadata.get("lab_codes")
+    lab_codes = bundle.lab_codes
     if _check(engine) == "pandas":
         from masrisk.scoring import score as score_whole
 
@@ -204,7 +204,7 @@ def explain(
     pathlib.Path
         ``out``, as :func:`score` writes it: the ``masrisk explain`` contributions table.
     """
-    lab_codes = bundle.metadata.get("lab_codes")
+    lab_codes = bundle.lab_codes
     if _check(engine) == "pandas":
         from masrisk.explanations import explain as explain_whole
         from masrisk.features import build_features as build

@@ -198,7 +198,7 @@ def score_by_partition(
     CityScores
     """
     as_of = to_timestamp(as_of)
-    lab_codes = bundle.metadata.get("lab_codes") or []
+    lab_codes = bundle.lab_codes
     needed = [c for c in load_catalog(config.planning.catalog).required_columns if c != "tier"]
     scores, persons, drivers, households, shares = [], [], [], [], []
     small = None
