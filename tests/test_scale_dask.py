@@ -35,13 +35,10 @@ from masrisk.scale.dask_engine import (  # noqa: E402 - after the skip when Dask
     require_dask,
 )
 from masrisk.scale.dask_features import dask_features, dask_labels  # noqa: E402
+from masrisk.scale.dask_model import early_stopping_round, iteration_losses  # noqa: E402
 from masrisk.scale.dask_planning import plan_dask, territory_drivers  # noqa: E402
 from masrisk.scale.dask_scoring import explain_dask, score_dask, write_parquet  # noqa: E402
-from masrisk.scale.dask_training import (  # noqa: E402
-    early_stopping_round,
-    iteration_losses,
-    train_dask,
-)
+from masrisk.scale.dask_training import train_dask  # noqa: E402
 from masrisk.scale.partitions import partition_data  # noqa: E402
 
 OUTCOME = "hospitalization_12m"

@@ -5,6 +5,8 @@ Everything here is a constant that other modules read; nothing is computed at im
 
 from __future__ import annotations
 
+from masrisk import vocabulary
+
 __all__ = [
     "EVENT_KINDS",
     "LIFE_COURSE_STAGES",
@@ -34,7 +36,7 @@ EVENT_KINDS: tuple[str, ...] = (
 )
 
 #: Values of ``persons.sex``.
-SEXES: tuple[str, ...] = ("F", "M")
+SEXES = vocabulary.SEXES
 
 #: Health-insurance regimes of Colombia's General System of Social Security in Health.
 REGIMES_COLOMBIA: tuple[str, ...] = ("contributivo", "subsidiado", "especial", "no_afiliado")

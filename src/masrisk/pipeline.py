@@ -195,9 +195,7 @@ def run_demo(
     )
     notify("score")
     bundle = load_bundle(result.paths["model"])
-    features = build_features(
-        tables, as_of="2025-01-01", config=config, lab_codes=bundle.lab_codes
-    )
+    features = build_features(tables, as_of="2025-01-01", config=config, lab_codes=bundle.lab_codes)
     scores = score(bundle, tables, as_of="2025-01-01", config=config, features=features)
     result.paths["scores"] = write_table(scores, root / "scores.parquet")
     notify("explain")

@@ -36,6 +36,7 @@ import pandas as pd
 from masrisk.codes import EVENT_KINDS, SEXES
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.tables import CONTRACT, ColumnSpec, Tables, TableSpec
+from masrisk.vocabulary import ZONES
 
 __all__ = [
     "load_tables",
@@ -49,7 +50,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _MAX_EXAMPLES = 5
-_ZONES = ("urban", "rural")
 _LEVELS = (1, 2, 3)
 _EARLIEST, _LATEST = pd.Timestamp("1850-01-01"), pd.Timestamp("2200-01-01")
 # Inclusive bounds of numeric columns: (table, column) -> (low, high).
@@ -308,7 +308,7 @@ def _normalize_column(
     if column.kind in ("integer", "number"):
         return _to_numbers(values, table, column, rows, found)
     if column.kind == "category":
-        allowed = {"sex": SEXES, "zone": _ZONES, "kind": kinds}.get(name)
+        allowed = {"sex": SEXES, "zone": ZONES, "kind": kinds}.get(name)
         return _to_category(values, table, name, allowed, found)
     return values
 

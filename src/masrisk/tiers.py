@@ -19,11 +19,9 @@ import numpy as np
 import pandas as pd
 
 from masrisk.config import TiersConfig
+from masrisk.vocabulary import TIERS
 
 __all__ = ["TIERS", "assign_tiers"]
-
-#: The tiers, from the highest risk down.
-TIERS: tuple[str, ...] = ("case_management", "disease_management", "promotion_prevention")
 
 
 def assign_tiers(risk: np.ndarray, tiers: TiersConfig) -> pd.Series:

@@ -165,9 +165,7 @@ def explain(
         return
     with _stage(quiet):
         bundle, settings, tables = _bundle_and_tables(model, data, config)
-        features = build_features(
-            tables, as_of=as_of, config=settings, lab_codes=bundle.lab_codes
-        )
+        features = build_features(tables, as_of=as_of, config=settings, lab_codes=bundle.lab_codes)
         X = bundle.prepare(features)
         del features
         columns = list(X.columns)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
+from masrisk.vocabulary import LEVELS, feature_level
+
 __all__ = ["FEATURE_GROUPS", "LEVELS", "feature_group", "feature_level"]
 
-#: Level of each prefix, in order.
-LEVELS: dict[str, str] = {"ind_": "individual", "fam_": "family", "ter_": "territorial"}
 
 #: Groups of features, by a pattern of their names; the first match wins.
 FEATURE_GROUPS: tuple[tuple[str, str], ...] = (
@@ -31,18 +31,6 @@ FEATURE_GROUPS: tuple[tuple[str, str], ...] = (
     ("urbanisation", r"ter_(zone|population|density)"),
 )
 _COMPILED = tuple((name, re.compile(pattern)) for name, pattern in FEATURE_GROUPS)
-
-
-def feature_level(name: str) -> str:
-    """Return the level of a feature from its prefix.
-
-    >>> feature_level("fam_mpi_poor")
-    'family'
-    """
-    for prefix, level in LEVELS.items():
-        if name.startswith(prefix):
-            return level
-    raise ValueError(f"{name}: a feature name starts with one of {', '.join(LEVELS)}")
 
 
 def feature_group(name: str) -> str:

@@ -1,0 +1,395 @@
+"""The Dask estimator: a :class:`~masrisk.models.RiskModel` fitted with ``lightgbm.dask``.
+
+The model is the one :func:`masrisk.train` fits - the same complexities, the same choice
+against the logistic baseline, the same calibration - and it is an ordinary fitted
+:class:`~masrisk.models.RiskModel`: :func:`masrisk.save_bundle`, :func:`masrisk.score` and
+:func:`masrisk.explain` take it as they take any other. What differs is where the work runs:
+
+- the features and labels at both cut-offs are built on the cluster, one task per
+  partition (:func:`~masrisk.scale.dask_engine.dask_features`), and stay there;
+- each complexity's booster is trained by ``lightgbm.dask.DaskLGBMClassifier`` over all the
+  workers (data-parallel: the workers build histograms of their own rows and merge them).
+  ``lightgbm.dask`` evaluates a validation set only on the rows each worker holds, so early
+  stopping cannot run inside it; instead the booster grows ``step`` trees at a time and, after
+  each step, the validation log loss of every round is computed on the cluster (from each
+  row's leaves) and LightGBM's own early-stopping rule (:data:`~masrisk.models.PATIENCE`
+  rounds without a better loss) is applied to it. The trees kept are those up to the best
+  round, as with early stopping on one machine;
+- the logistic baseline is fitted on the training rows gathered to this process - all of
+  them up to ``local_rows``, a fixed hash sample of persons beyond - and the baseline and
+  every booster are scored on the whole validation period on the cluster; the validation
+  scores and labels (one number per person) come back for the choice and the calibration
+  (:meth:`~masrisk.models.RiskModel.select`).
+
+Distributed LightGBM finds its bins and bags its rows per worker, and ``lightgbm.dask``
+orders the workers (LightGBM's ranks) and each worker's partitions as the scheduler happens
+to list them, so its trees are neither those of a single machine nor bit for bit the same
+from run to run: the predictions agree closely, as two single-machine models trained with
+different seeds do (see ``tests/test_scale_dask.py`` for the tolerances). Features, scores
+given a bundle, explanations and plans are exact and reproducible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from masrisk.models import (
+    MAX_ROUNDS,
+    PATIENCE,
+    BoosterTrial,
+    LogisticBaseline,
+    RiskModel,
+    make_baseline,
+)
+from masrisk.scale.dask_engine import current_client, from_pieces
+
+__all__ = ["DaskRiskModel", "early_stopping_round", "fit_on_dask", "iteration_losses"]
+
+logger = logging.getLogger(__name__)
+
+#: LightGBM's native parameter names and their names in its scikit-learn interface, which
+#: ``lightgbm.dask`` speaks (giving both would leave LightGBM to pick one).
+_SKLEARN_NAMES = {
+    "feature_fraction": "colsample_bytree",
+    "bagging_fraction": "subsample",
+    "bagging_freq": "subsample_freq",
+    "min_sum_hessian_in_leaf": "min_child_weight",
+    "min_data_in_leaf": "min_child_samples",
+    "lambda_l2": "reg_lambda",
+    "lambda_l1": "reg_alpha",
+    "min_gain_to_split": "min_split_gain",
+    "seed": "random_state",
+}
+
+
+class DaskRiskModel(RiskModel):
+    """:class:`~masrisk.models.RiskModel` fitted on Dask collections, with ``lightgbm.dask``.
+
+    Parameters
+    ----------
+    outcome, params, calibration, random_state, n_jobs
+        As :class:`~masrisk.models.RiskModel`.
+    local_rows : int
+        Most training rows gathered to this process to fit the logistic baseline.
+    step : int
+        Trees added to each booster between two looks at the validation loss.
+    """
+
+    def __init__(
+        self,
+        outcome: str = "hospitalization_12m",
+        *,
+        params: dict[str, Any] | None = None,
+        calibration: str = "sigmoid",
+        random_state: int = 0,
+        n_jobs: int = 2,
+        local_rows: int = 1_000_000,
+        step: int = 100,
+    ) -> None:
+        super().__init__(
+            outcome, params=params, calibration=calibration, random_state=random_state,
+            n_jobs=n_jobs,
+        )  # fmt: skip
+        self.local_rows = local_rows
+        self.step = step
+
+    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any]) -> DaskRiskModel:
+        """Fit on Dask collections (persisted), as :meth:`RiskModel.fit` fits on frames."""
+        X_valid, y_valid = eval_set
+        fit_on_dask(self, X, y, X_valid, y_valid, local_rows=self.local_rows, step=self.step)
+        return self
+
+
+def fit_on_dask(
+    model: RiskModel,
+    X: Any,
+    y: Any,
+    X_valid: Any,
+    y_valid: Any,
+    *,
+    local_rows: int = 1_000_000,
+    step: int = 100,
+) -> RiskModel:
+    """Fit ``model`` on Dask collections, as :meth:`RiskModel.fit` fits it on pandas frames.
+
+    Parameters
+    ----------
+    model : RiskModel
+        Unfitted; its options (``params``, ``calibration``, ``random_state``) apply.
+    X, X_valid : dask.dataframe.DataFrame
+        Features at the training and validation cut-offs, the same columns in the same order
+        and dtypes (persisted, as they are read several times).
+    y, y_valid : dask.dataframe.Series
+        0/1 labels, partitioned as ``X`` and ``X_valid``.
+    local_rows, step
+        As :func:`train_dask`.
+
+    Returns
+    -------
+    RiskModel
+        ``model``, fitted.
+    """
+    import dask
+
+    if list(X_valid.columns) != list(X.columns):
+        raise ValueError("X_valid must have the columns of X, in the same order")
+    if step < 1:
+        raise ValueError(f"step must be positive, got {step}")
+    client = current_client()
+    rows, events = (int(v) for v in dask.compute(y.shape[0], y.sum()))
+    if events in (0, rows):
+        raise ValueError("y holds only one class; both outcomes must occur")
+    model.features_ = list(X.columns)
+    X_local, y_local = _local_sample(X, y, min(1.0, local_rows / max(rows, 1)))
+    pipeline = make_baseline(X_local, random_state=model.random_state).fit(X_local, y_local)
+    model.baseline_ = LogisticBaseline.from_pipeline(pipeline)
+    baseline = client.scatter(model.baseline_, broadcast=True)
+    baseline_score = np.concatenate(_per_partition(X_valid, _baseline_score, baseline))
+    valid_labels = y_valid.compute().to_numpy()
+    trials = [
+        _trial(model, complexity, X, y, X_valid, y_valid, rows=rows, step=step)
+        for complexity in model.complexities()
+    ]
+    return model.select(trials, baseline_score=baseline_score, y_valid=valid_labels)
+
+
+def iteration_losses(
+    booster: Any,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    start: int = 0,
+    raw: np.ndarray | None = None,
+    chunk: int = 2**22,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the summed binary log loss of ``X`` after each round of ``booster``.
+
+    Computed from each row's leaf in each tree, so every round's loss costs one addition
+    per row. From round ``start`` on, given ``raw``, the log-odds after ``start`` rounds
+    (returned by the previous call): a booster grown step by step is read once.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+    X : pandas.DataFrame
+    y : array-like of 0/1
+    start : int
+        Rounds already accounted for in ``raw``.
+    raw : numpy.ndarray, optional
+        Log-odds of each row after ``start`` rounds; zeros (no tree) by default.
+    chunk : int
+        Cells (rows x trees) held at a time.
+
+    Returns
+    -------
+    losses : numpy.ndarray
+        ``losses[t]``: the summed log loss after round ``start + t + 1``, as LightGBM
+        reports it (times the rows) for a validation set.
+    raw : numpy.ndarray
+        Log-odds of each row after the last round.
+    """
+    y = np.asarray(y, dtype="float64")
+    values = _leaf_values(booster)[start:]
+    trees = len(values)
+    total = np.zeros(trees)
+    raw = np.zeros(len(X)) if raw is None else np.array(raw, dtype="float64")
+    if not trees or not len(X):
+        return total, raw
+    rows = max(1, chunk // trees)
+    for first in range(0, len(X), rows):
+        part = slice(first, first + rows)
+        leaves = booster.predict(
+            X.iloc[part], pred_leaf=True, start_iteration=start, num_iteration=trees
+        )
+        score = raw[part, None] + np.cumsum(
+            values[np.arange(trees), leaves.reshape(-1, trees)], axis=1
+        )
+        total += (np.logaddexp(0.0, score) - y[part, None] * score).sum(axis=0)
+        raw[part] = score[:, -1]
+    return total, raw
+
+
+def early_stopping_round(losses: np.ndarray, patience: int = PATIENCE) -> tuple[int, bool]:
+    """Apply LightGBM's early-stopping rule to the validation losses of successive rounds.
+
+    Returns
+    -------
+    trees : int
+        Rounds kept: up to the first round with the lowest loss seen before stopping.
+    stopped : bool
+        Whether ``patience`` rounds passed without a better loss.
+
+    Examples
+    --------
+    >>> early_stopping_round(np.array([3.0, 2.0, 2.5, 2.0, 2.6]), patience=2)
+    (2, True)
+    >>> early_stopping_round(np.array([3.0, 2.0, 1.5]), patience=2)
+    (3, False)
+    """
+    best, best_round = np.inf, 0
+    for t, loss in enumerate(losses):
+        if loss < best:
+            best, best_round = loss, t
+        elif t - best_round >= patience:
+            return best_round + 1, True
+    return best_round + 1, False
+
+
+def _trial(
+    model: RiskModel,
+    complexity: dict[str, Any],
+    X: Any,
+    y: Any,
+    X_valid: Any,
+    y_valid: Any,
+    *,
+    rows: int,
+    step: int,
+) -> BoosterTrial:
+    """Grow one complexity's booster on the cluster until early stopping says stop."""
+    import dask
+
+    client = current_client()
+    params = _estimator_params(model.booster_params(complexity, rows=rows))
+    booster, valid_rows, losses = None, int(y_valid.shape[0].compute()), np.empty(0)
+    raw = [None] * X_valid.npartitions  # each partition's log-odds so far, on the workers
+    pieces = list(zip(X_valid.to_delayed(), y_valid.to_delayed(), strict=True))
+    while True:
+        done = len(losses)
+        booster = _grow(client, params, X, y, booster, min(step, MAX_ROUNDS - done))
+        shared = client.scatter(booster, broadcast=True)
+        steps = dask.persist(
+            *[
+                dask.delayed(_advance)(frame, labels, shared, done, previous)
+                for (frame, labels), previous in zip(pieces, raw, strict=True)
+            ]
+        )
+        raw = [dask.delayed(_item)(result, 1) for result in steps]
+        new = dask.compute(*[dask.delayed(_item)(result, 0) for result in steps])
+        losses = np.concatenate([losses, np.sum(new, axis=0)])
+        trees, stopped = early_stopping_round(losses)
+        grown = booster.current_iteration()
+        if stopped or grown >= MAX_ROUNDS or grown < done + min(step, MAX_ROUNDS - done):
+            break  # LightGBM also stops when no split is left
+    logger.info("complexity %s: %d trees (%d grown)", complexity, trees, grown)
+    score = np.concatenate(_per_partition(X_valid, _raw_score, shared, trees))
+    return BoosterTrial(
+        complexity=complexity,
+        booster=booster,
+        trees=trees,
+        valid_logloss=float(losses[trees - 1] / valid_rows),
+        valid_score=score,
+    )
+
+
+def _grow(client: Any, params: dict[str, Any], X: Any, y: Any, booster: Any, rounds: int) -> Any:
+    """Add ``rounds`` trees to ``booster`` (or start one) with ``lightgbm.dask``."""
+    from lightgbm.dask import DaskLGBMClassifier
+
+    estimator = DaskLGBMClassifier(client=client, n_estimators=rounds, **params)
+    # lightgbm.dask warns that the scikit-learn default n_jobs is ignored (each worker uses
+    # its own threads), and prints the ports it finds; neither is news to the user.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
+        estimator.fit(X, y, init_model=booster)
+    return estimator.booster_
+
+
+def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
+    """LightGBM parameters in the names ``DaskLGBMClassifier`` takes; threads per worker."""
+    out = {_SKLEARN_NAMES.get(k, k): v for k, v in params.items() if k != "num_threads"}
+    out.setdefault("tree_learner", "data")
+    return out
+
+
+def _pinned(frame: Any) -> Any:
+    """Compute a collection with partition ``k`` held by worker ``k mod n`` (sorted by address).
+
+    ``lightgbm.dask`` trains each worker on the partitions it holds; left to the scheduler,
+    a worker may hold most of them and train alone. Pinned, every worker trains on a share.
+    """
+    from distributed import wait
+
+    client = current_client()
+    workers = sorted(client.scheduler_info()["workers"])
+    pieces = [
+        client.persist(piece, workers=[workers[k % len(workers)]], allow_other_workers=False)
+        for k, piece in enumerate(frame.to_delayed())
+    ]
+    wait(pieces)  # before the lazy frame, which holds what they are computed from, goes
+    return from_pieces(pieces, frame._meta)
+
+
+def _local_sample(X: Any, y: Any, fraction: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """Gather the training rows (a fixed hash sample of persons when ``fraction < 1``)."""
+    import dask
+
+    if fraction < 1:
+        X = X.map_partitions(_sampled, fraction, meta=X._meta)
+        y = y.map_partitions(_sampled, fraction, meta=y._meta)
+    X_local, y_local = dask.compute(X, y)
+    return X_local, y_local.to_numpy()
+
+
+def _sampled(frame: pd.DataFrame | pd.Series, fraction: float) -> pd.DataFrame | pd.Series:
+    from masrisk.scale.features import household_sample
+
+    return frame.loc[household_sample(frame.index, fraction)]  # hashes any ids
+
+
+def _per_partition(frame: Any, func: Callable[..., Any], *args: Any, y: Any = None) -> list:
+    """Run ``func(partition, *args)`` (with ``y``'s partition when given) on each partition."""
+    import dask
+
+    pieces = frame.to_delayed()
+    if y is None:
+        tasks = [dask.delayed(func)(piece, *args) for piece in pieces]
+    else:
+        tasks = [
+            dask.delayed(func)(piece, *args, labels)
+            for piece, labels in zip(pieces, y.to_delayed(), strict=True)
+        ]
+    return list(dask.compute(*tasks))
+
+
+def _baseline_score(frame: pd.DataFrame, baseline: LogisticBaseline) -> np.ndarray:
+    return baseline.decision_function(frame)
+
+
+def _advance(
+    frame: pd.DataFrame, labels: pd.Series, booster: Any, start: int, raw: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    return iteration_losses(booster, frame, labels.to_numpy(), start=start, raw=raw)
+
+
+def _item(pair: tuple[Any, Any], index: int) -> Any:
+    return pair[index]
+
+
+def _raw_score(frame: pd.DataFrame, booster: Any, trees: int) -> np.ndarray:
+    if not len(frame):
+        return np.empty(0)
+    return booster.predict(frame, raw_score=True, num_iteration=trees)
+
+
+def _leaf_values(booster: Any) -> np.ndarray:
+    """Each tree's leaf outputs (trees x most leaves), read from the booster's dump."""
+    trees = booster.dump_model()["tree_info"]
+    values = np.zeros((len(trees), max((t["num_leaves"] for t in trees), default=1)))
+    for t, tree in enumerate(trees):
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if "split_index" in node:
+                stack += [node["left_child"], node["right_child"]]
+            else:  # a leaf; a tree of one leaf has no leaf_index
+                values[t, node.get("leaf_index", 0)] = node["leaf_value"]
+    return values
