@@ -56,6 +56,36 @@ def _owner() -> str | None:
     pytest.fail("running as root, and no 'postgres' or 'nobody' user to run PostgreSQL as")
 
 
+#: The longest parent directory of a cluster: the server's Unix socket lives in the cluster's
+#: directory, and a socket path holds at most 107 bytes.
+_MAX_PARENT = 64
+
+
+def _cluster_parent(owner: str | None) -> Path:
+    """A directory to hold the cluster: the temporary directory, or a system one.
+
+    The temporary directory (``TMPDIR``) will not do when its path is too long for a socket
+    or when the server's user cannot enter it (a mode-0700 directory of root's); then the
+    first of ``/tmp``, ``/var/tmp`` and ``/dev/shm`` that suits is used.
+    """
+    for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        path = Path(candidate)
+        if len(str(path)) <= _MAX_PARENT and path.is_dir() and _enterable(path, owner):
+            return path
+    pytest.fail(
+        f"no directory for a PostgreSQL cluster: {tempfile.gettempdir()} is too long or closed "
+        f"to {owner or 'this user'}, and so are /tmp, /var/tmp and /dev/shm"
+    )
+
+
+def _enterable(path: Path, owner: str | None) -> bool:
+    """Whether ``owner`` (this user when ``None``) can reach ``path`` through its parents."""
+    if owner is None:
+        return os.access(path, os.W_OK | os.X_OK)
+    command = _as_owner(["test", "-x", str(path)], owner)
+    return subprocess.run(command, capture_output=True, check=False, timeout=30).returncode == 0
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a fresh cluster; yield ``postgresql+psycopg://masrisk@/omop?host=<socket dir>``."""
@@ -66,7 +96,7 @@ def postgres_server() -> Iterator[str]:
             "'postgresql' package (.ci/run does)"
         )
     owner = _owner()
-    root = Path(tempfile.mkdtemp(prefix="masrisk-pg-"))  # short: socket paths are limited
+    root = Path(tempfile.mkdtemp(prefix="masrisk-pg-", dir=_cluster_parent(owner)))
     data, log = root / "data", root / "server.log"
     pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w"]
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,10 @@ import pytest
 
 import masrisk
 
+#: The terminal width the commands see: fixed, so that no assertion depends on the width of
+#: the terminal the tests run in (tables fit the width; lines of text are never wrapped).
+WIDTH = "160"
+
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -22,6 +27,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, "COLUMNS": WIDTH},
     )
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from masrisk import __version__
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import ConfigError, MasriskError
 
 app = typer.Typer(
     name="masrisk",
@@ -25,8 +25,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_err = Console(stderr=True, highlight=False)
-_out = Console(highlight=False)
+# soft_wrap: a line the commands print (a path, an error) is never broken at the terminal's
+# width, so it can be copied whole and read by a program; tables still fit the width.
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr.")]
 
@@ -95,7 +97,12 @@ def _bundle_and_config(model: Path, config: str | None) -> tuple:
     from masrisk.config import load_config
 
     bundle = load_bundle(model)
-    return bundle, load_config(config or bundle.metadata.get("profile", "bogota"))
+    if config is None and bundle.profile is None:
+        raise ConfigError(
+            f"--config: {model} does not record the configuration it was trained with; "
+            "give --config (a profile name such as bogota, or a YAML file)"
+        )
+    return bundle, load_config(config or bundle.profile)
 
 
 @contextmanager
