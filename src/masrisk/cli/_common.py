@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -32,6 +33,35 @@ _out = Console(highlight=False, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr.")]
 
+#: Seeds: any integer NumPy's generators and LightGBM accept.
+Seed = Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed (0 to 2147483647).")]
+
+#: Whether ``--debug`` was given: an unexpected failure then shows its traceback.
+_DEBUG = {"on": False}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: str | None) -> str | None:
+    """Check that a command-line date is a real calendar date written ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    import datetime
+
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date written YYYY-MM-DD (ISO 8601, e.g. 2025-01-01)"
+        ) from None
+    return value
+
+
+def date_option(name: str, help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's word
+    """Return a typer option for a date: ISO 8601 ``YYYY-MM-DD`` only, checked at the edge."""
+    return typer.Option(name, help=f"{help} (YYYY-MM-DD).", metavar="DATE", callback=_iso_date)
+
 
 class Profile(str, Enum):
     """Synthetic population profiles."""
@@ -59,8 +89,29 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected failure.")
+    ] = False,
 ) -> None:
     """Predict health risk per person, family and territory; explain it; plan per community."""
+    _DEBUG["on"] = debug
+
+
+def report_unexpected(exc: BaseException) -> int:
+    """Say in one line that something failed unexpectedly; return the exit status (1).
+
+    The traceback is shown only with ``--debug``: a user's error is exit 2 and explained
+    (:func:`_stage`); what reaches here is a fault of masrisk or of the machine.
+    """
+    if _DEBUG["on"]:
+        _err.print_exception()
+    else:
+        _err.print(
+            f"error: unexpected failure: {type(exc).__name__}: {exc} "
+            "(run again with --debug for the traceback, and report it)",
+            markup=False,
+        )
+    return 1
 
 
 @contextmanager
