@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import masrisk
+from masrisk.outputs import MARKER
 
 #: The terminal width the commands see: fixed, so that no assertion depends on the width of
 #: the terminal the tests run in (tables fit the width; lines of text are never wrapped).
@@ -89,7 +90,7 @@ def test_synth_then_validate_succeeds(tmp_path, profile):
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in data.iterdir()) == sorted(
-        f"{name}.parquet" for name in masrisk.CONTRACT
+        [MARKER, *(f"{name}.parquet" for name in masrisk.CONTRACT)]
     )
     assert truth.is_file()
     result = run("validate", data)

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from masrisk.exceptions import ValidationError
+from masrisk.outputs import MARKER, policy
 from masrisk.planning import writing
 from masrisk.planning.documents import (
     CitySummary,
@@ -479,7 +480,7 @@ def test_write_plans_writes_every_file_readable_back(tmp_path):
     out = write_plans(plans, summary, tmp_path / "city" / "plans")
     stems = ["summary", "T1", "T2", "T3"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{s}{suffix}" for s in stems for suffix in (".json", ".md", ".html")
+        [MARKER, *(f"{s}{suffix}" for s in stems for suffix in (".json", ".md", ".html"))]
     )
     assert CitySummary.from_dict(json.loads((out / "summary.json").read_text())) == summary
     assert CommunityPlan.from_dict(json.loads((out / "T2.json").read_text())) == plans[1]
@@ -512,12 +513,12 @@ def test_overwrite_replaces_a_plans_directory_but_nothing_else(tmp_path):
     out = write_plans(plans, make_summary(plans), tmp_path / "plans")
     write_plans(plans[:1], make_summary(plans[:1]), out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{s}{x}" for s in ("summary", "T1") for x in (".json", ".md", ".html")
+        [MARKER, *(f"{s}{x}" for s in ("summary", "T1") for x in (".json", ".md", ".html"))]
     )
     other = tmp_path / "notes"
     other.mkdir()
     (other / "thesis.docx").write_text("precious")
-    with pytest.raises(FileExistsError, match="not a plans directory"):
+    with pytest.raises(FileExistsError, match="did not write"):
         write_plans(plans, make_summary(plans), other, overwrite=True)
     assert (other / "thesis.docx").read_text() == "precious"
 
@@ -542,14 +543,11 @@ def test_a_failing_rename_keeps_the_old_directory(tmp_path, monkeypatch):
     plans = make_plans()
     out = write_plans(plans, make_summary(plans), tmp_path / "plans")
     before = read_dir(out)
-    real_replace = os.replace
 
-    def failing(src, dst):
-        if Path(dst) == out and Path(src).name != out.name:  # the staging directory
-            raise OSError("rename failed")
-        real_replace(src, dst)
+    def failing(first, second):
+        raise OSError("rename failed")
 
-    monkeypatch.setattr(writing.os, "replace", failing)
+    monkeypatch.setattr(policy, "_exchange", failing)
     with pytest.raises(OSError, match="rename failed"):
         write_plans(plans[:1], make_summary(plans[:1]), out, overwrite=True)
     assert read_dir(out) == before

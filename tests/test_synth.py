@@ -19,6 +19,7 @@ from masrisk.codes import (
     MPI_POVERTY_CUTOFF,
     VACCINE_SCHEDULE,
 )
+from masrisk.outputs import MARKER, OutputExistsError
 from masrisk.schema import load_tables, validate
 from masrisk.synth import (
     AGE_STAGE_SHARES,
@@ -551,7 +552,7 @@ def test_write_gives_one_file_per_table_and_reads_back(bogota, tmp_path, file_fo
     truth = tmp_path / "truth" / f"truth.{file_format}"
     assert bogota.write(data, format=file_format, truth_path=truth) == data
     assert sorted(p.name for p in data.iterdir()) == sorted(
-        f"{name}.{file_format}" for name, _ in bogota.tables.items()
+        [MARKER, *(f"{name}.{file_format}" for name, _ in bogota.tables.items())]
     )
     assert truth.is_file()
     read = pd.read_parquet(truth) if file_format == "parquet" else pd.read_csv(truth)
@@ -565,12 +566,26 @@ def test_write_gives_one_file_per_table_and_reads_back(bogota, tmp_path, file_fo
         assert first.split(",")[2] == str(bogota.tables.persons["birth_date"].iloc[0].date())
 
 
-def test_write_replaces_the_other_format_and_leaves_no_temporary_files(bogota, tmp_path):
+def test_write_replaces_its_own_output_only_when_asked_and_leaves_no_temporary_files(
+    bogota, tmp_path
+):
     data = tmp_path / "data"
     bogota.write(data, format="csv")
-    bogota.write(data, format="parquet")
-    assert sorted(p.suffix for p in data.iterdir()) == [".parquet"] * 6
-    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        bogota.write(data, format="parquet")
+    bogota.write(data, format="parquet", overwrite=True)
+    assert sorted(p.suffix for p in data.iterdir() if p.name != MARKER) == [".parquet"] * 6
+    assert not any(p.name.startswith(".") and p.name != MARKER for p in tmp_path.rglob("*"))
+
+
+def test_write_never_replaces_a_directory_masrisk_did_not_write(bogota, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own notes")
+    with pytest.raises(OutputExistsError, match="did not write"):
+        bogota.write(mine, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    assert (mine / "notes.txt").read_text() == "my own notes"
 
 
 def test_truth_is_written_only_when_asked_and_never_inside_the_data(bogota, tmp_path):
@@ -591,3 +606,4 @@ def test_written_files_follow_the_umask_like_any_other_file(bogota, tmp_path):
         os.umask(previous)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
     assert set(modes.values()) == {0o644}, modes
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o755

@@ -28,21 +28,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.outputs import replace_directory, share
+from masrisk.outputs import output_directory
 from masrisk.planning._document_values import _threshold
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["write_plans"]
 
-_PAGE_SUFFIXES = (".json", ".md", ".html")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
 _RESERVED = frozenset(
     {"summary", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
@@ -79,28 +76,6 @@ def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[P
     ]
 
 
-def _check_target(target: Path, overwrite: bool) -> None:
-    if not (target.exists() or target.is_symlink()):
-        return
-    if not overwrite:
-        raise FileExistsError(
-            f"{target} exists; remove it, choose another directory or pass overwrite=True"
-        )
-    entries = list(target.iterdir()) if target.is_dir() and not target.is_symlink() else None
-    plans_like = entries is not None and (
-        not entries
-        or (
-            (target / "summary.json").is_file()
-            and all(e.is_file() and e.suffix in _PAGE_SUFFIXES for e in entries)
-        )
-    )
-    if not plans_like:
-        raise FileExistsError(
-            f"{target} exists and is not a plans directory (summary.json with .json, .md and "
-            ".html files only); refusing to replace it even with overwrite=True"
-        )
-
-
 def write_plans(
     plans: Sequence[CommunityPlan],
     summary: CitySummary,
@@ -116,7 +91,7 @@ def write_plans(
     Writes ``summary.json``, ``summary.md``, ``summary.html`` and, per territory,
     ``<territory_id>.json``, ``.md`` and ``.html``. The files are written in a temporary
     directory beside ``out_dir`` that is then renamed into place, so ``out_dir`` holds either
-    every file or none; with ``overwrite`` the old directory is put back if the rename fails.
+    every file or none (:func:`masrisk.outputs.output_directory`).
 
     Parameters
     ----------
@@ -129,8 +104,8 @@ def write_plans(
     suppress_below : int
         Small-cell threshold of the Markdown and HTML pages (JSON keeps exact counts).
     overwrite : bool
-        Replace an existing plans directory (one holding ``summary.json`` and only ``.json``,
-        ``.md`` and ``.html`` files, or an empty one); any other directory is never replaced.
+        Replace a plans directory masrisk wrote (or an empty one); any other directory is
+        never replaced.
     pseudonym_key : str or bytes, optional
         If given, household ids are replaced by :func:`pseudonymize` ids in every file.
     households_shown : int
@@ -148,8 +123,8 @@ def write_plans(
         ``-``; not starting with ``.``; not ``summary`` or a reserved device name), that repeats
         (ignoring case), or that does not match the summary. Ids are refused, not encoded, so
         that ``<territory_id>.json`` stays findable by id.
-    FileExistsError
-        If ``out_dir`` exists and ``overwrite`` is false, or it is not a plans directory.
+    masrisk.outputs.OutputExistsError
+        If ``out_dir`` exists and ``overwrite`` is false, or masrisk did not write it.
     """
     threshold = _threshold(suppress_below)
     target = Path(out_dir)
@@ -159,20 +134,12 @@ def write_plans(
     problems = _id_problems(plans, summary)
     if problems:
         raise ValidationError(problems, source=f"plans for {target}")
-    _check_target(target, overwrite)
     documents: list[tuple[str, Any, dict[str, Any]]] = [("summary", summary, {"plans": plans})]
     documents += [(p.territory_id, p, {"households_shown": households_shown}) for p in plans]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with output_directory(target, kind="plans", overwrite=overwrite) as staging:
         for stem, document, options in documents:
             _write(staging / f"{stem}.json", document.to_json())
             _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
             page = document.to_html(threshold, standalone=True, **options)
             _write(staging / f"{stem}.html", page)
-        share(staging)
-        replace_directory(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
-from masrisk.outputs import write_table
+from masrisk.outputs import check_output, output_directory, write_table
 from masrisk.synth.events import Context, Events, acute, chronic, pregnancy
 from masrisk.synth.geography import Geography, build_geography
 from masrisk.synth.health import NEVER, build_health
@@ -120,22 +120,26 @@ class SyntheticPopulation:
         *,
         format: Literal["parquet", "csv"] = "parquet",
         truth_path: str | os.PathLike | None = None,
+        overwrite: bool = False,
     ) -> Path:
         """Write one file per table, ``<table>.parquet`` or ``<table>.csv``, into ``out_dir``.
 
-        Each file is written to a temporary file and moved into place, so a reader never sees
-        a half-written table; a file of the same table in the other format is removed. Dates
-        are ISO 8601 in CSV.
+        The directory is written beside ``out_dir`` and moved into place when complete
+        (:func:`masrisk.outputs.output_directory`), so a reader never sees a half-written
+        population. Dates are ISO 8601 in CSV.
 
         Parameters
         ----------
         out_dir : str or path-like
-            The data directory; created if missing.
+            The data directory; it must not exist (or be empty) unless ``overwrite``.
         format : {"parquet", "csv"}
             File format of the tables.
         truth_path : str or path-like, optional
             Where to write :attr:`truth` (``.parquet`` or ``.csv``); never inside ``out_dir``,
             so that a data directory holds only what a user's own data would.
+        overwrite : bool
+            Replace a synthetic data directory (and truth file) that masrisk wrote before;
+            nothing else is ever replaced (:mod:`masrisk.outputs`).
 
         Returns
         -------
@@ -151,14 +155,13 @@ class SyntheticPopulation:
                 raise ValueError(f"truth_path must end in .parquet or .csv: {truth_file}")
             if truth_file.resolve().is_relative_to(out.resolve()):
                 raise ValueError(f"truth_path must not be inside the data directory {out}")
-        out.mkdir(parents=True, exist_ok=True)
-        other = "csv" if format == "parquet" else "parquet"
-        for name, frame in self.tables.items():
-            write_table(frame, out / f"{name}.{format}")
-            (out / f"{name}.{other}").unlink(missing_ok=True)
         if truth_file is not None:
-            truth_file.parent.mkdir(parents=True, exist_ok=True)
-            write_table(self.truth, truth_file)
+            check_output(truth_file, overwrite=overwrite, kind="truth")
+        with output_directory(out, kind="data", overwrite=overwrite) as staging:
+            for name, frame in self.tables.items():
+                write_table(frame, staging / f"{name}.{format}", kind="data")
+        if truth_file is not None:
+            write_table(self.truth, truth_file, kind="truth", overwrite=overwrite)
         return out
 
     def __repr__(self) -> str:

@@ -1,0 +1,132 @@
+"""Write result tables under the output policy, as Parquet or CSV chosen by the suffix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+
+from masrisk.outputs.policy import PARQUET_KEY, output_file
+
+__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "write_table"]
+
+TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
+
+
+def _check_suffix(target: Path) -> None:
+    if target.suffix not in TABLE_SUFFIXES:
+        from masrisk.exceptions import ConfigError
+
+        raise ConfigError(f"{target}: a table's file must end in .parquet or .csv")
+
+
+def _arrow(frame: pd.DataFrame, kind: str):  # noqa: ANN202 - pyarrow is imported lazily
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), PARQUET_KEY: kind.encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike, *, kind: str = "table", overwrite: bool = False
+) -> Path:
+    """Write ``frame`` to ``path`` (``.parquet`` or ``.csv``) under the output policy.
+
+    ``kind`` names the table (``"scores"``, ``"contributions"``, ``"data"``...): with
+    ``overwrite``, only a table of the same kind that masrisk wrote is replaced.
+
+    Raises
+    ------
+    masrisk.ConfigError
+        If the suffix is neither ``.parquet`` nor ``.csv``.
+    OutputExistsError
+        As :func:`check_output`.
+    """
+    target = Path(path)
+    _check_suffix(target)
+    header = tuple(map(str, frame.columns))
+    with output_file(target, kind=kind, overwrite=overwrite, header=header) as temporary:
+        if target.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(_arrow(frame, kind), temporary)
+        else:
+            frame.to_csv(temporary, index=False, date_format="%Y-%m-%d")
+    return target
+
+
+class ChunkedTableWriter:
+    """Write a table chunk by chunk to ``.parquet`` or ``.csv``, then rename it into place.
+
+    Memory holds one chunk at a time. The file appears only when the ``with`` block ends
+    without an error; otherwise the temporary file is removed. The output policy applies
+    (:func:`check_output`); a CSV file is recognised as masrisk's by ``columns``.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> with ChunkedTableWriter(path, kind="example") as writer:
+    ...     writer.write(pd.DataFrame({"a": [1, 2]}))
+    ...     writer.write(pd.DataFrame({"a": [3]}))
+    >>> pd.read_parquet(path)["a"].tolist()
+    [1, 2, 3]
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        kind: str = "table",
+        overwrite: bool = False,
+        columns: tuple[str, ...] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        _check_suffix(self.path)
+        self._file = output_file(self.path, kind=kind, overwrite=overwrite, header=columns)
+        self._temporary: Path | None = None
+        self._parquet = None
+        self.rows = 0
+
+    def __enter__(self) -> ChunkedTableWriter:
+        self._temporary = self._file.__enter__()
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``; every chunk must have the first one's columns and dtypes."""
+        if self._temporary is None:
+            raise RuntimeError("use ChunkedTableWriter in a with block")
+        if self.path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            table = _arrow(frame, self.kind)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._temporary, table.schema)
+            self._parquet.write_table(table)
+        else:
+            frame.to_csv(
+                self._temporary,
+                mode="w" if self.rows == 0 else "a",
+                header=self.rows == 0,
+                index=False,
+                date_format="%Y-%m-%d",
+            )
+        self.rows += len(frame)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+        except BaseException as exc:
+            self._file.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self._file.__exit__(kind, error, traceback)
