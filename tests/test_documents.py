@@ -499,13 +499,17 @@ def test_write_plans_is_deterministic(tmp_path):
     assert read_dir(first) == read_dir(second)
 
 
-def test_write_plans_refuses_an_existing_directory(tmp_path):
+def test_write_plans_refuses_an_existing_directory_and_fills_an_empty_one(tmp_path):
     plans = make_plans()
     out = tmp_path / "plans"
     out.mkdir()
+    (out / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         write_plans(plans, make_summary(plans), out)
-    assert list(out.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (write_plans(plans, make_summary(plans), empty) / "summary.json").is_file()
 
 
 def test_overwrite_replaces_a_plans_directory_but_nothing_else(tmp_path):

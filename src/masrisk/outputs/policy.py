@@ -2,10 +2,11 @@
 
 The output policy of every command and Python writer:
 
-- an output path that exists is refused unless ``overwrite=True`` (``--overwrite``);
+- an output path that exists is refused unless ``overwrite=True`` (``--overwrite``); an
+  empty directory counts as new;
 - with ``overwrite``, only an output that masrisk itself wrote is replaced: a directory holding
-  the marker file :data:`MARKER` (or a bundle's manifest), an empty directory, a Parquet file
-  whose schema metadata names masrisk, a CSV file whose header is the one being written.
+  the marker file :data:`MARKER` (or a bundle's manifest), a Parquet file whose schema
+  metadata names masrisk, a CSV file whose header is the one being written.
   Input data, a folder holding other things, a symbolic link or a file of another kind are
   never replaced;
 - the output is written beside its target under a name that says what it is
@@ -99,6 +100,8 @@ def check_output(
     target = Path(path)
     if not target.exists() and not target.is_symlink():
         return
+    if _empty_directory(target):
+        return  # nothing to lose: filled as if new
     if not overwrite:
         raise OutputExistsError(
             f"{target} exists; masrisk does not replace it unless asked (--overwrite, or "
@@ -137,9 +140,11 @@ def _not_ours(target: Path, kind: str, header: tuple[str, ...] | None) -> str:
     return "it is a file masrisk did not write"
 
 
+def _empty_directory(target: Path) -> bool:
+    return target.is_dir() and not target.is_symlink() and next(target.iterdir(), None) is None
+
+
 def _not_our_directory(target: Path, kind: str) -> str:
-    if next(target.iterdir(), None) is None:
-        return ""  # empty: nothing to lose
     marker = target / MARKER
     if marker.is_file() and not marker.is_symlink():
         try:

@@ -20,7 +20,7 @@ Examples
 >>> summary = CitySummary.from_plans([plan], capacity_hours=100.0)
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     out = write_plans([plan], summary, Path(tmp) / "plans")
-...     sorted(p.name for p in out.iterdir())
+...     sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
 ['T1.html', 'T1.json', 'T1.md', 'summary.html', 'summary.json', 'summary.md']
 """
 
