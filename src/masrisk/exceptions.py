@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "CutoffError",
     "MasriskError",
+    "ParameterError",
     "Problem",
     "ValidationError",
 ]
@@ -126,3 +127,7 @@ class BundleError(MasriskError):
 
 class CutoffError(MasriskError, ValueError):
     """Cut-off dates that do not fit each other or the data (e.g. overlapping label windows)."""
+
+
+class ParameterError(MasriskError, ValueError):
+    """A parameter given to a function or a command is out of its range; names it and the value."""

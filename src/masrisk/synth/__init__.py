@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
+from masrisk.exceptions import ParameterError
 from masrisk.outputs import check_output, output_directory, write_table
 from masrisk.synth.events import Context, Events, acute, chronic, pregnancy
 from masrisk.synth.geography import Geography, build_geography
@@ -147,14 +148,14 @@ class SyntheticPopulation:
             The data directory.
         """
         if format not in ("parquet", "csv"):
-            raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
+            raise ParameterError(f"format must be 'parquet' or 'csv', got {format!r}")
         out = Path(out_dir)
         truth_file = None if truth_path is None else Path(truth_path)
         if truth_file is not None:
             if truth_file.suffix not in (".parquet", ".csv"):
-                raise ValueError(f"truth_path must end in .parquet or .csv: {truth_file}")
+                raise ParameterError(f"truth_path must end in .parquet or .csv, got {truth_file}")
             if truth_file.resolve().is_relative_to(out.resolve()):
-                raise ValueError(f"truth_path must not be inside the data directory {out}")
+                raise ParameterError(f"truth_path must not be inside the data directory {out}")
         if truth_file is not None:
             check_output(truth_file, overwrite=overwrite, kind="truth")
         with output_directory(out, kind="data", overwrite=overwrite) as staging:
