@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 import masrisk
 from masrisk.cli import app
 from masrisk.io import export_fhir
-from masrisk.io._fhir_inputs import Problems
-from masrisk.io._fhir_resources import to_line
+from masrisk.io.fhir.inputs import Problems
+from masrisk.io.fhir.resources import to_line
 from masrisk.outputs import write_table
 from masrisk.planning.planner import plan
 from tests.test_demo_bundle import DEMO

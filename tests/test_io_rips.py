@@ -18,7 +18,7 @@ from masrisk.cli import app
 from masrisk.codes import normalize_icd10
 from masrisk.exceptions import ValidationError
 from masrisk.io import from_rips, to_rips
-from masrisk.io._rips_codes import read_icd10, write_icd10
+from masrisk.io.rips.codes import read_icd10, write_icd10
 from masrisk.synth import synthesize
 
 NOT_ICD = ("lab", "vaccination", "screening")

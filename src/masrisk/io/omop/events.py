@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import (
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import (
     Labels,
     Problems,
     labelled,

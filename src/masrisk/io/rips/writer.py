@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import (
+from masrisk.io.rips.codes import (
     CUPS_CODES,
     DECEASED,
     NO_REGIME_USER_TYPE,
@@ -27,7 +27,7 @@ from masrisk.io._rips_codes import (
     read_icd10,
     write_icd10,
 )
-from masrisk.io._rips_records import RECORD_BUILDERS
+from masrisk.io.rips.records import RECORD_BUILDERS
 from masrisk.tables import Tables
 
 __all__ = ["RipsExport", "to_rips"]

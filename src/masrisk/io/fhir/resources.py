@@ -16,7 +16,7 @@ from typing import Any
 
 import pydantic
 
-from masrisk.io._fhir_inputs import ModelIdentity, Problems
+from masrisk.io.fhir.inputs import ModelIdentity, Problems
 from masrisk.planning.documents import CommunityPlan
 from masrisk.planning.render import AXIS_LABELS, TIER_LABELS
 from masrisk.tiers import TIERS

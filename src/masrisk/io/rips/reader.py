@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import (
+from masrisk.io.rips.codes import (
     DECEASED,
     DIAGNOSIS_FIELD,
     DOCUMENT_TYPES,
@@ -28,7 +28,7 @@ from masrisk.io._rips_codes import (
     Located,
     read_icd10,
 )
-from masrisk.io._rips_values import NO_DAY, USER_FIELDS, check_user_value, parse_days
+from masrisk.io.rips.values import NO_DAY, USER_FIELDS, check_user_value, parse_days
 
 __all__ = ["RipsProblem", "RipsReader"]
 

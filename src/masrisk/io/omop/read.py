@@ -16,8 +16,8 @@ import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import MasriskError
-from masrisk.io._omop_events import EventOptions, read_events
-from masrisk.io._omop_people import (
+from masrisk.io.omop.events import EventOptions, read_events
+from masrisk.io.omop.people import (
     PeopleOptions,
     build_households,
     build_territories,
@@ -26,8 +26,8 @@ from masrisk.io._omop_people import (
     read_payers,
     read_persons,
 )
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import Problems, plain, to_source_ids
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import Problems, plain, to_source_ids
 from masrisk.tables import Tables
 
 __all__ = ["TableInput", "read_cdm", "user_table"]
@@ -90,6 +90,7 @@ def read_cdm(
     people: PeopleOptions,
     events: EventOptions,
 ) -> Tables:
+    """Read the CDM of ``store`` into validated tables; raise listing every problem."""
     problems, left_out = Problems(), Counter()
     plan = _plan(store, people, given=households is not None, problems=problems)
     problems.raise_if_any(store.name)

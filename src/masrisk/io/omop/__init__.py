@@ -43,12 +43,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from masrisk.codes import SCREENINGS, VACCINES
-from masrisk.io._omop_cdm import CDM_TABLES, VISIT_KINDS
-from masrisk.io._omop_events import EventOptions
-from masrisk.io._omop_people import PeopleOptions
-from masrisk.io._omop_read import TableInput, read_cdm, user_table
-from masrisk.io._omop_store import open_store
-from masrisk.io._omop_write import omop_frames
+from masrisk.io.omop.cdm import CDM_TABLES, VISIT_KINDS
+from masrisk.io.omop.events import EventOptions
+from masrisk.io.omop.people import PeopleOptions
+from masrisk.io.omop.read import TableInput, read_cdm, user_table
+from masrisk.io.omop.store import open_store
+from masrisk.io.omop.write import omop_frames
 from masrisk.tables import Tables
 
 __all__ = ["NOT_CARRIED", "PREVENTIVE_CODES", "VISIT_KINDS", "from_omop", "to_omop"]

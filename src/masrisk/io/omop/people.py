@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from masrisk.io._omop_cdm import FEMALE, MALE
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import (
+from masrisk.io.omop.cdm import FEMALE, MALE
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import (
     Labels,
     Problems,
     dates_from_parts,

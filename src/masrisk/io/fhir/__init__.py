@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.io._fhir_inputs import (
+from masrisk.io.fhir.inputs import (
     ModelIdentity,
     Problems,
     ScoresCheck,
@@ -85,7 +85,7 @@ from masrisk.io._fhir_inputs import (
     read_plans,
     scores_columns,
 )
-from masrisk.io._fhir_resources import Context, risk_assessment_lines, to_line
+from masrisk.io.fhir.resources import Context, risk_assessment_lines, to_line
 from masrisk.outputs import replace_directory, share
 from masrisk.planning.documents import CitySummary, CommunityPlan
 

@@ -1,4 +1,4 @@
-"""Turn what :class:`~masrisk.io._rips_reader.RipsReader` kept into the data contract's tables."""
+"""Turn what :class:`~masrisk.io.rips.reader.RipsReader` kept into the data contract's tables."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.io._rips_codes import KIND_CODE
-from masrisk.io._rips_persons import members_without_services, place_persons, resolve_persons
-from masrisk.io._rips_places import Places, new_ids
-from masrisk.io._rips_reader import RipsProblem, RipsReader, events_frame
+from masrisk.io.rips.codes import KIND_CODE
+from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
+from masrisk.io.rips.places import Places, new_ids
+from masrisk.io.rips.reader import RipsProblem, RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import SEXES, ZONES
+from masrisk.io.rips.codes import SEXES, ZONES
 
 __all__ = ["NO_DAY", "USER_FIELDS", "best_value", "check_user_value", "parse_days"]
 

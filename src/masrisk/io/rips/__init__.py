@@ -87,11 +87,11 @@ from typing import Literal
 
 import pandas as pd
 
-from masrisk.io._rips_assemble import assemble
-from masrisk.io._rips_codes import CUPS_CODES
-from masrisk.io._rips_places import TableInput, read_places
-from masrisk.io._rips_reader import RipsProblem, RipsReader
-from masrisk.io._rips_writer import RipsExport, to_rips
+from masrisk.io.rips.assemble import assemble
+from masrisk.io.rips.codes import CUPS_CODES
+from masrisk.io.rips.places import TableInput, read_places
+from masrisk.io.rips.reader import RipsProblem, RipsReader
+from masrisk.io.rips.writer import RipsExport, to_rips
 from masrisk.outputs import write_table
 from masrisk.tables import CONTRACT, Tables
 

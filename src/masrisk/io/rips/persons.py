@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import SEXES, USER_TYPE_REGIME, ZONES
-from masrisk.io._rips_places import MEMBER_KEY, Places, new_ids
-from masrisk.io._rips_reader import RipsProblem, RipsReader, show
-from masrisk.io._rips_values import (
+from masrisk.io.rips.codes import SEXES, USER_TYPE_REGIME, ZONES
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
+from masrisk.io.rips.reader import RipsProblem, RipsReader, show
+from masrisk.io.rips.values import (
     BIRTH,
     MUNICIPALITY,
     SEX,
@@ -90,7 +90,7 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     """Add ``person_id``, ``household_id``, ``matched`` and the members' extra columns.
 
     ``person_id`` is the membership table's when it has one, else ``"<type>-<number>"``;
-    unmatched persons get new ids (see :func:`masrisk.io._rips_places.new_ids`).
+    unmatched persons get new ids (see :func:`masrisk.io.rips.places.new_ids`).
     """
     labels = people["document_type"] + "-" + people["document_number"]
     members = places.members
