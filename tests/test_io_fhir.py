@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 import masrisk
 from masrisk.cli import app
+from masrisk.exceptions import Problems
 from masrisk.io import export_fhir
-from masrisk.io.fhir.inputs import Problems
 from masrisk.io.fhir.resources import to_line
 from masrisk.outputs import write_table
 from masrisk.planning.planner import plan
@@ -187,8 +187,8 @@ def test_bad_scores_are_refused_listing_every_problem_and_nothing_is_written(inp
     assert found[("tier", "not one of case_management, disease_management, "
                           "promotion_prevention")] == (repr(ids[7]),)  # fmt: skip
     assert found[("person_id", "duplicate id")] == (repr(ids[8]),)
-    assert found[("person_id", "missing id")] == ("'row 14'",)
-    assert found[("as_of", f"more than one cut-off (the first is {AS_OF})")] == ("'2024-06-01'",)
+    assert found[("person_id", "missing id")] == ("row 14",)
+    assert found[("as_of", f"more than one cut-off (the first is {AS_OF!r})")] == ("'2024-06-01'",)
     assert str(tmp_path / "bad.csv") in str(caught.value)
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "bad.csv"]

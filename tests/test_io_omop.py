@@ -436,15 +436,15 @@ def test_bad_values_are_reported_with_table_column_and_ids(tmp_path):
         from_omop(folder)
     problems = {(p.table, p.column, p.rule): p for p in caught.value.problems}
     assert problems["visit_occurrence", "visit_start_date", "not a date"].examples == (
-        "'visit_occurrence_id 1'",
+        "visit_occurrence_id 1",
     )
     assert problems["visit_occurrence", "person_id", "matches no person.person_id"].rows == 1
     unmapped = problems["visit_occurrence", "visit_concept_id", "visit concept with no event kind"]
-    assert unmapped.examples == ("'concept 581478'",)
+    assert unmapped.examples == ("concept 581478",)
     assert "visit_kinds" in unmapped.detail
     gender = problems["person", "gender_concept_id", "neither female (8532) nor male (8507)"]
-    assert gender.examples == ("'person_id 2'",)
-    assert problems["person", "location_id", "missing value"].examples == ("'person_id 2'",)
+    assert gender.examples == ("person_id 2",)
+    assert problems["person", "location_id", "missing value"].examples == ("person_id 2",)
     assert problems["location", "location_id", "duplicate id"].rows == 2
 
 

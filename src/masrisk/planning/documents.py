@@ -75,6 +75,7 @@ from masrisk.planning._document_values import (
     _tiers,
 )
 from masrisk.planning.catalog import AXES
+from masrisk.vocabulary import ZONES
 
 __all__ = [
     "CitySummary",
@@ -85,7 +86,6 @@ __all__ = [
     "suppress",
 ]
 
-ZONES: tuple[str, ...] = ("urban", "rural")
 
 # ----------------------------------------------------------------------------- public helpers
 

@@ -57,6 +57,7 @@ from masrisk.synth.targets import (
 )
 from masrisk.synth.vocabulary import CodeBook
 from masrisk.tables import Tables
+from masrisk.vocabulary import ZONES
 
 __all__ = [
     "AGE_STAGE_SHARES",
@@ -314,7 +315,7 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
     territories = pd.DataFrame(
         {
             "territory_id": _str(geo.ids),
-            "zone": pd.Categorical.from_codes(geo.rural.astype("int8"), ["urban", "rural"]),
+            "zone": pd.Categorical.from_codes(geo.rural.astype("int8"), list(ZONES)),
             "population": population.astype("int64"),
             "name": _str(geo.names),
             "district": _str(geo.district),

@@ -74,10 +74,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problem, ValidationError
+from masrisk.exceptions import Problem, Problems, ValidationError, show
 from masrisk.io.fhir.inputs import (
     ModelIdentity,
-    Problems,
     ScoresCheck,
     duplicate_ids,
     iter_scores,
@@ -142,7 +141,7 @@ def _context(
     for source, outcome in (("plans'", summary.outcome), ("model's", model and model.outcome)):
         if outcome and outcome != check.outcome:
             rule = f"differs from the {source} outcome {outcome!r}"
-            check.problems.add("scores", "outcome", rule, [check.outcome], 0)
+            check.problems.add("scores", "outcome", rule, examples=[show(check.outcome)])
     return Context(base, check.outcome, check.as_of.date(), model)
 
 
@@ -185,7 +184,7 @@ def _write_risk_assessments(
         while len(pending) > keep:
             text, problems = pending.popleft().result()
             handle.write(text)
-            check.problems.merge(problems)
+            check.problems.extend(problems)
 
     context = None
     with _executor(workers) as pool:
@@ -207,12 +206,15 @@ def _write_risk_assessments(
 def _finish_check(check: ScoresCheck, path: Path, chunk_size: int) -> None:
     """Add the problems only the whole file shows (no rows, repeated ids); raise if any."""
     if check.rows == 0:
-        check.problems.add("scores", None, "no rows", [], 0)
+        check.problems.add("scores", None, "no rows")
     repeated = check.duplicate_hashes()
     if len(repeated):
         ids = duplicate_ids(path, repeated, chunk_size=chunk_size)
         if ids:
-            check.problems.add("scores", "person_id", "duplicate id", list(ids), sum(ids.values()))
+            shown = [show(i) for i in ids]
+            check.problems.add(
+                "scores", "person_id", "duplicate id", rows=sum(ids.values()), examples=shown
+            )
     check.problems.raise_if_any()
 
 

@@ -50,6 +50,7 @@ from masrisk.io.omop.read import TableInput, read_cdm, user_table
 from masrisk.io.omop.store import open_store
 from masrisk.io.omop.write import omop_frames
 from masrisk.tables import Tables
+from masrisk.vocabulary import ZONES
 
 __all__ = ["NOT_CARRIED", "PREVENTIVE_CODES", "VISIT_KINDS", "from_omop", "to_omop"]
 
@@ -81,7 +82,7 @@ def from_omop(
     territories: TableInput = None,
     ids: Literal["omop", "source"] = "omop",
     territory_column: str = "county",
-    default_zone: str = "urban",
+    default_zone: str = ZONES[0],
     visit_kinds: Mapping[int, str | None] | None = None,
     preventive_codes: Mapping[str, str | None] | None = None,
     diagnoses: Literal["primary", "all"] = "primary",
@@ -108,8 +109,9 @@ def from_omop(
         (integers written plainly come back as integers).
     territory_column : str
         Column of ``location`` that holds each household's territory id.
-    default_zone : {"urban", "rural"}
-        Zone of every territory when ``territories`` is not given (OMOP has no zone).
+    default_zone : str
+        Zone of every territory when ``territories`` is not given (OMOP has no zone): one of
+        :data:`masrisk.vocabulary.ZONES`, by default the first.
     visit_kinds : mapping of int to str or None, optional
         Visit concepts to add to (or override in) :data:`VISIT_KINDS`; ``None`` leaves such
         visits out. A visit concept with no kind is an error.

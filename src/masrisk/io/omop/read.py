@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import MasriskError, Problems
 from masrisk.io.omop.events import EventOptions, read_events
 from masrisk.io.omop.people import (
     PeopleOptions,
@@ -27,7 +27,7 @@ from masrisk.io.omop.people import (
     read_persons,
 )
 from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import Problems, plain, to_source_ids
+from masrisk.io.omop.values import plain, to_source_ids
 from masrisk.tables import Tables
 
 __all__ = ["TableInput", "read_cdm", "user_table"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from masrisk.exceptions import Problem, ValidationError
+from masrisk.exceptions import Problem, Problems, ValidationError
 
 __all__ = ["MEMBER_KEY", "Places", "TableInput", "new_ids", "read_places"]
 
@@ -44,18 +44,17 @@ def read_places(households: TableInput, territories: TableInput, members: TableI
             ("members", members),
         )
     }
-    found: list[Problem] = []
+    found = Problems("RIPS import: households, territories, members")
     if frames["members"] is not None and frames["households"] is None:
-        found.append(Problem("members", None, "members given without households"))
+        found.add("members", None, "members given without households")
     if frames["households"] is not None and frames["territories"] is None:
-        found.append(Problem("households", None, "households given without territories"))
+        found.add("households", None, "households given without territories")
     for name, key in (("households", "household_id"), ("territories", "territory_id")):
         if frames[name] is not None and key not in frames[name].columns:
-            found.append(Problem(name, key, "missing column"))
+            found.add(name, key, "missing column")
     if frames["members"] is not None:
         frames["members"] = _check_members(frames["members"], frames["households"], found)
-    if found:
-        raise ValidationError(found, source="RIPS import: households, territories, members")
+    found.raise_if_any()
     return Places(**frames)
 
 
@@ -79,11 +78,11 @@ def _read(value: TableInput, name: str) -> pd.DataFrame | None:
 
 
 def _check_members(
-    members: pd.DataFrame, households: pd.DataFrame | None, found: list[Problem]
+    members: pd.DataFrame, households: pd.DataFrame | None, found: Problems
 ) -> pd.DataFrame:
     missing = [c for c in (*MEMBER_KEY, "household_id") if c not in members.columns]
     for column in missing:
-        found.append(Problem("members", column, "missing column"))
+        found.add("members", column, "missing column")
     if missing:
         return members
     members = members.assign(
@@ -91,26 +90,17 @@ def _check_members(
         document_number=members["document_number"].astype("str").str.strip(),
     )
     dup = members.duplicated(list(MEMBER_KEY), keep=False)
-    if dup.any():
-        shown = members.loc[dup, "document_type"] + "-" + members.loc[dup, "document_number"]
-        found.append(_problem("duplicate document", dup, shown))
-    if "person_id" in members.columns and members["person_id"].duplicated().any():
+    documents = members["document_type"] + "-" + members["document_number"]
+    found.add_values("members", None, "duplicate document", dup, documents)
+    if "person_id" in members.columns:
         dup = members["person_id"].duplicated(keep=False)
-        found.append(_problem("duplicate person_id", dup, members.loc[dup, "person_id"]))
+        found.add_values("members", None, "duplicate person_id", dup, members["person_id"])
     if households is None or "household_id" not in households.columns:
         return members
     household = _like(members["household_id"], households["household_id"])
     unknown = ~household.isin(households["household_id"])
-    if unknown.any():
-        found.append(
-            Problem(
-                "members",
-                "household_id",
-                "value matches no households.household_id",
-                rows=int(unknown.sum()),
-                examples=tuple(map(repr, members.loc[unknown, "household_id"].unique()[:5])),
-            )
-        )
+    rule = "value matches no households.household_id"
+    found.add_values("members", "household_id", rule, unknown, members["household_id"])
     return members.assign(household_id=household)
 
 
@@ -126,25 +116,21 @@ def _like(values: pd.Series, reference: pd.Series) -> pd.Series:
     return values
 
 
-def _problem(rule: str, mask: pd.Series, shown: pd.Series) -> Problem:
-    examples = tuple(repr(v) for v in shown.drop_duplicates().head(5))
-    return Problem("members", None, rule, rows=int(mask.sum()), examples=examples)
-
-
-def new_ids(existing: pd.Series | None, labels: pd.Series) -> pd.Series:
+def new_ids(existing: pd.Series | None, labels: pd.Series, table: str) -> pd.Series:
     """Return ids for new rows: ``labels``, or integers after the largest existing integer id.
 
     Raises
     ------
-    ValueError
-        If a label is already an id of ``existing``.
+    masrisk.ValidationError
+        If a label is already an id of ``existing`` (the ids of the user's ``table``).
     """
     if existing is not None and pd.api.types.is_integer_dtype(existing.dtype):
         start = int(existing.max()) + 1 if len(existing) else 1
         codes, _ = pd.factorize(labels)
         return pd.Series(codes + start, index=labels.index, dtype=existing.dtype)
     if existing is not None:
-        taken = labels.isin(existing.astype("str"))
-        if taken.any():
-            raise ValueError(f"new id {labels[taken].iloc[0]!r} is already in use")
+        found = Problems("RIPS import")
+        rule = "id already in use by an id the import makes"
+        found.add_values(table, existing.name, rule, labels.isin(existing.astype("str")), labels)
+        found.raise_if_any()
     return labels
