@@ -235,9 +235,18 @@ def test_an_existing_directory_is_replaced_only_when_asked_and_only_an_export(in
     export = export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in export.files.values())
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(FileExistsError, match="more than .ndjson"):
+    with pytest.raises(masrisk.OutputExistsError, match="more than .ndjson"):
         export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("name", "value"), [("chunk_size", 0), ("workers", -1)])
+def test_bad_arguments_name_the_parameter_and_the_value(inputs, tmp_path, name, value):
+    with pytest.raises(
+        masrisk.ParameterError, match=f"{name} must be an integer >= 1, got {value}"
+    ):
+        export_fhir(inputs / "few.parquet", inputs / "one", tmp_path / "out", **{name: value})
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_resource_the_library_refuses_is_reported_with_its_json_path():

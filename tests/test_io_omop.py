@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import masrisk
-from masrisk.exceptions import MasriskError, ValidationError
+from masrisk.exceptions import MasriskError, ParameterError, ValidationError
 from masrisk.io import from_omop, to_omop
 from masrisk.io.omop import NOT_CARRIED
 from tests._postgres import postgres_server
@@ -486,6 +486,13 @@ def test_a_missing_source_or_bad_url_is_a_clear_error(tmp_path):
     (tmp_path / "fake.duckdb").write_text("not a database")
     with pytest.raises(MasriskError, match="cannot open the DuckDB database"):
         from_omop(tmp_path / "fake.duckdb")
+
+
+def test_bad_arguments_name_the_parameter_and_the_value(tmp_path):
+    with pytest.raises(ParameterError, match="ids must be 'omop' or 'source', got 'row'"):
+        from_omop(tmp_path, ids="row")
+    with pytest.raises(ParameterError, match="diagnoses must be 'primary' or 'all', got 'some'"):
+        from_omop(tmp_path, diagnoses="some")
 
 
 def test_readme_example_runs_and_not_carried_fields_are_documented(tmp_path, monkeypatch):

@@ -15,6 +15,8 @@ __all__ = [
     "ConfigError",
     "CutoffError",
     "MasriskError",
+    "OutputExistsError",
+    "ParameterError",
     "Problem",
     "Problems",
     "ValidationError",
@@ -283,6 +285,26 @@ class ConfigError(MasriskError, ValueError):
         self.source = source
         head = f"invalid configuration{f' {source}' if source else ''}"
         super().__init__("\n  ".join([head, *lines]))
+
+
+class ParameterError(MasriskError, ValueError):
+    """A function got an argument it does not accept; the message names it and the value.
+
+    Examples
+    --------
+    >>> raise ParameterError("chunk_size", "an integer >= 1", 0)
+    Traceback (most recent call last):
+    ...
+    masrisk.exceptions.ParameterError: chunk_size must be an integer >= 1, got 0
+    """
+
+    def __init__(self, name: str, expected: str, value: object) -> None:
+        self.name, self.value = name, value
+        super().__init__(f"{name} must be {expected}, got {value!r}")
+
+
+class OutputExistsError(MasriskError, FileExistsError):
+    """An output would replace files: without ``overwrite``, or files masrisk did not write."""
 
 
 class BundleError(MasriskError):

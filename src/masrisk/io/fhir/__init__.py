@@ -74,7 +74,14 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problem, Problems, ValidationError, show
+from masrisk.exceptions import (
+    OutputExistsError,
+    ParameterError,
+    Problem,
+    Problems,
+    ValidationError,
+    show,
+)
 from masrisk.io.fhir.inputs import (
     ModelIdentity,
     ScoresCheck,
@@ -117,13 +124,15 @@ def _check_target(target: Path, overwrite: bool) -> None:
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
-        raise FileExistsError(f"{target} exists; remove it, choose another or pass overwrite=True")
+        raise OutputExistsError(
+            f"{target} exists; remove it, choose another or pass overwrite=True"
+        )
     if (
         target.is_symlink()
         or not target.is_dir()
         or any(not (p.is_file() and p.suffix == ".ndjson") for p in target.iterdir())
     ):
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{target} exists and holds more than .ndjson files; refusing to replace it"
         )
 
@@ -293,7 +302,7 @@ def export_fhir(
         that is missing or not a plan; a resource the FHIR library refuses (with its JSON path).
     masrisk.BundleError
         If the bundle is missing a file or was changed.
-    FileExistsError
+    masrisk.exceptions.OutputExistsError
         If ``out_dir`` exists and ``overwrite`` is false, or it holds other files.
     """
     try:
@@ -307,8 +316,9 @@ def export_fhir(
         raise ValidationError(
             [Problem("export_fhir", "system_base", "not an absolute URI", 0, (repr(system_base),))]
         )
-    if chunk_size < 1 or workers < 1:
-        raise ValueError(f"chunk_size and workers must be at least 1, got {chunk_size}, {workers}")
+    for name, value in (("chunk_size", chunk_size), ("workers", workers)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(name, "an integer >= 1", value)
     scores_path, target = Path(scores), Path(out_dir)
     summary, community_plans = read_plans(Path(plans))
     identity = model_identity(model) if model is not None else None

@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from masrisk.codes import SCREENINGS, VACCINES
+from masrisk.exceptions import ParameterError
 from masrisk.io.omop.cdm import CDM_TABLES, VISIT_KINDS
 from masrisk.io.omop.events import EventOptions
 from masrisk.io.omop.people import PeopleOptions
@@ -136,8 +137,10 @@ def from_omop(
         Listing every missing table or column and every unreadable or unmapped value, with
         example ids.
     """
-    if ids not in ("omop", "source") or diagnoses not in ("primary", "all"):
-        raise ValueError("ids must be 'omop' or 'source'; diagnoses 'primary' or 'all'")
+    if ids not in ("omop", "source"):
+        raise ParameterError("ids", "'omop' or 'source'", ids)
+    if diagnoses not in ("primary", "all"):
+        raise ParameterError("diagnoses", "'primary' or 'all'", diagnoses)
     store = open_store(source, schema=schema)
     try:
         return read_cdm(
@@ -223,7 +226,7 @@ def to_omop(
     >>> directory.cleanup()
     """
     if format not in ("parquet", "csv"):
-        raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
+        raise ParameterError("format", "'parquet' or 'csv'", format)
     frames = omop_frames(tables)
     store = open_store(target, schema=schema, create=True, file_format=format)
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from masrisk.exceptions import OutputExistsError, ParameterError
 from masrisk.io.rips.codes import (
     CUPS_CODES,
     DECEASED,
@@ -119,15 +120,15 @@ def to_rips(
 
     Raises
     ------
-    FileExistsError
+    masrisk.exceptions.OutputExistsError
         If ``out_dir`` holds JSON files and ``overwrite`` is false.
     """
     if providers < 1:
-        raise ValueError(f"providers must be at least 1, got {providers}")
+        raise ParameterError("providers", "an integer >= 1", providers)
     out = Path(out_dir)
     old = sorted(out.glob("*.json")) if out.is_dir() else []
     if old and not overwrite:
-        raise FileExistsError(f"{out} holds JSON files; pass overwrite=True to replace them")
+        raise OutputExistsError(f"{out} holds JSON files; pass overwrite=True to replace them")
     out.mkdir(parents=True, exist_ok=True)
     for path in old:
         path.unlink()
