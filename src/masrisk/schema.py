@@ -125,7 +125,7 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
         tens of millions of events, about 5 times faster than strings converted afterwards.
     """
     file = Path(path)
-    if file.suffix == ".parquet" or file.is_dir():
+    if file.suffix.lower() == ".parquet" or file.is_dir():
         wanted = list(categories)
         if wanted:
             import pyarrow.parquet as pq

@@ -47,9 +47,10 @@ from masrisk.exceptions import ParameterError
 from masrisk.io.omop.cdm import CDM_TABLES, VISIT_KINDS
 from masrisk.io.omop.events import EventOptions
 from masrisk.io.omop.people import PeopleOptions
-from masrisk.io.omop.read import TableInput, read_cdm, user_table
+from masrisk.io.omop.read import read_cdm
 from masrisk.io.omop.store import open_store
 from masrisk.io.omop.write import omop_frames
+from masrisk.io.user_tables import TableInput, read_user_table
 from masrisk.tables import Tables
 from masrisk.vocabulary import ZONES
 
@@ -145,8 +146,8 @@ def from_omop(
     try:
         return read_cdm(
             store,
-            households=user_table(households, "households"),
-            territories=user_table(territories, "territories"),
+            households=read_user_table(households, "households"),
+            territories=read_user_table(territories, "territories"),
             people=PeopleOptions(ids, territory_column, default_zone, chunksize),
             events=EventOptions(
                 {**VISIT_KINDS, **(visit_kinds or {})},

@@ -30,8 +30,8 @@ from masrisk.io.omop.values import (
     to_dates,
     to_ids,
     to_numbers,
-    to_text,
 )
+from masrisk.io.user_tables import to_text
 
 __all__ = ["EventOptions", "read_events"]
 

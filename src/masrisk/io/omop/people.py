@@ -31,9 +31,8 @@ from masrisk.io.omop.values import (
     to_dates,
     to_ids,
     to_numbers,
-    to_source_ids,
-    to_text,
 )
+from masrisk.io.user_tables import to_source_ids, to_text
 
 __all__ = [
     "PeopleOptions",

@@ -8,8 +8,6 @@ by their column) - that raises one :class:`~masrisk.ValidationError` at the end.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -21,11 +19,7 @@ __all__ = [
     "to_dates",
     "to_ids",
     "to_numbers",
-    "to_source_ids",
-    "to_text",
 ]
-
-_CANONICAL_INTEGER = re.compile(r"-?[1-9][0-9]{0,17}|0")
 
 
 def to_ids(
@@ -72,25 +66,6 @@ def plain(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.Int64Dtype) and not values.isna().any():
         return values.astype("int64")
     return values
-
-
-def to_text(values: pd.Series) -> pd.Series:
-    """Text with surrounding spaces removed; empty text is missing."""
-    text = values.astype("str").str.strip().where(values.notna())
-    return text.mask(text == "")
-
-
-def to_source_ids(values: pd.Series) -> pd.Series:
-    """Source values as ids: integers when every one is an integer written plainly, else text.
-
-    Integer ids written out by :func:`masrisk.io.to_omop` come back as integers, while ids
-    such as ``"007"`` keep their zeros.
-    """
-    text = to_text(values)
-    present = text.dropna()
-    if len(present) and present.str.fullmatch(_CANONICAL_INTEGER.pattern).all():
-        return pd.to_numeric(text).astype("Int64" if text.isna().any() else "int64")
-    return text
 
 
 def dates_from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:

@@ -91,9 +91,10 @@ from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import OutputExistsError, ParameterError
 from masrisk.io.rips.assemble import assemble
 from masrisk.io.rips.codes import CUPS_CODES
-from masrisk.io.rips.places import TableInput, read_places
+from masrisk.io.rips.places import read_places
 from masrisk.io.rips.reader import RipsProblem, RipsReader
 from masrisk.io.rips.writer import RipsExport, to_rips
+from masrisk.io.user_tables import TableInput
 from masrisk.outputs import write_table
 from masrisk.tables import CONTRACT, Tables
 

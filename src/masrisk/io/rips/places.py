@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from masrisk.exceptions import Problem, Problems, ValidationError
+from masrisk.exceptions import Problems
+from masrisk.io.user_tables import TableInput, align_ids, read_user_table
 
-__all__ = ["MEMBER_KEY", "Places", "TableInput", "new_ids", "read_places"]
+__all__ = ["MEMBER_KEY", "Places", "new_ids", "read_places"]
 
 #: Columns of the membership table that identify a person as RIPS does.
 MEMBER_KEY: tuple[str, str] = ("document_type", "document_number")
-
-TableInput = pd.DataFrame | str | os.PathLike | None
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def read_places(households: TableInput, territories: TableInput, members: TableI
         territories, missing key columns, duplicate documents, unknown households.
     """
     frames = {
-        name: _read(value, name)
+        name: read_user_table(value, name)
         for name, value in (
             ("households", households),
             ("territories", territories),
@@ -56,25 +53,6 @@ def read_places(households: TableInput, territories: TableInput, members: TableI
         frames["members"] = _check_members(frames["members"], frames["households"], found)
     found.raise_if_any()
     return Places(**frames)
-
-
-def _read(value: TableInput, name: str) -> pd.DataFrame | None:
-    if value is None or isinstance(value, pd.DataFrame):
-        return value
-    path = Path(value)
-    if not path.is_file():
-        raise FileNotFoundError(f"{name} file not found: {path}")
-    if path.suffix not in (".parquet", ".csv"):
-        raise ValidationError(
-            [Problem(name, None, "not a .parquet or .csv file", detail=str(path))]
-        )
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-        problem = Problem(name, None, "unreadable file", detail=f"{path.name}: {exc}")
-        raise ValidationError([problem], source=str(path)) from None
 
 
 def _check_members(
@@ -97,23 +75,11 @@ def _check_members(
         found.add_values("members", None, "duplicate person_id", dup, members["person_id"])
     if households is None or "household_id" not in households.columns:
         return members
-    household = _like(members["household_id"], households["household_id"])
+    household = align_ids(members["household_id"], households["household_id"])
     unknown = ~household.isin(households["household_id"])
     rule = "value matches no households.household_id"
     found.add_values("members", "household_id", rule, unknown, members["household_id"])
     return members.assign(household_id=household)
-
-
-def _like(values: pd.Series, reference: pd.Series) -> pd.Series:
-    """Return ``values`` as numbers or text, like ``reference``, when all of them convert."""
-    text = not pd.api.types.is_numeric_dtype(values.dtype)
-    if text and pd.api.types.is_integer_dtype(reference.dtype):
-        numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().all() and (numbers % 1 == 0).all():
-            return numbers.astype(reference.dtype)
-    elif not text and not pd.api.types.is_numeric_dtype(reference.dtype):
-        return values.astype("str")
-    return values
 
 
 def new_ids(existing: pd.Series | None, labels: pd.Series, table: str) -> pd.Series:
