@@ -7,7 +7,7 @@ where: the table, column and rule for data, the key for configs, the file for bu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
@@ -131,13 +131,6 @@ def show(value: object, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-@dataclass
-class _Tally:
-    rows: int = 0
-    examples: list[str] = field(default_factory=list)
-    detail: str = ""
-
-
 class Problems:
     """Collects broken rules - by table, column and rule - and raises them all at once.
 
@@ -167,7 +160,7 @@ class Problems:
 
     def __init__(self, source: str | None = None) -> None:
         self.source = source
-        self._tallies: dict[tuple[str, str | None, str], _Tally] = {}
+        self._found: dict[tuple[str, str | None, str], Problem] = {}
 
     def add(
         self,
@@ -180,13 +173,9 @@ class Problems:
         detail: str = "",
     ) -> None:
         """Record ``rows`` rows breaking a rule, with examples already shown (see :func:`show`)."""
-        tally = self._tallies.setdefault((table, column, rule), _Tally(detail=detail))
-        tally.rows += rows
-        for example in examples:
-            if len(tally.examples) >= MAX_EXAMPLES:
-                break
-            if example not in tally.examples:
-                tally.examples.append(example)
+        old = self._found.get((table, column, rule)) or Problem(table, column, rule, detail=detail)
+        shown = tuple(dict.fromkeys([*old.examples, *examples]))[:MAX_EXAMPLES]
+        self._found[table, column, rule] = replace(old, rows=old.rows + rows, examples=shown)
 
     def add_rows(
         self,
@@ -241,8 +230,8 @@ class Problems:
             self.add(table, column, rule, rows=len(hit), examples=shown, detail=detail)
 
     def _room(self, table: str, column: str | None, rule: str) -> int:
-        tally = self._tallies.get((table, column, rule))
-        return MAX_EXAMPLES - (len(tally.examples) if tally else 0)
+        found = self._found.get((table, column, rule))
+        return MAX_EXAMPLES - (len(found.examples) if found else 0)
 
     def extend(self, problems: Iterable[Problem]) -> None:
         """Add problems found elsewhere."""
@@ -250,15 +239,14 @@ class Problems:
             self.add(p.table, p.column, p.rule, rows=p.rows, examples=p.examples, detail=p.detail)
 
     def __iter__(self) -> Iterator[Problem]:
-        for (table, column, rule), t in self._tallies.items():
-            yield Problem(table, column, rule, t.rows, tuple(t.examples), t.detail)
+        return iter(self._found.values())
 
     def __bool__(self) -> bool:
-        return bool(self._tallies)
+        return bool(self._found)
 
     def raise_if_any(self, source: str | None = None) -> None:
         """Raise a :class:`ValidationError` listing every problem recorded, if there is one."""
-        if self._tallies:
+        if self._found:
             raise ValidationError(list(self), source=source or self.source)
 
 

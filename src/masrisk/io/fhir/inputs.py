@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problem, Problems, ValidationError, show
+from masrisk.exceptions import Problems, show
 from masrisk.planning.documents import CitySummary, CommunityPlan
 from masrisk.tiers import TIERS
 
@@ -30,32 +30,25 @@ SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk",
 
 def scores_columns(path: Path) -> list[str]:
     """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
+    found, columns = Problems(str(path)), []
     if not path.is_file():
-        raise ValidationError([Problem("scores", None, "no such file", 0, (str(path),))])
-    if path.suffix not in (".parquet", ".csv"):
-        raise ValidationError(
-            [Problem("scores", None, "not a .parquet or .csv file", 0, (str(path),))]
-        )
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
+        found.add("scores", None, "no such file")
+    elif path.suffix not in (".parquet", ".csv"):
+        found.add("scores", None, "not a .parquet or .csv file")
+    else:
+        try:
+            if path.suffix == ".parquet":
+                import pyarrow.parquet as pq
 
-            columns = list(pq.ParquetFile(path).schema_arrow.names)
-        else:
-            columns = list(pd.read_csv(path, nrows=0).columns)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            [Problem("scores", None, "unreadable file", 0, (), str(exc))], source=str(path)
-        ) from None
-    missing = [c for c in SCORE_INPUT_COLUMNS if c not in columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem("scores", c, "missing column", detail="masrisk score writes it")
-                for c in missing
-            ],
-            source=str(path),
-        )
+                columns = list(pq.ParquetFile(path).schema_arrow.names)
+            else:
+                columns = list(pd.read_csv(path, nrows=0).columns)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            found.add("scores", None, "unreadable file", detail=str(exc))
+    for column in () if found else SCORE_INPUT_COLUMNS:
+        if column not in columns:
+            found.add("scores", column, "missing column", detail="masrisk score writes it")
+    found.raise_if_any()
     return columns
 
 
