@@ -27,6 +27,7 @@ masrisk.exceptions.ValidationError: 2 problems
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_MANGLED = re.compile(r".+\.[0-9]+")
 
 
 # --------------------------------------------------------------------------- reading
@@ -134,7 +137,12 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
             names = pq.read_schema(first).names if first is not None else []
             wanted = [c for c in wanted if c in names]
         return pd.read_parquet(file, read_dictionary=wanted) if wanted else pd.read_parquet(file)
-    return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    text = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": "utf-8"}
+    frame = pd.read_csv(file, **text)
+    if any(_MANGLED.fullmatch(str(c)) for c in frame.columns):  # "a", "a" read as "a", "a.1"
+        header = pd.read_csv(file, header=None, nrows=1, dtype=str, keep_default_na=False)
+        frame.columns = header.iloc[0].tolist()
+    return frame
 
 
 def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
@@ -336,8 +344,18 @@ def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.
         where.report(column.violation or "unknown value", bad, values, detail)
     if column.bounds is not None:
         low, high = column.bounds
-        rule = "negative" if (low, high) == (0, np.inf) else f"outside {low:g} to {high:g}"
-        where.report(column.violation or rule, (numbers < low) | (numbers > high), values)
+        if column.violation or low != 0:
+            rule = column.violation or f"outside {low:g} to {high:g}"
+            where.report(rule, (numbers < low) | (numbers > high), values)
+        else:
+            where.report("negative", numbers < 0, values)
+            where.report(f"above {high:,}", numbers > high, values)
+        numbers = numbers.mask((numbers < low) | (numbers > high))  # reported; never cast
+    if column.dtype == "float32":  # 1e300 would become inf
+        limit = float(np.finfo("float32").max)
+        beyond = numbers.abs() > limit
+        where.report(f"beyond the float32 range (±{limit:.1e})", beyond, values)
+        numbers = numbers.mask(beyond)
     if column.kind == "integer":
         whole = numbers.notna().all() and not fraction.any()
         return numbers.astype(column.dtype or "int64") if whole else numbers

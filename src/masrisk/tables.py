@@ -115,7 +115,11 @@ CONTRACT: dict[str, TableSpec] = {
                 ColumnSpec("territory_id", "id", True, description="Unique id."),
                 ColumnSpec("zone", "category", True, description=_one_of(ZONES), allowed=ZONES),
                 ColumnSpec(
-                    "population", "integer", True, description="Resident persons.", bounds=_POSITIVE
+                    "population",
+                    "integer",
+                    True,
+                    description="Resident persons.",
+                    bounds=(0, 10**9),
                 ),
                 ColumnSpec("name", "text", description="Display name."),
                 ColumnSpec("district", "text", description="Localidad or Distrito de Salud."),
