@@ -7,7 +7,7 @@ where: the table, column and rule for data, the key for configs, the file for bu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 __all__ = [
@@ -101,20 +101,8 @@ class ValidationError(MasriskError, ValueError):
         """Return the problems as a DataFrame (one row per problem)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "table": p.table,
-                    "column": p.column,
-                    "rule": p.rule,
-                    "rows": p.rows,
-                    "examples": list(p.examples),
-                    "detail": p.detail,
-                }
-                for p in self.problems
-            ],
-            columns=["table", "column", "rule", "rows", "examples", "detail"],
-        )
+        rows = [{**asdict(p), "examples": list(p.examples)} for p in self.problems]
+        return pd.DataFrame(rows, columns=[f.name for f in fields(Problem)])
 
 
 def show(value: object, width: int = 40) -> str:
