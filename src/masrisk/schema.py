@@ -1,9 +1,11 @@
 """Read a data directory and validate it against the data contract.
 
-Validation collects *every* problem - table, column, rule, number of rows and a few example
-ids or values - and raises a single :class:`~masrisk.exceptions.ValidationError`. Nothing is
-dropped, imputed or coerced silently: a value that cannot be read as its column's type is a
-problem, not a missing value.
+The rules sit on the contract's column specs (:class:`~masrisk.tables.ColumnSpec`: kind,
+dtype, bounds, allowed values); validation is one loop over them, then the keys and the dates
+of persons against events. It collects *every* problem - table, column, rule, number of rows
+and a few example ids or values - and raises a single
+:class:`~masrisk.exceptions.ValidationError`. Nothing is dropped, imputed or coerced
+silently: a value that cannot be read as its column's type is a problem, not a missing value.
 
 Examples
 --------
@@ -344,22 +346,27 @@ def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.
         where.report(column.violation or "unknown value", bad, values, detail)
     if column.bounds is not None:
         low, high = column.bounds
+        below, above = numbers < low, numbers > high
         if column.violation or low != 0:
-            rule = column.violation or f"outside {low:g} to {high:g}"
-            where.report(rule, (numbers < low) | (numbers > high), values)
+            where.report(column.violation or f"outside {low:g} to {high:g}", below | above, values)
         else:
-            where.report("negative", numbers < 0, values)
-            where.report(f"above {high:,}", numbers > high, values)
-        numbers = numbers.mask((numbers < low) | (numbers > high))  # reported; never cast
+            where.report("negative", below, values)
+            where.report(f"above {high:,}", above, values)
+        numbers = _without(numbers, below | above)
     if column.dtype == "float32":  # 1e300 would become inf
         limit = float(np.finfo("float32").max)
-        beyond = numbers.abs() > limit
+        beyond = (numbers > limit) | (numbers < -limit)
         where.report(f"beyond the float32 range (±{limit:.1e})", beyond, values)
-        numbers = numbers.mask(beyond)
+        numbers = _without(numbers, beyond)
     if column.kind == "integer":
         whole = numbers.notna().all() and not fraction.any()
         return numbers.astype(column.dtype or "int64") if whole else numbers
     return numbers.astype(column.dtype or "float64")
+
+
+def _without(numbers: pd.Series, reported: pd.Series) -> pd.Series:
+    """Numbers with the reported ones missing, so that none is cast out of range."""
+    return numbers.mask(reported) if reported.any() else numbers
 
 
 def _check_category(values: pd.Series, allowed: tuple | None, where: _Column) -> pd.Series:

@@ -96,7 +96,8 @@ class ScoresCheck:
         return chunk.assign(person_id=ids, risk=risk, tier=tier)
 
     def _add(self, column: str, rule: str, mask: pd.Series, ids: pd.Series) -> None:
-        self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
+        if mask.any():
+            self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
 
     def _check_constant(self, chunk: pd.DataFrame, ids: pd.Series) -> None:
         dates = pd.to_datetime(chunk["as_of"], errors="coerce")
