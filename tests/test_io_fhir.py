@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 import masrisk
 from masrisk.cli import app
+from masrisk.exceptions import Problems
 from masrisk.io import export_fhir
-from masrisk.io._fhir_inputs import Problems
-from masrisk.io._fhir_resources import to_line
+from masrisk.io.fhir.resources import to_line
 from masrisk.outputs import write_table
 from masrisk.planning.planner import plan
 from tests.test_demo_bundle import DEMO
@@ -187,8 +187,8 @@ def test_bad_scores_are_refused_listing_every_problem_and_nothing_is_written(inp
     assert found[("tier", "not one of case_management, disease_management, "
                           "promotion_prevention")] == (repr(ids[7]),)  # fmt: skip
     assert found[("person_id", "duplicate id")] == (repr(ids[8]),)
-    assert found[("person_id", "missing id")] == ("'row 14'",)
-    assert found[("as_of", f"more than one cut-off (the first is {AS_OF})")] == ("'2024-06-01'",)
+    assert found[("person_id", "missing id")] == ("row 14",)
+    assert found[("as_of", f"more than one cut-off (the first is {AS_OF!r})")] == ("'2024-06-01'",)
     assert str(tmp_path / "bad.csv") in str(caught.value)
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == [tmp_path / "bad.csv"]
@@ -235,9 +235,18 @@ def test_an_existing_directory_is_replaced_only_when_asked_and_only_an_export(in
     export = export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in export.files.values())
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(FileExistsError, match="more than .ndjson"):
+    with pytest.raises(masrisk.OutputExistsError, match="more than .ndjson"):
         export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("name", "value"), [("chunk_size", 0), ("workers", -1)])
+def test_bad_arguments_name_the_parameter_and_the_value(inputs, tmp_path, name, value):
+    with pytest.raises(
+        masrisk.ParameterError, match=f"{name} must be an integer >= 1, got {value}"
+    ):
+        export_fhir(inputs / "few.parquet", inputs / "one", tmp_path / "out", **{name: value})
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_resource_the_library_refuses_is_reported_with_its_json_path():

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import masrisk
-from masrisk.exceptions import MasriskError, ValidationError
+from masrisk.exceptions import MasriskError, ParameterError, ValidationError
 from masrisk.io import from_omop, to_omop
 from masrisk.io.omop import NOT_CARRIED
 from tests._postgres import postgres_server
@@ -436,15 +436,15 @@ def test_bad_values_are_reported_with_table_column_and_ids(tmp_path):
         from_omop(folder)
     problems = {(p.table, p.column, p.rule): p for p in caught.value.problems}
     assert problems["visit_occurrence", "visit_start_date", "not a date"].examples == (
-        "'visit_occurrence_id 1'",
+        "visit_occurrence_id 1",
     )
     assert problems["visit_occurrence", "person_id", "matches no person.person_id"].rows == 1
     unmapped = problems["visit_occurrence", "visit_concept_id", "visit concept with no event kind"]
-    assert unmapped.examples == ("'concept 581478'",)
+    assert unmapped.examples == ("concept 581478",)
     assert "visit_kinds" in unmapped.detail
     gender = problems["person", "gender_concept_id", "neither female (8532) nor male (8507)"]
-    assert gender.examples == ("'person_id 2'",)
-    assert problems["person", "location_id", "missing value"].examples == ("'person_id 2'",)
+    assert gender.examples == ("person_id 2",)
+    assert problems["person", "location_id", "missing value"].examples == ("person_id 2",)
     assert problems["location", "location_id", "duplicate id"].rows == 2
 
 
@@ -486,6 +486,13 @@ def test_a_missing_source_or_bad_url_is_a_clear_error(tmp_path):
     (tmp_path / "fake.duckdb").write_text("not a database")
     with pytest.raises(MasriskError, match="cannot open the DuckDB database"):
         from_omop(tmp_path / "fake.duckdb")
+
+
+def test_bad_arguments_name_the_parameter_and_the_value(tmp_path):
+    with pytest.raises(ParameterError, match="ids must be 'omop' or 'source', got 'row'"):
+        from_omop(tmp_path, ids="row")
+    with pytest.raises(ParameterError, match="diagnoses must be 'primary' or 'all', got 'some'"):
+        from_omop(tmp_path, diagnoses="some")
 
 
 def test_readme_example_runs_and_not_carried_fields_are_documented(tmp_path, monkeypatch):

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 import masrisk
 from masrisk.cli import app
 from masrisk.codes import normalize_icd10
-from masrisk.exceptions import ValidationError
+from masrisk.exceptions import OutputExistsError, ParameterError, ValidationError
 from masrisk.io import from_rips, to_rips
-from masrisk.io._rips_codes import read_icd10, write_icd10
+from masrisk.io.rips.codes import read_icd10, write_icd10
 from masrisk.synth import synthesize
 
 NOT_ICD = ("lab", "vaccination", "screening")
@@ -392,6 +392,18 @@ def test_members_that_do_not_fit_the_households_are_refused(tmp_path):
     }
     with pytest.raises(ValidationError, match="members given without households"):
         from_rips(folder, members=members)
+
+
+def test_bad_arguments_are_masrisk_errors_naming_the_parameter_and_value(tmp_path):
+    folder = _write(tmp_path, "x", [_user("1", consultas=[_visit()])]).parent
+    with pytest.raises(ParameterError, match=r"cups must be .* got \['surgery'\]"):
+        from_rips(folder, cups={"999999": ("surgery", "S1")})
+    result = from_rips(folder)
+    with pytest.raises(ParameterError, match="format must be 'parquet' or 'csv', got 'xlsx'"):
+        result.write(tmp_path / "out", format="xlsx")
+    result.write(tmp_path / "out")
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        result.write(tmp_path / "out")
 
 
 # ---------------------------------------------------------------- command line

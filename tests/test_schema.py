@@ -116,6 +116,27 @@ def test_reading_never_changes_files(frames, tmp_path):
     }
 
 
+def test_a_csv_with_two_columns_of_one_name_is_refused(frames, tmp_path):
+    directory = write_dir(frames, tmp_path)
+    path = directory / "territories.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(f"{line},{line.split(',')[1]}" for line in lines), encoding="utf-8")
+    with pytest.raises(
+        ValidationError, match=r"territories: duplicate column names \(e.g. 'zone'\)"
+    ):
+        load_tables(directory)
+
+
+def test_numbers_are_never_coerced_out_of_range(frames):
+    frames["territories"]["population"] = [10**9, 0, 3]
+    frames["events"]["value"] = frames["events"]["value"].where(
+        frames["events"]["value"].isna(), 3e38
+    )
+    tables = Tables.from_frames(frames)
+    assert tables.territories["population"].tolist() == [10**9, 0, 3]
+    assert np.isfinite(tables.events["value"].dropna()).all()
+
+
 def test_missing_directory_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         load_tables(tmp_path / "nope")
@@ -288,6 +309,18 @@ RULES = {
         "territories",
         "lat",
         "outside -90 to 90",
+    ),
+    "population beyond int64": (
+        _set("territories", "population", 0, 1e300),
+        "territories",
+        "population",
+        "above 1,000,000,000",
+    ),
+    "lab value beyond float32": (
+        _set("events", "value", 1, "1e300"),
+        "events",
+        "value",
+        "beyond the float32 range",
     ),
 }
 

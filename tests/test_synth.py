@@ -592,7 +592,7 @@ def test_truth_is_written_only_when_asked_and_never_inside_the_data(bogota, tmp_
     data = tmp_path / "data"
     bogota.write(data)
     assert not list(tmp_path.rglob("truth*"))
-    with pytest.raises(ValueError, match="inside the data directory"):
+    with pytest.raises(ValueError, match="outside the data directory"):
         bogota.write(data, truth_path=data / "truth.parquet")
     with pytest.raises(ValueError, match="must be 'parquet' or 'csv'"):
         bogota.write(tmp_path / "other", format="xlsx")

@@ -9,9 +9,10 @@ loaded on first use, so ``import masrisk`` (and ``masrisk --version``) stays fas
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from masrisk._lazy import lazy_exports
 
 try:
     __version__ = version("masrisk")
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
         BundleError,
         ConfigError,
         MasriskError,
+        OutputExistsError,
+        ParameterError,
         Problem,
         ValidationError,
     )
@@ -60,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "masrisk.exceptions",
     "MasriskError": "masrisk.exceptions",
     "OutcomeConfig": "masrisk.config",
+    "OutputExistsError": "masrisk.exceptions",
+    "ParameterError": "masrisk.exceptions",
     "Problem": "masrisk.exceptions",
     "SyntheticPopulation": "masrisk.synth",
     "Tables": "masrisk.tables",
@@ -84,6 +89,8 @@ __all__ = [
     "ConfigError",
     "MasriskError",
     "OutcomeConfig",
+    "OutputExistsError",
+    "ParameterError",
     "Plans",
     "Problem",
     "SyntheticPopulation",
@@ -107,13 +114,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'masrisk' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

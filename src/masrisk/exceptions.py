@@ -6,18 +6,25 @@ where: the table, column and rule for data, the key for configs, the file for bu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 __all__ = [
     "BundleError",
     "ConfigError",
     "CutoffError",
     "MasriskError",
+    "OutputExistsError",
     "ParameterError",
     "Problem",
+    "Problems",
     "ValidationError",
+    "show",
 ]
+
+#: Examples kept per problem.
+MAX_EXAMPLES = 5
 
 
 class MasriskError(Exception):
@@ -94,20 +101,155 @@ class ValidationError(MasriskError, ValueError):
         """Return the problems as a DataFrame (one row per problem)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "table": p.table,
-                    "column": p.column,
-                    "rule": p.rule,
-                    "rows": p.rows,
-                    "examples": list(p.examples),
-                    "detail": p.detail,
-                }
-                for p in self.problems
-            ],
-            columns=["table", "column", "rule", "rows", "examples", "detail"],
-        )
+        rows = [{**asdict(p), "examples": list(p.examples)} for p in self.problems]
+        return pd.DataFrame(rows, columns=[f.name for f in fields(Problem)])
+
+
+def show(value: object, width: int = 40) -> str:
+    """Show a value in a problem: text quoted, a date as ``'YYYY-MM-DD'``, at most ``width``.
+
+    Examples
+    --------
+    >>> show("P1"), show(4), show("x" * 50)
+    ("'P1'", '4', "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...")
+    """
+    if hasattr(value, "normalize") and hasattr(value, "date") and value == value.normalize():
+        value = value.date().isoformat()  # a pandas Timestamp at midnight
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class Problems:
+    """Collects broken rules - by table, column and rule - and raises them all at once.
+
+    Problems added again (a later chunk, another file) add their rows to the first and fill
+    its examples up to five. Examples name a row by its id (``person_id 4``,
+    ``person_id 'P1'``) or number (``row 7``), after the offending value when there is one:
+    ``'1990-13-01' (person_id 2)``.
+
+    Parameters
+    ----------
+    source : str, optional
+        Where the data came from, shown in the error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> persons = pd.DataFrame({"person_id": ["P1", "P2"], "sex": ["F", "X"]})
+    >>> problems = Problems("persons.csv")
+    >>> problems.add_rows("persons", "sex", "unknown value", persons["sex"] == "X",
+    ...                   ids=persons["person_id"], values=persons["sex"])
+    >>> problems.raise_if_any()
+    Traceback (most recent call last):
+    ...
+    masrisk.exceptions.ValidationError: 1 problem in persons.csv
+      persons.sex: unknown value in 1 row (e.g. 'X' (person_id 'P2'))
+    """
+
+    def __init__(self, source: str | None = None) -> None:
+        self.source = source
+        self._found: dict[tuple[str, str | None, str], Problem] = {}
+
+    def add(
+        self,
+        table: str,
+        column: str | None,
+        rule: str,
+        *,
+        rows: int = 0,
+        examples: Iterable[str] = (),
+        detail: str = "",
+    ) -> None:
+        """Record ``rows`` rows breaking a rule, with examples already shown (see :func:`show`)."""
+        old = self._found.get((table, column, rule)) or Problem(table, column, rule, detail=detail)
+        shown = tuple(dict.fromkeys([*old.examples, *examples]))[:MAX_EXAMPLES]
+        self._found[table, column, rule] = replace(old, rows=old.rows + rows, examples=shown)
+
+    def add_rows(
+        self,
+        table: str,
+        column: str | None,
+        rule: str,
+        mask: Any,
+        *,
+        ids: Any = None,
+        values: Any = None,
+        first_row: int = 1,
+        detail: str = "",
+    ) -> None:
+        """Record the rows where ``mask`` holds (boolean pandas Series; missing counts as false).
+
+        Parameters
+        ----------
+        ids : pandas.Series, optional
+            The rows' ids, named by their column; without them, rows are named by number.
+        values : pandas.Series, optional
+            The offending values, shown before each row's name; without them, each distinct
+            row name is shown once.
+        first_row : int
+            Number of the mask's first row (for a chunk of a longer table).
+        """
+        hit = _positions(mask)
+        if not len(hit):
+            return
+        room = self._room(table, column, rule)
+        if ids is not None and values is None:
+            shown = [f"{ids.name} {show(v)}" for v in _distinct(ids, hit, room)]
+        else:
+            at = hit[:room]
+            names = [
+                f"row {first_row + p}" if ids is None else f"{ids.name} {show(ids.iloc[p])}"
+                for p in at
+            ]
+            shown = (
+                names
+                if values is None
+                else [f"{show(values.iloc[p])} ({n})" for p, n in zip(at, names, strict=True)]
+            )
+        self.add(table, column, rule, rows=len(hit), examples=shown, detail=detail)
+
+    def add_values(
+        self, table: str, column: str | None, rule: str, mask: Any, values: Any, *, detail: str = ""
+    ) -> None:
+        """Record the rows where ``mask`` holds, showing each distinct offending value once."""
+        hit = _positions(mask)
+        if len(hit):
+            shown = [show(v) for v in _distinct(values, hit, self._room(table, column, rule))]
+            self.add(table, column, rule, rows=len(hit), examples=shown, detail=detail)
+
+    def _room(self, table: str, column: str | None, rule: str) -> int:
+        found = self._found.get((table, column, rule))
+        return MAX_EXAMPLES - (len(found.examples) if found else 0)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Add problems found elsewhere."""
+        for p in problems:
+            self.add(p.table, p.column, p.rule, rows=p.rows, examples=p.examples, detail=p.detail)
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self._found.values())
+
+    def __bool__(self) -> bool:
+        return bool(self._found)
+
+    def raise_if_any(self, source: str | None = None) -> None:
+        """Raise a :class:`ValidationError` listing every problem recorded, if there is one."""
+        if self._found:
+            raise ValidationError(list(self), source=source or self.source)
+
+
+def _positions(mask: Any) -> Any:
+    """Positions where a boolean pandas Series (or array) holds; missing counts as false."""
+    import numpy as np
+
+    if hasattr(mask, "fillna") and str(mask.dtype) != "bool":
+        mask = mask.fillna(False)
+    return np.flatnonzero(np.asarray(mask, dtype=bool))
+
+
+def _distinct(values: Any, positions: Any, room: int) -> list:
+    """Return the first ``room`` distinct values at ``positions``, in order."""
+    return [] if room <= 0 else values.iloc[positions].drop_duplicates().iloc[:room].tolist()
 
 
 class ConfigError(MasriskError, ValueError):
@@ -121,13 +263,29 @@ class ConfigError(MasriskError, ValueError):
         super().__init__("\n  ".join([head, *lines]))
 
 
+class ParameterError(MasriskError, ValueError):
+    """A function got an argument it does not accept; the message names it and the value.
+
+    Examples
+    --------
+    >>> raise ParameterError("chunk_size", "an integer >= 1", 0)
+    Traceback (most recent call last):
+    ...
+    masrisk.exceptions.ParameterError: chunk_size must be an integer >= 1, got 0
+    """
+
+    def __init__(self, name: str, expected: str, value: object) -> None:
+        self.name, self.value = name, value
+        super().__init__(f"{name} must be {expected}, got {value!r}")
+
+
+class OutputExistsError(MasriskError, FileExistsError):
+    """An output would replace files: without ``overwrite``, or files masrisk did not write."""
+
+
 class BundleError(MasriskError):
     """A model bundle is missing a file, was tampered with, or does not match the data."""
 
 
 class CutoffError(MasriskError, ValueError):
     """Cut-off dates that do not fit each other or the data (e.g. overlapping label windows)."""
-
-
-class ParameterError(MasriskError, ValueError):
-    """A parameter given to a function or a command is out of its range; names it and the value."""

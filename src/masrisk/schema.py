@@ -1,9 +1,11 @@
 """Read a data directory and validate it against the data contract.
 
-Validation collects *every* problem - table, column, rule, number of rows and a few example
-ids or values - and raises a single :class:`~masrisk.exceptions.ValidationError`. Nothing is
-dropped, imputed or coerced silently: a value that cannot be read as its column's type is a
-problem, not a missing value.
+The rules sit on the contract's column specs (:class:`~masrisk.tables.ColumnSpec`: kind,
+dtype, bounds, allowed values); validation is one loop over them, then the keys and the dates
+of persons against events. It collects *every* problem - table, column, rule, number of rows
+and a few example ids or values - and raises a single
+:class:`~masrisk.exceptions.ValidationError`. Nothing is dropped, imputed or coerced
+silently: a value that cannot be read as its column's type is a problem, not a missing value.
 
 Examples
 --------
@@ -27,16 +29,15 @@ masrisk.exceptions.ValidationError: 2 problems
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from masrisk.codes import EVENT_KINDS, SEXES
-from masrisk.exceptions import Problem, ValidationError
+from masrisk.exceptions import Problem, Problems, show
 from masrisk.tables import CONTRACT, ColumnSpec, Tables, TableSpec
-from masrisk.vocabulary import ZONES
 
 __all__ = [
     "load_tables",
@@ -49,22 +50,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MAX_EXAMPLES = 5
-_LEVELS = (1, 2, 3)
-_EARLIEST, _LATEST = pd.Timestamp("1850-01-01"), pd.Timestamp("2200-01-01")
-# Inclusive bounds of numeric columns: (table, column) -> (low, high).
-_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
-    ("territories", "population"): (0, np.inf),
-    ("territories", "area_km2"): (0, np.inf),
-    ("territories", "lon"): (-180, 180),
-    ("territories", "lat"): (-90, 90),
-    ("adjacency", "weight"): (0, np.inf),
-    ("persons", "age"): (0, 120),
-    ("facilities", "lon"): (-180, 180),
-    ("facilities", "lat"): (-90, 90),
-    ("facilities", "capacity"): (0, np.inf),
-}
-_FLOAT32_COLUMNS = {("events", "value"), ("persons", "age")}
+_MANGLED = re.compile(r".+\.[0-9]+")
 
 
 # --------------------------------------------------------------------------- reading
@@ -144,7 +130,7 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
         tens of millions of events, about 5 times faster than strings converted afterwards.
     """
     file = Path(path)
-    if file.suffix == ".parquet" or file.is_dir():
+    if file.suffix.lower() == ".parquet" or file.is_dir():
         wanted = list(categories)
         if wanted:
             import pyarrow.parquet as pq
@@ -153,7 +139,12 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
             names = pq.read_schema(first).names if first is not None else []
             wanted = [c for c in wanted if c in names]
         return pd.read_parquet(file, read_dictionary=wanted) if wanted else pd.read_parquet(file)
-    return pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    text = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": "utf-8"}
+    frame = pd.read_csv(file, **text)
+    if any(_MANGLED.fullmatch(str(c)) for c in frame.columns):  # "a", "a" read as "a", "a.1"
+        header = pd.read_csv(file, header=None, nrows=1, dtype=str, keep_default_na=False)
+        frame.columns = header.iloc[0].tolist()
+    return frame
 
 
 def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
@@ -211,7 +202,7 @@ def normalize_and_validate(
     *,
     source: str | None = None,
     extra_kinds: Iterable[str] = (),
-    problems: list[Problem] | None = None,
+    problems: Iterable[Problem] = (),
 ) -> Tables:
     """Give each column its contract dtype, check every rule and return :class:`Tables`.
 
@@ -223,25 +214,23 @@ def normalize_and_validate(
     masrisk.ValidationError
         If any problem was found (including those passed in ``problems``).
     """
-    found = list(problems or [])
-    kinds = tuple(dict.fromkeys([*EVENT_KINDS, *extra_kinds]))
+    found = Problems(source)
+    found.extend(problems)
+    extra_kinds = tuple(extra_kinds)
     typed: dict[str, pd.DataFrame] = {}
     for name, spec in CONTRACT.items():
         frame = frames.get(name)
         if frame is None:
             if spec.required and not any(p.table == name and p.column is None for p in found):
-                found.append(
-                    Problem(name, None, "missing table", detail=f"add {name}.parquet or .csv")
-                )
+                found.add(name, None, "missing table", detail=f"add {name}.parquet or .csv")
             continue
         if not isinstance(frame, pd.DataFrame):
-            found.append(Problem(name, None, "not a table", detail=f"got {type(frame).__name__}"))
+            found.add(name, None, "not a table", detail=f"got {type(frame).__name__}")
             continue
-        typed[name] = _normalize_table(frame, spec, found, kinds=kinds)
+        typed[name] = _check_table(frame, spec, found, extra_kinds)
     _check_keys(typed, found)
     _check_persons_against_events(typed, found)
-    if found:
-        raise ValidationError(found, source=source)
+    found.raise_if_any()
     if "birth_date" not in typed["persons"].columns:
         typed["persons"] = _birth_dates_from_age(typed["persons"], typed["events"])
     return Tables(**typed)
@@ -259,63 +248,64 @@ def _birth_dates_from_age(persons: pd.DataFrame, events: pd.DataFrame) -> pd.Dat
 # --------------------------------------------------------------------------- columns
 
 
-def _normalize_table(
-    frame: pd.DataFrame, spec: TableSpec, found: list[Problem], *, kinds: tuple[str, ...]
+class _Column:
+    """Where a column's problems go: its table, its name and the table's ids."""
+
+    def __init__(self, found: Problems, table: str, name: str, ids: pd.Series | None) -> None:
+        self.found, self.table, self.name, self.ids = found, table, name, ids
+
+    def report(
+        self, rule: str, mask: pd.Series, values: pd.Series | None = None, detail: str = ""
+    ) -> None:
+        self.found.add_rows(
+            self.table, self.name, rule, mask, ids=self.ids, values=values, detail=detail
+        )
+
+
+def _check_table(
+    frame: pd.DataFrame, spec: TableSpec, found: Problems, extra_kinds: tuple[str, ...]
 ) -> pd.DataFrame:
+    """Check each column against its spec and give it its dtype: one loop over the specs."""
     out = frame.copy(deep=False)
     if out.columns.duplicated().any():
-        dup = out.columns[out.columns.duplicated()].astype(str)
-        found.append(Problem(spec.name, None, "duplicate column names", examples=_quote(dup)))
+        twice = out.columns[out.columns.duplicated()].astype(str)
+        found.add(spec.name, None, "duplicate column names", examples=map(show, twice))
         return out.loc[:, ~out.columns.duplicated()]
-    rows = _RowNamer(out, spec.key)
+    ids = out[spec.key] if spec.key in out.columns else None
     for column in spec.columns:
         if column.name not in out.columns:
             if column.required:
-                found.append(Problem(spec.name, column.name, "missing column"))
+                found.add(spec.name, column.name, "missing column")
             continue
-        out[column.name] = _normalize_column(
-            out[column.name], spec.name, column, rows, found, kinds
-        )
-    if spec.name == "persons":
-        if not {"birth_date", "age"} & set(out.columns):
-            found.append(
-                Problem("persons", "birth_date", "missing column", detail="give birth_date or age")
-            )
-        for column in ("birth_date", "age"):
-            other = "age" if column == "birth_date" else "birth_date"
-            if column in out.columns and other not in out.columns:
-                _report(found, "persons", column, "missing value", frame[column].isna(), rows)
+        where = _Column(found, spec.name, column.name, ids)
+        if column.required and column.kind not in ("id", "ref"):
+            where.report("missing value", out[column.name].isna())
+        out[column.name] = _check_column(out[column.name], column, where, extra_kinds)
+    given = [c for c in spec.either if c in out.columns]
+    if spec.either and not given:
+        either = " or ".join(spec.either)
+        found.add(spec.name, spec.either[0], "missing column", detail=f"give {either}")
+    elif len(given) == 1:
+        found.add_rows(spec.name, given[0], "missing value", frame[given[0]].isna(), ids=ids)
     return out
 
 
-def _normalize_column(
-    values: pd.Series,
-    table: str,
-    column: ColumnSpec,
-    rows: _RowNamer,
-    found: list[Problem],
-    kinds: tuple[str, ...],
+def _check_column(
+    values: pd.Series, column: ColumnSpec, where: _Column, extra_kinds: tuple[str, ...]
 ) -> pd.Series:
-    name = column.name
-    if column.kind in ("date", "flag", "integer", "number"):
-        values = _as_plain(values)
-    if column.required and column.kind not in ("id", "ref"):
-        _report(found, table, name, "missing value", values.isna(), rows)
     if column.kind == "date":
-        return _to_dates(values, table, name, rows, found)
-    if column.kind == "flag":
-        return _to_flags(values, table, name, rows, found)
-    if column.kind in ("integer", "number"):
-        return _to_numbers(values, table, column, rows, found)
+        return _check_dates(_as_plain(values), column, where)
+    if column.kind in ("flag", "integer", "number"):
+        return _check_numbers(_as_plain(values), column, where)
     if column.kind == "category":
-        allowed = {"sex": SEXES, "zone": ZONES, "kind": kinds}.get(name)
-        return _to_category(values, table, name, allowed, found)
+        allowed = column.allowed
+        if allowed is not None and column.extensible:
+            allowed = tuple(dict.fromkeys([*allowed, *extra_kinds]))
+        return _check_category(values, allowed, where)
     return values
 
 
-def _to_dates(
-    values: pd.Series, table: str, name: str, rows: _RowNamer, found: list[Problem]
-) -> pd.Series:
+def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_localize(None)
     elif pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -324,100 +314,75 @@ def _to_dates(
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     else:
         parsed = pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce")
-    _report(found, table, name, "not a date", parsed.isna() & values.notna(), rows, values)
-    outside = (parsed < _EARLIEST) | (parsed > _LATEST)
-    _report(found, table, name, "date out of range 1850-2200", outside, rows, values)
-    return parsed.mask(outside).astype("datetime64[ns]")
+    where.report("not a date", parsed.isna() & values.notna(), values)
+    if column.bounds is not None:
+        low, high = (pd.Timestamp(b) for b in column.bounds)
+        outside = (parsed < low) | (parsed > high)
+        where.report(f"date out of range {low.year}-{high.year}", outside, values)
+        parsed = parsed.mask(outside)
+    return parsed.astype("datetime64[ns]")
 
 
-def _to_numbers(
-    values: pd.Series, table: str, column: ColumnSpec, rows: _RowNamer, found: list[Problem]
-) -> pd.Series:
-    name = column.name
+def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Series:
     if pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.astype("float64")
     else:
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    _report(found, table, name, "not a number", numbers.isna() & values.notna(), rows, values)
-    _report(found, table, name, "not a finite number", np.isinf(numbers), rows, values)
+    if column.kind == "flag":
+        bad = values.notna() & ~numbers.isin((0, 1))
+        where.report("not a 0/1 flag", bad, values)
+        if bad.any() or numbers.isna().any():
+            return numbers.mask(bad).astype("Int8")
+        return numbers.astype(column.dtype or "int8")
+    where.report("not a number", numbers.isna() & values.notna(), values)
+    where.report("not a finite number", np.isinf(numbers), values)
     numbers = numbers.mask(np.isinf(numbers))
+    fraction = numbers.notna() & (numbers % 1 != 0)
     if column.kind == "integer":
-        _report(
-            found, table, name, "not an integer", numbers.notna() & (numbers % 1 != 0), rows, values
-        )
-    low, high = _BOUNDS.get((table, name), (-np.inf, np.inf))
-    if name == "level":
-        _report(
-            found,
-            table,
-            name,
-            "unknown facility level",
-            numbers.notna() & ~numbers.isin(_LEVELS),
-            rows,
-            values,
-            detail="levels of care are 1, 2 or 3",
-        )
-    elif low == 0 and high == np.inf:
-        _report(found, table, name, "negative", numbers < 0, rows, values)
-    elif name == "age":
-        _report(
-            found,
-            table,
-            name,
-            "age outside 0-120",
-            (numbers < low) | (numbers > high),
-            rows,
-            values,
-        )
-    else:
-        _report(
-            found,
-            table,
-            name,
-            f"outside {low:g} to {high:g}",
-            (numbers < low) | (numbers > high),
-            rows,
-            values,
-        )
-    if column.kind == "integer" and numbers.notna().all() and (numbers % 1 == 0).all():
-        return numbers.astype("int8" if name == "level" else "int64")
-    return numbers.astype("float32") if (table, name) in _FLOAT32_COLUMNS else numbers
+        where.report("not an integer", fraction, values)
+    if column.allowed is not None:
+        bad = numbers.notna() & ~numbers.isin(column.allowed)
+        detail = f"allowed: {', '.join(map(str, column.allowed))}"
+        where.report(column.violation or "unknown value", bad, values, detail)
+    if column.bounds is not None:
+        low, high = column.bounds
+        below, above = numbers < low, numbers > high
+        if column.violation or low != 0:
+            where.report(column.violation or f"outside {low:g} to {high:g}", below | above, values)
+        else:
+            where.report("negative", below, values)
+            where.report(f"above {high:,}", above, values)
+        numbers = _without(numbers, below | above)
+    if column.dtype == "float32":  # 1e300 would become inf
+        limit = float(np.finfo("float32").max)
+        beyond = (numbers > limit) | (numbers < -limit)
+        where.report(f"beyond the float32 range (±{limit:.1e})", beyond, values)
+        numbers = _without(numbers, beyond)
+    if column.kind == "integer":
+        whole = numbers.notna().all() and not fraction.any()
+        return numbers.astype(column.dtype or "int64") if whole else numbers
+    return numbers.astype(column.dtype or "float64")
 
 
-def _to_flags(
-    values: pd.Series, table: str, name: str, rows: _RowNamer, found: list[Problem]
-) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        numbers = values.astype("float64")
-    else:
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    bad = values.notna() & ~numbers.isin((0, 1))
-    _report(found, table, name, "not a 0/1 flag", bad, rows, values)
-    if bad.any() or numbers.isna().any():
-        return numbers.mask(bad).astype("Int8")
-    return numbers.astype("int8")
+def _without(numbers: pd.Series, reported: pd.Series) -> pd.Series:
+    """Numbers with the reported ones missing, so that none is cast out of range."""
+    return numbers.mask(reported) if reported.any() else numbers
 
 
-def _to_category(
-    values: pd.Series, table: str, name: str, allowed: tuple | None, found: list[Problem]
-) -> pd.Series:
+def _check_category(values: pd.Series, allowed: tuple | None, where: _Column) -> pd.Series:
     text = _as_text_category(values)
     if allowed is None:
         return text
     unknown = text.notna() & ~text.isin(allowed)
-    if unknown.any():
+    if unknown.any():  # one example per distinct value, with its count: a misspelling repeats
         counts = text[unknown].astype("str").value_counts()
-        found.append(
-            Problem(
-                table,
-                name,
-                "unknown value",
-                rows=int(unknown.sum()),
-                examples=tuple(
-                    f"{v!r} ({n:,} rows)" for v, n in counts.head(_MAX_EXAMPLES).items()
-                ),
-                detail=f"allowed: {', '.join(map(str, allowed))}",
-            )
+        where.found.add(
+            where.table,
+            where.name,
+            "unknown value",
+            rows=int(unknown.sum()),
+            examples=[f"{show(v)} ({n:,} rows)" for v, n in counts.items()],
+            detail=f"allowed: {', '.join(map(str, allowed))}",
         )
     return text.cat.set_categories(list(allowed))
 
@@ -445,84 +410,53 @@ def _as_plain(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- keys
 
 
-def _check_keys(typed: dict[str, pd.DataFrame], found: list[Problem]) -> None:
+def _check_keys(typed: dict[str, pd.DataFrame], found: Problems) -> None:
     """Ids present and unique; every reference resolves to an id of its table."""
     for name, frame in typed.items():
-        spec = CONTRACT[name]
-        rows = _RowNamer(frame, None)
-        for column in spec.columns:
+        for column in CONTRACT[name].columns:
             if column.name not in frame.columns or column.kind not in ("id", "ref"):
                 continue
             values = frame[column.name]
-            missing_rule = "missing id" if column.kind == "id" else "missing reference"
             if column.required:
-                _report(found, name, column.name, missing_rule, values.isna(), rows)
+                rule = "missing id" if column.kind == "id" else "missing reference"
+                found.add_rows(name, column.name, rule, values.isna())
             if column.kind == "id":
-                dup = values.duplicated(keep=False) & values.notna()
-                if dup.any():
-                    found.append(
-                        Problem(
-                            name,
-                            column.name,
-                            "duplicate id",
-                            rows=int(dup.sum()),
-                            examples=_quote(values[dup].drop_duplicates()),
-                        )
-                    )
+                twice = values.duplicated(keep=False) & values.notna()
+                found.add_values(name, column.name, "duplicate id", twice, values)
                 continue
             parent = typed.get(column.references or "")
             parent_key = CONTRACT[column.references].key if column.references else None
             if parent is None or parent_key not in parent.columns:
                 continue
             orphan = values.notna() & ~values.isin(parent[parent_key].dropna())
-            if orphan.any():
-                found.append(
-                    Problem(
-                        name,
-                        column.name,
-                        f"value matches no {column.references}.{parent_key}",
-                        rows=int(orphan.sum()),
-                        examples=_quote(values[orphan].drop_duplicates()),
-                        detail=_dtype_hint(values, parent[parent_key]),
-                    )
-                )
+            found.add_values(
+                name,
+                column.name,
+                f"value matches no {column.references}.{parent_key}",
+                orphan,
+                values,
+                detail=_dtype_hint(values, parent[parent_key]),
+            )
 
 
-def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: list[Problem]) -> None:
+def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: Problems) -> None:
     """Birth dates and ages must be possible given the events' dates."""
     persons, events = typed.get("persons"), typed.get("events")
     if persons is None or events is None or "birth_date" not in persons.columns:
         return
-    if not pd.api.types.is_datetime64_any_dtype(persons["birth_date"].dtype):
-        return
-    if "date" not in events.columns or not pd.api.types.is_datetime64_any_dtype(
-        events["date"].dtype
-    ):
+    dated = [persons["birth_date"]] + ([events["date"]] if "date" in events.columns else [])
+    if len(dated) < 2 or not all(pd.api.types.is_datetime64_any_dtype(d.dtype) for d in dated):
         return
     last = events["date"].max()
     if pd.isna(last):
         return
-    rows = _RowNamer(persons, "person_id")
+    where = _Column(found, "persons", "birth_date", persons.get("person_id"))
     birth = persons["birth_date"]
-    _report(
-        found,
-        "persons",
-        "birth_date",
-        f"birth date after the last event date {last:%Y-%m-%d}",
-        birth > last,
-        rows,
-        birth.dt.strftime("%Y-%m-%d"),
-    )
-    too_old = birth <= last - pd.DateOffset(years=121)
-    _report(
-        found,
-        "persons",
-        "birth_date",
-        f"age outside 0-120 on {last:%Y-%m-%d}",
-        too_old,
-        rows,
-        birth.dt.strftime("%Y-%m-%d"),
-    )
+    shown = birth.dt.strftime("%Y-%m-%d")
+    where.report(f"birth date after the last event date {last:%Y-%m-%d}", birth > last, shown)
+    oldest = CONTRACT["persons"].column("age").bounds[1]
+    too_old = birth <= last - pd.DateOffset(years=oldest + 1)
+    where.report(f"age outside 0-{oldest:g} on {last:%Y-%m-%d}", too_old, shown)
     if "person_id" not in events.columns or "person_id" not in persons.columns:
         return
     if persons["person_id"].duplicated().any():
@@ -531,71 +465,9 @@ def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: list[Pr
         pd.Series(birth.to_numpy(), index=persons["person_id"].to_numpy())
     )
     early = events["date"] < born
-    if early.any():
-        ids = events.loc[early, "person_id"].drop_duplicates()
-        found.append(
-            Problem(
-                "events",
-                "date",
-                "event before the person's birth date",
-                rows=int(early.sum()),
-                examples=_quote(ids, prefix="person_id "),
-            )
-        )
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-class _RowNamer:
-    """Names offending rows by the table's id when it has one, else by row number."""
-
-    def __init__(self, frame: pd.DataFrame, key: str | None) -> None:
-        self.frame = frame
-        self.key = key if key in frame.columns else None
-
-    def name(self, mask: pd.Series) -> list[str]:
-        positions = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))[:_MAX_EXAMPLES]
-        if self.key is None:
-            return [f"row {p + 1}" for p in positions]
-        ids = self.frame[self.key].iloc[positions]
-        return [f"{self.key} {v!r}" if isinstance(v, str) else f"{self.key} {v}" for v in ids]
-
-
-def _report(
-    found: list[Problem],
-    table: str,
-    column: str,
-    rule: str,
-    mask: pd.Series,
-    rows: _RowNamer,
-    values: pd.Series | None = None,
-    *,
-    detail: str = "",
-) -> None:
-    mask = mask.fillna(False).astype(bool) if mask.dtype != bool else mask
-    count = int(mask.sum())
-    if not count:
-        return
-    names = rows.name(mask)
-    if values is not None:
-        shown = values[mask].iloc[:_MAX_EXAMPLES]
-        names = [f"{_show(v)} ({n})" for v, n in zip(shown, names, strict=False)]
-    found.append(Problem(table, column, rule, rows=count, examples=tuple(names), detail=detail))
-
-
-def _quote(values: Iterable[object], prefix: str = "") -> tuple[str, ...]:
-    out = []
-    for value in values:
-        out.append(prefix + _show(value))
-        if len(out) == _MAX_EXAMPLES:
-            break
-    return tuple(out)
-
-
-def _show(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    found.add_rows(
+        "events", "date", "event before the person's birth date", early, ids=events["person_id"]
+    )
 
 
 def _dtype_hint(child: pd.Series, parent: pd.Series) -> str:

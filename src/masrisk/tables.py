@@ -11,19 +11,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
-from masrisk.codes import MPI_INDICATORS
+from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
+from masrisk.vocabulary import SEXES, ZONES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CONTRACT", "ColumnSpec", "TableSpec", "Tables"]
+__all__ = ["CONTRACT", "DATE_RANGE", "ColumnSpec", "TableSpec", "Tables"]
 
 ColumnKind = Literal["id", "ref", "date", "category", "integer", "number", "flag", "text"]
+
+#: Dates outside this range (inclusive, ISO 8601) are typing mistakes, not history.
+DATE_RANGE: tuple[str, str] = ("1850-01-01", "2200-01-01")
 
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One column of the contract.
+    """One column of the contract, with the rules its values must meet.
 
     Parameters
     ----------
@@ -33,11 +37,22 @@ class ColumnSpec:
         What the column holds: the table's own id, a reference to another table's id, an
         ISO 8601 date, a category from a closed or open set, a number, or a 0/1 flag.
     required : bool
-        Whether the column must be present.
+        Whether the column must be present (and, but for ids, have no missing value).
     references : str, optional
         For ``kind="ref"``: the table whose id this column points to.
     description : str
         What the column means, shown in the README and in errors.
+    dtype : str, optional
+        The dtype validation gives the column when it is not the kind's own (``float64``
+        for numbers, ``int64`` for integers, ``int8`` for flags).
+    bounds : (low, high), optional
+        Inclusive bounds of a number, or of a date as ISO 8601 text.
+    allowed : tuple, optional
+        The values a category or an integer may take.
+    extensible : bool
+        Whether a config may add allowed values (event kinds: ``Config.extra_event_kinds``).
+    violation : str
+        The rule a value outside ``bounds`` or ``allowed`` breaks, when not the general one.
     """
 
     name: str
@@ -45,22 +60,39 @@ class ColumnSpec:
     required: bool = False
     references: str | None = None
     description: str = ""
+    dtype: str | None = None
+    bounds: tuple[float, float] | tuple[str, str] | None = None
+    allowed: tuple | None = None
+    extensible: bool = False
+    violation: str = ""
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table of the contract: its columns, its id and whether it is required."""
+    """One table of the contract: its columns, its id and whether it is required.
+
+    ``either`` names columns of which at least one must be given; a column of them given
+    alone must have no missing value.
+    """
 
     name: str
     columns: tuple[ColumnSpec, ...]
     required: bool = True
     key: str | None = None
     description: str = ""
+    either: tuple[str, ...] = ()
 
     def column(self, name: str) -> ColumnSpec | None:
         """Return the spec of column ``name``, or ``None`` if the contract does not name it."""
         return next((c for c in self.columns if c.name == name), None)
 
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return " or ".join(map(repr, values)) + "."
+
+
+_LON, _LAT = (-180.0, 180.0), (-90.0, 90.0)
+_POSITIVE = (0.0, float("inf"))
 
 _DEPRIVATION_COLUMNS = tuple(
     ColumnSpec(
@@ -81,13 +113,28 @@ CONTRACT: dict[str, TableSpec] = {
             description="Territorial units: cadastral sectors, areas of a health district.",
             columns=(
                 ColumnSpec("territory_id", "id", True, description="Unique id."),
-                ColumnSpec("zone", "category", True, description="'urban' or 'rural'."),
-                ColumnSpec("population", "integer", True, description="Resident persons."),
+                ColumnSpec("zone", "category", True, description=_one_of(ZONES), allowed=ZONES),
+                ColumnSpec(
+                    "population",
+                    "integer",
+                    True,
+                    description="Resident persons.",
+                    bounds=(0, 10**9),
+                ),
                 ColumnSpec("name", "text", description="Display name."),
                 ColumnSpec("district", "text", description="Localidad or Distrito de Salud."),
-                ColumnSpec("area_km2", "number", description="Surface in square kilometres."),
-                ColumnSpec("lon", "number", description="Longitude of the centroid (WGS 84)."),
-                ColumnSpec("lat", "number", description="Latitude of the centroid (WGS 84)."),
+                ColumnSpec(
+                    "area_km2",
+                    "number",
+                    description="Surface in square kilometres.",
+                    bounds=_POSITIVE,
+                ),
+                ColumnSpec(
+                    "lon", "number", description="Longitude of the centroid (WGS 84).", bounds=_LON
+                ),
+                ColumnSpec(
+                    "lat", "number", description="Latitude of the centroid (WGS 84).", bounds=_LAT
+                ),
                 ColumnSpec("stratum", "number", description="Socio-economic stratum (1-6)."),
             ),
         ),
@@ -98,7 +145,9 @@ CONTRACT: dict[str, TableSpec] = {
             columns=(
                 ColumnSpec("territory_id", "ref", True, "territories"),
                 ColumnSpec("neighbor_id", "ref", True, "territories"),
-                ColumnSpec("weight", "number", description="Spatial weight (default 1)."),
+                ColumnSpec(
+                    "weight", "number", description="Spatial weight (default 1).", bounds=_POSITIVE
+                ),
             ),
         ),
         TableSpec(
@@ -115,12 +164,25 @@ CONTRACT: dict[str, TableSpec] = {
             "persons",
             key="person_id",
             description="Persons: one row each, in one household.",
+            either=("birth_date", "age"),
             columns=(
                 ColumnSpec("person_id", "id", True, description="Unique id."),
                 ColumnSpec("household_id", "ref", True, "households"),
-                ColumnSpec("birth_date", "date", description="Date of birth (or give `age`)."),
-                ColumnSpec("age", "number", description="Age in years at the last event date."),
-                ColumnSpec("sex", "category", True, description="'F' or 'M'."),
+                ColumnSpec(
+                    "birth_date",
+                    "date",
+                    description="Date of birth (or give `age`).",
+                    bounds=DATE_RANGE,
+                ),
+                ColumnSpec(
+                    "age",
+                    "number",
+                    description="Age in years at the last event date.",
+                    dtype="float32",
+                    bounds=(0, 120),
+                    violation="age outside 0-120",
+                ),
+                ColumnSpec("sex", "category", True, description=_one_of(SEXES), allowed=SEXES),
                 ColumnSpec("insurer", "text", description="Insurer (EPS) or provider network."),
                 ColumnSpec("regime", "text", description="Insurance regime."),
                 ColumnSpec("pregnant", "flag", description="1 if pregnant at the data's end."),
@@ -132,10 +194,21 @@ CONTRACT: dict[str, TableSpec] = {
             description="Health events: visits, dispensations, labs, vaccines, screenings, deaths.",
             columns=(
                 ColumnSpec("person_id", "ref", True, "persons"),
-                ColumnSpec("date", "date", True, description="Date of the event."),
-                ColumnSpec("kind", "category", True, description="One of the event kinds."),
+                ColumnSpec(
+                    "date", "date", True, description="Date of the event.", bounds=DATE_RANGE
+                ),
+                ColumnSpec(
+                    "kind",
+                    "category",
+                    True,
+                    description="One of the event kinds.",
+                    allowed=EVENT_KINDS,
+                    extensible=True,
+                ),
                 ColumnSpec("code", "category", description="ICD-10 code, or the lab/vaccine code."),
-                ColumnSpec("value", "number", description="Numeric result (labs)."),
+                ColumnSpec(
+                    "value", "number", description="Numeric result (labs).", dtype="float32"
+                ),
             ),
         ),
         TableSpec(
@@ -145,10 +218,23 @@ CONTRACT: dict[str, TableSpec] = {
             description="Health facilities with their level of care.",
             columns=(
                 ColumnSpec("facility_id", "id", True, description="Unique id."),
-                ColumnSpec("lon", "number", True, description="Longitude (WGS 84)."),
-                ColumnSpec("lat", "number", True, description="Latitude (WGS 84)."),
-                ColumnSpec("level", "integer", True, description="Level of care: 1, 2 or 3."),
-                ColumnSpec("capacity", "number", description="Capacity, e.g. team-hours a week."),
+                ColumnSpec("lon", "number", True, description="Longitude (WGS 84).", bounds=_LON),
+                ColumnSpec("lat", "number", True, description="Latitude (WGS 84).", bounds=_LAT),
+                ColumnSpec(
+                    "level",
+                    "integer",
+                    True,
+                    description="Level of care: 1, 2 or 3.",
+                    dtype="int8",
+                    allowed=(1, 2, 3),
+                    violation="unknown facility level",
+                ),
+                ColumnSpec(
+                    "capacity",
+                    "number",
+                    description="Capacity, e.g. team-hours a week.",
+                    bounds=_POSITIVE,
+                ),
                 ColumnSpec("name", "text", description="Display name."),
                 ColumnSpec("territory_id", "ref", references="territories"),
             ),

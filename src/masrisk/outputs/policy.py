@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import OutputExistsError
 
 __all__ = [
     "MARKER",
@@ -51,10 +51,6 @@ _LEGACY_MARKERS = {"bundle": "manifest.json"}
 PARQUET_KEY = b"masrisk"
 _TEMP_TAG = ".masrisk-tmp-"
 _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.masrisk-tmp-(?P<pid>\d+)-[^/]*")
-
-
-class OutputExistsError(MasriskError, FileExistsError):
-    """An output path exists and may not be replaced (no ``--overwrite``, or not masrisk's)."""
 
 
 def share(path: str | os.PathLike) -> None:

@@ -73,6 +73,7 @@ from masrisk.planning._document_values import (
 )
 from masrisk.planning.catalog import AXES
 from masrisk.planning.privacy import pseudonymize, suppress
+from masrisk.vocabulary import ZONES
 
 __all__ = [
     "CitySummary",
@@ -83,7 +84,6 @@ __all__ = [
     "suppress",
 ]
 
-ZONES: tuple[str, ...] = ("urban", "rural")
 
 # ----------------------------------------------------------------------------- records
 

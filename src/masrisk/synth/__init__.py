@@ -58,6 +58,7 @@ from masrisk.synth.targets import (
 )
 from masrisk.synth.vocabulary import CodeBook
 from masrisk.tables import Tables
+from masrisk.vocabulary import ZONES
 
 __all__ = [
     "AGE_STAGE_SHARES",
@@ -148,14 +149,16 @@ class SyntheticPopulation:
             The data directory.
         """
         if format not in ("parquet", "csv"):
-            raise ParameterError(f"format must be 'parquet' or 'csv', got {format!r}")
+            raise ParameterError("format", "'parquet' or 'csv'", format)
         out = Path(out_dir)
         truth_file = None if truth_path is None else Path(truth_path)
         if truth_file is not None:
             if truth_file.suffix not in (".parquet", ".csv"):
-                raise ParameterError(f"truth_path must end in .parquet or .csv, got {truth_file}")
+                raise ParameterError("truth_path", "a .parquet or .csv file", str(truth_file))
             if truth_file.resolve().is_relative_to(out.resolve()):
-                raise ParameterError(f"truth_path must not be inside the data directory {out}")
+                raise ParameterError(
+                    "truth_path", f"outside the data directory {out}", str(truth_file)
+                )
         if truth_file is not None:
             check_output(truth_file, overwrite=overwrite, kind="truth")
         with output_directory(out, kind="data", overwrite=overwrite) as staging:
@@ -318,7 +321,7 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
     territories = pd.DataFrame(
         {
             "territory_id": _str(geo.ids),
-            "zone": pd.Categorical.from_codes(geo.rural.astype("int8"), ["urban", "rural"]),
+            "zone": pd.Categorical.from_codes(geo.rural.astype("int8"), list(ZONES)),
             "population": population.astype("int64"),
             "name": _str(geo.names),
             "district": _str(geo.district),

@@ -1,4 +1,4 @@
-"""Turn what :class:`~masrisk.io._rips_reader.RipsReader` kept into the data contract's tables."""
+"""Turn what :class:`~masrisk.io.rips.reader.RipsReader` kept into the data contract's tables."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.exceptions import Problem, ValidationError
-from masrisk.io._rips_codes import KIND_CODE
-from masrisk.io._rips_persons import members_without_services, place_persons, resolve_persons
-from masrisk.io._rips_places import Places, new_ids
-from masrisk.io._rips_reader import RipsProblem, RipsReader, events_frame
+from masrisk.exceptions import Problems
+from masrisk.io.rips.codes import KIND_CODE
+from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
+from masrisk.io.rips.places import Places, new_ids
+from masrisk.io.rips.reader import RipsProblem, RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
@@ -43,9 +43,9 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
     people = place_persons(people, places)
     keep = (people["left_out"] == "").to_numpy()
     if not keep.any() and places.members is None:
-        raise ValidationError(
-            [Problem("persons", None, "no person read from the RIPS files")], source="RIPS import"
-        )
+        found = Problems("RIPS import")
+        found.add("persons", None, "no person read from the RIPS files")
+        found.raise_if_any()
     households, territories, people = _place_unmatched(people, keep, places)
     events, dropped = _events(reader, people, keep, problems)
     extra, members_left_out = members_without_services(places, people)
@@ -104,12 +104,14 @@ def _place_unmatched(
     if not alone.any():
         return households, territories, people
     new = people[alone]
-    zone_letter = np.where(new["zone"] == "rural", "R", "U")
-    place = pd.Series("RIPS-" + new["municipality"] + "-" + zone_letter, index=new.index)
+    zone_letter = new["zone"].astype("str").str[0].str.upper()  # U(rban), R(ural)
+    place = "RIPS-" + new["municipality"] + "-" + zone_letter
     existing_t = None if territories is None else territories["territory_id"]
-    territory = new_ids(existing_t, place)
+    territory = new_ids(existing_t, place, "territories")
     existing_h = None if households is None else households["household_id"]
-    household = new_ids(existing_h, "RIPS-" + new["document_type"] + "-" + new["document_number"])
+    household = new_ids(
+        existing_h, "RIPS-" + new["document_type"] + "-" + new["document_number"], "households"
+    )
     people = people.astype({"household_id": object, "territory_id": object})
     people.loc[alone, "household_id"] = household.to_numpy()
     people.loc[alone, "territory_id"] = territory.to_numpy()

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from masrisk.exceptions import MasriskError
-from masrisk.io._omop_cdm import CDM_TABLES
+from masrisk.io.omop.cdm import CDM_TABLES
 
 __all__ = ["Store", "arrow_table", "csv_batches", "ddl", "open_store", "rebatch", "to_pandas"]
 
@@ -252,6 +252,7 @@ def _quote(name: str) -> str:
 
 
 def ddl(qualified: str, table: str) -> str:
+    """Return the ``CREATE TABLE`` statement of CDM ``table`` under the name ``qualified``."""
     columns = ", ".join(f"{_quote(n)} {t}" for n, t in CDM_TABLES[table])
     return f"CREATE TABLE {qualified} ({columns})"
 
@@ -345,14 +346,14 @@ def open_store(
     if kind in ("duckdb", "_duckdb"):
         return DuckDBStore(location, name="DuckDB connection", schema=schema, own=False)
     if kind == "sqlalchemy":
-        from masrisk.io._omop_sql import SQLStore
+        from masrisk.io.omop.sql import SQLStore
 
         return SQLStore(location, schema=schema, own=False)
     text = os.fspath(location)
     if text.startswith("duckdb:///"):
         return _duckdb_file(Path(text[len("duckdb:///") :]), schema, create)
     if "://" in text:
-        from masrisk.io._omop_sql import SQLStore, engine_for
+        from masrisk.io.omop.sql import SQLStore, engine_for
 
         return SQLStore(engine_for(text), schema=schema, own=True)
     path = Path(text)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from masrisk.codes import LAB_CODES
 from masrisk.exceptions import MasriskError
-from masrisk.io._omop_cdm import (
+from masrisk.io.omop.cdm import (
     EHR,
     FEMALE,
     MALE,

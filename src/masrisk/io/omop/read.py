@@ -8,16 +8,14 @@ collects every unreadable value, and hands the frames to :meth:`masrisk.Tables.f
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.exceptions import MasriskError
-from masrisk.io._omop_events import EventOptions, read_events
-from masrisk.io._omop_people import (
+from masrisk.exceptions import Problems
+from masrisk.io.omop.events import EventOptions, read_events
+from masrisk.io.omop.people import (
     PeopleOptions,
     build_households,
     build_territories,
@@ -26,15 +24,15 @@ from masrisk.io._omop_people import (
     read_payers,
     read_persons,
 )
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import Problems, plain, to_source_ids
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import plain
+from masrisk.io.user_tables import align_ids
 from masrisk.tables import Tables
 
-__all__ = ["TableInput", "read_cdm", "user_table"]
+__all__ = ["read_cdm"]
 
 logger = logging.getLogger("masrisk.io.omop")
 
-TableInput = pd.DataFrame | str | os.PathLike | None
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "person": ("person_id", "gender_concept_id", "year_of_birth", "location_id"),
@@ -90,6 +88,7 @@ def read_cdm(
     people: PeopleOptions,
     events: EventOptions,
 ) -> Tables:
+    """Read the CDM of ``store`` into validated tables; raise listing every problem."""
     problems, left_out = Problems(), Counter()
     plan = _plan(store, people, given=households is not None, problems=problems)
     problems.raise_if_any(store.name)
@@ -197,7 +196,7 @@ def _places(
         households = given_households
         if "household_id" in households.columns:
             households = households.assign(
-                household_id=_align(households["household_id"], persons["household_id"])
+                household_id=align_ids(households["household_id"], persons["household_id"])
             )
     else:
         households = built
@@ -210,7 +209,7 @@ def _places(
     territories = given_territories
     if {"territory_id"} <= set(territories.columns) & set(households.columns):
         households = households.assign(
-            territory_id=_align(households["territory_id"], territories["territory_id"])
+            territory_id=align_ids(households["territory_id"], territories["territory_id"])
         )
         if "population" not in territories.columns:
             territory_of = households.set_index("household_id")["territory_id"]
@@ -218,31 +217,6 @@ def _places(
             population = territories["territory_id"].map(counts).fillna(0).astype("int64")
             territories = territories.assign(population=population)
     return households, territories
-
-
-def _align(values: pd.Series, like: pd.Series) -> pd.Series:
-    """Ids read as text (CSV) next to integer ids, or the reverse, made the same type."""
-    integer = pd.api.types.is_integer_dtype(like.dtype)
-    if integer and not pd.api.types.is_integer_dtype(values.dtype):
-        converted = to_source_ids(values)
-        return converted if pd.api.types.is_integer_dtype(converted.dtype) else values
-    if not integer and pd.api.types.is_integer_dtype(values.dtype):
-        return values.astype("str")
-    return values
-
-
-def user_table(value: TableInput, name: str) -> pd.DataFrame | None:
-    """Return a table given by the caller, as a frame or a ``.parquet``/``.csv`` file."""
-    if value is None or isinstance(value, pd.DataFrame):
-        return value
-    path = Path(value)
-    if not path.is_file():
-        raise FileNotFoundError(f"{name} table not found: {path}")
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix.lower() == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    raise MasriskError(f"{path}: the {name} table must be a .parquet or .csv file")
 
 
 def _log_left_out(left_out: Counter) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import pydantic
 
-from masrisk.io._fhir_inputs import ModelIdentity, Problems
+from masrisk.exceptions import Problems, show
+from masrisk.io.fhir.inputs import ModelIdentity
 from masrisk.planning.documents import CommunityPlan
 from masrisk.planning.render import AXIS_LABELS, TIER_LABELS
 from masrisk.tiers import TIERS
@@ -239,7 +240,8 @@ def to_line(kind: type, resource: dict[str, Any], key: str, problems: Problems) 
     except pydantic.ValidationError as exc:
         for error in exc.errors():
             path = ".".join(str(part) for part in error["loc"]) or None
-            problems.add(kind.__name__, path, f"invalid FHIR: {error['msg'][:200]}", [key])
+            rule = f"invalid FHIR: {error['msg'][:200]}"
+            problems.add(kind.__name__, path, rule, rows=1, examples=[show(key)])
         return None
 
 

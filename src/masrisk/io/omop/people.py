@@ -22,20 +22,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from masrisk.io._omop_cdm import FEMALE, MALE
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import (
-    Labels,
-    Problems,
+from masrisk.exceptions import Problems
+from masrisk.io.omop.cdm import FEMALE, MALE
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import (
     dates_from_parts,
-    labelled,
     plain,
     to_dates,
     to_ids,
     to_numbers,
-    to_source_ids,
-    to_text,
 )
+from masrisk.io.user_tables import to_source_ids, to_text
 
 __all__ = [
     "PeopleOptions",
@@ -76,28 +73,28 @@ def read_persons(
     """Persons: ``omop_id``, ``person_id``, ``location_id``, ``birth_date``, ``sex``."""
     table = "person"
     raw = _read(store, plan, table, options.chunksize)
-    labels = labelled(raw, "person_id")
+    labels = raw["person_id"]
     omop = to_ids(raw["person_id"], table, "person_id", problems, labels)
-    problems.add(table, "person_id", "missing id", omop.isna(), labels)
-    problems.add(
-        table, "person_id", "duplicate id", omop.duplicated(keep=False) & omop.notna(), labels
+    problems.add_rows(table, "person_id", "missing id", omop.isna(), ids=labels)
+    problems.add_rows(
+        table, "person_id", "duplicate id", omop.duplicated(keep=False) & omop.notna(), ids=labels
     )
     if options.ids == "source":
         ids = to_source_ids(raw["person_source_value"])
-        problems.add(
+        problems.add_rows(
             table,
             "person_source_value",
             "missing value",
             ids.isna(),
-            labels,
+            ids=labels,
             detail="ids='source' takes each person's id from person_source_value",
         )
-        problems.add(
+        problems.add_rows(
             table,
             "person_source_value",
             "duplicate id",
             ids.duplicated(keep=False) & ids.notna(),
-            labels,
+            ids=labels,
         )
     else:
         ids = omop
@@ -117,7 +114,7 @@ def read_persons(
     )
 
 
-def _birth_dates(raw: pd.DataFrame, problems: Problems, labels: Labels) -> pd.Series:
+def _birth_dates(raw: pd.DataFrame, problems: Problems, labels: pd.Series) -> pd.Series:
     """``birth_datetime`` where given, else year, month and day of birth (missing parts: 1)."""
     table = "person"
 
@@ -130,23 +127,23 @@ def _birth_dates(raw: pd.DataFrame, problems: Problems, labels: Labels) -> pd.Se
     if "birth_datetime" in raw.columns:
         exact = to_dates(raw["birth_datetime"], table, "birth_datetime", problems, labels)
         parts = exact.fillna(parts)
-    problems.add(table, "year_of_birth", "no valid birth date", parts.isna(), labels)
+    problems.add_rows(table, "year_of_birth", "no valid birth date", parts.isna(), ids=labels)
     return parts
 
 
-def _sexes(raw: pd.DataFrame, problems: Problems, labels: Labels) -> pd.Series:
+def _sexes(raw: pd.DataFrame, problems: Problems, labels: pd.Series) -> pd.Series:
     """``F``/``M`` from the gender concept, else from ``gender_source_value``."""
     concept = to_ids(raw["gender_concept_id"], "person", "gender_concept_id", problems, labels)
     sex = concept.map(_SEX)
     if "gender_source_value" in raw.columns:
         source = to_text(raw["gender_source_value"]).str.upper()
         sex = sex.fillna(source.where(source.isin(["F", "M"])))
-    problems.add(
+    problems.add_rows(
         "person",
         "gender_concept_id",
         "neither female (8532) nor male (8507)",
         sex.isna(),
-        labels,
+        ids=labels,
         detail="masrisk needs sex F or M (gender_source_value 'F'/'M' is also read)",
     )
     return sex
@@ -163,7 +160,7 @@ def read_payers(
     raw = _read(store, plan, table, options.chunksize)
     if raw is None:
         return None
-    labels = labelled(raw, "person_id")
+    labels = raw["person_id"]
     frame = pd.DataFrame(
         {
             "omop_id": to_ids(raw["person_id"], table, "person_id", problems, labels),
@@ -193,7 +190,7 @@ def read_locations(
     raw = _read(store, plan, table, options.chunksize)
     if raw is None:
         return None
-    labels = labelled(raw, "location_id")
+    labels = raw["location_id"]
     frame = pd.DataFrame(
         {"location_id": to_ids(raw["location_id"], table, "location_id", problems, labels)}
     )
@@ -207,8 +204,12 @@ def read_locations(
     for name, column in (("lat", "latitude"), ("lon", "longitude")):
         if column in raw.columns:
             frame[name] = to_numbers(raw[column], table, column, problems, labels)
-    problems.add(
-        table, "location_id", "duplicate id", frame["location_id"].duplicated(keep=False), labels
+    problems.add_rows(
+        table,
+        "location_id",
+        "duplicate id",
+        frame["location_id"].duplicated(keep=False),
+        ids=labels,
     )
     return frame
 
@@ -222,36 +223,36 @@ def build_households(
     given: bool,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
     """Each person's household id, and the households (``None`` when the caller gives them)."""
-    labels = Labels(persons["omop_id"], "person_id")
-    problems.add(
+    labels = persons["omop_id"].rename("person_id")
+    problems.add_rows(
         "person",
         "location_id",
         "missing value",
         persons["location_id"].isna(),
-        labels,
+        ids=labels,
         detail="persons who share a location are a household; each needs one",
     )
     if locations is None:
         return persons["location_id"], None
     known = persons["location_id"].isin(locations["location_id"])
-    problems.add(
+    problems.add_rows(
         "person",
         "location_id",
         "matches no location.location_id",
         persons["location_id"].notna() & ~known,
-        labels,
+        ids=labels,
     )
     # a duplicate location id is reported by read_locations; keep one here so lookups work
     homes = locations[locations["location_id"].isin(persons["location_id"])]
     homes = homes.drop_duplicates("location_id")
     if options.ids == "source":
         ids = to_source_ids(homes["source"])
-        problems.add(
+        problems.add_rows(
             "location",
             "location_source_value",
             "missing value",
             ids.isna(),
-            labelled(homes, "location_id"),
+            ids=homes["location_id"],
             detail="ids='source' takes household ids from location_source_value",
         )
     else:
@@ -260,12 +261,12 @@ def build_households(
     if given:
         return household, None
     territory = homes.get("territory_id", pd.Series(pd.NA, index=homes.index, dtype="str"))
-    problems.add(
+    problems.add_rows(
         "location",
         options.territory_column,
         "missing value",
         territory.isna(),
-        labelled(homes, "location_id"),
+        ids=homes["location_id"],
         detail="each household needs a territory; or pass households=",
     )
     households = pd.DataFrame({"household_id": plain(ids).to_numpy(), "territory_id": territory})
@@ -323,7 +324,7 @@ def read_facilities(
     raw = _read(store, plan, table, options.chunksize)
     if raw is None or locations is None or not len(raw):
         return None
-    labels = labelled(raw, "care_site_id")
+    labels = raw["care_site_id"]
     site = to_ids(raw["care_site_id"], table, "care_site_id", problems, labels)
     ids = to_source_ids(raw["care_site_source_value"]) if options.ids == "source" else site
     where = locations.drop_duplicates("location_id").set_index("location_id")

@@ -87,11 +87,14 @@ from typing import Literal
 
 import pandas as pd
 
-from masrisk.io._rips_assemble import assemble
-from masrisk.io._rips_codes import CUPS_CODES
-from masrisk.io._rips_places import TableInput, read_places
-from masrisk.io._rips_reader import RipsProblem, RipsReader
-from masrisk.io._rips_writer import RipsExport, to_rips
+from masrisk.codes import EVENT_KINDS
+from masrisk.exceptions import OutputExistsError, ParameterError
+from masrisk.io.rips.assemble import assemble
+from masrisk.io.rips.codes import CUPS_CODES
+from masrisk.io.rips.places import read_places
+from masrisk.io.rips.reader import RipsProblem, RipsReader
+from masrisk.io.rips.writer import RipsExport, to_rips
+from masrisk.io.user_tables import TableInput
 from masrisk.outputs import write_table
 from masrisk.tables import CONTRACT, Tables
 
@@ -173,16 +176,16 @@ class RipsImport:
 
         Raises
         ------
-        FileExistsError
+        masrisk.exceptions.OutputExistsError
             If ``out_dir`` holds table files and ``overwrite`` is false.
         """
         if format not in ("parquet", "csv"):
-            raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
+            raise ParameterError("format", "'parquet' or 'csv'", format)
         out = Path(out_dir)
         old = [out / f"{name}.{suffix}" for name in CONTRACT for suffix in ("parquet", "csv")]
         old = [path for path in old if path.is_file()]
         if old and not overwrite:
-            raise FileExistsError(f"{out} holds a data directory; pass overwrite to replace it")
+            raise OutputExistsError(f"{out} holds a data directory; pass overwrite to replace it")
         out.mkdir(parents=True, exist_ok=True)
         for path in old:
             path.unlink()
@@ -251,8 +254,12 @@ def from_rips(
     FileNotFoundError
         If a path does not exist.
     """
+    cups = {**CUPS_CODES, **(cups or {})}
+    unknown = sorted({str(kind) for kind, _ in cups.values()} - set(EVENT_KINDS))
+    if unknown:
+        raise ParameterError("cups", f"(kind, code) pairs with kinds of {EVENT_KINDS}", unknown)
     places = read_places(households, territories, members)
-    reader = RipsReader({**CUPS_CODES, **(cups or {})})
+    reader = RipsReader(cups)
     for k, (path, name) in enumerate(_json_files(paths), start=1):
         reader.read(path, name)
         if k % 1000 == 0:

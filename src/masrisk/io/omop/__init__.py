@@ -43,13 +43,16 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from masrisk.codes import SCREENINGS, VACCINES
-from masrisk.io._omop_cdm import CDM_TABLES, VISIT_KINDS
-from masrisk.io._omop_events import EventOptions
-from masrisk.io._omop_people import PeopleOptions
-from masrisk.io._omop_read import TableInput, read_cdm, user_table
-from masrisk.io._omop_store import open_store
-from masrisk.io._omop_write import omop_frames
+from masrisk.exceptions import ParameterError
+from masrisk.io.omop.cdm import CDM_TABLES, VISIT_KINDS
+from masrisk.io.omop.events import EventOptions
+from masrisk.io.omop.people import PeopleOptions
+from masrisk.io.omop.read import read_cdm
+from masrisk.io.omop.store import open_store
+from masrisk.io.omop.write import omop_frames
+from masrisk.io.user_tables import TableInput, read_user_table
 from masrisk.tables import Tables
+from masrisk.vocabulary import ZONES
 
 __all__ = ["NOT_CARRIED", "PREVENTIVE_CODES", "VISIT_KINDS", "from_omop", "to_omop"]
 
@@ -81,7 +84,7 @@ def from_omop(
     territories: TableInput = None,
     ids: Literal["omop", "source"] = "omop",
     territory_column: str = "county",
-    default_zone: str = "urban",
+    default_zone: str = ZONES[0],
     visit_kinds: Mapping[int, str | None] | None = None,
     preventive_codes: Mapping[str, str | None] | None = None,
     diagnoses: Literal["primary", "all"] = "primary",
@@ -108,8 +111,9 @@ def from_omop(
         (integers written plainly come back as integers).
     territory_column : str
         Column of ``location`` that holds each household's territory id.
-    default_zone : {"urban", "rural"}
-        Zone of every territory when ``territories`` is not given (OMOP has no zone).
+    default_zone : str
+        Zone of every territory when ``territories`` is not given (OMOP has no zone): one of
+        :data:`masrisk.vocabulary.ZONES`, by default the first.
     visit_kinds : mapping of int to str or None, optional
         Visit concepts to add to (or override in) :data:`VISIT_KINDS`; ``None`` leaves such
         visits out. A visit concept with no kind is an error.
@@ -134,14 +138,16 @@ def from_omop(
         Listing every missing table or column and every unreadable or unmapped value, with
         example ids.
     """
-    if ids not in ("omop", "source") or diagnoses not in ("primary", "all"):
-        raise ValueError("ids must be 'omop' or 'source'; diagnoses 'primary' or 'all'")
+    if ids not in ("omop", "source"):
+        raise ParameterError("ids", "'omop' or 'source'", ids)
+    if diagnoses not in ("primary", "all"):
+        raise ParameterError("diagnoses", "'primary' or 'all'", diagnoses)
     store = open_store(source, schema=schema)
     try:
         return read_cdm(
             store,
-            households=user_table(households, "households"),
-            territories=user_table(territories, "territories"),
+            households=read_user_table(households, "households"),
+            territories=read_user_table(territories, "territories"),
             people=PeopleOptions(ids, territory_column, default_zone, chunksize),
             events=EventOptions(
                 {**VISIT_KINDS, **(visit_kinds or {})},
@@ -221,7 +227,7 @@ def to_omop(
     >>> directory.cleanup()
     """
     if format not in ("parquet", "csv"):
-        raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
+        raise ParameterError("format", "'parquet' or 'csv'", format)
     frames = omop_frames(tables)
     store = open_store(target, schema=schema, create=True, file_format=format)
     try:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import (
+from masrisk.exceptions import OutputExistsError, ParameterError
+from masrisk.io.rips.codes import (
     CUPS_CODES,
     DECEASED,
     NO_REGIME_USER_TYPE,
@@ -27,7 +28,7 @@ from masrisk.io._rips_codes import (
     read_icd10,
     write_icd10,
 )
-from masrisk.io._rips_records import RECORD_BUILDERS
+from masrisk.io.rips.records import RECORD_BUILDERS
 from masrisk.tables import Tables
 
 __all__ = ["RipsExport", "to_rips"]
@@ -119,15 +120,15 @@ def to_rips(
 
     Raises
     ------
-    FileExistsError
+    masrisk.exceptions.OutputExistsError
         If ``out_dir`` holds JSON files and ``overwrite`` is false.
     """
     if providers < 1:
-        raise ValueError(f"providers must be at least 1, got {providers}")
+        raise ParameterError("providers", "an integer >= 1", providers)
     out = Path(out_dir)
     old = sorted(out.glob("*.json")) if out.is_dir() else []
     if old and not overwrite:
-        raise FileExistsError(f"{out} holds JSON files; pass overwrite=True to replace them")
+        raise OutputExistsError(f"{out} holds JSON files; pass overwrite=True to replace them")
     out.mkdir(parents=True, exist_ok=True)
     for path in old:
         path.unlink()

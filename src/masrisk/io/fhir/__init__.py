@@ -74,10 +74,16 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problem, ValidationError
-from masrisk.io._fhir_inputs import (
-    ModelIdentity,
+from masrisk.exceptions import (
+    OutputExistsError,
+    ParameterError,
+    Problem,
     Problems,
+    ValidationError,
+    show,
+)
+from masrisk.io.fhir.inputs import (
+    ModelIdentity,
     ScoresCheck,
     duplicate_ids,
     iter_scores,
@@ -85,7 +91,7 @@ from masrisk.io._fhir_inputs import (
     read_plans,
     scores_columns,
 )
-from masrisk.io._fhir_resources import Context, risk_assessment_lines, to_line
+from masrisk.io.fhir.resources import Context, risk_assessment_lines, to_line
 from masrisk.outputs import replace_directory, share
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
@@ -118,13 +124,15 @@ def _check_target(target: Path, overwrite: bool) -> None:
     if not (target.exists() or target.is_symlink()):
         return
     if not overwrite:
-        raise FileExistsError(f"{target} exists; remove it, choose another or pass overwrite=True")
+        raise OutputExistsError(
+            f"{target} exists; remove it, choose another or pass overwrite=True"
+        )
     if (
         target.is_symlink()
         or not target.is_dir()
         or any(not (p.is_file() and p.suffix == ".ndjson") for p in target.iterdir())
     ):
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{target} exists and holds more than .ndjson files; refusing to replace it"
         )
 
@@ -142,7 +150,7 @@ def _context(
     for source, outcome in (("plans'", summary.outcome), ("model's", model and model.outcome)):
         if outcome and outcome != check.outcome:
             rule = f"differs from the {source} outcome {outcome!r}"
-            check.problems.add("scores", "outcome", rule, [check.outcome], 0)
+            check.problems.add("scores", "outcome", rule, examples=[show(check.outcome)])
     return Context(base, check.outcome, check.as_of.date(), model)
 
 
@@ -185,7 +193,7 @@ def _write_risk_assessments(
         while len(pending) > keep:
             text, problems = pending.popleft().result()
             handle.write(text)
-            check.problems.merge(problems)
+            check.problems.extend(problems)
 
     context = None
     with _executor(workers) as pool:
@@ -207,12 +215,15 @@ def _write_risk_assessments(
 def _finish_check(check: ScoresCheck, path: Path, chunk_size: int) -> None:
     """Add the problems only the whole file shows (no rows, repeated ids); raise if any."""
     if check.rows == 0:
-        check.problems.add("scores", None, "no rows", [], 0)
+        check.problems.add("scores", None, "no rows")
     repeated = check.duplicate_hashes()
     if len(repeated):
         ids = duplicate_ids(path, repeated, chunk_size=chunk_size)
         if ids:
-            check.problems.add("scores", "person_id", "duplicate id", list(ids), sum(ids.values()))
+            shown = [show(i) for i in ids]
+            check.problems.add(
+                "scores", "person_id", "duplicate id", rows=sum(ids.values()), examples=shown
+            )
     check.problems.raise_if_any()
 
 
@@ -291,7 +302,7 @@ def export_fhir(
         that is missing or not a plan; a resource the FHIR library refuses (with its JSON path).
     masrisk.BundleError
         If the bundle is missing a file or was changed.
-    FileExistsError
+    masrisk.exceptions.OutputExistsError
         If ``out_dir`` exists and ``overwrite`` is false, or it holds other files.
     """
     try:
@@ -305,8 +316,9 @@ def export_fhir(
         raise ValidationError(
             [Problem("export_fhir", "system_base", "not an absolute URI", 0, (repr(system_base),))]
         )
-    if chunk_size < 1 or workers < 1:
-        raise ValueError(f"chunk_size and workers must be at least 1, got {chunk_size}, {workers}")
+    for name, value in (("chunk_size", chunk_size), ("workers", workers)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(name, "an integer >= 1", value)
     scores_path, target = Path(scores), Path(out_dir)
     summary, community_plans = read_plans(Path(plans))
     identity = model_identity(model) if model is not None else None

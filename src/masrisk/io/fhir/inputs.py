@@ -17,49 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problem, ValidationError
+from masrisk.exceptions import Problems, show
 from masrisk.planning.documents import CitySummary, CommunityPlan
 from masrisk.tiers import TIERS
 
 #: Columns of the scores file that the export reads (``masrisk score`` writes them all).
 SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk", "tier")
-_EXAMPLES = 5
-
-
-@dataclass
-class Problems:
-    """Problems found so far, counted per (table, column, rule) with a few examples each."""
-
-    source: str
-    _found: dict[tuple[str, str | None, str], list] = field(default_factory=dict)
-
-    def add(
-        self, table: str, column: str | None, rule: str, examples: Sequence[Any], rows: int = -1
-    ) -> None:
-        """Count ``rows`` (by default ``len(examples)``) rows breaking a rule; keep 5 examples."""
-        tally = self._found.setdefault((table, column, rule), [0, []])
-        tally[0] += len(examples) if rows < 0 else rows
-        room = _EXAMPLES - len(tally[1])
-        tally[1].extend(repr(e) for e in list(examples[:room]) if repr(e) not in tally[1])
-
-    def merge(self, other: Problems) -> None:
-        """Add the problems of ``other``."""
-        for (table, column, rule), (rows, examples) in other._found.items():
-            self.add(table, column, rule, [], rows)
-            tally = self._found[(table, column, rule)][1]
-            tally.extend(e for e in examples[: _EXAMPLES - len(tally)] if e not in tally)
-
-    def __bool__(self) -> bool:
-        return bool(self._found)
-
-    def raise_if_any(self) -> None:
-        """Raise a :class:`masrisk.ValidationError` listing every problem, if there is one."""
-        if self._found:
-            problems = [
-                Problem(table, column, rule, rows, tuple(examples))
-                for (table, column, rule), (rows, examples) in self._found.items()
-            ]
-            raise ValidationError(problems, source=self.source)
 
 
 # ----------------------------------------------------------------------------- scores
@@ -67,32 +30,25 @@ class Problems:
 
 def scores_columns(path: Path) -> list[str]:
     """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
+    found, columns = Problems(str(path)), []
     if not path.is_file():
-        raise ValidationError([Problem("scores", None, "no such file", 0, (str(path),))])
-    if path.suffix not in (".parquet", ".csv"):
-        raise ValidationError(
-            [Problem("scores", None, "not a .parquet or .csv file", 0, (str(path),))]
-        )
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
+        found.add("scores", None, "no such file")
+    elif path.suffix not in (".parquet", ".csv"):
+        found.add("scores", None, "not a .parquet or .csv file")
+    else:
+        try:
+            if path.suffix == ".parquet":
+                import pyarrow.parquet as pq
 
-            columns = list(pq.ParquetFile(path).schema_arrow.names)
-        else:
-            columns = list(pd.read_csv(path, nrows=0).columns)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            [Problem("scores", None, "unreadable file", 0, (), str(exc))], source=str(path)
-        ) from None
-    missing = [c for c in SCORE_INPUT_COLUMNS if c not in columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem("scores", c, "missing column", detail="masrisk score writes it")
-                for c in missing
-            ],
-            source=str(path),
-        )
+                columns = list(pq.ParquetFile(path).schema_arrow.names)
+            else:
+                columns = list(pd.read_csv(path, nrows=0).columns)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            found.add("scores", None, "unreadable file", detail=str(exc))
+    for column in () if found else SCORE_INPUT_COLUMNS:
+        if column not in columns:
+            found.add("scores", column, "missing column", detail="masrisk score writes it")
+    found.raise_if_any()
     return columns
 
 
@@ -108,13 +64,6 @@ def iter_scores(
     else:
         text = {c: "string" for c in ("person_id", "outcome", "tier", "as_of") if c in columns}
         yield from pd.read_csv(path, usecols=list(columns), dtype=text, chunksize=chunk_size)
-
-
-def _show(value: Any) -> str:
-    """Show a date as ``YYYY-MM-DD`` (with a time only if it has one), anything else as text."""
-    if isinstance(value, pd.Timestamp) and value == value.normalize():
-        return value.date().isoformat()
-    return str(value)
 
 
 @dataclass
@@ -134,28 +83,27 @@ class ScoresCheck:
         """
         ids = chunk["person_id"].astype("string")
         missing = ids.isna() | (ids.str.strip() == "")
-        if missing.any():
-            rows = [f"row {self.rows + i + 1}" for i in np.flatnonzero(missing.to_numpy())[:5]]
-            self.problems.add("scores", "person_id", "missing id", rows, int(missing.sum()))
+        self.problems.add_rows(
+            "scores", "person_id", "missing id", missing, first_row=self.rows + 1
+        )
         self._hashes.append(pd.util.hash_array(ids[~missing].to_numpy(dtype=object)))
         risk = pd.to_numeric(chunk["risk"], errors="coerce")
-        bad = risk.isna() | (risk < 0) | (risk > 1)
-        self._add("risk", "not a probability in [0, 1]", ids[bad])
+        self._add("risk", "not a probability in [0, 1]", risk.isna() | (risk < 0) | (risk > 1), ids)
         tier = chunk["tier"].astype("string")
-        self._add("tier", f"not one of {', '.join(TIERS)}", ids[~tier.isin(TIERS).fillna(False)])
+        self._add("tier", f"not one of {', '.join(TIERS)}", ~tier.isin(TIERS).fillna(False), ids)
         self._check_constant(chunk, ids)
         self.rows += len(chunk)
         return chunk.assign(person_id=ids, risk=risk, tier=tier)
 
-    def _add(self, column: str, rule: str, ids: pd.Series) -> None:
-        if len(ids):
-            self.problems.add("scores", column, rule, ids.fillna("<missing>").tolist())
+    def _add(self, column: str, rule: str, mask: pd.Series, ids: pd.Series) -> None:
+        if mask.any():
+            self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
 
     def _check_constant(self, chunk: pd.DataFrame, ids: pd.Series) -> None:
         dates = pd.to_datetime(chunk["as_of"], errors="coerce")
-        self._add("as_of", "not a date", ids[dates.isna()])
+        self._add("as_of", "not a date", dates.isna(), ids)
         outcome = chunk["outcome"].astype("string")
-        self._add("outcome", "missing outcome", ids[outcome.isna()])
+        self._add("outcome", "missing outcome", outcome.isna(), ids)
         if self.as_of is None and dates.notna().any():
             self.as_of = dates.dropna().iloc[0]
         if self.outcome is None and outcome.notna().any():
@@ -166,9 +114,8 @@ class ScoresCheck:
     def _others(self, column: str, rule: str, values: pd.Series, first: Any) -> None:
         other = values.notna() & (values != first)
         if other.any():
-            shown = [_show(v) for v in values[other].drop_duplicates().tolist()]
-            rule = f"{rule} (the first is {_show(first)})"
-            self.problems.add("scores", column, rule, shown, int(other.sum()))
+            rule = f"{rule} (the first is {show(first)})"
+            self.problems.add_values("scores", column, rule, other, values)
 
     def duplicate_hashes(self) -> np.ndarray:
         """Return the hashes of ``person_id`` values seen more than once (usually none)."""
@@ -197,12 +144,12 @@ def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[st
 
 def _read_json(path: Path, problems: Problems) -> Any:
     if not path.is_file():
-        problems.add("plans", path.name, "missing file", [str(path)], 0)
+        problems.add("plans", path.name, "missing file", examples=[show(str(path))])
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        problems.add("plans", path.name, f"not valid JSON ({exc})", [], 0)
+        problems.add("plans", path.name, f"not valid JSON ({exc})")
         return None
 
 
@@ -210,7 +157,7 @@ def _document(kind: type, data: Any, name: str, problems: Problems) -> Any:
     try:
         return kind.from_dict(data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        problems.add("plans", name, f"not a {kind.__name__} ({exc})", [], 0)
+        problems.add("plans", name, f"not a {kind.__name__} ({exc})")
         return None
 
 
@@ -221,7 +168,7 @@ def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
     """
     problems = Problems(source=str(directory))
     if not directory.is_dir():
-        problems.add("plans", None, "no such directory", [str(directory)], 0)
+        problems.add("plans", None, "no such directory", examples=[show(str(directory))])
         problems.raise_if_any()
     summary = _document(
         CitySummary, _read_json(directory / "summary.json", problems), "summary.json", problems
@@ -241,8 +188,8 @@ def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
                     "plans",
                     name,
                     "territory_id or outcome differs from summary.json",
-                    [plan.territory_id],
-                    1,
+                    rows=1,
+                    examples=[show(plan.territory_id)],
                 )
             plans.append(plan)
     problems.raise_if_any()

@@ -24,16 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from masrisk.io._omop_store import Store
-from masrisk.io._omop_values import (
-    Labels,
-    Problems,
-    labelled,
+from masrisk.exceptions import Problems
+from masrisk.io.omop.store import Store
+from masrisk.io.omop.values import (
     to_dates,
     to_ids,
     to_numbers,
-    to_text,
 )
+from masrisk.io.user_tables import to_text
 
 __all__ = ["EventOptions", "read_events"]
 
@@ -59,16 +57,18 @@ class _Reader:
     problems: Problems
     left_out: Counter
 
-    def chunks(self, table: str, key: str) -> Iterator[tuple[pd.DataFrame, Labels]]:
+    def chunks(self, table: str, key: str) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
         """Chunks of ``table`` whose person is known, and example labels by ``key``."""
         columns = self.plan.get(table)
         if columns is None:
             return
         for chunk in self.store.read(table, columns, self.options.chunksize):
-            labels = labelled(chunk, key if key in chunk.columns else "person_id")
+            labels = chunk[key if key in chunk.columns else "person_id"]
             person = to_ids(chunk["person_id"], table, "person_id", self.problems, labels)
             unknown = person.isna() | ~person.isin(self.persons)
-            self.problems.add(table, "person_id", "matches no person.person_id", unknown, labels)
+            self.problems.add_rows(
+                table, "person_id", "matches no person.person_id", unknown, ids=labels
+            )
             yield chunk.assign(person_id=person), labels
 
 
@@ -175,12 +175,12 @@ def _visit_events(
         problems = reader.problems
         concept = to_ids(chunk["visit_concept_id"], table, "visit_concept_id", problems, labels)
         unmapped = concept.isna() | ~concept.isin(list(kinds))
-        problems.add(
+        problems.add_rows(
             table,
             "visit_concept_id",
             "visit concept with no event kind",
             unmapped,
-            Labels(concept, "concept"),
+            ids=concept.rename("concept"),
             detail="map it with visit_kinds={concept_id: kind}, or None to leave such visits out",
         )
         kind = concept.map(pd.Series(kinds, dtype=object))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import SEXES, USER_TYPE_REGIME, ZONES
-from masrisk.io._rips_places import MEMBER_KEY, Places, new_ids
-from masrisk.io._rips_reader import RipsProblem, RipsReader, show
-from masrisk.io._rips_values import (
+from masrisk.exceptions import show
+from masrisk.io.rips.codes import SEXES, USER_TYPE_REGIME, ZONES
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
+from masrisk.io.rips.reader import RipsProblem, RipsReader
+from masrisk.io.rips.values import (
     BIRTH,
     MUNICIPALITY,
     SEX,
@@ -73,7 +74,7 @@ def resolve_persons(reader: RipsReader) -> tuple[pd.DataFrame, list[RipsProblem]
             "sex": sex.where(sex.isin(SEXES)).astype("str"),
             "regime": values[USER_FIELDS[USER_TYPE]].map(USER_TYPE_REGIME).astype("str"),
             "municipality": municipality.where(valid_municipality, "00000").astype("str"),
-            "zone": values[USER_FIELDS[ZONE]].map(ZONES).fillna("urban").astype("str"),
+            "zone": values[USER_FIELDS[ZONE]].map(ZONES).fillna(ZONES["02"]).astype("str"),
             "left_out": left_out,
         }
     )
@@ -90,7 +91,7 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     """Add ``person_id``, ``household_id``, ``matched`` and the members' extra columns.
 
     ``person_id`` is the membership table's when it has one, else ``"<type>-<number>"``;
-    unmatched persons get new ids (see :func:`masrisk.io._rips_places.new_ids`).
+    unmatched persons get new ids (see :func:`masrisk.io.rips.places.new_ids`).
     """
     labels = people["document_type"] + "-" + people["document_number"]
     members = places.members
@@ -101,7 +102,7 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     matched = aligned["household_id"].notna().to_numpy()
     out = people.assign(matched=matched)
     if "person_id" in members.columns:
-        fresh = new_ids(members["person_id"], labels[~matched])
+        fresh = new_ids(members["person_id"], labels[~matched], "members")
         out["person_id"] = _fill(
             aligned["person_id"].to_numpy(), ~matched, fresh, members["person_id"]
         )

@@ -9,7 +9,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import SEXES, ZONES
+from masrisk.io.rips.codes import SEXES, ZONES
+from masrisk.tables import DATE_RANGE
 
 __all__ = ["NO_DAY", "USER_FIELDS", "best_value", "check_user_value", "parse_days"]
 
@@ -30,7 +31,7 @@ _DATE = r"\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?"
 _DATE_PATTERN = re.compile(_DATE)
 _MUNICIPALITY = re.compile(r"\d{5}")
 _USER_TYPES = frozenset(f"{k:02d}" for k in range(1, 16))
-_EARLIEST, _LATEST = pd.Timestamp("1850-01-01"), pd.Timestamp("2200-01-01")
+_EARLIEST, _LATEST = (pd.Timestamp(d) for d in DATE_RANGE)
 
 # status codes of parse_days
 OK, MISSING, NOT_A_DATE, OUT_OF_RANGE = range(4)

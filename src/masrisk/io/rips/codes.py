@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from masrisk import vocabulary
 from masrisk.codes import EVENT_KINDS, normalize_icd10
 
 #: Service groups of a user's ``servicios`` -> (date field, masrisk kind). ``procedimientos``
@@ -106,8 +107,8 @@ REGIME_USER_TYPE: dict[str, str] = {
 #: ``tipoUsuario`` written for a regime RIPS cannot name ("12", particular).
 NO_REGIME_USER_TYPE = "12"
 
-#: ``codZonaTerritorialResidencia`` -> ``territories.zone``.
-ZONES: dict[str, str] = {"01": "rural", "02": "urban"}
+#: ``codZonaTerritorialResidencia`` -> ``territories.zone``: 02 urban, 01 rural.
+ZONES: dict[str, str] = dict(zip(("02", "01"), vocabulary.ZONES, strict=True))
 
 #: Identity documents of ``tipoDocumentoIdentificacion``.
 DOCUMENT_TYPES: frozenset[str] = frozenset(
@@ -115,7 +116,7 @@ DOCUMENT_TYPES: frozenset[str] = frozenset(
 )
 
 #: Sexes of ``codSexo`` that the data contract knows; "I" (indeterminate) is not one.
-SEXES: frozenset[str] = frozenset({"F", "M"})
+SEXES: frozenset[str] = frozenset(vocabulary.SEXES)
 
 #: Kind codes of events, as positions in :data:`masrisk.codes.EVENT_KINDS`.
 KIND_CODE: dict[str, int] = {kind: k for k, kind in enumerate(EVENT_KINDS)}

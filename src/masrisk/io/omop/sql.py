@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from masrisk.exceptions import MasriskError
-from masrisk.io._omop_store import Store, arrow_table, csv_batches, ddl, rebatch, to_pandas
+from masrisk.io.omop.store import Store, arrow_table, csv_batches, ddl, rebatch, to_pandas
 
 __all__ = ["SQLStore", "engine_for"]
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from masrisk.io._rips_codes import (
+from masrisk.exceptions import show
+from masrisk.io.rips.codes import (
     DECEASED,
     DIAGNOSIS_FIELD,
     DOCUMENT_TYPES,
@@ -28,7 +29,7 @@ from masrisk.io._rips_codes import (
     Located,
     read_icd10,
 )
-from masrisk.io._rips_values import NO_DAY, USER_FIELDS, check_user_value, parse_days
+from masrisk.io.rips.values import NO_DAY, USER_FIELDS, check_user_value, parse_days
 
 __all__ = ["RipsProblem", "RipsReader"]
 
@@ -63,12 +64,6 @@ class RipsProblem:
     def __str__(self) -> str:
         text = f"{self.file}: {self.path}: {self.rule}"
         return f"{text} ({self.value})" if self.value else text
-
-
-def show(value: object) -> str:
-    """Show a value in a problem: text quoted, at most 60 characters."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _plain(value: object) -> object:
