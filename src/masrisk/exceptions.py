@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "CutoffError",
     "MasriskError",
+    "MissingExtraError",
     "OutputExistsError",
     "ParameterError",
     "Problem",
@@ -281,6 +282,10 @@ class ParameterError(MasriskError, ValueError):
 
 class OutputExistsError(MasriskError, FileExistsError):
     """An output would replace files: without ``overwrite``, or files masrisk did not write."""
+
+
+class MissingExtraError(MasriskError, ImportError):
+    """An optional dependency is not installed; the message says which extra brings it."""
 
 
 class BundleError(MasriskError):

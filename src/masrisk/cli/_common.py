@@ -33,6 +33,15 @@ _out = Console(highlight=False, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show no progress on stderr.")]
 
+#: ``--overwrite``: replace an output masrisk wrote before, never anything else.
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an output of the same kind that masrisk wrote before (never input data).",
+    ),
+]
+
 #: Seeds: any integer NumPy's generators and LightGBM accept.
 Seed = Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Random seed (0 to 2147483647).")]
 
@@ -125,7 +134,7 @@ def _stage(quiet: bool) -> Iterator[None]:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     try:
         yield
-    except (MasriskError, FileNotFoundError) as exc:
+    except (MasriskError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
         _err.print(f"error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     finally:

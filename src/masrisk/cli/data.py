@@ -7,15 +7,32 @@ from typing import Annotated
 
 import typer
 
-from masrisk.cli._common import FileFormat, Profile, Quiet, _err, _null, _out, _stage, _summary, app
+from masrisk.cli._common import (
+    FileFormat,
+    Overwrite,
+    Profile,
+    Quiet,
+    Seed,
+    _err,
+    _null,
+    _out,
+    _stage,
+    _summary,
+    app,
+)
+
+#: The most persons ``synth`` makes: a few times Bogotá (7.9 M), within a 24 GiB machine.
+MAX_PERSONS = 20_000_000
 
 
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
     profile: Annotated[Profile, typer.Option(help="Population profile.")] = Profile.bogota,
-    persons: Annotated[int, typer.Option(min=1000, help="Number of persons.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same tables.")] = 0,
+    persons: Annotated[
+        int, typer.Option(min=1000, max=MAX_PERSONS, help="Number of persons.")
+    ] = 20_000,
+    seed: Seed = 0,
     file_format: Annotated[
         FileFormat, typer.Option("--format", help="File format of the tables.")
     ] = FileFormat.parquet,
@@ -25,21 +42,26 @@ def synth(
             help="Also write each person's true outcome probabilities here (.parquet or .csv)."
         ),
     ] = None,
+    overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Write a synthetic population (a data directory) for a profile."""
+    from masrisk.outputs import check_output
     from masrisk.synth import synthesize
 
     with _stage(quiet):
         if truth is not None and truth.resolve().parent == out.resolve():
             raise typer.BadParameter("the truth file must not be inside the data directory")
+        check_output(out, overwrite=overwrite, kind="data")  # before minutes of work
+        if truth is not None:
+            check_output(truth, overwrite=overwrite, kind="truth")
         with (
             _err.status(f"Synthesising {persons:,} persons ({profile.value})", spinner="dots")
             if not quiet
             else _null()
         ):
             population = synthesize(profile.value, persons=persons, seed=seed)
-            population.write(out, format=file_format.value, truth_path=truth)
+            population.write(out, format=file_format.value, truth_path=truth, overwrite=overwrite)
         if not quiet:
             _err.print(_summary(f"Wrote {out}", population.tables.summary()))
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.outputs import replace_directory, share
+from masrisk.outputs import output_directory
 from masrisk.schema import normalize_and_validate, read_table_file, table_files
 from masrisk.tables import CONTRACT, Tables
 
@@ -131,6 +130,7 @@ def partition_data(
     partitions: int | None = None,
     memory_limit: str = "4GB",
     threads: int | None = None,
+    overwrite: bool = False,
 ) -> PartitionedData:
     """Split a data directory into partitions of whole territories, out of core.
 
@@ -139,7 +139,7 @@ def partition_data(
     source : str or pathlib.Path
         A data directory (``<table>.parquet`` or ``<table>.csv`` per table).
     out : str or pathlib.Path
-        Where to write the partitioned directory; replaced atomically if it exists.
+        Where to write the partitioned directory (:func:`masrisk.outputs.output_directory`).
     persons_per_partition : int
         Target persons per partition (ignored when ``partitions`` is given). A million
         persons take about 4 GiB of memory through features, scoring and explanations.
@@ -149,6 +149,8 @@ def partition_data(
         DuckDB's memory limit (it spills to disk beyond it).
     threads : int, optional
         DuckDB's threads; all cores by default.
+    overwrite : bool
+        Replace a partitioned directory that masrisk wrote before.
 
     Returns
     -------
@@ -164,12 +166,10 @@ def partition_data(
 
     source, out = Path(source), Path(out)
     files = _table_files(source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with output_directory(out, kind="partitions", overwrite=overwrite) as work:
         with duckdb.connect() as con:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-            con.execute(f"SET temp_directory = '{work / '.spill'}'")
+            con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+            con.execute(f"SET temp_directory = {_literal(work / '.spill')}")
             con.execute("SET preserve_insertion_order = false")
             if threads:
                 con.execute(f"SET threads = {int(threads)}")
@@ -191,11 +191,6 @@ def partition_data(
             "sizes": {column: sizes[column].tolist() for column in sizes.columns},
         }
         (work / _MANIFEST).write_text(json.dumps(manifest, indent=1))
-        share(work)
-        replace_directory(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return open_partitioned(out)
 
 
@@ -212,12 +207,16 @@ def _table_files(source: Path) -> dict[str, Path]:
     return files
 
 
+def _literal(value: object) -> str:
+    """Return ``value`` as a SQL string literal: quoted, its quotes doubled (never code)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _reader(file: Path) -> str:
-    path = str(file).replace("'", "''")
     if file.suffix == ".parquet":
-        return f"read_parquet('{path}')"
+        return f"read_parquet({_literal(file)})"
     # As masrisk reads CSV: every cell as text, so ids keep their leading zeros.
-    return f"read_csv('{path}', all_varchar = true, header = true)"
+    return f"read_csv({_literal(file)}, all_varchar = true, header = true)"
 
 
 def _check_references(con, source: str) -> None:  # noqa: ANN001 - a DuckDB connection
@@ -309,8 +308,9 @@ def _write_partitions(
     for name, query in queries.items():
         # Households and persons are sorted by id, so a partition's rows come in the same
         # order on every run; events need no order, and DuckDB streams them unordered.
-        target = str(work / name).replace("'", "''")
-        con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, PARTITION_BY (part))")
+        con.execute(
+            f"COPY ({query}) TO {_literal(work / name)} (FORMAT parquet, PARTITION_BY (part))"
+        )
     n = int(territory_partition.max()) + 1 if len(territory_partition) else 0
     return pd.DataFrame(
         {name: [_rows(work / name / f"part={k}") for k in range(n)] for name in queries},

@@ -62,8 +62,6 @@ import logging
 import multiprocessing
 import os
 import re
-import shutil
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,7 +73,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import (
-    OutputExistsError,
+    MissingExtraError,
     ParameterError,
     Problem,
     Problems,
@@ -92,7 +90,7 @@ from masrisk.io.fhir.inputs import (
     scores_columns,
 )
 from masrisk.io.fhir.resources import Context, risk_assessment_lines, to_line
-from masrisk.outputs import replace_directory, share
+from masrisk.outputs import output_directory
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["DEFAULT_SYSTEM_BASE", "RESOURCE_TYPES", "FhirExport", "export_fhir"]
@@ -118,23 +116,6 @@ class FhirExport:
     def files(self) -> dict[str, Path]:
         """Return each resource type's NDJSON file."""
         return {kind: self.path / f"{kind}.ndjson" for kind in RESOURCE_TYPES}
-
-
-def _check_target(target: Path, overwrite: bool) -> None:
-    if not (target.exists() or target.is_symlink()):
-        return
-    if not overwrite:
-        raise OutputExistsError(
-            f"{target} exists; remove it, choose another or pass overwrite=True"
-        )
-    if (
-        target.is_symlink()
-        or not target.is_dir()
-        or any(not (p.is_file() and p.suffix == ".ndjson") for p in target.iterdir())
-    ):
-        raise OutputExistsError(
-            f"{target} exists and holds more than .ndjson files; refusing to replace it"
-        )
 
 
 def _format_risks(risk: pd.Series) -> list[str]:
@@ -307,10 +288,10 @@ def export_fhir(
     """
     try:
         import fhir.resources.R4B  # noqa: F401 - an optional dependency
-    except ImportError as exc:
-        raise ImportError(
+    except ImportError:
+        raise MissingExtraError(
             "export_fhir needs fhir.resources; install it with: pip install 'masrisk[interop]'"
-        ) from exc
+        ) from None
     system_base = system_base.rstrip("/:")
     if not _URI.fullmatch(system_base):
         raise ValidationError(
@@ -323,11 +304,8 @@ def export_fhir(
     summary, community_plans = read_plans(Path(plans))
     identity = model_identity(model) if model is not None else None
     scores_columns(scores_path)
-    _check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     check = ScoresCheck(Problems(source=str(scores_path)))
-    try:
+    with output_directory(target, kind="fhir", overwrite=overwrite) as staging:
         with open(staging / "RiskAssessment.ndjson", "w", encoding="utf-8", newline="\n") as out:
             context = _write_risk_assessments(
                 out, scores_path, check,
@@ -337,10 +315,5 @@ def export_fhir(
         _finish_check(check, scores_path, chunk_size)
         assert context is not None  # the scores have rows, an as_of and an outcome
         counts = {"RiskAssessment": check.rows, **_write_plans(staging, context, community_plans)}
-        share(staging)  # mkdtemp makes it private; an export is meant to be shared
-        replace_directory(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.debug("wrote %s: %s", target, ", ".join(f"{n:,} {k}" for k, n in counts.items()))
     return FhirExport(target, counts, context.outcome, context.as_of.isoformat())

@@ -88,15 +88,15 @@ from typing import Literal
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.exceptions import OutputExistsError, ParameterError
+from masrisk.exceptions import ParameterError
 from masrisk.io.rips.assemble import assemble
 from masrisk.io.rips.codes import CUPS_CODES
 from masrisk.io.rips.places import read_places
 from masrisk.io.rips.reader import RipsProblem, RipsReader
 from masrisk.io.rips.writer import RipsExport, to_rips
 from masrisk.io.user_tables import TableInput
-from masrisk.outputs import write_table
-from masrisk.tables import CONTRACT, Tables
+from masrisk.outputs import output_directory, write_table
+from masrisk.tables import Tables
 
 __all__ = ["CUPS_CODES", "RipsExport", "RipsImport", "RipsProblem", "from_rips", "to_rips"]
 
@@ -155,9 +155,9 @@ class RipsImport:
     ) -> Path:
         """Write the data directory, ``import_problems.csv`` and ``unmatched_persons.csv``.
 
-        Each table is written atomically (:func:`masrisk.outputs.write_table`). The two CSV
-        files beside the tables are written even when empty, so that an old list never
-        outlives a new import.
+        The directory is written beside ``out_dir`` and moved into place whole
+        (:func:`masrisk.outputs.output_directory`). The two CSV files beside the tables are
+        written even when empty.
 
         Parameters
         ----------
@@ -166,8 +166,8 @@ class RipsImport:
         format : {"parquet", "csv"}
             File format of the tables.
         overwrite : bool
-            Replace the table files of an existing data directory (all of them, including
-            tables this import does not write, such as ``adjacency``).
+            Replace a data directory that masrisk wrote before (an import or a synthetic
+            population); a directory of anyone else's is never replaced.
 
         Returns
         -------
@@ -177,22 +177,16 @@ class RipsImport:
         Raises
         ------
         masrisk.exceptions.OutputExistsError
-            If ``out_dir`` holds table files and ``overwrite`` is false.
+            If ``out_dir`` exists and ``overwrite`` is false, or masrisk did not write it.
         """
         if format not in ("parquet", "csv"):
             raise ParameterError("format", "'parquet' or 'csv'", format)
         out = Path(out_dir)
-        old = [out / f"{name}.{suffix}" for name in CONTRACT for suffix in ("parquet", "csv")]
-        old = [path for path in old if path.is_file()]
-        if old and not overwrite:
-            raise OutputExistsError(f"{out} holds a data directory; pass overwrite to replace it")
-        out.mkdir(parents=True, exist_ok=True)
-        for path in old:
-            path.unlink()
-        for name, frame in self.tables.items():
-            write_table(frame, out / f"{name}.{format}")
-        write_table(self.problems_frame(), out / "import_problems.csv")
-        write_table(self.unmatched, out / "unmatched_persons.csv")
+        with output_directory(out, kind="data", overwrite=overwrite) as staging:
+            for name, frame in self.tables.items():
+                write_table(frame, staging / f"{name}.{format}", kind="data")
+            write_table(self.problems_frame(), staging / "import_problems.csv", kind="problems")
+            write_table(self.unmatched, staging / "unmatched_persons.csv", kind="unmatched")
         return out
 
     def __repr__(self) -> str:

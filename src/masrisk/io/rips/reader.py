@@ -143,7 +143,10 @@ class RipsReader:
             where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
             self._problem(fidx, "$", "invalid JSON", where)
             return
-        except (OSError, UnicodeDecodeError) as exc:
+        except RecursionError:
+            self._problem(fidx, "$", "invalid JSON", "nested too deeply to be a RIPS document")
+            return
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError, a 5,000-digit number
             self._problem(fidx, "$", "unreadable file", str(exc))
             return
         if not isinstance(document, dict):
