@@ -72,8 +72,10 @@ def test_round_trip_gives_identical_predictions(trained, bundle_dir):
 def test_categories_survive_the_round_trip(trained, bundle_dir):
     _, _, X_valid = trained
     metadata = load_bundle(bundle_dir).metadata
-    sex = next(f for f in metadata["features"] if f["name"] == "ind_sex")
-    assert sex == {"name": "ind_sex", "dtype": "category", "categories": ["F", "M"]}
+    sex = next(f for f in metadata.features if f.name == "ind_sex")
+    assert sex.to_dict() == {"name": "ind_sex", "dtype": "category", "categories": ["F", "M"]}
+    written = json.loads((bundle_dir / "metadata.json").read_text(encoding="utf-8"))
+    assert {"name": "ind_age", "dtype": "float32"} in written["features"]  # no categories key
     # Parquet (or a CSV) can hand categoricals back as plain strings: still the same risks.
     as_text = X_valid.astype(dict.fromkeys(X_valid.select_dtypes("category").columns, "str"))
     bundle = load_bundle(bundle_dir)

@@ -14,6 +14,7 @@ __all__ = [
     "ConfigError",
     "CutoffError",
     "MasriskError",
+    "ParameterError",
     "Problem",
     "ValidationError",
 ]
@@ -126,3 +127,7 @@ class BundleError(MasriskError):
 
 class CutoffError(MasriskError, ValueError):
     """Cut-off dates that do not fit each other or the data (e.g. overlapping label windows)."""
+
+
+class ParameterError(MasriskError, ValueError):
+    """An option is of the wrong type or out of bounds; the message names it and its value."""
