@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 
@@ -172,3 +173,50 @@ def test_fingerprint_changes_with_the_data(trained):
     changed = X_valid.copy()
     changed.iloc[0, changed.columns.get_loc("ind_age")] += 1
     assert data_fingerprint(changed, y) != first
+
+
+def _rewrite_metadata(bundle_dir, change):
+    """Change metadata.json and recompute the manifest, as a crafted bundle would."""
+    file = bundle_dir / "metadata.json"
+    data = json.loads(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(json.dumps(data), encoding="utf-8")
+    manifest = bundle_dir / "manifest.json"
+    sums = json.loads(manifest.read_text(encoding="utf-8"))
+    sums["sha256"]["metadata.json"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(sums), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(profile="/etc/shadow"), r"profile: Input should be 'bogota' or"),
+        (
+            lambda m: m["params"].update(n_jobs=10**9),
+            r"params\.n_jobs: n_jobs must be an int in \[1, 64\], got 1000000000",
+        ),
+        (lambda m: m["params"].update(code="rm -rf /"), r"params\.code: Extra inputs"),
+        (lambda m: m["search"][0].update(num_leaves=-5), r"search\.0\.num_leaves: num_leaves must"),
+        (lambda m: m.update(format_version=2), r"format_version: bundle format 2 is not 1"),
+        (lambda m: m.pop("features"), r"features: Field required"),
+    ],
+)
+def test_crafted_metadata_is_refused_naming_the_file_and_field(bundle_dir, change, message):
+    _rewrite_metadata(bundle_dir, change)
+    with pytest.raises(masrisk.BundleError, match=r"metadata\.json: .*" + message):
+        load_bundle(bundle_dir)
+
+
+def test_metadata_is_typed_and_written_with_the_keys_given(trained, bundle_dir):
+    model, metadata, _ = trained
+    meta = load_bundle(bundle_dir).metadata
+    assert meta.chosen_model == model.chosen_
+    assert meta.params.calibration == "sigmoid"
+    assert meta.profile is None  # not given, not invented
+    assert meta.train_as_of is None
+    written = json.loads((bundle_dir / "metadata.json").read_text(encoding="utf-8"))
+    assert "train_as_of" not in written
+    assert set(written) == set(metadata) | {
+        "format_version", "outcome", "chosen_model", "choice_reason", "search", "params",
+        "packages", "profile",
+    }  # fmt: skip

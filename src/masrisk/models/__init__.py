@@ -6,15 +6,17 @@
 - :mod:`~masrisk.models.selection`: the complexities tried and the choice among them;
 - :mod:`~masrisk.models.calibration`: Platt or isotonic recalibration, cross-fitted;
 - :mod:`~masrisk.models.facts`: what a model records of itself (features, training facts,
-  bundle metadata), typed.
+  bundle metadata), typed;
+- :mod:`~masrisk.models.features`: the one check of a model's input.
 """
 
 from __future__ import annotations
 
 from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import Calibrator
-from masrisk.models.estimator import RiskModel, UnseenCategoryWarning
+from masrisk.models.estimator import RiskModel
 from masrisk.models.facts import BundleMetadata, FeatureSpec, TrainingFacts, feature_specs
+from masrisk.models.features import UnseenCategoryWarning
 from masrisk.models.selection import (
     AUC_TOLERANCE,
     BASE_PARAMS,

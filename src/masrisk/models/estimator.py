@@ -19,19 +19,25 @@ the protected hooks only, as ``lightgbm.dask`` subclasses LightGBM's estimator.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
-from masrisk.exceptions import ParameterError, Problem, ValidationError
+from masrisk.exceptions import ParameterError
 from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import CALIBRATIONS, Calibrator, cross_fitted
-from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded, feature_specs
+from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded
+from masrisk.models.features import (
+    binary_labels,
+    check_features,
+    frame_specs,
+    input_error,
+)
 from masrisk.models.selection import (
     BASE_PARAMS,
     COMPLEXITIES,
@@ -41,13 +47,9 @@ from masrisk.models.selection import (
     choose,
 )
 
-__all__ = ["RiskModel", "UnseenCategoryWarning"]
+__all__ = ["RiskModel"]
 
 logger = logging.getLogger(__name__)
-
-
-class UnseenCategoryWarning(UserWarning):
-    """Categorical values unseen in training were scored as missing."""
 
 
 class RiskModel(BaseEstimator):
@@ -106,6 +108,15 @@ class RiskModel(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=False, poor_score=True)
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = True  # LightGBM and the baseline's imputation take NaN
+        tags.input_tags.categorical = True
+        return tags
+
     # ------------------------------------------------------------------ fitting
 
     def fit(
@@ -150,16 +161,18 @@ class RiskModel(BaseEstimator):
                 "eval_set is required: RiskModel stops early, chooses and calibrates on a later, "
                 "out-of-time period; pass eval_set=(X_valid, y_valid)"
             )
+        if y is None:
+            raise ParameterError("RiskModel requires y to be passed, but the target y is None")
         X_valid, y_valid = eval_set
-        specs = _specs(X, "X")
-        if [s.name for s in _specs(X_valid, "X_valid")] != [s.name for s in specs]:
-            raise _invalid("X_valid", "must have the columns of X, in the same order")
+        specs = frame_specs(X, "X")
+        if [s.name for s in frame_specs(X_valid, "X_valid")] != [s.name for s in specs]:
+            raise input_error("X_valid", "must have the columns of X, in the same order")
         self.feature_specs_ = specs
         self.feature_names_in_ = np.asarray([s.name for s in specs], dtype=object)
         self.n_features_in_ = len(specs)
         self._fit_baseline(X, y)
         baseline_score, labels = self._validation_scores(X_valid, y_valid)
-        labels = _binary(labels, "y_valid")
+        labels = binary_labels(labels, "y_valid")
         self._select(self._train_trials(X, y, X_valid, y_valid), baseline_score, labels)
         if training is not None:
             self.training_ = training
@@ -181,7 +194,7 @@ class RiskModel(BaseEstimator):
 
     def _fit_baseline(self, X: pd.DataFrame, y: Any) -> None:
         """Fit the logistic baseline on the training period; sets ``baseline_``."""
-        y = _binary(y, "y")
+        y = binary_labels(y, "y")
         pipeline = make_baseline(X, random_state=self.random_state).fit(X, y)
         self.baseline_ = LogisticBaseline.from_pipeline(pipeline)
 
@@ -195,8 +208,8 @@ class RiskModel(BaseEstimator):
         """Train one booster per complexity, with early stopping on the validation period."""
         import lightgbm as lgb
 
-        train = lgb.Dataset(X, _binary(y, "y"), free_raw_data=False)
-        valid = lgb.Dataset(X_valid, _binary(y_valid, "y_valid"), reference=train)
+        train = lgb.Dataset(X, binary_labels(y, "y"), free_raw_data=False)
+        valid = lgb.Dataset(X_valid, binary_labels(y_valid, "y_valid"), reference=train)
         trials = []
         for complexity in self._complexities():
             booster = lgb.train(
@@ -338,67 +351,4 @@ class RiskModel(BaseEstimator):
 
     def _validate_features(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, ("feature_names_in_", "calibrator_"))
-        names = self.features_
-        columns = getattr(X, "columns", None)
-        if columns is None:
-            raise _invalid("X", f"must be a pandas DataFrame of features, not {type(X).__name__}")
-        missing = [c for c in names if c not in columns]
-        if missing:
-            detail = f"{len(missing)} of {len(names)}: {', '.join(missing)}"
-            raise _invalid(
-                "features", "features of the model are missing from the data", missing, detail
-            )
-        X = X[names]
-        aligned, unseen = {}, {}
-        for spec in self.feature_specs_:
-            column = X[spec.name]
-            if spec.categories is None:
-                if not (
-                    pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-                ):
-                    raise _invalid(spec.name, f"must be numeric ({spec.dtype}), got {column.dtype}")
-                continue
-            if (
-                isinstance(column.dtype, pd.CategoricalDtype)
-                and list(column.cat.categories) == spec.categories
-            ):
-                continue
-            values = column.astype("str").where(column.notna())
-            known = values.isna() | values.isin(spec.categories)
-            if not known.all():
-                unseen[spec.name] = int((~known).sum())
-            aligned[spec.name] = pd.Categorical(values.where(known), categories=spec.categories)
-        if unseen:
-            counts = ", ".join(f"{name}: {n:,}" for name, n in unseen.items())
-            warnings.warn(
-                f"categories unseen in training were scored as missing ({counts})",
-                UnseenCategoryWarning,
-                stacklevel=3,
-            )
-        return X.assign(**aligned) if aligned else X
-
-
-def _specs(X: Any, name: str) -> list[FeatureSpec]:
-    """Return the feature specs of a frame (pandas or Dask), which must have named columns."""
-    dtypes = getattr(X, "dtypes", None)
-    if not isinstance(dtypes, pd.Series) or not all(isinstance(c, str) for c in dtypes.index):
-        raise _invalid(name, f"must be a DataFrame with named columns, not {type(X).__name__}")
-    return feature_specs(X._meta if hasattr(X, "_meta") else X.iloc[:0])
-
-
-def _invalid(
-    where: str, rule: str, examples: Sequence[str] = (), detail: str = ""
-) -> ValidationError:
-    return ValidationError(
-        [Problem(where, None, rule, examples=tuple(examples[:5]), detail=detail)]
-    )
-
-
-def _binary(y: Any, name: str) -> np.ndarray:
-    """Return 0/1 labels as an int8 array, or raise naming ``name``."""
-    values = np.asarray(y)
-    if values.ndim != 1 or not np.isin(values, (0, 1)).all():
-        raise _invalid(name, "must be a 1-D array of 0/1 labels")
-    if not len(values) or values.min() == values.max():
-        raise _invalid(name, "holds only one class; both outcomes must occur")
-    return values.astype("int8")
+        return check_features(X, self.feature_specs_)

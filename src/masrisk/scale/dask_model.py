@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import ParameterError, Problem, ValidationError
+from masrisk.exceptions import ParameterError
 from masrisk.models import MAX_ROUNDS, PATIENCE, BoosterTrial, LogisticBaseline, RiskModel
+from masrisk.models.features import input_error
 from masrisk.scale.dask_engine import current_client, from_pieces
 
 __all__ = ["DaskRiskModel", "early_stopping_round", "iteration_losses"]
@@ -116,9 +117,7 @@ class DaskRiskModel(RiskModel):
 
         rows, events = (int(v) for v in dask.compute(y.shape[0], y.sum()))
         if events in (0, rows):
-            raise ValidationError(
-                [Problem("y", None, "holds only one class; both outcomes must occur")]
-            )
+            raise input_error("y", "holds only one class; both outcomes must occur")
         X_local, y_local = _local_sample(X, y, min(1.0, self.local_rows / rows))
         super()._fit_baseline(X_local, y_local)
 
