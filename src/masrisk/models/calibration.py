@@ -17,10 +17,17 @@ from sklearn.linear_model import LogisticRegression
 
 from masrisk.exceptions import ParameterError
 
-__all__ = ["CALIBRATIONS", "Calibrator", "cross_fitted"]
+__all__ = ["CALIBRATIONS", "Calibrator", "check_calibration", "cross_fitted"]
 
 #: The recalibration methods.
 CALIBRATIONS: tuple[str, ...] = ("sigmoid", "isotonic", "none")
+
+
+def check_calibration(method: Any) -> None:
+    """Raise a ParameterError unless ``method`` is one of :data:`CALIBRATIONS`."""
+    if method not in CALIBRATIONS:
+        choices = ", ".join(map(repr, CALIBRATIONS))
+        raise ParameterError(f"calibration must be one of {choices}, got {method!r}")
 
 
 @dataclass(frozen=True)
@@ -41,21 +48,18 @@ class Calibrator:
     def fit(cls, score: np.ndarray, y: np.ndarray, method: str) -> Calibrator:
         """Fit the map on scores and outcomes of data the model did not train on."""
         score = np.asarray(score, dtype="float64")
+        check_calibration(method)
         if method == "none":
             return cls("none")
         if method == "sigmoid":
             lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)  # unpenalised
             lr.fit(score.reshape(-1, 1), y)
             return cls("sigmoid", float(lr.intercept_[0]), float(lr.coef_[0, 0]))
-        if method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(score, y)
-            return cls(
-                "isotonic",
-                x=tuple(map(float, iso.X_thresholds_)),
-                y=tuple(map(float, iso.y_thresholds_)),
-            )
-        raise ParameterError(
-            f"calibration must be one of {', '.join(map(repr, CALIBRATIONS))}, got {method!r}"
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(score, y)
+        return cls(
+            "isotonic",
+            x=tuple(map(float, iso.X_thresholds_)),
+            y=tuple(map(float, iso.y_thresholds_)),
         )
 
     def __call__(self, score: np.ndarray) -> np.ndarray:

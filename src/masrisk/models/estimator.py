@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from masrisk.exceptions import ParameterError
 from masrisk.models.baseline import LogisticBaseline, make_baseline
-from masrisk.models.calibration import CALIBRATIONS, Calibrator, cross_fitted
+from masrisk.models.calibration import Calibrator, check_calibration, cross_fitted
 from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded
 from masrisk.models.features import (
     binary_labels,
@@ -164,6 +164,7 @@ class RiskModel(BaseEstimator):
         if y is None:
             raise ParameterError("RiskModel requires y to be passed, but the target y is None")
         X_valid, y_valid = eval_set
+        self.__dict__.pop("_training", None)  # a refit forgets the facts of the last one
         specs = frame_specs(X, "X")
         if [s.name for s in frame_specs(X_valid, "X_valid")] != [s.name for s in specs]:
             raise input_error("X_valid", "must have the columns of X, in the same order")
@@ -181,11 +182,7 @@ class RiskModel(BaseEstimator):
     def _check_params(self) -> None:
         check_bounded("n_jobs", self.n_jobs)
         check_bounded("random_state", self.random_state)
-        if self.calibration not in CALIBRATIONS:
-            raise ParameterError(
-                f"calibration must be one of {', '.join(map(repr, CALIBRATIONS))}, "
-                f"got {self.calibration!r}"
-            )
+        check_calibration(self.calibration)
         if self.params is not None and not isinstance(self.params, Mapping):
             raise ParameterError(f"params must be a dict or None, got {self.params!r}")
         for name in ("num_leaves", "max_depth", "learning_rate", "lambda_l2"):
