@@ -167,6 +167,8 @@ def test_training_facts_are_kept_typed_from_fit_or_assignment(periods):
     assert model.training_.train_persons == 7
     with pytest.raises(ParameterError, match="training.features"):
         model.training_ = {"features": feature_specs(X.iloc[:, :3])}
+    with pytest.raises(ParameterError, match=r"training: train_persons: .* \(got -1\)"):
+        model.training_ = {**facts, "train_persons": -1}
     assert not hasattr(RiskModel(), "training_")
 
 

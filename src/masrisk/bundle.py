@@ -38,7 +38,7 @@ from masrisk.models import (
     UnseenCategoryWarning,
     feature_specs,
 )
-from masrisk.models.facts import FORMAT_VERSION
+from masrisk.models.facts import FORMAT_VERSION, describe_problems
 from masrisk.outputs import replace_directory, share
 
 __all__ = [
@@ -276,12 +276,7 @@ def _read(file: Path, parse: Callable[[Any], Any]) -> Any:
     try:
         return parse(json.loads(file.read_text(encoding="utf-8")))
     except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            + ("" if e["type"] == "value_error" else f" (got {e.get('input')!r:.80})")
-            for e in exc.errors()
-        )
-        raise BundleError(f"{file}: {problems}") from None
+        raise BundleError(f"{file}: {describe_problems(exc)}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"{file}: unreadable ({type(exc).__name__}: {exc})") from None
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pydantic
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
@@ -31,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from masrisk.exceptions import ParameterError
 from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import Calibrator, check_calibration, cross_fitted
-from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded
+from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded, describe_problems
 from masrisk.models.features import (
     binary_labels,
     check_features,
@@ -247,12 +248,8 @@ class RiskModel(BaseEstimator):
     ) -> None:
         """Choose among the trials and the baseline, calibrate the choice, cross-fit both."""
         choice = choose(trials, baseline_score, y_valid)
-        self.search_, self.chosen_, self.choice_reason_ = (
-            choice.search,
-            choice.chosen,
-            choice.reason,
-        )
-        self.booster_ = choice.booster
+        self.search_, self.chosen_, self.booster_ = choice.search, choice.chosen, choice.booster
+        self.choice_reason_ = choice.reason
         logger.info("%s: %s", self.outcome, self.choice_reason_)
         self.calibrator_ = Calibrator.fit(choice.score, y_valid, self.calibration)
         self.validation_risk_ = {
@@ -301,7 +298,10 @@ class RiskModel(BaseEstimator):
 
     @training_.setter
     def training_(self, facts: TrainingFacts | Mapping[str, Any]) -> None:
-        facts = TrainingFacts.model_validate(facts)
+        try:
+            facts = TrainingFacts.model_validate(facts)
+        except pydantic.ValidationError as exc:
+            raise ParameterError(f"training: {describe_problems(exc)}") from None
         if hasattr(self, "feature_names_in_") and facts.feature_names != self.features_:
             raise ParameterError("training.features must be the features of X, in order")
         self._training = facts

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from masrisk.config import BUNDLED_CONFIGS
@@ -27,6 +28,7 @@ __all__ = [
     "FeatureSpec",
     "TrainingFacts",
     "check_bounded",
+    "describe_problems",
     "feature_specs",
 ]
 
@@ -64,6 +66,15 @@ def check_bounded(name: str, value: Any) -> Any:
         article = "an int" if kind is int else "a float"
         raise ParameterError(f"{name} must be {article} in [{low}, {high}], got {value!r}")
     return kind(value)
+
+
+def describe_problems(error: pydantic.ValidationError) -> str:
+    """Return a pydantic error as ``field: problem (got value)``, one per problem, on one line."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+        + ("" if e["type"] == "value_error" else f" (got {e.get('input')!r:.80})")
+        for e in error.errors()
+    )
 
 
 def _bounded(name: str) -> Any:

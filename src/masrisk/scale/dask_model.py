@@ -320,19 +320,11 @@ def _sampled(frame: pd.DataFrame | pd.Series, fraction: float) -> pd.DataFrame |
     return frame.loc[household_sample(frame.index, fraction)]  # hashes any ids
 
 
-def _per_partition(frame: Any, func: Callable[..., Any], *args: Any, y: Any = None) -> list:
-    """Run ``func(partition, *args)`` (with ``y``'s partition when given) on each partition."""
+def _per_partition(frame: Any, func: Callable[..., Any], *args: Any) -> list:
+    """Run ``func(partition, *args)`` on each partition; return the results in order."""
     import dask
 
-    pieces = frame.to_delayed()
-    if y is None:
-        tasks = [dask.delayed(func)(piece, *args) for piece in pieces]
-    else:
-        tasks = [
-            dask.delayed(func)(piece, *args, labels)
-            for piece, labels in zip(pieces, y.to_delayed(), strict=True)
-        ]
-    return list(dask.compute(*tasks))
+    return list(dask.compute(*[dask.delayed(func)(piece, *args) for piece in frame.to_delayed()]))
 
 
 def _baseline_score(frame: pd.DataFrame, baseline: LogisticBaseline) -> np.ndarray:
