@@ -175,15 +175,15 @@ def test_fingerprint_changes_with_the_data(trained):
     assert data_fingerprint(changed, y) != first
 
 
-def _rewrite_metadata(bundle_dir, change):
-    """Change metadata.json and recompute the manifest, as a crafted bundle would."""
-    file = bundle_dir / "metadata.json"
+def _rewrite(bundle_dir, name, change):
+    """Change a JSON file of a bundle and recompute the manifest, as a crafted bundle would."""
+    file = bundle_dir / name
     data = json.loads(file.read_text(encoding="utf-8"))
     change(data)
-    file.write_text(json.dumps(data), encoding="utf-8")
+    file.write_text(json.dumps(data), encoding="utf-8")  # NaN is written as NaN
     manifest = bundle_dir / "manifest.json"
     sums = json.loads(manifest.read_text(encoding="utf-8"))
-    sums["sha256"]["metadata.json"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    sums["sha256"][name] = hashlib.sha256(file.read_bytes()).hexdigest()
     manifest.write_text(json.dumps(sums), encoding="utf-8")
 
 
@@ -202,7 +202,7 @@ def _rewrite_metadata(bundle_dir, change):
     ],
 )
 def test_crafted_metadata_is_refused_naming_the_file_and_field(bundle_dir, change, message):
-    _rewrite_metadata(bundle_dir, change)
+    _rewrite(bundle_dir, "metadata.json", change)
     with pytest.raises(masrisk.BundleError, match=r"metadata\.json: .*" + message):
         load_bundle(bundle_dir)
 
@@ -220,3 +220,16 @@ def test_metadata_is_typed_and_written_with_the_keys_given(trained, bundle_dir):
         "format_version", "outcome", "chosen_model", "choice_reason", "search", "params",
         "packages", "profile",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(method="pickle"), r"calibration must be one of"),
+        (lambda c: c.update(slope=float("nan")), r"numbers must be finite"),
+    ],
+)
+def test_crafted_calibrator_is_refused_naming_the_file(bundle_dir, change, message):
+    _rewrite(bundle_dir, "calibrator.json", change)
+    with pytest.raises(masrisk.BundleError, match=r"calibrator\.json: .*" + message):
+        load_bundle(bundle_dir)

@@ -81,14 +81,26 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:
-        """Rebuild from :meth:`to_dict`."""
-        return cls(
-            data["method"],
-            float(data["intercept"]),
-            float(data["slope"]),
-            tuple(data.get("x", ())),
-            tuple(data.get("y", ())),
-        )
+        """Rebuild from :meth:`to_dict`, refusing a map that cannot give probabilities.
+
+        Raises
+        ------
+        ValueError
+            For an unknown method, a number that is not finite, or isotonic knots that are
+            not increasing probabilities.
+        """
+        check_calibration(data["method"])
+        x, y = (tuple(map(float, data.get(k, ()))) for k in ("x", "y"))
+        calibrator = cls(data["method"], float(data["intercept"]), float(data["slope"]), x, y)
+        values = np.asarray([calibrator.intercept, calibrator.slope, *x, *y])
+        if not np.isfinite(values).all():
+            raise ValueError("the calibrator's numbers must be finite")
+        if calibrator.method == "isotonic" and not (
+            len(x) == len(y) > 0 and np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= 0)
+            and min(y) >= 0 and max(y) <= 1
+        ):  # fmt: skip
+            raise ValueError("isotonic knots must be increasing, with risks in [0, 1]")
+        return calibrator
 
 
 def cross_fitted(score: np.ndarray, y: np.ndarray, method: str, *, random_state: int) -> np.ndarray:
