@@ -233,8 +233,6 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     )
     if meta.chosen_model == "lightgbm" and booster is None:
         raise BundleError(f"{booster_file}: missing, but the bundle's model is LightGBM")
-    options = meta.params.to_dict()
-    options.pop("params", None)
     model = RiskModel.restore(
         features=meta.features,
         booster=booster,
@@ -244,7 +242,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         choice_reason=meta.choice_reason,
         search=pd.DataFrame([row.to_dict() for row in meta.search]),
         outcome=meta.outcome,
-        **options,
+        **meta.params.to_dict(),
     )
     return Bundle(model=model, metadata=meta, report=_read(directory / "report.json", dict))
 

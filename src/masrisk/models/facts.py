@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from masrisk.config import BUNDLED_CONFIGS
 from masrisk.exceptions import ParameterError
+from masrisk.models.calibration import CALIBRATIONS
 
 __all__ = [
     "BOUNDS",
@@ -207,10 +208,9 @@ class ModelParams(_Record):
 
     model_config = ConfigDict(extra="forbid")
 
-    calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    calibration: Literal[CALIBRATIONS] = "sigmoid"  # type: ignore[valid-type]
     random_state: Annotated[int, _bounded("random_state")] = 0
-    n_jobs: Annotated[int, _bounded("n_jobs")] | None = None
-    params: BoosterParams | None = None
+    n_jobs: Annotated[int, _bounded("n_jobs")] = 2
 
 
 class BundleMetadata(TrainingFacts):
