@@ -25,8 +25,6 @@ SKIPPED: dict[str, str] = {
     "check_complex_data": _ONLY_0_1 + " (before the complex values are seen)",
     "check_classifier_data_not_an_array": _ONLY_0_1,
     "check_classifiers_classes": _ONLY_0_1,
-    "check_classifiers_regression_target": _ONLY_0_1 + ", in masrisk's words",
-    "check_classifier_not_supporting_multiclass": _ONLY_0_1 + ", in masrisk's words",
     "check_classifiers_train": _RISKS,
     "check_supervised_y_2d": _RISKS,
     "check_dtype_object": "features must be numeric, boolean or categorical, not object",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.multiclass import type_of_target
 
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.models.facts import FeatureSpec, feature_specs
@@ -107,7 +108,16 @@ def binary_labels(y: Any, name: str) -> np.ndarray:
     """Return 0/1 labels as an int8 array, or raise naming ``name``."""
     values = np.asarray(y)
     if values.ndim != 1 or not np.isin(values, (0, 1)).all():
-        raise input_error(name, "must be a 1-D array of 0/1 labels")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it casts NaN and infinity with a warning
+            try:
+                kind = type_of_target(values)
+            except ValueError:
+                kind = "non-finite"
+        detail = "Only binary classification is supported." if kind == "multiclass" else ""
+        raise input_error(
+            name, f"must be a 1-D array of 0/1 labels, got {kind} labels", detail=detail
+        )
     if not len(values) or values.min() == values.max():
         raise input_error(name, "holds only one class; both outcomes must occur")
     return values.astype("int8")
