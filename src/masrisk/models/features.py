@@ -115,9 +115,8 @@ def binary_labels(y: Any, name: str) -> np.ndarray:
             except ValueError:
                 kind = "non-finite"
         detail = "Only binary classification is supported." if kind == "multiclass" else ""
-        raise input_error(
-            name, f"must be a 1-D array of 0/1 labels, got {kind} labels", detail=detail
-        )
+        got = f"{kind} labels" if kind != "binary" else f"the labels {np.unique(values).tolist()}"
+        raise input_error(name, f"must be a 1-D array of 0/1 labels, got {got}", detail=detail)
     if not len(values) or values.min() == values.max():
         raise input_error(name, "holds only one class; both outcomes must occur")
     return values.astype("int8")
