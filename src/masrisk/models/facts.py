@@ -185,17 +185,13 @@ class TrainingFacts(_Record):
         return [f.name for f in self.features]
 
 
-class BoosterParams(_Record):
-    """The LightGBM options of one complexity tried, within bounds (others are kept as given)."""
+class SearchRow(_Record):
+    """One LightGBM complexity tried (its options within bounds) and how it validated."""
 
     num_leaves: Annotated[int, _bounded("num_leaves")] | None = None
     max_depth: Annotated[int, _bounded("max_depth")] | None = None
     learning_rate: Annotated[float, _bounded("learning_rate")] | None = None
     lambda_l2: Annotated[float, _bounded("lambda_l2")] | None = None
-
-
-class SearchRow(BoosterParams):
-    """One complexity tried and how it did on the validation period."""
 
     trees: Annotated[int, _bounded("trees")]
     shap_cost: float = Field(ge=0)
