@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 
@@ -72,8 +73,10 @@ def test_round_trip_gives_identical_predictions(trained, bundle_dir):
 def test_categories_survive_the_round_trip(trained, bundle_dir):
     _, _, X_valid = trained
     metadata = load_bundle(bundle_dir).metadata
-    sex = next(f for f in metadata["features"] if f["name"] == "ind_sex")
-    assert sex == {"name": "ind_sex", "dtype": "category", "categories": ["F", "M"]}
+    sex = next(f for f in metadata.features if f.name == "ind_sex")
+    assert sex.to_dict() == {"name": "ind_sex", "dtype": "category", "categories": ["F", "M"]}
+    written = json.loads((bundle_dir / "metadata.json").read_text(encoding="utf-8"))
+    assert {"name": "ind_age", "dtype": "float32"} in written["features"]  # no categories key
     # Parquet (or a CSV) can hand categoricals back as plain strings: still the same risks.
     as_text = X_valid.astype(dict.fromkeys(X_valid.select_dtypes("category").columns, "str"))
     bundle = load_bundle(bundle_dir)
@@ -170,3 +173,63 @@ def test_fingerprint_changes_with_the_data(trained):
     changed = X_valid.copy()
     changed.iloc[0, changed.columns.get_loc("ind_age")] += 1
     assert data_fingerprint(changed, y) != first
+
+
+def _rewrite(bundle_dir, name, change):
+    """Change a JSON file of a bundle and recompute the manifest, as a crafted bundle would."""
+    file = bundle_dir / name
+    data = json.loads(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(json.dumps(data), encoding="utf-8")  # NaN is written as NaN
+    manifest = bundle_dir / "manifest.json"
+    sums = json.loads(manifest.read_text(encoding="utf-8"))
+    sums["sha256"][name] = hashlib.sha256(file.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(sums), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(profile="/etc/shadow"), r"profile: Input should be 'bogota' or"),
+        (
+            lambda m: m["params"].update(n_jobs=10**9),
+            r"params\.n_jobs: n_jobs must be an int in \[1, 64\], got 1000000000",
+        ),
+        (lambda m: m["params"].update(code="rm -rf /"), r"params\.code: Extra inputs"),
+        (lambda m: m["search"][0].update(num_leaves=-5), r"search\.0\.num_leaves: num_leaves must"),
+        (lambda m: m.update(format_version=2), r"format_version: bundle format 2 is not 1"),
+        (lambda m: m.pop("features"), r"features: Field required"),
+    ],
+)
+def test_crafted_metadata_is_refused_naming_the_file_and_field(bundle_dir, change, message):
+    _rewrite(bundle_dir, "metadata.json", change)
+    with pytest.raises(masrisk.BundleError, match=r"metadata\.json: .*" + message):
+        load_bundle(bundle_dir)
+
+
+def test_metadata_is_typed_and_written_with_the_keys_given(trained, bundle_dir):
+    model, metadata, _ = trained
+    meta = load_bundle(bundle_dir).metadata
+    assert meta.chosen_model == model.chosen_
+    assert meta.params.calibration == "sigmoid"
+    assert meta.profile is None  # not given, not invented
+    assert meta.train_as_of is None
+    written = json.loads((bundle_dir / "metadata.json").read_text(encoding="utf-8"))
+    assert "train_as_of" not in written
+    assert set(written) == set(metadata) | {
+        "format_version", "outcome", "chosen_model", "choice_reason", "search", "params",
+        "packages", "profile",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(method="pickle"), r"calibration must be one of"),
+        (lambda c: c.update(slope=float("nan")), r"numbers must be finite"),
+    ],
+)
+def test_crafted_calibrator_is_refused_naming_the_file(bundle_dir, change, message):
+    _rewrite(bundle_dir, "calibrator.json", change)
+    with pytest.raises(masrisk.BundleError, match=r"calibrator\.json: .*" + message):
+        load_bundle(bundle_dir)

@@ -349,6 +349,17 @@ def test_metrics_are_in_range_for_any_predictions(rows):
     assert shares[-1] == 1.0
 
 
+def test_calibration_intercept_is_finite_when_risks_underflow():
+    """Risks of 1e-308 beside 0.9 once sent the intercept's Newton steps into a flat tail."""
+    y = np.array([1, 1, 1, 1, 1, 0, 1])
+    risk = np.array(
+        [1e-07, 2e-06, 2.2250738585072014e-308, 1e-20, 2.2250738585072014e-308, 1e-20, 0.9]
+    )
+    intercept, _ = calibration_intercept_slope(y, risk)
+    x = logit(np.clip(risk, 1e-6, 1 - 1e-6))
+    assert expit(x + intercept).sum() == pytest.approx(y.sum())  # the likelihood's maximum
+
+
 # --- the report -----------------------------------------------------------------------------
 
 

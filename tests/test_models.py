@@ -9,10 +9,20 @@ from scipy.special import expit, logit
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
+from sklearn.utils.validation import check_is_fitted
 
 import masrisk
+from masrisk.exceptions import ParameterError
 from masrisk.features import lab_codes_in
-from masrisk.models import AUC_TOLERANCE, COMPLEXITIES, Calibrator, RiskModel
+from masrisk.models import (
+    AUC_TOLERANCE,
+    COMPLEXITIES,
+    Calibrator,
+    RiskModel,
+    TrainingFacts,
+    UnseenCategoryWarning,
+    feature_specs,
+)
 
 OUTCOME = "hospitalization_12m"
 
@@ -59,8 +69,12 @@ def test_unfitted_model_refuses_to_predict(periods):
 
 
 def test_fit_returns_self_with_fitted_attributes(fitted, periods):
+    check_is_fitted(fitted)
     assert fitted.chosen_ in {"lightgbm", "logistic_baseline"}
-    assert fitted.features_ == list(periods["X"].columns)
+    assert list(fitted.feature_names_in_) == list(periods["X"].columns)
+    assert fitted.n_features_in_ == periods["X"].shape[1]
+    sex = next(spec for spec in fitted.feature_specs_ if spec.name == "ind_sex")
+    assert (sex.dtype, sex.categories) == ("category", ["F", "M"])
     assert set(fitted.validation_risk_) == {"lightgbm", "logistic_baseline"}
     assert len(fitted.search_) == len(COMPLEXITIES)
     assert {"trees", "shap_cost", "valid_logloss", "valid_auc"} <= set(fitted.search_.columns)
@@ -114,6 +128,74 @@ def test_missing_features_are_named(fitted, periods):
     X = periods["X_valid"].drop(columns=["ind_age", "fam_size"])
     with pytest.raises(masrisk.ValidationError, match="ind_age"):
         fitted.predict_risk(X)
+
+
+def test_fit_needs_a_validation_period(periods):
+    with pytest.raises(
+        ParameterError, match=r"eval_set is required.*eval_set=\(X_valid, y_valid\)"
+    ):
+        RiskModel().fit(periods["X"], periods["y"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"n_jobs": 10**9}, r"n_jobs must be an int in \[1, 64\], got 1000000000"),
+        ({"n_jobs": 2.5}, r"n_jobs must be an int in \[1, 64\], got 2.5"),
+        ({"calibration": "magic"}, r"calibration must be one of .*, got 'magic'"),
+        ({"params": {"num_leaves": 10**7}}, r"num_leaves must be an int in \[2, 131072\]"),
+        ({"params": {"learning_rate": 5}}, r"learning_rate must be a float in \[0.0001, 1.0\]"),
+    ],
+)
+def test_options_out_of_bounds_are_refused_at_fit(periods, option, message):
+    model = RiskModel(**option)  # stored as given, checked at fit
+    assert model.get_params()[next(iter(option))] == next(iter(option.values()))
+    with pytest.raises(ParameterError, match=message):
+        model.fit(periods["X"], periods["y"], eval_set=(periods["X_valid"], periods["y_valid"]))
+
+
+def test_training_facts_are_kept_typed_from_fit_or_assignment(periods):
+    X, y = periods["X"].iloc[:1500], periods["y"].iloc[:1500]
+    facts = {"features": feature_specs(X), "train_persons": len(X), "lab_codes": ["hba1c"]}
+    model = RiskModel(params={"num_leaves": 3, "max_depth": 2}).fit(
+        X, y, eval_set=(periods["X_valid"], periods["y_valid"]), training=facts
+    )
+    assert isinstance(model.training_, TrainingFacts)
+    assert model.training_.train_persons == 1500
+    assert model.training_["lab_codes"] == ["hba1c"]  # reads as the dict it replaces
+    model.training_ = {**facts, "train_persons": 7}
+    assert model.training_.train_persons == 7
+    with pytest.raises(ParameterError, match="training.features"):
+        model.training_ = {"features": feature_specs(X.iloc[:, :3])}
+    with pytest.raises(ParameterError, match=r"training: train_persons: .* \(got -1\)"):
+        model.training_ = {**facts, "train_persons": -1}
+    assert not hasattr(RiskModel(), "training_")
+
+
+def test_numeric_features_given_as_text_are_named(fitted, periods):
+    X = periods["X_valid"].astype({"ind_age": "str"})
+    with pytest.raises(masrisk.ValidationError, match="ind_age: must be numeric"):
+        fitted.predict_risk(X)
+
+
+def test_categories_given_as_text_score_as_categoricals(fitted, periods):
+    X = periods["X_valid"]
+    as_text = X.astype(dict.fromkeys(X.select_dtypes("category").columns, "str"))
+    np.testing.assert_array_equal(fitted.predict_risk(as_text), fitted.predict_risk(X))
+    as_text.iloc[:3, as_text.columns.get_loc("ind_sex")] = "X"
+    with pytest.warns(UnseenCategoryWarning, match="ind_sex: 3"):
+        fitted.predict_risk(as_text)
+
+
+def test_baseline_log_odds_are_its_contributions_and_intercept(fitted, periods):
+    X = periods["X_valid"].iloc[:200]
+    terms = fitted.baseline_.contributions(X)
+    assert terms.shape == X.shape
+    np.testing.assert_allclose(
+        terms.sum(axis=1) + fitted.baseline_.intercept,
+        fitted.baseline_.decision_function(X),
+        rtol=1e-12,
+    )
 
 
 def test_labels_must_hold_both_classes(periods):

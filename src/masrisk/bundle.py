@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -25,14 +25,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pydantic
 
+from masrisk.config import BUNDLED_CONFIGS
 from masrisk.exceptions import BundleError
-from masrisk.models import Calibrator, LogisticBaseline, RiskModel
+from masrisk.models import (
+    BundleMetadata,
+    Calibrator,
+    LogisticBaseline,
+    RiskModel,
+    TrainingFacts,
+    UnseenCategoryWarning,
+    feature_specs,
+)
+from masrisk.models.facts import FORMAT_VERSION, describe_problems
 from masrisk.outputs import replace_directory, share
 
 __all__ = [
     "FORMAT_VERSION",
     "Bundle",
+    "BundleMetadata",
     "UnseenCategoryWarning",
     "data_fingerprint",
     "feature_specs",
@@ -40,38 +52,32 @@ __all__ = [
     "save_bundle",
 ]
 
-#: Version of the bundle layout; a bundle of another version is refused.
-FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _PACKAGES = ("masrisk", "lightgbm", "scikit-learn", "numpy", "pandas", "pyarrow")
 
 
-class UnseenCategoryWarning(UserWarning):
-    """Categorical values unseen in training were scored as missing."""
-
-
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded bundle: the model, its metadata and its evaluation report (a dict)."""
+    """A loaded bundle: the model, its typed metadata and its evaluation report (a dict)."""
 
     model: RiskModel
-    metadata: dict[str, Any]
+    metadata: BundleMetadata
     report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
         """The model's feature columns, in order."""
-        return [f["name"] for f in self.metadata["features"]]
+        return self.metadata.feature_names
 
     @property
     def lab_codes(self) -> list[str]:
         """The lab codes the model's features describe (build the features with them)."""
-        return list(self.metadata.get("lab_codes") or [])
+        return list(self.metadata.lab_codes)
 
     @property
     def profile(self) -> str | None:
-        """The name of the configuration profile the model was trained with, if recorded."""
-        return self.metadata.get("profile")
+        """The shipped configuration profile the model was trained with, if recorded."""
+        return self.metadata.profile
 
     @property
     def outcome(self) -> str:
@@ -79,36 +85,21 @@ class Bundle:
         return self.model.outcome
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Select the model's columns and give categoricals their training categories.
+        """Return the model's features of ``features``, checked by the model.
+
+        See :meth:`RiskModel.select_features`: categoricals get their training categories,
+        unseen ones are scored as missing with an :class:`UnseenCategoryWarning`.
 
         Raises
         ------
         masrisk.ValidationError
             Naming the features the data cannot produce.
         """
-        X = self.model.select_features(features).copy()
-        unseen: dict[str, int] = {}
-        for spec in self.metadata["features"]:
-            categories = spec.get("categories")
-            if categories is None:
-                continue
-            values = X[spec["name"]].astype("str").where(X[spec["name"]].notna())
-            known = values.isna() | values.isin(categories)
-            if not known.all():
-                unseen[spec["name"]] = int((~known).sum())
-            X[spec["name"]] = pd.Categorical(values.where(known), categories=categories)
-        if unseen:
-            counts = ", ".join(f"{name}: {n:,}" for name, n in unseen.items())
-            warnings.warn(
-                f"categories unseen in training were scored as missing ({counts})",
-                UnseenCategoryWarning,
-                stacklevel=2,
-            )
-        return X
+        return self.model.select_features(features)
 
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
         """Return calibrated risks for a frame of features (``build_features`` output)."""
-        return self.model.predict_risk(self.prepare(features))
+        return self.model.predict_risk(features)
 
 
 def data_fingerprint(X: pd.DataFrame, y: Any) -> str:
@@ -124,7 +115,7 @@ def save_bundle(
     model: RiskModel,
     path: str | os.PathLike,
     *,
-    metadata: dict[str, Any] | None = None,
+    metadata: TrainingFacts | dict[str, Any] | None = None,
     report: dict[str, Any] | None = None,
     model_card: str | None = None,
     overwrite: bool = False,
@@ -137,10 +128,11 @@ def save_bundle(
         A fitted model.
     path : path-like
         The bundle directory to create.
-    metadata : dict, optional
-        JSON-safe facts about the model, at least ``features`` (list of ``{name, dtype,
-        categories}``); by default the ``training_`` facts :func:`masrisk.train` records.
-        masrisk adds the format version, package versions, the choice and the calibration.
+    metadata : TrainingFacts or dict, optional
+        Facts about the model, at least ``features`` (list of ``{name, dtype, categories}``);
+        by default the model's ``training_``. masrisk adds the format version, package
+        versions, the choice and the calibration. A profile that is not a shipped one is
+        recorded as none: a bundle names only configurations masrisk ships.
     report : dict, optional
         The evaluation report (``EvaluationReport.to_dict()``).
     model_card : str, optional
@@ -152,26 +144,30 @@ def save_bundle(
     target = Path(path)
     if target.exists() and not overwrite:
         raise BundleError(f"{target} exists; remove it or pass overwrite=True")
-    if metadata is None:
-        metadata = getattr(model, "training_", None)
-        if metadata is None:
-            raise BundleError("give metadata, or save a model trained by masrisk.train()")
-    meta = {
-        **metadata,
-        "format_version": FORMAT_VERSION,
-        "outcome": model.outcome,
-        "chosen_model": model.chosen_,
-        "choice_reason": model.choice_reason_,
-        "search": json.loads(model.search_.to_json(orient="records")),
-        "params": {"calibration": model.calibration, "random_state": model.random_state},
-        "packages": _versions(),
-    }
+    facts = metadata if metadata is not None else getattr(model, "training_", None)
+    if facts is None:
+        raise BundleError("give metadata, or save a model trained by masrisk.train()")
+    facts = dict(facts)
+    if facts.get("profile") not in BUNDLED_CONFIGS:
+        facts["profile"] = None
+    meta = BundleMetadata.model_validate(
+        {
+            **facts,
+            "format_version": FORMAT_VERSION,
+            "outcome": model.outcome,
+            "chosen_model": model.chosen_,
+            "choice_reason": model.choice_reason_,
+            "search": json.loads(model.search_.to_json(orient="records")),
+            "params": {"calibration": model.calibration, "random_state": model.random_state},
+            "packages": _versions(),
+        }
+    )
     if model_card is None:
         from masrisk.model_card import render_model_card
 
         model_card = render_model_card(meta, report or {})
     files: dict[str, str] = {
-        "metadata.json": _json(meta),
+        "metadata.json": _json(meta.to_dict()),
         "calibrator.json": _json(model.calibrator_.to_dict()),
         "baseline.json": _json(model.baseline_.to_dict()),
         "report.json": _json(report or {}),
@@ -201,7 +197,9 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     ------
     masrisk.BundleError
         If the directory or a file is missing, a file is not in the manifest, a checksum
-        differs, or the bundle's format version is not this masrisk's.
+        differs, or ``metadata.json`` breaks its schema (a field of the wrong type or out of
+        bounds, a profile masrisk does not ship, another format version), naming the file
+        and the field.
     """
     import lightgbm as lgb
 
@@ -226,42 +224,27 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raise BundleError(
                 f"{file}: checksum mismatch; the file was changed after the bundle was written"
             )
-    metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise BundleError(
-            f"{directory}: bundle format {metadata.get('format_version')} is not {FORMAT_VERSION}"
-        )
-    model = RiskModel(metadata["outcome"], **metadata["params"])
-    model.features_ = [f["name"] for f in metadata["features"]]
-    model.chosen_ = metadata["chosen_model"]
-    model.choice_reason_ = metadata["choice_reason"]
-    model.search_ = pd.DataFrame(metadata["search"])
-    model.calibrator_ = Calibrator.from_dict(_read_json(directory / "calibrator.json"))
-    model.baseline_ = LogisticBaseline.from_dict(_read_json(directory / "baseline.json"))
+    meta = _read(directory / "metadata.json", BundleMetadata.model_validate)
     booster_file = directory / "booster.txt"
-    model.booster_ = (
+    booster = (
         lgb.Booster(model_str=booster_file.read_text(encoding="utf-8"))
         if "booster.txt" in manifest
         else None
     )
-    if model.chosen_ == "lightgbm" and model.booster_ is None:
+    if meta.chosen_model == "lightgbm" and booster is None:
         raise BundleError(f"{booster_file}: missing, but the bundle's model is LightGBM")
-    return Bundle(model=model, metadata=metadata, report=_read_json(directory / "report.json"))
-
-
-def feature_specs(X: pd.DataFrame) -> list[dict[str, Any]]:
-    """Describe each feature column: name, dtype and, for categoricals, the categories."""
-    specs = []
-    for name, dtype in X.dtypes.items():
-        spec: dict[str, Any] = {"name": name, "dtype": str(dtype)}
-        if isinstance(dtype, pd.CategoricalDtype):
-            spec = {
-                "name": name,
-                "dtype": "category",
-                "categories": [str(c) for c in dtype.categories],
-            }
-        specs.append(spec)
-    return specs
+    model = RiskModel.restore(
+        features=meta.features,
+        booster=booster,
+        baseline=_read(directory / "baseline.json", LogisticBaseline.from_dict),
+        calibrator=_read(directory / "calibrator.json", Calibrator.from_dict),
+        chosen=meta.chosen_model,
+        choice_reason=meta.choice_reason,
+        search=pd.DataFrame([row.to_dict() for row in meta.search]),
+        outcome=meta.outcome,
+        **meta.params.to_dict(),
+    )
+    return Bundle(model=model, metadata=meta, report=_read(directory / "report.json", dict))
 
 
 def _versions() -> dict[str, str]:
@@ -286,8 +269,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def _read_json(file: Path) -> Any:
-    return json.loads(file.read_text(encoding="utf-8"))
+def _read(file: Path, parse: Callable[[Any], Any]) -> Any:
+    """Parse a JSON file of the bundle, or raise a BundleError naming it and the field."""
+    try:
+        return parse(json.loads(file.read_text(encoding="utf-8")))
+    except pydantic.ValidationError as exc:
+        raise BundleError(f"{file}: {describe_problems(exc)}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{file}: unreadable ({type(exc).__name__}: {exc})") from None
 
 
 def _sha256(file: Path) -> str:

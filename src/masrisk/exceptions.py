@@ -273,11 +273,13 @@ class ParameterError(MasriskError, ValueError):
     Traceback (most recent call last):
     ...
     masrisk.exceptions.ParameterError: chunk_size must be an integer >= 1, got 0
+
+    A message already written whole is given alone: ``ParameterError("n_jobs must be ...")``.
     """
 
-    def __init__(self, name: str, expected: str, value: object) -> None:
+    def __init__(self, name: str, expected: str | None = None, value: object = None) -> None:
         self.name, self.value = name, value
-        super().__init__(f"{name} must be {expected}, got {value!r}")
+        super().__init__(name if expected is None else f"{name} must be {expected}, got {value!r}")
 
 
 class OutputExistsError(MasriskError, FileExistsError):

@@ -8,26 +8,29 @@ limitations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from masrisk.models import BundleMetadata
+from masrisk.vocabulary import LEVELS
 
 __all__ = ["render_model_card"]
 
-_LEVELS = {"ind_": "individual", "fam_": "family", "ter_": "territorial"}
 
-
-def render_model_card(metadata: dict[str, Any], report: dict[str, Any]) -> str:
+def render_model_card(metadata: BundleMetadata | Mapping[str, Any], report: dict[str, Any]) -> str:
     """Return the model card as Markdown, from a bundle's metadata and evaluation report."""
-    outcome = metadata.get("outcome_definition", {"name": metadata.get("outcome", "?")})
-    features = [f["name"] for f in metadata.get("features", [])]
+    meta = BundleMetadata.model_validate(metadata)
+    outcome = meta.outcome_definition
+    name = outcome.name if outcome else meta.outcome
     by_level = {
-        level: sum(name.startswith(prefix) for name in features)
-        for prefix, level in _LEVELS.items()
+        level: sum(f.startswith(prefix) for f in meta.feature_names)
+        for prefix, level in LEVELS.items()
     }
-    codes = ", ".join(outcome.get("codes") or []) or "any code"
+    codes = ", ".join(outcome.codes or []) if outcome else ""
     lines = [
-        f"# Model card: {outcome['name']}",
+        f"# Model card: {name}",
         "",
-        f"Calibrated risk of **{outcome['name']}**: {outcome.get('description', '')}".rstrip(),
+        f"Calibrated risk of **{name}**: {outcome.description if outcome else ''}".rstrip(),
         "",
         "## Intended use",
         "",
@@ -40,37 +43,35 @@ def render_model_card(metadata: dict[str, Any], report: dict[str, Any]) -> str:
         "",
         "## Data and population",
         "",
-        f"- Source: {metadata.get('data_description') or 'not described'}.",
-        f"- Profile: {metadata.get('profile', 'unknown')}; "
-        f"data up to {metadata.get('data_end', '?')}.",
-        f"- Training cut-off {metadata.get('train_as_of', '?')}: "
-        f"{metadata.get('train_persons', 0):,} persons present, "
-        f"{metadata.get('train_events', 0):,} with the outcome in the horizon.",
-        f"- Validation cut-off {metadata.get('valid_as_of', '?')} (out of time): "
-        f"{metadata.get('valid_persons', 0):,} persons, {metadata.get('valid_events', 0):,} with "
-        "the outcome.",
+        f"- Source: {meta.data_description or 'not described'}.",
+        f"- Profile: {_or(meta.profile, 'unknown')}; data up to {_or(meta.data_end)}.",
+        f"- Training cut-off {_or(meta.train_as_of)}: {meta.train_persons or 0:,} persons "
+        f"present, {meta.train_events or 0:,} with the outcome in the horizon.",
+        f"- Validation cut-off {_or(meta.valid_as_of)} (out of time): "
+        f"{meta.valid_persons or 0:,} persons, {meta.valid_events or 0:,} with the outcome.",
         f"- Data fingerprint (SHA-256 of the training features and labels): "
-        f"`{metadata.get('data_fingerprint', '?')}`.",
+        f"`{_or(meta.data_fingerprint)}`.",
         "",
         "## Outcome",
         "",
-        f"- At least one event of kind {', '.join(outcome.get('kinds', []))} with {codes}, within "
-        f"{outcome.get('horizon_days', '?')} days after the cut-off.",
+        f"- At least one event of kind {', '.join(outcome.kinds if outcome else [])} with "
+        f"{codes or 'any code'}, within {_or(outcome and outcome.horizon_days)} days after the "
+        "cut-off.",
         "- Present at the cut-off: born before it and no death recorded before it.",
         "",
         "## Predictors",
         "",
-        f"- {len(features)} features built at the cut-off from events before it only: "
+        f"- {len(meta.features)} features built at the cut-off from events before it only: "
         + ", ".join(f"{n} {level}" for level, n in by_level.items())
         + ".",
-        f"- Lab codes described: {', '.join(metadata.get('lab_codes', [])) or 'none'}.",
+        f"- Lab codes described: {', '.join(meta.lab_codes) or 'none'}.",
         "",
         "## Model",
         "",
-        f"- Chosen: **{metadata.get('chosen_model', '?')}** - {metadata.get('choice_reason', '')}.",
-        f"- Calibration: {metadata.get('params', {}).get('calibration', '?')} recalibration of the "
-        "log-odds on the validation period (cross-fitted for the figures below).",
-        f"- Software: {_versions(metadata.get('packages', {}))}.",
+        f"- Chosen: **{meta.chosen_model}** - {meta.choice_reason}.",
+        f"- Calibration: {meta.params.calibration} recalibration of the log-odds on the "
+        "validation period (cross-fitted for the figures below).",
+        f"- Software: {_versions(meta.packages)}.",
         "",
         "## Performance on the validation period",
         "",
@@ -96,6 +97,10 @@ def render_model_card(metadata: dict[str, Any], report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _or(value: Any, missing: str = "?") -> Any:
+    return missing if value is None else value
 
 
 def _versions(packages: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from masrisk.evaluate._checks import NAN, as_arrays
@@ -64,13 +65,28 @@ def _calibration_fit(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     if prevalence in (0.0, 1.0):
         return NAN, NAN
     x = logit(np.clip(p, _CLIP, 1.0 - _CLIP))
+    intercept = _offset_intercept(x, y.sum())
     ones = np.ones((y.size, 1))
-    # start from the shift that matches mean risk to prevalence; the slope model from b = 1
-    start = logit(prevalence) - logit(expit(x).mean())
-    (intercept,) = _newton(ones, y, offset=x, start=np.array([start]))
-    first = intercept if np.isfinite(intercept) else 0.0
-    _, slope = _newton(np.column_stack([ones, x]), y, offset=0.0, start=np.array([first, 1.0]))
+    _, slope = _newton(np.column_stack([ones, x]), y, offset=0.0, start=np.array([intercept, 1.0]))
     return float(intercept), float(slope)
+
+
+def _offset_intercept(x: np.ndarray, events: float) -> float:
+    """Return ``a`` with ``sum(expit(x + a)) == events``: the likelihood's maximum in ``a``.
+
+    The sum rises monotonically in ``a``, so the root is bracketed and found by Brent's
+    method; Newton steps can overshoot into the flat tails where every risk is 0 or 1 (risks
+    of 1e-300 beside 0.9, say) and never return.
+    """
+    target = logit(events / x.size)
+    return float(
+        brentq(
+            lambda a: expit(x + a).sum() - events,
+            target - x.max() - 1.0,  # every risk below the prevalence: too few events
+            target - x.min() + 1.0,  # every risk above it: too many
+            xtol=1e-12,
+        )
+    )
 
 
 def _log_likelihood(eta: np.ndarray, y: np.ndarray) -> float:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from masrisk.exceptions import ParameterError
 from masrisk.models import LogisticBaseline, RiskModel
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "iter_contributions", "linear_contributions"]
@@ -35,8 +36,8 @@ def iter_contributions(
 
     ``values`` is a float64 array (rows, features) in the order of ``model.features_``.
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ParameterError(f"chunk_size must be a positive int, got {chunk_size!r}")
     for start in range(0, len(X), chunk_size):
         rows = slice(start, min(start + chunk_size, len(X)))
         chunk = X.iloc[rows]
@@ -50,16 +51,4 @@ def iter_contributions(
 
 def linear_contributions(baseline: LogisticBaseline, X: pd.DataFrame) -> tuple[np.ndarray, float]:
     """Return the terms of the baseline's linear predictor per feature, and the intercept."""
-    columns = list(X.columns)
-    out = np.zeros((len(X), len(columns)))
-    numeric = X[list(baseline.numeric)].to_numpy(dtype="float64")
-    numeric = np.where(np.isnan(numeric), np.asarray(baseline.medians), numeric)
-    terms = (numeric - np.asarray(baseline.means)) / np.asarray(baseline.scales)
-    terms = terms * np.asarray(baseline.numeric_coef)
-    out[:, [columns.index(c) for c in baseline.numeric]] = terms
-    for column, categories in baseline.categorical.items():
-        values = X[column]
-        codes = pd.Categorical(values.astype("str").where(values.notna()), categories).codes
-        coef = np.append(np.asarray(baseline.categorical_coef[column]), 0.0)
-        out[:, columns.index(column)] = coef[codes]
-    return out, baseline.intercept
+    return baseline.contributions(X), baseline.intercept

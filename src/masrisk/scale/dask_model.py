@@ -19,7 +19,7 @@ against the logistic baseline, the same calibration - and it is an ordinary fitt
   them up to ``local_rows``, a fixed hash sample of persons beyond - and the baseline and
   every booster are scored on the whole validation period on the cluster; the validation
   scores and labels (one number per person) come back for the choice and the calibration
-  (:meth:`~masrisk.models.RiskModel.select`).
+  (:meth:`~masrisk.models.RiskModel.fit`, which this class subclasses by its hooks only).
 
 Distributed LightGBM finds its bins and bags its rows per worker, and ``lightgbm.dask``
 orders the workers (LightGBM's ranks) and each worker's partitions as the scheduler happens
@@ -41,17 +41,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from masrisk.models import (
-    MAX_ROUNDS,
-    PATIENCE,
-    BoosterTrial,
-    LogisticBaseline,
-    RiskModel,
-    make_baseline,
-)
+from masrisk.exceptions import ParameterError
+from masrisk.models import MAX_ROUNDS, PATIENCE, BoosterTrial, LogisticBaseline, RiskModel
+from masrisk.models.features import input_error
 from masrisk.scale.dask_engine import current_client, from_pieces
 
-__all__ = ["DaskRiskModel", "early_stopping_round", "fit_on_dask", "iteration_losses"]
+__all__ = ["DaskRiskModel", "early_stopping_round", "iteration_losses"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +68,8 @@ _SKLEARN_NAMES = {
 class DaskRiskModel(RiskModel):
     """:class:`~masrisk.models.RiskModel` fitted on Dask collections, with ``lightgbm.dask``.
 
+    :meth:`fit` is :meth:`RiskModel.fit`; only its training hooks run on the cluster.
+
     Parameters
     ----------
     outcome, params, calibration, random_state, n_jobs
@@ -81,6 +78,12 @@ class DaskRiskModel(RiskModel):
         Most training rows gathered to this process to fit the logistic baseline.
     step : int
         Trees added to each booster between two looks at the validation loss.
+
+    Notes
+    -----
+    ``X`` and ``X_valid`` are Dask DataFrames with the same columns in the same order and
+    dtypes, ``y`` and ``y_valid`` Dask Series of 0/1 partitioned as they are; persist them,
+    as they are read several times.
     """
 
     def __init__(
@@ -101,64 +104,36 @@ class DaskRiskModel(RiskModel):
         self.local_rows = local_rows
         self.step = step
 
-    def fit(self, X: Any, y: Any, *, eval_set: tuple[Any, Any]) -> DaskRiskModel:
-        """Fit on Dask collections (persisted), as :meth:`RiskModel.fit` fits on frames."""
-        X_valid, y_valid = eval_set
-        fit_on_dask(self, X, y, X_valid, y_valid, local_rows=self.local_rows, step=self.step)
-        return self
+    def _check_params(self) -> None:
+        super()._check_params()
+        for name in ("local_rows", "step"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name} must be a positive int, got {value!r}")
 
+    def _fit_baseline(self, X: Any, y: Any) -> None:
+        """Fit the baseline on the training rows gathered here (a sample beyond ``local_rows``)."""
+        import dask
 
-def fit_on_dask(
-    model: RiskModel,
-    X: Any,
-    y: Any,
-    X_valid: Any,
-    y_valid: Any,
-    *,
-    local_rows: int = 1_000_000,
-    step: int = 100,
-) -> RiskModel:
-    """Fit ``model`` on Dask collections, as :meth:`RiskModel.fit` fits it on pandas frames.
+        rows, events = (int(v) for v in dask.compute(y.shape[0], y.sum()))
+        if events in (0, rows):
+            raise input_error("y", "holds only one class; both outcomes must occur")
+        X_local, y_local = _local_sample(X, y, min(1.0, self.local_rows / rows))
+        super()._fit_baseline(X_local, y_local)
 
-    Parameters
-    ----------
-    model : RiskModel
-        Unfitted; its options (``params``, ``calibration``, ``random_state``) apply.
-    X, X_valid : dask.dataframe.DataFrame
-        Features at the training and validation cut-offs, the same columns in the same order
-        and dtypes (persisted, as they are read several times).
-    y, y_valid : dask.dataframe.Series
-        0/1 labels, partitioned as ``X`` and ``X_valid``.
-    local_rows, step
-        As :func:`train_dask`.
+    def _validation_scores(self, X_valid: Any, y_valid: Any) -> tuple[np.ndarray, Any]:
+        """Score the baseline on the whole validation period on the cluster; gather the labels."""
+        baseline = current_client().scatter(self.baseline_, broadcast=True)
+        score = np.concatenate(_per_partition(X_valid, _baseline_score, baseline))
+        return score, y_valid.compute().to_numpy()
 
-    Returns
-    -------
-    RiskModel
-        ``model``, fitted.
-    """
-    import dask
-
-    if list(X_valid.columns) != list(X.columns):
-        raise ValueError("X_valid must have the columns of X, in the same order")
-    if step < 1:
-        raise ValueError(f"step must be positive, got {step}")
-    client = current_client()
-    rows, events = (int(v) for v in dask.compute(y.shape[0], y.sum()))
-    if events in (0, rows):
-        raise ValueError("y holds only one class; both outcomes must occur")
-    model.features_ = list(X.columns)
-    X_local, y_local = _local_sample(X, y, min(1.0, local_rows / max(rows, 1)))
-    pipeline = make_baseline(X_local, random_state=model.random_state).fit(X_local, y_local)
-    model.baseline_ = LogisticBaseline.from_pipeline(pipeline)
-    baseline = client.scatter(model.baseline_, broadcast=True)
-    baseline_score = np.concatenate(_per_partition(X_valid, _baseline_score, baseline))
-    valid_labels = y_valid.compute().to_numpy()
-    trials = [
-        _trial(model, complexity, X, y, X_valid, y_valid, rows=rows, step=step)
-        for complexity in model.complexities()
-    ]
-    return model.select(trials, baseline_score=baseline_score, y_valid=valid_labels)
+    def _train_trials(self, X: Any, y: Any, X_valid: Any, y_valid: Any) -> list[BoosterTrial]:
+        """Grow each complexity's booster with ``lightgbm.dask``, stopping early by its rule."""
+        rows = int(y.shape[0].compute())
+        return [
+            _trial(self, complexity, X, y, X_valid, y_valid, rows=rows, step=self.step)
+            for complexity in self._complexities()
+        ]
 
 
 def iteration_losses(
@@ -258,7 +233,7 @@ def _trial(
     import dask
 
     client = current_client()
-    params = _estimator_params(model.booster_params(complexity, rows=rows))
+    params = _estimator_params(model._booster_params(complexity, rows=rows))
     booster, valid_rows, losses = None, int(y_valid.shape[0].compute()), np.empty(0)
     raw = [None] * X_valid.npartitions  # each partition's log-odds so far, on the workers
     pieces = list(zip(X_valid.to_delayed(), y_valid.to_delayed(), strict=True))
@@ -345,19 +320,11 @@ def _sampled(frame: pd.DataFrame | pd.Series, fraction: float) -> pd.DataFrame |
     return frame.loc[household_sample(frame.index, fraction)]  # hashes any ids
 
 
-def _per_partition(frame: Any, func: Callable[..., Any], *args: Any, y: Any = None) -> list:
-    """Run ``func(partition, *args)`` (with ``y``'s partition when given) on each partition."""
+def _per_partition(frame: Any, func: Callable[..., Any], *args: Any) -> list:
+    """Run ``func(partition, *args)`` on each partition; return the results in order."""
     import dask
 
-    pieces = frame.to_delayed()
-    if y is None:
-        tasks = [dask.delayed(func)(piece, *args) for piece in pieces]
-    else:
-        tasks = [
-            dask.delayed(func)(piece, *args, labels)
-            for piece, labels in zip(pieces, y.to_delayed(), strict=True)
-        ]
-    return list(dask.compute(*tasks))
+    return list(dask.compute(*[dask.delayed(func)(piece, *args) for piece in frame.to_delayed()]))
 
 
 def _baseline_score(frame: pd.DataFrame, baseline: LogisticBaseline) -> np.ndarray:

@@ -233,14 +233,14 @@ def model_identity(bundle: str | os.PathLike) -> ModelIdentity:
 
     directory = Path(bundle)
     metadata = load_bundle(directory).metadata
-    definition = metadata.get("outcome_definition") or {}
+    definition = metadata.outcome_definition
     return ModelIdentity(
         name=directory.resolve().name,
-        outcome=str(metadata.get("outcome", definition.get("name", ""))),
-        description=definition.get("description"),
-        horizon_days=definition.get("horizon_days"),
-        chosen_model=metadata.get("chosen_model"),
-        masrisk_version=(metadata.get("packages") or {}).get("masrisk"),
-        train_as_of=metadata.get("train_as_of"),
+        outcome=metadata.outcome,
+        description=definition.description if definition else None,
+        horizon_days=definition.horizon_days if definition else None,
+        chosen_model=metadata.chosen_model,
+        masrisk_version=metadata.packages.get("masrisk"),
+        train_as_of=metadata.train_as_of,
         sha256=hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest(),
     )
