@@ -25,7 +25,7 @@ from masrisk.cli import app
 from masrisk.exceptions import Problems
 from masrisk.io import export_fhir
 from masrisk.io.fhir.resources import to_line
-from masrisk.outputs import write_table
+from masrisk.outputs import MARKER, write_table
 from masrisk.planning.planner import plan
 from tests.test_demo_bundle import DEMO
 
@@ -227,17 +227,20 @@ def test_a_broken_plans_file_is_named(inputs, tmp_path):
 
 
 def test_an_existing_directory_is_replaced_only_when_asked_and_only_an_export(inputs, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "RiskAssessment.ndjson").write_text("theirs\n", encoding="utf-8")
+    with pytest.raises(masrisk.OutputExistsError, match="did not write"):
+        export_fhir(inputs / "few.parquet", inputs / "one", foreign, overwrite=True)
+    assert (foreign / "RiskAssessment.ndjson").read_text(encoding="utf-8") == "theirs\n"
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "RiskAssessment.ndjson").write_text("old\n", encoding="utf-8")
+    export_fhir(inputs / "few.parquet", inputs / "one", out)
     with pytest.raises(FileExistsError):
         export_fhir(inputs / "few.parquet", inputs / "one", out)
     export = export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in export.files.values())
-    (out / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(masrisk.OutputExistsError, match="more than .ndjson"):
-        export_fhir(inputs / "few.parquet", inputs / "one", out, overwrite=True)
-    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in out.iterdir() if p.name != MARKER) == sorted(
+        p.name for p in export.files.values()
+    )
 
 
 @pytest.mark.parametrize(("name", "value"), [("chunk_size", 0), ("workers", -1)])
