@@ -15,10 +15,11 @@ import pandas as pd
 
 from masrisk.bundle import Bundle
 from masrisk.explanations.contributions import DEFAULT_CHUNK_SIZE, iter_contributions
-from masrisk.explanations.groups import LEVELS, feature_group, feature_level
+from masrisk.explanations.groups import feature_group, feature_level, level_shares
 from masrisk.explanations.words import describe
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
+from masrisk.vocabulary import LEVEL_NAMES
 
 if TYPE_CHECKING:
     import shap
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["LEVEL_COLUMNS", "Explanation", "contributions_frame", "explain", "prepare"]
 
 #: Columns of the sums by level, in order.
-LEVEL_COLUMNS: tuple[str, ...] = tuple(f"level_{level}" for level in LEVELS.values())
+LEVEL_COLUMNS: tuple[str, ...] = tuple(f"level_{level}" for level in LEVEL_NAMES)
 _UNITS = {"household": "household_id", "territory": "territory_id"}
 
 
@@ -109,7 +110,7 @@ def contributions_frame(
     columns: dict[str, Any] = {"person_id": persons.to_numpy()}
     columns.update({f: values[:, j].astype("float32") for j, f in enumerate(features)})
     columns["base_value"] = np.full(len(persons), base_value, dtype="float32")
-    for name in LEVELS.values():
+    for name in LEVEL_NAMES:
         columns[f"level_{name}"] = values[:, level == name].sum(axis=1).astype("float32")
     return pd.DataFrame(columns)
 
@@ -162,7 +163,7 @@ class Explanation:
         return pd.DataFrame(
             {
                 f"level_{name}": self.values.loc[:, level == name].sum(axis=1)
-                for name in LEVELS.values()
+                for name in LEVEL_NAMES
             },
             index=self.values.index,
         )
@@ -175,10 +176,7 @@ class Explanation:
 
     def level_shares(self) -> pd.Series:
         """Share of the total absolute contribution carried by each level, over everyone."""
-        absolute = self.values.abs().sum()
-        level = pd.Index([feature_level(c) for c in absolute.index])
-        totals = absolute.groupby(level).sum().reindex(list(LEVELS.values()))
-        return (totals / totals.sum()).rename("share")
+        return level_shares(self.values.abs().sum())
 
     def to_frame(self) -> pd.DataFrame:
         """Return the contributions table (the ``masrisk explain`` output).

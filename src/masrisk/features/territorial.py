@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,13 @@ from masrisk.features.spatial import (
 )
 from masrisk.tables import Tables
 
-__all__ = ["CATALOG", "features_from_counts", "territorial_features", "territory_counts"]
+__all__ = [
+    "CATALOG",
+    "TerritoryCounts",
+    "features_from_counts",
+    "territorial_features",
+    "territory_counts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -218,9 +225,48 @@ def territorial_features(
     return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
 
 
+@dataclass(frozen=True)
+class TerritoryCounts:
+    """Per territory, what the territorial features are computed from; parts add up.
+
+    Every array is float64, one value per territory of ``territory_ids`` (the territories
+    table, which every part of a population holds whole).
+
+    Attributes
+    ----------
+    territory_ids : pandas.Index
+    households_known, households_deprived : dict of str to numpy.ndarray
+        Per deprivation indicator the households table has: households with a known flag,
+        households deprived.
+    cases, at_risk : dict of str to numpy.ndarray
+        Per outcome: persons with a qualifying event in the window, persons at risk.
+    """
+
+    territory_ids: pd.Index
+    households_known: dict[str, np.ndarray]
+    households_deprived: dict[str, np.ndarray]
+    cases: dict[str, np.ndarray]
+    at_risk: dict[str, np.ndarray]
+
+    def __add__(self, other: TerritoryCounts) -> TerritoryCounts:
+        if not self.territory_ids.equals(other.territory_ids):
+            raise ValueError("territory counts of different territories tables do not add up")
+
+        def add(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {k: a.get(k, 0) + b.get(k, 0) for k in dict.fromkeys([*a, *b])}
+
+        return TerritoryCounts(
+            self.territory_ids,
+            add(self.households_known, other.households_known),
+            add(self.households_deprived, other.households_deprived),
+            add(self.cases, other.cases),
+            add(self.at_risk, other.at_risk),
+        )
+
+
 def territory_counts(
     tables: Tables, as_of: str | pd.Timestamp, *, outcomes: Mapping[str, OutcomeConfig]
-) -> pd.DataFrame:
+) -> TerritoryCounts:
     """Count, per territory, what the territorial features are computed from.
 
     Parameters
@@ -234,28 +280,25 @@ def territory_counts(
 
     Returns
     -------
-    pandas.DataFrame
-        Indexed by ``territory_id`` (every territory of ``tables.territories``), float64
-        columns ``households_known:{indicator}`` and ``households_deprived:{indicator}`` for
-        each deprivation flag the households table has, ``cases:{outcome}`` and
-        ``at_risk:{outcome}`` for each outcome. The counts of parts of a population that
-        share no household add up to the counts of the whole.
+    TerritoryCounts
+        The counts of parts of a population that share no household add up (``+``) to the
+        counts of the whole.
     """
     ids = pd.Index(tables.territories["territory_id"], name="territory_id")
-    columns = _deprivation_counts(tables.households, ids)
-    for name, (observed, at_risk) in _cases_and_persons_at_risk(
-        tables, to_timestamp(as_of), ids, outcomes
-    ).items():
-        columns[f"cases:{name}"] = observed
-        columns[f"at_risk:{name}"] = at_risk
-    return pd.DataFrame(
-        {name: np.asarray(values, dtype="float64") for name, values in columns.items()}, index=ids
+    known, deprived = _deprivation_counts(tables.households, ids)
+    outcome_counts = _cases_and_persons_at_risk(tables, to_timestamp(as_of), ids, outcomes)
+    return TerritoryCounts(
+        ids,
+        known,
+        deprived,
+        {name: np.asarray(c, dtype="float64") for name, (c, _) in outcome_counts.items()},
+        {name: np.asarray(r, dtype="float64") for name, (_, r) in outcome_counts.items()},
     )
 
 
 def features_from_counts(
     tables: Tables,
-    counts: pd.DataFrame,
+    counts: TerritoryCounts,
     *,
     outcomes: Mapping[str, OutcomeConfig],
     k_neighbors: int = 6,
@@ -267,7 +310,7 @@ def features_from_counts(
     tables : Tables
         Reads only the territories, adjacency and facilities tables, which every part of a
         population split by territory holds whole.
-    counts : pandas.DataFrame
+    counts : TerritoryCounts
         :func:`territory_counts` of the whole population (or the sum of its parts').
     outcomes, k_neighbors
         As :func:`territorial_features`.
@@ -281,7 +324,8 @@ def features_from_counts(
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
     territories = tables.territories
     ids = pd.Index(territories["territory_id"], name="territory_id")
-    counts = counts.reindex(ids)
+    if not counts.territory_ids.equals(ids):
+        raise ValueError("the territory counts are not of this territories table")
     lon, lat = _centroids(territories)
     neighbours = _neighbours(tables, ids, lon, lat, k_neighbors)
     population_size = territories["population"].to_numpy(dtype="float64")
@@ -338,34 +382,34 @@ def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.rank(method="min") - 1) / (known - 1).where(known >= 2)
 
 
-def _deprivation_counts(households: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray]:
+def _deprivation_counts(
+    households: pd.DataFrame, ids: pd.Index
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Households with a known flag, and households deprived, per indicator and territory."""
     n = len(ids)
     territory = ids.get_indexer(households["territory_id"])
-    columns = {}
+    known_counts, deprived_counts = {}, {}
     for indicator in MPI_INDICATORS:
         if indicator in households.columns:
             flag = households[indicator].to_numpy(dtype="float64", na_value=np.nan)
             known = ~np.isnan(flag) & (territory >= 0)
-            columns[f"households_known:{indicator}"] = np.bincount(territory[known], minlength=n)
-            columns[f"households_deprived:{indicator}"] = np.bincount(
-                territory[known], flag[known], minlength=n
-            )
-    return columns
+            known_counts[indicator] = np.bincount(territory[known], minlength=n).astype("float64")
+            deprived_counts[indicator] = np.bincount(territory[known], flag[known], minlength=n)
+    return known_counts, deprived_counts
 
 
-def _vulnerability(counts: pd.DataFrame) -> dict[str, np.ndarray]:
+def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
     """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
     shares = {}
     for indicator in MPI_INDICATORS:
-        share = np.full(len(counts), np.nan)
-        if f"households_known:{indicator}" in counts.columns:
-            counted = counts[f"households_known:{indicator}"].to_numpy()
-            deprived = counts[f"households_deprived:{indicator}"].to_numpy()
+        share = np.full(len(counts.territory_ids), np.nan)
+        if indicator in counts.households_known:
+            counted = counts.households_known[indicator]
+            deprived = counts.households_deprived[indicator]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(counted > 0, deprived / counted, np.nan)
         shares[indicator] = share
-    given = [i for i in MPI_INDICATORS if f"households_known:{i}" in counts.columns]
+    given = [i for i in MPI_INDICATORS if i in counts.households_known]
     ranks = _percentile_rank(pd.DataFrame(shares))
 
     def summed(indicators: list[str]) -> pd.Series:
@@ -433,16 +477,15 @@ def _cases_and_persons_at_risk(
 
 
 def _outcome_rates(
-    counts: pd.DataFrame,
+    counts: TerritoryCounts,
     outcomes: Mapping[str, OutcomeConfig],
     neighbours: sparse.csr_array | None,
 ) -> dict[str, np.ndarray]:
     """Raw, global-EB and local-EB rates, spatial lag and Gi* of each outcome."""
     columns = {}
-    nan = np.full(len(counts), np.nan)
+    nan = np.full(len(counts.territory_ids), np.nan)
     for name in outcomes:
-        observed = counts[f"cases:{name}"].to_numpy()
-        at_risk = counts[f"at_risk:{name}"].to_numpy()
+        observed, at_risk = counts.cases[name], counts.at_risk[name]
         with np.errstate(divide="ignore", invalid="ignore"):
             columns[f"ter_rate_{name}"] = np.where(at_risk > 0, observed / at_risk, np.nan)
         smoothed = eb_rates(observed, at_risk)
