@@ -12,9 +12,11 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,22 +143,29 @@ def train(
     spec = spec if spec is not None else TrainSpec(**options)
     engine = MemoryEngine(data) if isinstance(data, Tables) else data
     config, outcome = spec.config, spec.outcome
-    data_end = max(engine.gather(engine.map(steps.data_end, engine.parts())))
-    first, second, _ = check_cutoffs(
-        config, outcome, spec.train_as_of, spec.valid_as_of, data_end=data_end
-    )
+    cutoffs = (to_timestamp(spec.train_as_of), to_timestamp(spec.valid_as_of))
+    # Two reads of each part: the counts of both cut-offs (and the data's end), then the rows.
+    counted = engine.gather(engine.map(_counted, engine.parts(), cutoffs=cutoffs, config=config))
+    data_end = max(end for end, _ in counted)
+    first, second, _ = check_cutoffs(config, outcome, *cutoffs, data_end=data_end)
+    totals = [functools.reduce(operator.add, (c[k] for _, c in counted)) for k in (0, 1)]
+    codes = totals[0].labs.frequent()
     logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
-    X, meta = stages.feature_parts(engine, as_of=first, config=config, sample=spec.sample)
-    codes = lab_codes_in(meta.columns)
-    X_valid, _ = stages.feature_parts(
-        engine, as_of=second, config=config, lab_codes=codes, sample=spec.sample
+    inputs = [
+        {
+            "as_of": as_of,
+            "lab_codes": codes,
+            "territorial": steps.territorial_features(engine.territories(), total, config=config),
+        }
+        for as_of, total in zip(cutoffs, totals, strict=True)
+    ]
+    rows = engine.map(
+        _rows, engine.parts(), inputs=inputs, outcome=outcome, config=config, sample=spec.sample
     )
-    y, y_valid = (
-        engine.map(
-            steps.labels_of, engine.parts(), parts, as_of=as_of, outcome=outcome, config=config
-        )
-        for parts, as_of in ((X, first), (X_valid, second))
+    (X, meta), (X_valid, _) = (
+        stages.aligned(engine, engine.map(_pick, rows, k=k, labels=False)) for k in (0, 1)
     )
+    y, y_valid = (engine.map(_pick, rows, k=k, labels=True) for k in (0, 1))
     labels = [np.concatenate(engine.gather(part)) for part in (y, y_valid)]
     logger.info("training %s on %d persons (%d events)", outcome, len(labels[0]), labels[0].sum())
     model = engine.estimator(outcome, **spec.model_options())
@@ -183,6 +192,27 @@ def train(
     groups = pd.concat(engine.gather(engine.map(subgroups, X_valid)))
     report = validation_report(model, (first, second), labels[1], groups, config=config)
     return model, report
+
+
+def _counted(tables: Tables, *, cutoffs: tuple, config: Config) -> tuple:
+    counts = [steps.part_counts(tables, as_of=as_of, config=config) for as_of in cutoffs]
+    return steps.data_end(tables), counts
+
+
+def _rows(
+    tables: Tables, *, inputs: list[dict], outcome: str, config: Config, sample: float | None
+) -> list[tuple[pd.DataFrame, pd.Series]]:
+    """Return a part's features and labels at each cut-off."""
+    out = []
+    for shared in inputs:
+        X = steps.features_of(tables, sample=sample, **shared)
+        y = steps.labels_of(tables, X, as_of=shared["as_of"], outcome=outcome, config=config)
+        out.append((X, y))
+    return out
+
+
+def _pick(rows: list[tuple[pd.DataFrame, pd.Series]], *, k: int, labels: bool) -> Any:
+    return rows[k][int(labels)]
 
 
 def _engine_facts(engine: Engine, spec: TrainSpec) -> dict[str, Any]:

@@ -57,7 +57,16 @@ from masrisk.planning.catalog import InterventionCatalog, load_catalog
 from masrisk.planning.planner import Places, Plans
 from masrisk.planning.planner import plan as make_plans
 
-__all__ = ["PART_FILE", "build_features", "explain", "feature_parts", "plan", "score"]
+__all__ = [
+    "PART_FILE",
+    "aligned",
+    "build_features",
+    "feature_inputs",
+    "explain",
+    "feature_parts",
+    "plan",
+    "score",
+]
 
 #: The name of a part's file in a directory of Parquet parts.
 PART_FILE = re.compile(r"part-\d{5}\.parquet")
@@ -95,7 +104,11 @@ def feature_parts(
         No rows: the columns and dtypes of :func:`masrisk.build_features` of the whole.
     """
     inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=lab_codes)
-    frames = engine.map(features_of, engine.parts(), sample=sample, **inputs)
+    return aligned(engine, engine.map(features_of, engine.parts(), sample=sample, **inputs))
+
+
+def aligned(engine: Engine, frames: list[Any]) -> tuple[list[Any], pd.DataFrame]:
+    """Give every part's features the dtypes of the whole; return them and an empty frame."""
     dtypes = common_dtypes(engine.gather(engine.map(head, frames)))
     frames = engine.map(with_dtypes, frames, dtypes=dtypes)
     return frames, head(engine.gather(engine.map(head, frames[:1]))[0])
