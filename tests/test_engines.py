@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import masrisk
 import masrisk.scale
 from masrisk.engines import MemoryEngine, stages, steps
+from masrisk.features.counts import territory_counts
 from masrisk.features.parts import part_counts
-from masrisk.features.territorial import territory_counts
 from masrisk.scale.loop import PartitionEngine
 from masrisk.scale.partitions import partition_data
 from tests.test_cli import digest

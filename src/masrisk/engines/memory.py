@@ -23,7 +23,7 @@ class MemoryEngine:
     --------
     >>> import masrisk
     >>> from masrisk.engines import MemoryEngine
-    >>> engine = MemoryEngine(masrisk.synthesize("bogota", persons=500, seed=0).tables)
+    >>> engine = MemoryEngine(masrisk.synthesize("bogota", persons=1000, seed=0).tables)
     >>> len(engine.parts())
     1
     """

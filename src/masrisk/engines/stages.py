@@ -10,7 +10,7 @@ Examples
 --------
 >>> import masrisk
 >>> from masrisk.engines import MemoryEngine, stages
->>> tables = masrisk.synthesize("bogota", persons=800, seed=0).tables
+>>> tables = masrisk.synthesize("bogota", persons=1000, seed=0).tables
 >>> config = masrisk.load_config("bogota")
 >>> stages.build_features(MemoryEngine(tables), as_of="2024-01-01", config=config).equals(
 ...     masrisk.build_features(tables, as_of="2024-01-01", config=config))

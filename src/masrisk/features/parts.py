@@ -21,8 +21,8 @@ from pandas.api.types import union_categoricals
 from masrisk.config import Config
 from masrisk.exceptions import ConfigError
 from masrisk.features import family, individual
+from masrisk.features.counts import TerritoryCounts, territory_counts
 from masrisk.features.population import Population, population_at, to_timestamp
-from masrisk.features.territorial import TerritoryCounts, territory_counts
 from masrisk.tables import Tables
 from masrisk.vocabulary import LEVELS, feature_level
 
