@@ -13,10 +13,30 @@ from masrisk.engines.steps import Territories, territories_of
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
 
-__all__ = ["MemoryEngine", "run_steps"]
+__all__ = ["LocalEngine", "MemoryEngine", "run_steps"]
 
 
-class MemoryEngine:
+class LocalEngine:
+    """What the engines that run in this process share: sums, gathers, frames, estimator."""
+
+    def sum(self, results: Sequence[Any]) -> Any:
+        """Add the parts' results up."""
+        return functools.reduce(operator.add, results)
+
+    def gather(self, results: Sequence[Any]) -> list[Any]:
+        """Bring the parts' results here, in part order."""
+        return list(results)
+
+    def frame(self, results: Sequence[Any], meta: Any) -> Any:
+        """Join per-part frames into the collection the estimator fits."""
+        return concat(results)
+
+    def estimator(self, outcome: str, **options: Any) -> RiskModel:
+        """Return the engine's estimator, constructed."""
+        return RiskModel(outcome, **options)
+
+
+class MemoryEngine(LocalEngine):
     """Run the steps on a :class:`~masrisk.tables.Tables` held whole, as one part.
 
     Examples
@@ -44,22 +64,6 @@ class MemoryEngine:
     def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
         """Run ``step`` on each part (see :class:`~masrisk.engines.Engine`)."""
         return run_steps(step, per_part, shared)
-
-    def sum(self, results: Sequence[Any]) -> Any:
-        """Add the parts' results up."""
-        return functools.reduce(operator.add, results)
-
-    def gather(self, results: Sequence[Any]) -> list[Any]:
-        """Bring the parts' results here, in part order."""
-        return list(results)
-
-    def frame(self, results: Sequence[Any], meta: Any) -> Any:
-        """Join per-part frames into the collection the estimator fits."""
-        return concat(results)
-
-    def estimator(self, outcome: str, **options: Any) -> RiskModel:
-        """Return the engine's estimator, constructed."""
-        return RiskModel(outcome, **options)
 
 
 def run_steps(

@@ -106,13 +106,18 @@ def contributions_frame(
     Columns: ``person_id``, one per feature (float32, log-odds), ``base_value`` and the sums by
     level (computed in float64 before rounding to float32).
     """
-    level = np.array([feature_level(f) for f in features])
     columns: dict[str, Any] = {"person_id": persons.to_numpy()}
     columns.update({f: values[:, j].astype("float32") for j, f in enumerate(features)})
     columns["base_value"] = np.full(len(persons), base_value, dtype="float32")
-    for name in LEVEL_NAMES:
-        columns[f"level_{name}"] = values[:, level == name].sum(axis=1).astype("float32")
+    for name, sums in level_sums(values, features).items():
+        columns[name] = sums.astype("float32")
     return pd.DataFrame(columns)
+
+
+def level_sums(values: np.ndarray, features: list[str]) -> dict[str, np.ndarray]:
+    """Return each row's sum of the contributions by level, as :data:`LEVEL_COLUMNS`."""
+    level = np.array([feature_level(f) for f in features])
+    return {f"level_{name}": values[:, level == name].sum(axis=1) for name in LEVEL_NAMES}
 
 
 def _mode(values: pd.Series) -> object:
@@ -159,14 +164,8 @@ class Explanation:
 
         Columns ``level_individual``, ``level_family`` and ``level_territorial``.
         """
-        level = np.array([feature_level(c) for c in self.values.columns])
-        return pd.DataFrame(
-            {
-                f"level_{name}": self.values.loc[:, level == name].sum(axis=1)
-                for name in LEVEL_NAMES
-            },
-            index=self.values.index,
-        )
+        sums = level_sums(self.values.to_numpy(), list(self.values.columns))
+        return pd.DataFrame(sums, index=self.values.index)
 
     @property
     def groups(self) -> pd.DataFrame:

@@ -21,14 +21,11 @@ True
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from masrisk.engines.memory import concat, run_steps
+from masrisk.engines.memory import LocalEngine, run_steps
 from masrisk.engines.steps import Territories, territories_of
-from masrisk.models import RiskModel
 from masrisk.scale.partitions import PartitionedData
 
 __all__ = ["PartitionEngine"]
@@ -44,7 +41,7 @@ class _Partition:
         self.number = number
 
 
-class PartitionEngine:
+class PartitionEngine(LocalEngine):
     """Run the steps partition after partition in this process.
 
     Parameters
@@ -91,19 +88,3 @@ class PartitionEngine:
             return self.data.tables(value.number, extra_kinds=self.extra_kinds)
 
         return run_steps(step, per_part, shared, resolve)
-
-    def sum(self, results: Sequence[Any]) -> Any:
-        """Add the parts' results up."""
-        return functools.reduce(operator.add, results)
-
-    def gather(self, results: Sequence[Any]) -> list[Any]:
-        """Bring the parts' results here, in part order."""
-        return list(results)
-
-    def frame(self, results: Sequence[Any], meta: Any) -> Any:
-        """Join per-part frames into the collection the estimator fits."""
-        return concat(results)
-
-    def estimator(self, outcome: str, **options: Any) -> RiskModel:
-        """Return the engine's estimator, constructed."""
-        return RiskModel(outcome, **options)
