@@ -13,14 +13,16 @@ Three processes, one after the other, so each one's peak resident memory is its 
 2. **data -> plans**, the budget's span (<= 30 min and <= 20 GiB):
    - *partition*: DuckDB splits the data directory by territory into partitions of about
      1 M persons (:func:`masrisk.scale.partitions.partition_data`);
-   - *train*: each partition is read once; the features and labels at 2023-01-01 and
-     2024-01-01 of a sample of households (``--train-persons``, 1 M by default) are kept,
-     and the model is fitted as ``masrisk.train`` fits it; the territorial features and
-     lab codes are those of everyone (:func:`masrisk.scale.pipeline.train_by_partition`);
-   - *score and explain*: each partition is read again, its features at 2025-01-01 built,
-     everyone scored and explained, scores and contributions written as partitioned
-     Parquet (:func:`masrisk.scale.pipeline.score_by_partition`);
-   - *plan*: ``masrisk.plan`` on the whole city's scores, plans written.
+   - *train*: ``masrisk.train`` on the partition loop
+     (:class:`masrisk.scale.loop.PartitionEngine`): each partition is read twice (the
+     counts at 2023-01-01 and 2024-01-01, then the features and labels of a sample of
+     households, ``--train-persons``, 1 M by default); the territorial features and lab
+     codes are those of everyone;
+   - *score*, *explain*: ``masrisk.score`` and ``masrisk.engines.stages.explain`` on the
+     loop (each reads every partition twice: counts, then features), the contributions
+     streamed to partitioned Parquet;
+   - *plan*: ``masrisk.engines.stages.plan`` (the features the catalogue reads, once more
+     by partition), plans written.
 
 Peak memory is the process's resident set, sampled every 5 ms, per step. The table's
 ``s / 1 M persons`` column divides by the persons of the city (scored, explained), so runs
@@ -96,8 +98,10 @@ def synth_child(work: Path, persons: int, seed: int) -> None:
 def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -> None:
     import masrisk
     from masrisk.bundle import save_bundle
+    from masrisk.engines import stages
+    from masrisk.outputs import write_table
+    from masrisk.scale.loop import PartitionEngine
     from masrisk.scale.partitions import partition_data
-    from masrisk.scale.pipeline import score_by_partition, train_by_partition
 
     config = masrisk.load_config("bogota")
     steps = Steps()
@@ -108,32 +112,27 @@ def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -
     )
     persons = int(data.sizes["persons"].sum())
     sample = min(1.0, train_persons / persons)
-    model, report, counts = train_by_partition(
-        data,
+    model, report = masrisk.train(
+        PartitionEngine(data, hook=steps.prefix("train")),
         config=config,
         outcome="hospitalization_12m",
         train_as_of="2023-01-01",
         valid_as_of="2024-01-01",
-        score_as_of="2025-01-01",
         sample=sample if sample < 1 else None,
-        hook=steps.prefix("train"),
     )
     steps("train / save bundle")
     save_bundle(model, work / "model", report=report.to_dict(), overwrite=True)
     bundle = masrisk.load_bundle(work / "model")
-    city = score_by_partition(
-        data,
-        bundle,
-        as_of="2025-01-01",
-        config=config,
-        counts=counts,
-        out=work / "outputs",
-        hook=steps.prefix("score+explain"),
+    engine = PartitionEngine(data, hook=steps.prefix("score"))
+    scores = masrisk.score(bundle, engine, as_of="2025-01-01", config=config)
+    steps("score / write")
+    write_table(scores, work / "outputs" / "scores.parquet")
+    engine.hook = steps.prefix("explain")
+    explained = stages.explain(
+        bundle, engine, as_of="2025-01-01", config=config, out=work / "outputs" / "contributions"
     )
-    steps("plan")
-    plans = masrisk.plan(
-        city.scores, city.tables, config=config, persons=city.persons, drivers=city.drivers
-    )
+    engine.hook = steps.prefix("plan")
+    plans = stages.plan(scores, engine, config=config, drivers=explained.drivers)
     steps("plan / write")
     if (work / "plans").exists():
         shutil.rmtree(work / "plans")
@@ -150,7 +149,7 @@ def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -
                 ],
                 "total_s": total,
                 "persons": persons,
-                "scored": len(city.scores),
+                "scored": len(scores),
                 "partitions": data.partitions,
                 "sizes": data.sizes.sum().to_dict(),
                 "train_persons": model.training_["train_persons"],
@@ -158,7 +157,7 @@ def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -
                 "auc": float(row["auc"]),
                 "slope": float(row["calibration_slope"]),
                 "chosen": report.chosen_model,
-                "level_shares": city.level_shares.round(3).to_dict(),
+                "level_shares": explained.level_shares.round(3).to_dict(),
                 "territories": len(plans),
             }
         )

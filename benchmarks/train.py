@@ -43,10 +43,11 @@ def train_timed(tables, config, train_as_of: str, valid_as_of: str):
     import lightgbm
 
     from masrisk import models, training
+    from masrisk.engines import steps
 
     timers = {
-        "features": Timed(training.build_features),
-        "labels": Timed(training.build_labels),
+        "features": Timed(steps.features_of),
+        "labels": Timed(steps.labels_of),
         "fit": Timed(models.RiskModel.fit),
         "report": Timed(training.EvaluationReport.from_predictions),
         "lightgbm_train": Timed(lightgbm.train),
@@ -62,8 +63,8 @@ def train_timed(tables, config, train_as_of: str, valid_as_of: str):
         return pipeline
 
     originals = {
-        (training, "build_features"): training.build_features,
-        (training, "build_labels"): training.build_labels,
+        (steps, "features_of"): steps.features_of,
+        (steps, "labels_of"): steps.labels_of,
         (models.RiskModel, "fit"): models.RiskModel.fit,
         (training, "EvaluationReport"): training.EvaluationReport,
         (lightgbm, "train"): lightgbm.train,
@@ -73,7 +74,7 @@ def train_timed(tables, config, train_as_of: str, valid_as_of: str):
     class TimedReport:
         from_predictions = staticmethod(timers["report"])
 
-    training.build_features, training.build_labels = timers["features"], timers["labels"]
+    steps.features_of, steps.labels_of = timers["features"], timers["labels"]
     models.RiskModel.fit = lambda self, *a, **k: timers["fit"](self, *a, **k)
     training.EvaluationReport = TimedReport
     lightgbm.train, models.make_baseline = timers["lightgbm_train"], timed_make_baseline

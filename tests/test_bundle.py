@@ -20,18 +20,20 @@ from masrisk.bundle import (
 from masrisk.features import lab_codes_in
 from masrisk.models import RiskModel
 
+CONFIG = masrisk.load_config("bogota")
+
 OUTCOME = "hospitalization_12m"
 
 
 @pytest.fixture(scope="module")
 def trained():
     tables = masrisk.synthesize("bogota", persons=3000, seed=4).tables
-    X = masrisk.build_features(tables, as_of="2023-01-01")
-    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME)
-    X_valid = masrisk.build_features(tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns))[
-        X.columns
-    ]
-    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
+    X = masrisk.build_features(tables, as_of="2023-01-01", config=CONFIG)
+    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME, config=CONFIG)
+    X_valid = masrisk.build_features(
+        tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns), config=CONFIG
+    )[X.columns]
+    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME, config=CONFIG)
     model = RiskModel(OUTCOME).fit(X, y, eval_set=(X_valid, y_valid))
     metadata = {"features": feature_specs(X), "data_fingerprint": data_fingerprint(X, y)}
     return model, metadata, X_valid
@@ -152,9 +154,9 @@ def test_failed_write_leaves_nothing_behind(trained, tmp_path):
 def test_baseline_bundle_has_no_booster(trained, tmp_path):
     model, metadata, X_valid = trained
     tables = masrisk.synthesize("bogota", persons=3000, seed=4).tables
-    X = masrisk.build_features(tables, as_of="2023-01-01")
-    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME)
-    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME)
+    X = masrisk.build_features(tables, as_of="2023-01-01", config=CONFIG)
+    y = masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME, config=CONFIG)
+    y_valid = masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME, config=CONFIG)
     weak = RiskModel(OUTCOME, params={"min_data_in_leaf": 10**7}).fit(
         X, y, eval_set=(X_valid, y_valid)
     )

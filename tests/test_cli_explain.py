@@ -13,6 +13,8 @@ from masrisk.explanations import LEVEL_COLUMNS
 from tests.test_cli import run
 from tests.test_demo_bundle import DEMO
 
+CONFIG = masrisk.load_config("bogota")
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
@@ -34,7 +36,7 @@ def test_explain_writes_the_contributions_of_everyone(data, tmp_path, suffix):
     bundle = masrisk.load_bundle(DEMO)
     tables = masrisk.load_tables(data)
     features = masrisk.build_features(
-        tables, as_of="2025-01-01", lab_codes=bundle.metadata["lab_codes"]
+        tables, as_of="2025-01-01", lab_codes=bundle.metadata["lab_codes"], config=CONFIG
     )
     expected = masrisk.explain(bundle, features).to_frame()
     assert list(table.columns) == ["person_id", *bundle.features, "base_value", *LEVEL_COLUMNS]

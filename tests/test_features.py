@@ -13,6 +13,8 @@ from masrisk.features import describe_column, population_at
 from masrisk.synth import synthesize
 from tests.conftest import make_frames
 
+CONFIG = masrisk.load_config("bogota")
+
 AS_OF = pd.Timestamp("2024-01-01")
 
 
@@ -23,7 +25,7 @@ def synthetic() -> Tables:
 
 @pytest.fixture(scope="module")
 def features(synthetic) -> pd.DataFrame:
-    return build_features(synthetic, as_of=AS_OF)
+    return build_features(synthetic, as_of=AS_OF, config=CONFIG)
 
 
 def test_one_row_per_person_present_at_as_of(synthetic, features):
@@ -66,20 +68,20 @@ def test_family_and_territorial_features_are_shared_by_members(synthetic, featur
 
 
 def test_levels_select_columns(synthetic, features):
-    only_family = build_features(synthetic, as_of=AS_OF, levels=["family"])
+    only_family = build_features(synthetic, as_of=AS_OF, levels=["family"], config=CONFIG)
     assert all(c.startswith("fam_") for c in only_family.columns)
     pd.testing.assert_frame_equal(only_family, features[only_family.columns])
     with pytest.raises(ValueError, match="levels"):
-        build_features(synthetic, as_of=AS_OF, levels=["cosmic"])
+        build_features(synthetic, as_of=AS_OF, levels=["cosmic"], config=CONFIG)
 
 
 def test_same_inputs_give_identical_features(synthetic, features):
-    pd.testing.assert_frame_equal(build_features(synthetic, as_of=AS_OF), features)
+    pd.testing.assert_frame_equal(build_features(synthetic, as_of=AS_OF, config=CONFIG), features)
 
 
 def test_explicit_lab_codes_fix_the_lab_columns(synthetic):
     frame = build_features(
-        synthetic, as_of=AS_OF, levels=["individual"], lab_codes=["HBA1C", "NOPE"]
+        synthetic, as_of=AS_OF, levels=["individual"], lab_codes=["HBA1C", "NOPE"], config=CONFIG
     )
     labs = sorted(c for c in frame.columns if c.startswith("ind_lab_"))
     assert labs == [
@@ -105,27 +107,27 @@ def test_labels_count_events_in_the_horizon_only():
     assert died[died == 1].index.tolist() == ["P7"]
     # The admission is 33 days after as_of: a 30-day horizon misses it, a 34-day one sees it.
     short = config.outcomes["hospitalization_12m"].model_copy(update={"horizon_days": 33})
-    assert build_labels(tables, as_of=AS_OF, outcome=short).sum() == 0
+    assert build_labels(tables, as_of=AS_OF, outcome=short, config=CONFIG).sum() == 0
     longer = short.model_copy(update={"horizon_days": 34})
-    assert build_labels(tables, as_of=AS_OF, outcome=longer).sum() == 1
+    assert build_labels(tables, as_of=AS_OF, outcome=longer, config=CONFIG).sum() == 1
 
 
 def test_labels_match_icd10_ranges_in_any_style():
     tables = Tables.from_frames(make_frames())
-    cardio = build_labels(tables, as_of=AS_OF, outcome="cardiovascular_12m")
+    cardio = build_labels(tables, as_of=AS_OF, outcome="cardiovascular_12m", config=CONFIG)
     # P1's admission is coded I21.0 (in I20-I25); P7's death I64X (in I60-I69).
     assert cardio[cardio == 1].index.tolist() == ["P1", "P7"]
 
 
 def test_labels_and_features_have_the_same_rows(synthetic, features):
-    labels = build_labels(synthetic, as_of=AS_OF, outcome="hospitalization_12m")
+    labels = build_labels(synthetic, as_of=AS_OF, outcome="hospitalization_12m", config=CONFIG)
     assert labels.index.equals(features.index)
     assert 0.02 < labels.mean() < 0.15
 
 
 def test_unknown_outcome_is_a_config_error(synthetic):
     with pytest.raises(masrisk.ConfigError, match="no such outcome"):
-        build_labels(synthetic, as_of=AS_OF, outcome="happiness_12m")
+        build_labels(synthetic, as_of=AS_OF, outcome="happiness_12m", config=CONFIG)
 
 
 def test_as_of_must_be_a_date():
@@ -199,8 +201,10 @@ def _born_before_events(frames: dict) -> bool:
 @given(edits=event_edits(after=True))
 def test_events_on_or_after_as_of_change_no_feature(edits):
     frames = make_frames()
-    before = build_features(Tables.from_frames(frames), as_of=AS_OF)
-    after = build_features(Tables.from_frames(_edit(frames, edits, after=True)), as_of=AS_OF)
+    before = build_features(Tables.from_frames(frames), as_of=AS_OF, config=CONFIG)
+    after = build_features(
+        Tables.from_frames(_edit(frames, edits, after=True)), as_of=AS_OF, config=CONFIG
+    )
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -211,6 +215,10 @@ def test_events_before_as_of_change_no_label(edits):
     edited = _edit(frames, edits, after=False)
     assume(_born_before_events(edited))  # an event before birth is invalid data
     for outcome in ("hospitalization_12m", "mortality_12m", "cardiovascular_12m"):
-        before = build_labels(Tables.from_frames(frames), as_of=AS_OF, outcome=outcome)
-        after = build_labels(Tables.from_frames(edited), as_of=AS_OF, outcome=outcome)
+        before = build_labels(
+            Tables.from_frames(frames), as_of=AS_OF, outcome=outcome, config=CONFIG
+        )
+        after = build_labels(
+            Tables.from_frames(edited), as_of=AS_OF, outcome=outcome, config=CONFIG
+        )
         pd.testing.assert_series_equal(before, after)

@@ -24,19 +24,23 @@ from masrisk.models import (
     feature_specs,
 )
 
+CONFIG = masrisk.load_config("bogota")
+
 OUTCOME = "hospitalization_12m"
 
 
 @pytest.fixture(scope="module")
 def periods() -> dict[str, pd.DataFrame | pd.Series]:
     tables = masrisk.synthesize("bogota", persons=4000, seed=0).tables
-    X = masrisk.build_features(tables, as_of="2023-01-01")
-    X_valid = masrisk.build_features(tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns))
+    X = masrisk.build_features(tables, as_of="2023-01-01", config=CONFIG)
+    X_valid = masrisk.build_features(
+        tables, as_of="2024-01-01", lab_codes=lab_codes_in(X.columns), config=CONFIG
+    )
     return {
         "X": X,
-        "y": masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME),
+        "y": masrisk.build_labels(tables, as_of="2023-01-01", outcome=OUTCOME, config=CONFIG),
         "X_valid": X_valid[X.columns],
-        "y_valid": masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME),
+        "y_valid": masrisk.build_labels(tables, as_of="2024-01-01", outcome=OUTCOME, config=CONFIG),
     }
 
 

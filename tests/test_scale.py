@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import masrisk
-from masrisk.scale.features import build_features_by_partition, household_sample
+import masrisk.scale
+from masrisk.engines import stages
+from masrisk.features.parts import household_sample
+from masrisk.scale.loop import PartitionEngine
 from masrisk.scale.partitions import open_partitioned, partition_data
-from masrisk.scale.pipeline import score_by_partition, train_by_partition
 
 CONFIG = masrisk.load_config("bogota")
 
@@ -54,44 +54,12 @@ def test_partitions_are_balanced_by_persons(city):
     assert persons.max() < 2 * persons.min()
 
 
-@pytest.mark.parametrize("as_of", ["2023-01-01", "2025-01-01"])
-def test_features_by_partition_equal_the_whole(city, as_of):
-    _, tables, data = city
-    whole = masrisk.build_features(tables, as_of=as_of, config=CONFIG)
-    parts = build_features_by_partition(data.iter_tables, as_of=as_of, config=CONFIG)
-    assert parts.index.is_unique
-    pd.testing.assert_frame_equal(parts.loc[whole.index], whole, check_exact=True)
-
-
-def test_features_by_partition_with_given_lab_codes(city):
-    _, tables, data = city
-    codes = ["HBA1C", "NOT_IN_DATA"]
-    whole = masrisk.build_features(tables, as_of="2024-01-01", config=CONFIG, lab_codes=codes)
-    parts = build_features_by_partition(
-        data.iter_tables, as_of="2024-01-01", config=CONFIG, lab_codes=codes
-    )
-    pd.testing.assert_frame_equal(parts.loc[whole.index], whole, check_exact=True)
-
-
-@settings(
-    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(partitions=st.integers(1, 8))
-def test_any_number_of_partitions_gives_the_same_features(city, tmp_path, partitions):
-    root, tables, _ = city
-    data = partition_data(root / "data", tmp_path / f"p{partitions}", partitions=partitions)
-    assert 1 <= data.partitions <= partitions
-    whole = masrisk.build_features(tables, as_of="2024-06-01", config=CONFIG)
-    parts = build_features_by_partition(data.iter_tables, as_of="2024-06-01", config=CONFIG)
-    pd.testing.assert_frame_equal(parts.loc[whole.index], whole, check_exact=True)
-
-
 def test_household_sample_is_stable_and_near_its_share():
     ids = pd.Index(np.arange(20_000))
     chosen = household_sample(ids, 0.25)
     assert abs(chosen.mean() - 0.25) < 0.02
     assert np.array_equal(chosen[:500], household_sample(ids[:500], 0.25))
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(masrisk.ConfigError, match="sample"):
         household_sample(ids, 0)
 
 
@@ -116,72 +84,35 @@ def test_csv_sources_keep_their_ids(tmp_path):
     assert sorted(ids.astype(str)) == sorted(population.tables.persons["person_id"].astype(str))
 
 
-@pytest.fixture(scope="module")
-def trained(city, tmp_path_factory):
+def test_training_on_a_sample_of_households_records_it(city):
+    _, tables, data = city
+    options = {
+        "config": CONFIG,
+        "outcome": "hospitalization_12m",
+        "train_as_of": "2023-01-01",
+        "valid_as_of": "2024-01-01",
+    }
+    model, _ = masrisk.train(PartitionEngine(data), sample=0.5, **options)
+    whole, _ = masrisk.train(tables, **options)
+    assert model.training_["sample"] == {"households_share": 0.5}
+    assert model.training_["engine"] == "partitions"
+    assert 0.4 < model.training_["train_persons"] / whole.training_["train_persons"] < 0.6
+    assert model.training_["lab_codes"] == whole.training_["lab_codes"]  # those of everyone
+
+
+def test_the_partition_loop_reads_one_partition_per_step_and_part(city):
     _, _, data = city
-    model, report, counts = train_by_partition(
-        data,
-        config=CONFIG,
-        outcome="hospitalization_12m",
-        train_as_of="2023-01-01",
-        valid_as_of="2024-01-01",
-        score_as_of="2025-01-01",
-    )
-    path = tmp_path_factory.mktemp("bundle") / "model"
-    masrisk.save_bundle(model, path, report=report.to_dict())
-    return masrisk.load_bundle(path), report, counts
+    seen = []
+    engine = PartitionEngine(data, hook=lambda step, k: seen.append((step, k)))
+    stages.build_features(engine, as_of="2024-01-01", config=CONFIG)
+    assert [k for step, k in seen if step == "part_counts"] == list(range(data.partitions))
+    assert [k for step, k in seen if step == "features_of"] == list(range(data.partitions))
 
 
-def test_training_by_partition_matches_training_on_the_whole(city, trained):
-    _, tables, _ = city
-    bundle, report, _ = trained
-    _, whole_report = masrisk.train(
-        tables,
-        config=CONFIG,
-        outcome="hospitalization_12m",
-        train_as_of="2023-01-01",
-        valid_as_of="2024-01-01",
-    )
-    # Same features, same rows (in another order): LightGBM's bins and the fit may differ
-    # only through the row order, so the validation AUCs agree closely.
-    auc = report.overall.loc[report.chosen_model, "auc"]
-    whole_auc = whole_report.overall.loc[whole_report.chosen_model, "auc"]
-    assert auc == pytest.approx(whole_auc, abs=0.01)
-
-
-def test_scores_and_plans_by_partition_equal_the_whole(city, trained, tmp_path):
+def test_scale_facade_runs_the_loop_on_a_partitioned_directory(city, tmp_path):
     root, tables, data = city
-    bundle, _, counts = trained
-    result = score_by_partition(
-        data, bundle, as_of="2025-01-01", config=CONFIG, counts=counts, out=tmp_path
-    )
-    whole = masrisk.score(bundle, tables, as_of="2025-01-01", config=CONFIG)
-    by_id = result.scores.set_index("person_id").loc[whole["person_id"]].reset_index()
-    # Risks come from the contributions' sum (the log-odds), not a second pass of the trees:
-    # equal to float32 rounding, and the same tiers.
-    pd.testing.assert_frame_equal(by_id, whole, check_exact=False, rtol=1e-6)
-    written = pd.read_parquet(tmp_path / "scores")
-    assert len(written) == len(whole)
-    contributions = pd.read_parquet(tmp_path / "contributions")
-    assert len(contributions) == len(whole)
-
-    features = masrisk.build_features(
-        tables, as_of="2025-01-01", config=CONFIG, lab_codes=bundle.metadata["lab_codes"]
-    )
-    explanation = masrisk.explain(bundle, features, tables=tables)
-    drivers = explanation.drivers("territory", top=10)
-    pd.testing.assert_frame_equal(
-        result.drivers.sort_values(["territory_id", "rank"], ignore_index=True),
-        drivers.sort_values(["territory_id", "rank"], ignore_index=True),
-        check_exact=False,
-        rtol=1e-5,
-    )
-    expected = masrisk.plan(whole, tables, config=CONFIG, persons=features, drivers=drivers)
-    plans = masrisk.plan(
-        result.scores, result.tables, config=CONFIG, persons=result.persons, drivers=result.drivers
-    )
-    expected.write(tmp_path / "expected")
-    plans.write(tmp_path / "plans")
-    for file in sorted((tmp_path / "expected").rglob("*.json")):
-        other = tmp_path / "plans" / file.relative_to(tmp_path / "expected")
-        assert json.loads(other.read_text()) == json.loads(file.read_text()), file.name
+    features = masrisk.scale.build_features(data.path, as_of="2024-01-01", config=CONFIG)
+    whole = masrisk.build_features(tables, as_of="2024-01-01", config=CONFIG)
+    pd.testing.assert_frame_equal(features.loc[whole.index], whole, check_exact=True)
+    with pytest.raises(masrisk.ConfigError, match="engine"):
+        masrisk.scale.build_features(data.path, as_of="2024-01-01", config=CONFIG, engine="x")

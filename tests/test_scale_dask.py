@@ -28,18 +28,15 @@ from tests.test_cli import digest
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from masrisk.scale.dask_engine import (  # noqa: E402 - after the skip when Dask is missing
+from masrisk.engines import stages, steps  # noqa: E402 - after the skip when Dask is missing
+from masrisk.scale.dask_engine import (  # noqa: E402
+    DaskEngine,
     DaskEngineError,
     connect,
-    open_dask,
     require_dask,
 )
-from masrisk.scale.dask_features import dask_features, dask_labels  # noqa: E402
 from masrisk.scale.dask_model import early_stopping_round, iteration_losses  # noqa: E402
-from masrisk.scale.dask_planning import plan_dask, territory_drivers  # noqa: E402
-from masrisk.scale.dask_scoring import explain_dask, score_dask, write_parquet  # noqa: E402
-from masrisk.scale.dask_training import train_dask  # noqa: E402
-from masrisk.scale.partitions import partition_data  # noqa: E402
+from masrisk.scale.partitions import open_partitioned, partition_data  # noqa: E402
 
 OUTCOME = "hospitalization_12m"
 TRAIN, VALID, SCORE = "2023-01-01", "2024-01-01", "2025-01-01"
@@ -74,7 +71,7 @@ def tables(data) -> masrisk.Tables:
 
 @pytest.fixture(scope="module")
 def population(data, client):
-    return open_dask(data[1])
+    return DaskEngine(open_partitioned(data[1]))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +84,7 @@ def trained(population, tables):
         "valid_as_of": VALID,
         "params": PARAMS,
     }
-    on_dask = train_dask(population, **options)
+    on_dask = masrisk.train(population, **options)
     alone = [masrisk.train(tables, random_state=seed, **options) for seed in (0, 1)]
     return on_dask, alone
 
@@ -110,36 +107,15 @@ def test_the_cluster_has_two_worker_processes(client):
     assert all(w["nthreads"] == 1 for w in workers)
 
 
-def test_tables_are_dask_frames_with_one_partition_per_territory_group(population, data):
-    persons = population.persons
-    assert persons.npartitions == population.households.npartitions == 4
-    assert population.events.npartitions == 4
-    sizes = persons.map_partitions(len).compute().tolist()
+def test_the_engine_holds_one_task_per_partition_of_whole_territories(population, data):
+    parts = population.parts()
+    assert len(parts) == 4
+    tables = population.gather(parts)
+    sizes = [len(t.persons) for t in tables]
     assert sizes == population.data.sizes["persons"].tolist()
     territories = population.data.territory_partition
-    for k in range(4):
-        own = population.households.get_partition(k).compute()["territory_id"]
-        assert set(territories[own.unique()]) == {k}
-
-
-@pytest.mark.parametrize(
-    ("as_of", "lab_codes"), [(TRAIN, None), (SCORE, None), (SCORE, ["HBA1C", "ldl", "XYZ"])]
-)
-def test_dask_features_equal_pandas_features_exactly(population, tables, as_of, lab_codes):
-    on_dask = dask_features(population, as_of=as_of, config=CONFIG, lab_codes=lab_codes)
-    assert on_dask.npartitions == 4
-    got = on_dask.compute()
-    whole = masrisk.build_features(tables, as_of=as_of, config=CONFIG, lab_codes=lab_codes)
-    assert got.index.is_unique
-    assert len(got) == len(whole)
-    pd.testing.assert_frame_equal(got.loc[whole.index], whole, check_exact=True)
-    pd.testing.assert_frame_equal(on_dask._meta, whole.iloc[:0])  # dtypes known before compute
-
-
-def test_dask_labels_equal_pandas_labels(population, tables):
-    got = dask_labels(population, as_of=TRAIN, outcome=OUTCOME, config=CONFIG).compute()
-    whole = masrisk.build_labels(tables, as_of=TRAIN, outcome=OUTCOME, config=CONFIG)
-    pd.testing.assert_series_equal(got.loc[whole.index], whole)
+    for k, part in enumerate(tables):
+        assert set(territories[part.households["territory_id"].unique()]) == {k}
 
 
 def test_iteration_losses_and_early_stopping_are_lightgbm_s(tables):
@@ -210,8 +186,11 @@ def test_dask_training_records_what_single_machine_training_records(trained, pop
     for key in ("train_persons", "train_events", "valid_persons", "valid_events", "lab_codes"):
         assert facts[key] == expected[key]
     assert facts["features"] == expected["features"]
-    X = dask_features(population, as_of=TRAIN, config=CONFIG).compute()
-    y = dask_labels(population, as_of=TRAIN, outcome=OUTCOME, config=CONFIG).compute()
+    frames, _ = stages.feature_parts(population, as_of=TRAIN, config=CONFIG)
+    labels = population.map(
+        steps.labels_of, population.parts(), frames, as_of=TRAIN, outcome=OUTCOME, config=CONFIG
+    )
+    X, y = pd.concat(population.gather(frames)), pd.concat(population.gather(labels))
     assert facts["data_fingerprint"] == data_fingerprint(X, y)  # rows in partition order
 
 
@@ -229,68 +208,26 @@ def test_a_dask_trained_bundle_scores_and_explains_as_any_bundle(bundle, trained
 
 
 @pytest.fixture(scope="module")
-def on_both(bundle, population, tables):
-    """Scores, contributions and plans at SCORE: pandas whole, and Dask by partition."""
+def on_both(bundle, tables):
+    """Scores and contributions at SCORE, in memory."""
     lab_codes = bundle.metadata["lab_codes"]
     features = masrisk.build_features(tables, as_of=SCORE, config=CONFIG, lab_codes=lab_codes)
     scores = masrisk.score(bundle, tables, as_of=SCORE, config=CONFIG, features=features)
     explanation = masrisk.explain(bundle, features, tables=tables)
-    plans = masrisk.plan(
-        scores, tables, config=CONFIG, persons=features, drivers=explanation.drivers(top=10)
-    )
-    on_dask = dask_features(population, as_of=SCORE, config=CONFIG, lab_codes=lab_codes)
-    dask_scores = score_dask(bundle, on_dask, population, as_of=SCORE, config=CONFIG)
-    contributions = explain_dask(bundle, on_dask)
-    drivers = territory_drivers(bundle, on_dask, population, top=10)
-    dask_plans = plan_dask(dask_scores, on_dask, population, config=CONFIG, drivers=drivers)
-    return {
-        "pandas": (scores, explanation, plans),
-        "dask": (dask_scores, contributions, dask_plans, drivers),
-    }
+    return {"pandas": (scores, explanation)}
 
 
-def test_dask_scores_equal_pandas_scores_tiers_included(on_both):
-    scores, _, _ = on_both["pandas"]
-    dask_scores = on_both["dask"][0]
-    assert dask_scores.npartitions == 4
-    assert dict(dask_scores.dtypes) == dict(scores.dtypes)  # known before compute
-    got = dask_scores.compute().set_index("person_id").loc[scores["person_id"]]
-    pd.testing.assert_frame_equal(got.reset_index(), scores, check_exact=True)
-
-
-def test_dask_contributions_equal_pandas_contributions(on_both):
-    _, explanation, _ = on_both["pandas"]
-    expected = explanation.to_frame()
-    got = on_both["dask"][1].compute().set_index("person_id").loc[expected["person_id"]]
-    pd.testing.assert_frame_equal(got.reset_index(), expected, check_exact=True)
-
-
-def test_dask_plans_are_the_pandas_plans(on_both, tmp_path):
-    _, explanation, plans = on_both["pandas"]
-    _, _, dask_plans, drivers = on_both["dask"]
-    expected = explanation.drivers(top=10).sort_values(["territory_id", "rank"])
-    pd.testing.assert_frame_equal(
-        drivers.sort_values(["territory_id", "rank"]).reset_index(drop=True),
-        expected.reset_index(drop=True),
-    )
-    written = digest(plans.write(tmp_path / "pandas"))
-    assert len(written) >= 2 + 2 * len(plans)
-    assert digest(dask_plans.write(tmp_path / "dask")) == written  # byte for byte
-
-
-def test_write_parquet_writes_one_file_per_partition_and_replaces_only_its_own(on_both, tmp_path):
-    dask_scores = on_both["dask"][0]
-    out = write_parquet(dask_scores, tmp_path / "scores.parquet")
+def test_explain_replaces_only_a_directory_of_parquet_parts(population, bundle, tmp_path):
+    out = tmp_path / "contributions.parquet"
+    explained = stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out)
     assert sorted(p.name for p in out.iterdir()) == [f"part-{k:05d}.parquet" for k in range(4)]
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(out), dask_scores.compute().reset_index(drop=True)
-    )
-    write_parquet(dask_scores, out)  # its own output: replaced
+    assert explained.path == out
+    stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out)  # its own: replaced
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="not a directory of Parquet parts"):
-        write_parquet(dask_scores, precious)
+        stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=precious)
     assert (precious / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -326,8 +263,9 @@ def test_cli_runs_train_score_explain_and_plan_on_dask(
     for step in ("score", "explain"):
         result = run(step, *common, "--out", tmp_path / f"{step}.parquet")
         assert result.exit_code == 0, result.stderr
-        assert len(list((tmp_path / f"{step}.parquet").glob("part-*.parquet"))) == 3
-    scores, explanation, _ = on_both["pandas"]
+    assert (tmp_path / "score.parquet").is_file()  # the scores table, one file
+    assert len(list((tmp_path / "explain.parquet").glob("part-*.parquet"))) == 3
+    scores, explanation = on_both["pandas"]
     got = pd.read_parquet(tmp_path / "score.parquet").set_index("person_id")
     pd.testing.assert_frame_equal(
         got.loc[scores["person_id"]].reset_index(), scores, check_exact=True

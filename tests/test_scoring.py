@@ -10,6 +10,8 @@ from masrisk.bundle import save_bundle
 from masrisk.outputs import write_table
 from masrisk.scoring import SCORE_COLUMNS, score
 
+CONFIG = masrisk.load_config("bogota")
+
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
@@ -30,7 +32,9 @@ def scored(tmp_path_factory):
 def test_scores_have_the_documented_columns_and_rows(scored):
     tables, _, _, scores = scored
     assert tuple(scores.columns) == SCORE_COLUMNS
-    present = masrisk.build_labels(tables, as_of="2025-01-01", outcome="mortality_12m").index
+    present = masrisk.build_labels(
+        tables, as_of="2025-01-01", outcome="mortality_12m", config=CONFIG
+    ).index
     assert scores["person_id"].tolist() == present.tolist()
     assert (scores["outcome"] == "hospitalization_12m").all()
     assert (scores["as_of"] == pd.Timestamp("2025-01-01")).all()

@@ -16,15 +16,17 @@ import pandas as pd
 
 from masrisk.bundle import load_bundle, save_bundle
 from masrisk.config import Config, load_config
+from masrisk.engines import stages
+from masrisk.engines.base import Engine
 from masrisk.exceptions import Problem, ValidationError
-from masrisk.explanations import Explanation, explain
-from masrisk.features import build_features, lab_codes_in
+from masrisk.explanations import explain
+from masrisk.features import build_features
 from masrisk.outputs import write_table
 from masrisk.planning.planner import Plans, plan
+from masrisk.scale.engines import open_engine
 from masrisk.schema import load_tables
 from masrisk.scoring import SCORE_COLUMNS, score
 from masrisk.synth import synthesize
-from masrisk.tables import Tables
 from masrisk.training import train
 
 __all__ = ["DEMO_STAGES", "DemoResult", "plan_from_files", "read_table", "run_demo"]
@@ -63,77 +65,55 @@ def read_table(path: str | os.PathLike, *, name: str, required: tuple[str, ...])
     return frame
 
 
-def _drivers(
-    contributions: pd.DataFrame, features: pd.DataFrame, tables: Tables, outcome: str
-) -> pd.DataFrame:
-    """Return the territories' drivers from a contributions table (``masrisk explain``)."""
-    values = contributions.set_index("person_id")
-    names = [c for c in values.columns if c[:4] in ("ind_", "fam_", "ter_")]
-    missing = [c for c in names if c not in features.columns]
-    if missing:
-        raise ValidationError(
-            [
-                Problem(
-                    "contributions",
-                    missing[0],
-                    "feature unknown to the data",
-                    examples=tuple(missing[:5]),
-                )
-            ]
-        )
-    persons = values.index
-    households, territories = tables.person_places(persons)
-    explanation = Explanation(
-        values=values[names].astype("float64"),
-        base_value=float(values["base_value"].iloc[0]) if len(values) else 0.0,
-        data=features.reindex(persons)[names],
-        outcome=outcome,
-        households=households,
-        territories=territories,
-    )
-    return explanation.drivers("territory", top=10)
-
-
 def plan_from_files(
     scores: str | os.PathLike,
-    data: str | os.PathLike,
+    data: str | os.PathLike | Engine,
     *,
     config: str | os.PathLike | Config,
     contributions: str | os.PathLike | None = None,
 ) -> Plans:
-    """Make the plans from a scores file, a data directory and a configuration.
+    """Make the plans from a scores file, the data and a configuration.
 
-    The features the catalogue's eligibility reads are built from the data at the scores'
-    ``as_of``; the drivers come from the contributions file when one is given.
+    ``data`` is a data directory (plain or partitioned: see
+    :func:`masrisk.scale.engines.open_engine`) or an open engine. The features the
+    catalogue's eligibility reads are built from the data at the scores' ``as_of``; the
+    drivers come from the contributions table (a file or a directory of Parquet parts)
+    when one is given.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        If the scores or contributions lack a column, the scores hold several cut-offs, or
+        the contributions name features or persons the data lack.
+    FileNotFoundError
+        If a file does not exist.
     """
     settings = config if isinstance(config, Config) else load_config(config)
-    tables = load_tables(data, extra_kinds=settings.extra_event_kinds)
     frame = read_table(scores, name="scores", required=SCORE_COLUMNS)
-    as_of = pd.to_datetime(frame["as_of"]).unique()
-    if len(as_of) != 1:
-        raise ValidationError(
-            [
-                Problem(
-                    "scores",
-                    "as_of",
-                    "more than one cut-off",
-                    rows=len(frame),
-                    examples=tuple(map(str, as_of[:5])),
-                )
-            ]
-        )
-    table = None
     if contributions is not None:
-        table = read_table(
-            contributions, name="contributions", required=("person_id", "base_value")
+        _check_contributions(Path(contributions))
+    if not isinstance(data, str | os.PathLike):
+        return stages.plan(frame, data, config=settings, contributions=contributions)
+    with open_engine(data, config=settings) as engine:
+        return stages.plan(frame, engine, config=settings, contributions=contributions)
+
+
+def _check_contributions(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"contributions: no such file {path}")
+    if path.is_file():
+        read = pd.read_csv(path, nrows=0) if path.suffix == ".csv" else pd.read_parquet(path)
+        columns = read.columns
+    else:
+        import pyarrow.dataset as ds
+
+        columns = ds.dataset(path, format="parquet").schema.names
+    missing = [c for c in ("person_id", "base_value") if c not in columns]
+    if missing:
+        raise ValidationError(
+            [Problem("contributions", missing[0], "missing column", examples=tuple(missing))],
+            source=str(path),
         )
-    # the lab features only matter to describe the drivers
-    lab_codes = lab_codes_in(table.columns) if table is not None else ()
-    features = build_features(tables, as_of=as_of[0], config=settings, lab_codes=lab_codes)
-    drivers = None
-    if table is not None:
-        drivers = _drivers(table, features, tables, str(frame["outcome"].iloc[0]))
-    return plan(frame, tables, config=settings, persons=features, drivers=drivers)
 
 
 @dataclass

@@ -6,28 +6,18 @@ import pandas as pd
 
 from masrisk.bundle import Bundle
 from masrisk.config import Config
-from masrisk.features import build_features
-from masrisk.features.population import to_timestamp
+from masrisk.engines import stages
+from masrisk.engines.base import Engine
+from masrisk.engines.memory import MemoryEngine
+from masrisk.engines.steps import SCORE_COLUMNS, risk_of, scores_frame
 from masrisk.tables import Tables
-from masrisk.tiers import assign_tiers
 
 __all__ = ["SCORE_COLUMNS", "score"]
-
-#: Columns of a scores table, in order.
-SCORE_COLUMNS: tuple[str, ...] = (
-    "person_id",
-    "household_id",
-    "territory_id",
-    "outcome",
-    "as_of",
-    "risk",
-    "tier",
-)
 
 
 def score(
     bundle: Bundle,
-    tables: Tables,
+    tables: Tables | Engine,
     *,
     as_of: str | pd.Timestamp,
     config: Config,
@@ -39,36 +29,24 @@ def score(
     ----------
     bundle : Bundle
         A model bundle (:func:`masrisk.load_bundle`).
-    tables : Tables
+    tables : Tables or Engine
+        The population, in memory or split in parts run by an engine (:mod:`masrisk.scale`).
     as_of : date
         Cut-off of the features; the risk is of the outcome within its horizon after it.
     config : Config
         Gives the tiers' cut-offs and the territories' historical rates.
     features : pandas.DataFrame, optional
         :func:`masrisk.build_features` at ``as_of`` with the bundle's lab codes, when the
-        caller has them already (they are built otherwise).
+        caller has them already for a population in memory (they are built otherwise).
 
     Returns
     -------
     pandas.DataFrame
         :data:`SCORE_COLUMNS`: ids, ``outcome``, ``as_of``, ``risk`` (calibrated probability,
-        float32) and ``tier`` (categorical).
+        float32) and ``tier`` (categorical), tiers cut on the whole population.
     """
-    as_of = to_timestamp(as_of)
-    lab_codes = bundle.lab_codes
-    if features is None:
-        features = build_features(tables, as_of=as_of, config=config, lab_codes=lab_codes)
-    risk = bundle.predict_risk(features)
-    households, territories = tables.person_places(features.index)
-    return pd.DataFrame(
-        {
-            "person_id": features.index.to_numpy(),
-            "household_id": households.to_numpy(),
-            "territory_id": territories.to_numpy(),
-            "outcome": pd.Categorical([bundle.model.outcome] * len(risk)),
-            "as_of": pd.Series(as_of, index=range(len(risk))).astype("datetime64[ns]").to_numpy(),
-            "risk": risk.astype("float32"),
-            "tier": assign_tiers(risk, config.tiers).array,
-        },
-        columns=list(SCORE_COLUMNS),
-    )
+    if features is not None and isinstance(tables, Tables):
+        risks = risk_of(features, tables, bundle=bundle)
+        return scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
+    engine = MemoryEngine(tables) if isinstance(tables, Tables) else tables
+    return stages.score(bundle, engine, as_of=as_of, config=config)

@@ -24,11 +24,14 @@ from masrisk.vocabulary import TIERS
 __all__ = ["TIERS", "assign_tiers"]
 
 
-def assign_tiers(risk: np.ndarray, tiers: TiersConfig) -> pd.Series:
+def assign_tiers(
+    risk: np.ndarray, tiers: TiersConfig, *, ties: pd.Index | np.ndarray | None = None
+) -> pd.Series:
     """Return each person's tier, a categorical with the categories of :data:`TIERS`.
 
     With percentile cut-offs the ``round(share * n)`` highest risks form each tier; equal
-    risks are ordered by position, so the result is deterministic.
+    risks are ordered by ``ties`` (e.g. the person ids, so that the tiers do not depend on
+    the order of the rows), else by position: the result is deterministic.
     """
     risk = np.asarray(risk, dtype="float64")
     codes = np.full(len(risk), 2, dtype="int8")
@@ -36,7 +39,10 @@ def assign_tiers(risk: np.ndarray, tiers: TiersConfig) -> pd.Series:
         codes[risk >= tiers.disease_management] = 1
         codes[risk >= tiers.case_management] = 0
     else:
-        order = np.argsort(-risk, kind="stable")
+        if ties is None:
+            order = np.argsort(-risk, kind="stable")
+        else:
+            order = np.lexsort((pd.factorize(np.asarray(ties), sort=True)[0], -risk))
         top = round(tiers.case_management * len(risk))
         nxt = top + round(tiers.disease_management * len(risk))
         codes[order[:top]] = 0

@@ -12,26 +12,35 @@ True
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
+import operator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from masrisk.bundle import data_fingerprint, feature_specs
+from masrisk.bundle import feature_specs
 from masrisk.config import Config, OutcomeConfig
+from masrisk.engines import stages, steps
+from masrisk.engines.base import Engine
+from masrisk.engines.memory import MemoryEngine
 from masrisk.evaluate import EvaluationReport
-from masrisk.exceptions import CutoffError
-from masrisk.features import build_features, build_labels, lab_codes_in
+from masrisk.exceptions import ConfigError, CutoffError
+from masrisk.features import lab_codes_in
 from masrisk.features.population import to_timestamp
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
 
 __all__ = [
     "SUBGROUPS",
+    "TrainSpec",
     "check_cutoffs",
     "subgroups",
     "train",
-    "train_from_features",
     "training_facts",
     "validation_report",
 ]
@@ -68,22 +77,12 @@ def subgroups(features: pd.DataFrame) -> pd.DataFrame:
     return groups
 
 
-def train(
-    tables: Tables,
-    *,
-    config: Config,
-    outcome: str,
-    train_as_of: str | pd.Timestamp,
-    valid_as_of: str | pd.Timestamp,
-    params: dict | None = None,
-    calibration: str = "sigmoid",
-    random_state: int = 0,
-) -> tuple[RiskModel, EvaluationReport]:
-    """Fit a :class:`RiskModel` on one cut-off and choose, calibrate and evaluate it on a later one.
+@dataclass(frozen=True, kw_only=True)
+class TrainSpec:
+    """What to train: the one definition of :func:`train`'s options.
 
-    Parameters
+    Attributes
     ----------
-    tables : Tables
     config : Config
         Defines the outcome (and the territories' historical rates).
     outcome : str
@@ -94,6 +93,44 @@ def train(
         cover the validation labels' whole horizon.
     params, calibration, random_state
         Passed to :class:`RiskModel`.
+    sample : float, optional
+        Train on this share of households (:func:`~masrisk.features.parts.household_sample`),
+        the same households at both cut-offs; the territorial features and lab codes are
+        still those of everyone.
+    """
+
+    config: Config
+    outcome: str
+    train_as_of: str | pd.Timestamp
+    valid_as_of: str | pd.Timestamp
+    params: dict | None = None
+    calibration: str = "sigmoid"
+    random_state: int = 0
+    sample: float | None = None
+
+    def model_options(self) -> dict[str, Any]:
+        """Return the options of the estimator."""
+        return {
+            "params": self.params,
+            "calibration": self.calibration,
+            "random_state": self.random_state,
+        }
+
+
+def train(
+    data: Tables | Engine, spec: TrainSpec | None = None, /, **options: Any
+) -> tuple[RiskModel, EvaluationReport]:
+    """Fit a :class:`RiskModel` on one cut-off and choose, calibrate and evaluate it on a later one.
+
+    Parameters
+    ----------
+    data : Tables or Engine
+        The population: in memory, or split in parts run by an engine
+        (:mod:`masrisk.engines`, :mod:`masrisk.scale`).
+    spec : TrainSpec, optional
+        What to train; or give its fields as keywords: ``config``, ``outcome``,
+        ``train_as_of``, ``valid_as_of`` (required), ``params``, ``calibration``,
+        ``random_state``, ``sample``.
 
     Returns
     -------
@@ -103,28 +140,87 @@ def train(
     report : EvaluationReport
         Metrics on the validation period, the model beside the logistic baseline.
     """
-    first, second, _ = check_cutoffs(
-        config, outcome, train_as_of, valid_as_of, data_end=tables.events["date"].max()
-    )
+    spec = spec if spec is not None else TrainSpec(**options)
+    engine = MemoryEngine(data) if isinstance(data, Tables) else data
+    config, outcome = spec.config, spec.outcome
+    cutoffs = (to_timestamp(spec.train_as_of), to_timestamp(spec.valid_as_of))
+    # Two reads of each part: the counts of both cut-offs (and the data's end), then the rows.
+    counted = engine.gather(engine.map(_counted, engine.parts(), cutoffs=cutoffs, config=config))
+    data_end = max(end for end, _ in counted)
+    first, second, _ = check_cutoffs(config, outcome, *cutoffs, data_end=data_end)
+    totals = [functools.reduce(operator.add, (c[k] for _, c in counted)) for k in (0, 1)]
+    codes = totals[0].labs.frequent()
     logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
-    X = build_features(tables, as_of=first, config=config)
-    X_valid = build_features(tables, as_of=second, config=config, lab_codes=lab_codes_in(X.columns))
-    y = build_labels(tables, as_of=first, outcome=outcome, config=config)
-    y_valid = build_labels(tables, as_of=second, outcome=outcome, config=config)
-    return train_from_features(
-        X,
-        y,
-        X_valid,
-        y_valid,
-        config=config,
-        outcome=outcome,
-        train_as_of=first,
-        valid_as_of=second,
-        data_end=tables.events["date"].max(),
-        params=params,
-        calibration=calibration,
-        random_state=random_state,
+    inputs = [
+        {
+            "as_of": as_of,
+            "lab_codes": codes,
+            "territorial": steps.territorial_features(engine.territories(), total, config=config),
+        }
+        for as_of, total in zip(cutoffs, totals, strict=True)
+    ]
+    rows = engine.map(
+        _rows, engine.parts(), inputs=inputs, outcome=outcome, config=config, sample=spec.sample
     )
+    (X, meta), (X_valid, _) = (
+        stages.aligned(engine, engine.map(_pick, rows, k=k, labels=False)) for k in (0, 1)
+    )
+    y, y_valid = (engine.map(_pick, rows, k=k, labels=True) for k in (0, 1))
+    labels = [np.concatenate(engine.gather(part)) for part in (y, y_valid)]
+    logger.info("training %s on %d persons (%d events)", outcome, len(labels[0]), labels[0].sum())
+    fingerprint = hashlib.sha256(json.dumps(list(map(str, meta.columns))).encode())
+    for hashed in engine.gather(engine.map(steps.row_hashes, X)):
+        fingerprint.update(hashed.tobytes())
+    fingerprint.update(labels[0].astype("int8").tobytes())
+    facts = training_facts(
+        config,
+        outcome,
+        (first, second),
+        *labels,
+        features=meta,
+        fingerprint=fingerprint.hexdigest(),
+        data_end=data_end,
+    ) | _engine_facts(engine, spec)
+    model = engine.estimator(outcome, **spec.model_options())
+    label_meta = pd.Series([], dtype="int8", name=outcome, index=meta.index)
+    model.fit(
+        engine.frame(X, meta),
+        engine.frame(y, label_meta),
+        eval_set=(engine.frame(X_valid, meta), engine.frame(y_valid, label_meta)),
+        training=facts,
+    )
+    groups = pd.concat(engine.gather(engine.map(subgroups, X_valid)))
+    report = validation_report(model, (first, second), labels[1], groups, config=config)
+    return model, report
+
+
+def _counted(tables: Tables, *, cutoffs: tuple, config: Config) -> tuple:
+    counts = [steps.part_counts(tables, as_of=as_of, config=config) for as_of in cutoffs]
+    return steps.data_end(tables), counts
+
+
+def _rows(
+    tables: Tables, *, inputs: list[dict], outcome: str, config: Config, sample: float | None
+) -> list[tuple[pd.DataFrame, pd.Series]]:
+    """Return a part's features and labels at each cut-off."""
+    out = []
+    for shared in inputs:
+        X = steps.features_of(tables, sample=sample, **shared)
+        y = steps.labels_of(tables, X, as_of=shared["as_of"], outcome=outcome, config=config)
+        out.append((X, y))
+    return out
+
+
+def _pick(rows: list[tuple[pd.DataFrame, pd.Series]], *, k: int, labels: bool) -> Any:
+    return rows[k][int(labels)]
+
+
+def _engine_facts(engine: Engine, spec: TrainSpec) -> dict[str, Any]:
+    """Return what a bundle records of the engine and the sample, beside any training's facts."""
+    facts: dict[str, Any] = {} if engine.name == "memory" else {"engine": engine.name}
+    if spec.sample:
+        facts["sample"] = {"households_share": spec.sample}
+    return facts
 
 
 def check_cutoffs(
@@ -152,8 +248,6 @@ def check_cutoffs(
     """
     definition = config.outcomes.get(outcome)
     if definition is None:
-        from masrisk.exceptions import ConfigError
-
         raise ConfigError(
             f"outcomes.{outcome}: no such outcome (defined: {', '.join(config.outcomes)})"
         )
@@ -170,66 +264,6 @@ def check_cutoffs(
             f"({second:%Y-%m-%d} + {definition.horizon_days} days): choose an earlier valid_as_of"
         )
     return first, second, definition
-
-
-def train_from_features(
-    X: pd.DataFrame,
-    y: pd.Series,
-    X_valid: pd.DataFrame,
-    y_valid: pd.Series,
-    *,
-    config: Config,
-    outcome: str,
-    train_as_of: str | pd.Timestamp,
-    valid_as_of: str | pd.Timestamp,
-    data_end: pd.Timestamp,
-    params: dict | None = None,
-    calibration: str = "sigmoid",
-    random_state: int = 0,
-) -> tuple[RiskModel, EvaluationReport]:
-    """Fit, choose, calibrate and evaluate a :class:`RiskModel` on features already built.
-
-    :func:`train` builds the features of a population in memory and calls this; a
-    population split by territory (:mod:`masrisk.scale`) builds them partition by
-    partition. Labels are aligned to the features by ``person_id``.
-
-    Parameters
-    ----------
-    X, X_valid : pandas.DataFrame
-        :func:`masrisk.build_features` at the training and validation cut-offs (the
-        validation features with the training lab codes).
-    y, y_valid : pandas.Series
-        :func:`masrisk.build_labels` at the same cut-offs.
-    config, outcome, train_as_of, valid_as_of
-        As :func:`train`.
-    data_end : pandas.Timestamp
-        Date of the last event of the data (checked against the cut-offs).
-    params, calibration, random_state
-        Passed to :class:`RiskModel`.
-
-    Returns
-    -------
-    model : RiskModel
-    report : EvaluationReport
-    """
-    first, second, _ = check_cutoffs(config, outcome, train_as_of, valid_as_of, data_end=data_end)
-    X_valid = X_valid[X.columns]
-    y, y_valid = y.reindex(X.index), y_valid.reindex(X_valid.index)
-    logger.info("training %s on %d persons (%d events)", outcome, len(y), int(y.sum()))
-    model = RiskModel(outcome, params=params, calibration=calibration, random_state=random_state)
-    model.fit(X, y, eval_set=(X_valid, y_valid))
-    model.training_ = training_facts(
-        config,
-        outcome,
-        (first, second),
-        y,
-        y_valid,
-        features=X,
-        fingerprint=data_fingerprint(X, y),
-        data_end=data_end,
-    )
-    report = validation_report(model, (first, second), y_valid, subgroups(X_valid), config=config)
-    return model, report
 
 
 def training_facts(

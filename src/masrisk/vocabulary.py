@@ -47,5 +47,6 @@ def feature_level(name: str) -> str:
     """
     level = LEVELS.get(name[:4])
     if level is None:
-        raise ValueError(f"{name}: a feature name starts with one of {', '.join(LEVEL_PREFIXES)}")
+        prefixes = ", ".join(LEVEL_PREFIXES)
+        raise ValueError(f"{name!r} has no level prefix: a feature name starts with {prefixes}")
     return level

@@ -1,14 +1,13 @@
-"""The Dask engine's options, and the steps the commands hand to it."""
+"""The engine options of the commands."""
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from masrisk.cli._common import _bundle_and_config
 from masrisk.exceptions import MasriskError
 
 
@@ -60,51 +59,19 @@ def _check_engine(
         raise typer.BadParameter(str(exc), param_hint="--engine") from None
     if out is not None and out.suffix != ".parquet":
         raise typer.BadParameter(
-            "with --engine dask the output is a directory of Parquet files, one per "
-            "partition: end it in .parquet",
+            "with --engine dask the output is Parquet (explain: a directory of Parquet "
+            "files, one per partition): end it in .parquet",
             param_hint="--out",
         )
 
 
-def _on_dask(
-    step: str,
-    model: Path,
-    data: Path,
-    as_of: str,
-    out: Path,
-    config: str | None,
-    scheduler: str | None,
-    partitions: int | None,
-):  # noqa: ANN202 - a pandas frame, imported lazily
-    """Score or explain on Dask into ``out``; return the written scores' tiers and risks."""
-    import pandas as pd
-
-    from masrisk.scale import engines
-
-    bundle, settings = _bundle_and_config(model, config)
-    run = engines.score if step == "score" else engines.explain
-    run(
-        bundle, data, as_of=as_of, config=settings, out=out, engine="dask",
-        scheduler=scheduler, partitions=partitions, work=out.parent,
-    )  # fmt: skip
-    return pd.read_parquet(out, columns=["tier", "risk"] if step == "score" else ["person_id"])
-
-
-def _plan_on_dask(
-    scores: Path,
-    data: Path,
-    config: str,
-    contributions: Path | None,
-    scheduler: str | None,
-    partitions: int | None,
-):  # noqa: ANN202 - Plans, imported lazily
-    from masrisk.config import load_config
-    from masrisk.scale.dask_planning import plan_from_parquet
-    from masrisk.scale.engines import dask_session
-
-    settings = load_config(config)
-    session = dask_session(
-        data, config=settings, scheduler=scheduler, partitions=partitions, work=scores.parent
-    )
-    with session as population:
-        return plan_from_parquet(scores, population, config=settings, contributions=contributions)
+def _where(
+    engine: Engine, scheduler: str | None, partitions: int | None, out: Path
+) -> dict[str, Any]:
+    """Return the engine options of :mod:`masrisk.scale.engines` (Dask splits beside ``out``)."""
+    return {
+        "engine": engine.value,
+        "scheduler": scheduler,
+        "partitions": partitions,
+        "work": out.parent if engine is Engine.dask else None,
+    }

@@ -17,7 +17,7 @@ from masrisk.cli.engines import (
     PartitionsOption,
     SchedulerOption,
     _check_engine,
-    _on_dask,
+    _where,
 )
 
 
@@ -65,10 +65,7 @@ def train(
         settings = load_config(config)
         model, report = train_model(
             data,
-            engine=engine.value,
-            scheduler=scheduler,
-            partitions=partitions,
-            work=out.parent,
+            **_where(engine, scheduler, partitions, out),
             config=settings,
             outcome=outcome,
             train_as_of=train_as_of,
@@ -103,17 +100,15 @@ def score(
 ) -> None:
     """Score every person present at a cut-off: calibrated risk and tier."""
     from masrisk.outputs import write_table
-    from masrisk.scoring import score as score_population
+    from masrisk.scale.engines import score as score_population
 
     _check_table_suffix(out)
     _check_engine(engine, scheduler, partitions, out=out)
     with _stage(quiet):
-        if engine is Engine.dask:
-            scores = _on_dask("score", model, data, as_of, out, config, scheduler, partitions)
-        else:
-            bundle, settings, tables = _bundle_and_tables(model, data, config)
-            scores = score_population(bundle, tables, as_of=as_of, config=settings)
-            write_table(scores, out)
+        bundle, settings = _bundle_and_config(model, config)
+        where = _where(engine, scheduler, partitions, out)
+        scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
+        write_table(scores, out)
         if not quiet:
             counts = scores["tier"].value_counts(sort=False)
             summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
@@ -149,38 +144,21 @@ def explain(
     quiet: Quiet = False,
 ) -> None:
     """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
-    from rich.progress import Progress
-
-    from masrisk.explanations import contributions_frame, iter_contributions
-    from masrisk.features import build_features
-    from masrisk.outputs import ChunkedTableWriter
+    from masrisk.scale.engines import explain as explain_population
 
     _check_table_suffix(out)
     _check_engine(engine, scheduler, partitions, out=out)
-    if engine is Engine.dask:
-        with _stage(quiet):
-            rows = _on_dask("explain", model, data, as_of, out, config, scheduler, partitions)
-        if not quiet:
-            _err.print(f"Wrote {out}: {len(rows):,} persons, one file per partition", markup=False)
-        return
     with _stage(quiet):
-        bundle, settings, tables = _bundle_and_tables(model, data, config)
-        features = build_features(tables, as_of=as_of, config=settings, lab_codes=bundle.lab_codes)
-        X = bundle.prepare(features)
-        del features
-        columns = list(X.columns)
-        with (
-            ChunkedTableWriter(out) as writer,
-            Progress(console=_err, disable=quiet, transient=True) as progress,
-        ):
-            task = progress.add_task("explaining", total=len(X))
-            for rows, values, base in iter_contributions(bundle.model, X, chunk_size=chunk_size):
-                writer.write(contributions_frame(X.index[rows], columns, values, base))
-                progress.advance(task, rows.stop - rows.start)
-        if not quiet:
-            _err.print(
-                f"Wrote {out}: {writer.rows:,} persons x {len(columns)} features", markup=False
-            )
+        bundle, settings = _bundle_and_config(model, config)
+        explained = explain_population(
+            bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
+            **_where(engine, scheduler, partitions, out),
+        )  # fmt: skip
+    if not quiet:
+        features = len(bundle.features)
+        _err.print(
+            f"Wrote {out}: {explained.persons:,} persons x {features} features", markup=False
+        )
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
@@ -214,11 +192,3 @@ def _check_table_suffix(out: Path) -> None:
 
     if out.suffix not in TABLE_SUFFIXES:
         raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")
-
-
-def _bundle_and_tables(model: Path, data: Path, config: str | None) -> tuple:
-    """Load a bundle, its configuration (``config`` or the bundle's profile) and the tables."""
-    from masrisk.schema import load_tables
-
-    bundle, settings = _bundle_and_config(model, config)
-    return bundle, settings, load_tables(data, extra_kinds=settings.extra_event_kinds)

@@ -15,7 +15,7 @@ from masrisk.cli.engines import (
     PartitionsOption,
     SchedulerOption,
     _check_engine,
-    _plan_on_dask,
+    _where,
 )
 
 
@@ -45,7 +45,9 @@ def plan(
     quiet: Quiet = False,
 ) -> None:
     """Write an integral risk-management plan per community, and a city summary."""
+    from masrisk.config import load_config
     from masrisk.pipeline import plan_from_files
+    from masrisk.scale.engines import open_engine
 
     _check_engine(engine, scheduler, partitions)
     if out.exists() and not overwrite:
@@ -53,10 +55,11 @@ def plan(
             f"{out} exists; pass --overwrite to replace it", param_hint="--out"
         )
     with _stage(quiet):
-        if engine is Engine.dask:
-            plans = _plan_on_dask(scores, data, config, contributions, scheduler, partitions)
-        else:
-            plans = plan_from_files(scores, data, config=config, contributions=contributions)
+        settings = load_config(config)
+        with open_engine(
+            data, config=settings, **_where(engine, scheduler, partitions, out)
+        ) as running:
+            plans = plan_from_files(scores, running, config=settings, contributions=contributions)
         plans.write(out, pseudonym_key=pseudonymize, overwrite=overwrite)
         if not quiet:
             _err.print(_plans_table(plans.summary))

@@ -15,10 +15,11 @@ import pandas as pd
 
 from masrisk.bundle import Bundle
 from masrisk.explanations.contributions import DEFAULT_CHUNK_SIZE, iter_contributions
-from masrisk.explanations.groups import LEVELS, feature_group, feature_level
+from masrisk.explanations.groups import feature_group, feature_level, level_shares
 from masrisk.explanations.words import describe
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
+from masrisk.vocabulary import LEVEL_NAMES
 
 if TYPE_CHECKING:
     import shap
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["LEVEL_COLUMNS", "Explanation", "contributions_frame", "explain", "prepare"]
 
 #: Columns of the sums by level, in order.
-LEVEL_COLUMNS: tuple[str, ...] = tuple(f"level_{level}" for level in LEVELS.values())
+LEVEL_COLUMNS: tuple[str, ...] = tuple(f"level_{level}" for level in LEVEL_NAMES)
 _UNITS = {"household": "household_id", "territory": "territory_id"}
 
 
@@ -105,13 +106,18 @@ def contributions_frame(
     Columns: ``person_id``, one per feature (float32, log-odds), ``base_value`` and the sums by
     level (computed in float64 before rounding to float32).
     """
-    level = np.array([feature_level(f) for f in features])
     columns: dict[str, Any] = {"person_id": persons.to_numpy()}
     columns.update({f: values[:, j].astype("float32") for j, f in enumerate(features)})
     columns["base_value"] = np.full(len(persons), base_value, dtype="float32")
-    for name in LEVELS.values():
-        columns[f"level_{name}"] = values[:, level == name].sum(axis=1).astype("float32")
+    for name, sums in level_sums(values, features).items():
+        columns[name] = sums.astype("float32")
     return pd.DataFrame(columns)
+
+
+def level_sums(values: np.ndarray, features: list[str]) -> dict[str, np.ndarray]:
+    """Return each row's sum of the contributions by level, as :data:`LEVEL_COLUMNS`."""
+    level = np.array([feature_level(f) for f in features])
+    return {f"level_{name}": values[:, level == name].sum(axis=1) for name in LEVEL_NAMES}
 
 
 def _mode(values: pd.Series) -> object:
@@ -158,14 +164,8 @@ class Explanation:
 
         Columns ``level_individual``, ``level_family`` and ``level_territorial``.
         """
-        level = np.array([feature_level(c) for c in self.values.columns])
-        return pd.DataFrame(
-            {
-                f"level_{name}": self.values.loc[:, level == name].sum(axis=1)
-                for name in LEVELS.values()
-            },
-            index=self.values.index,
-        )
+        sums = level_sums(self.values.to_numpy(), list(self.values.columns))
+        return pd.DataFrame(sums, index=self.values.index)
 
     @property
     def groups(self) -> pd.DataFrame:
@@ -175,10 +175,7 @@ class Explanation:
 
     def level_shares(self) -> pd.Series:
         """Share of the total absolute contribution carried by each level, over everyone."""
-        absolute = self.values.abs().sum()
-        level = pd.Index([feature_level(c) for c in absolute.index])
-        totals = absolute.groupby(level).sum().reindex(list(LEVELS.values()))
-        return (totals / totals.sum()).rename("share")
+        return level_shares(self.values.abs().sum())
 
     def to_frame(self) -> pd.DataFrame:
         """Return the contributions table (the ``masrisk explain`` output).

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-from masrisk.vocabulary import LEVELS, feature_level
+import pandas as pd
 
-__all__ = ["FEATURE_GROUPS", "LEVELS", "feature_group", "feature_level"]
+from masrisk.vocabulary import LEVEL_NAMES, LEVELS, feature_level
+
+__all__ = ["FEATURE_GROUPS", "LEVELS", "feature_group", "feature_level", "level_shares"]
 
 
 #: Groups of features, by a pattern of their names; the first match wins.
@@ -43,3 +45,14 @@ def feature_group(name: str) -> str:
         if pattern.fullmatch(name):
             return group
     return f"other {feature_level(name)}"
+
+
+def level_shares(absolute: pd.Series) -> pd.Series:
+    """Share of each level in the total absolute contribution, from sums per feature.
+
+    ``absolute`` holds, per feature, the sum of the absolute contributions over everyone (or
+    over a part: sums of parts add up before the shares are taken).
+    """
+    level = pd.Index([feature_level(c) for c in absolute.index])
+    totals = absolute.groupby(level).sum().reindex(list(LEVEL_NAMES))
+    return (totals / totals.sum()).rename("share")

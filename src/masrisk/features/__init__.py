@@ -14,15 +14,17 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from masrisk.config import Config, load_config
+from masrisk.config import Config
+from masrisk.exceptions import ConfigError
 from masrisk.features import family, individual, territorial
 from masrisk.features.catalog import FeatureSpec, catalog_frame, matches
 from masrisk.features.labels import build_labels
+from masrisk.features.parts import finish_features, part_counts, part_features, select_levels
 from masrisk.features.population import Population, population_at
 from masrisk.tables import Tables
+from masrisk.vocabulary import LEVEL_NAMES
 
 __all__ = [
-    "LEVELS",
     "FeatureSpec",
     "Population",
     "build_features",
@@ -33,9 +35,6 @@ __all__ = [
     "population_at",
 ]
 
-#: The three levels, in the order their features are built.
-LEVELS: tuple[str, ...] = ("individual", "family", "territorial")
-
 _CATALOG: tuple[FeatureSpec, ...] = individual.CATALOG + family.CATALOG + territorial.CATALOG
 
 
@@ -43,8 +42,8 @@ def build_features(
     tables: Tables,
     *,
     as_of: str | pd.Timestamp,
-    levels: Iterable[str] = LEVELS,
-    config: Config | None = None,
+    config: Config,
+    levels: Iterable[str] = LEVEL_NAMES,
     lab_codes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Build the features of every person present at ``as_of``.
@@ -55,11 +54,11 @@ def build_features(
         A validated population (:func:`masrisk.load_tables`).
     as_of : date
         Cut-off: features see only events dated strictly before it.
+    config : Config
+        Its outcomes give the territories' historical rates (required: the profile changes
+        the features).
     levels : iterable of {"individual", "family", "territorial"}
         Which levels' columns to return.
-    config : Config, optional
-        Its outcomes give the territories' historical rates; the shipped Bogotá
-        configuration by default.
     lab_codes : sequence of str, optional
         Lab codes to describe; by default the lab codes frequent in the data before
         ``as_of`` (give the training list when scoring, so the columns match).
@@ -69,35 +68,22 @@ def build_features(
     pandas.DataFrame
         Indexed by ``person_id``, columns prefixed ``ind_``, ``fam_``, ``ter_`` and
         documented in :func:`feature_catalog`; float32, small integers and categoricals.
+
+    Raises
+    ------
+    masrisk.ConfigError
+        If ``levels`` is not a non-empty subset of the three levels.
     """
     chosen = tuple(levels)
-    unknown = sorted(set(chosen) - set(LEVELS))
-    if unknown or not chosen:
-        raise ValueError(f"levels must be a non-empty subset of {LEVELS}, got {chosen}")
-    config = config or load_config("bogota")
-    population = population_at(tables, as_of)
-    persons = population.persons
-    person_level = individual.individual_features(population, lab_codes=lab_codes)
-    parts = [person_level] if "individual" in chosen else []
-    if "family" in chosen:
-        by_household = family.family_features(population, person_level, tables.households)
-        parts.append(_join_down(by_household, persons["household_id"], persons.index))
-    if "territorial" in chosen:
-        by_territory = territorial.territorial_features(
-            tables, population, outcomes=config.outcomes
-        )
-        parts.append(_join_down(by_territory, persons["territory_id"], persons.index))
-    return pd.concat(parts, axis=1)
-
-
-def _join_down(frame: pd.DataFrame, keys: pd.Series, index: pd.Index) -> pd.DataFrame:
-    """Repeat each household's or territory's row for each of its persons."""
-    rows = frame.index.get_indexer(keys)
-    if (rows < 0).any():  # cannot happen with validated tables
-        raise ValueError(
-            f"{keys.name}: {int((rows < 0).sum())} persons have no {frame.index.name} row"
-        )
-    return frame.iloc[rows].set_axis(index)
+    if set(chosen) - set(LEVEL_NAMES) or not chosen:
+        raise ConfigError(f"levels must be a non-empty subset of {LEVEL_NAMES}, got {chosen!r}")
+    counts = part_counts(tables, as_of=as_of, config=config)
+    codes = counts.labs.frequent() if lab_codes is None else lab_codes
+    part = part_features(tables, as_of=as_of, lab_codes=codes)
+    by_territory = territorial.features_from_counts(
+        tables, counts.territories, outcomes=config.outcomes
+    )
+    return select_levels(finish_features(part, by_territory, lab_codes=codes), chosen)
 
 
 def feature_catalog() -> pd.DataFrame:

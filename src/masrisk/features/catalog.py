@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from masrisk.vocabulary import LEVELS
+
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["FeatureSpec", "catalog_frame", "matches"]
 
 Level = Literal["individual", "family", "territorial"]
-PREFIXES: dict[str, str] = {"individual": "ind_", "family": "fam_", "territorial": "ter_"}
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,9 @@ class FeatureSpec:
     unit: str
 
     def __post_init__(self) -> None:
-        if not self.name.startswith(PREFIXES[self.level]):
-            raise ValueError(
-                f"{self.name}: {self.level} features start with {PREFIXES[self.level]}"
-            )
+        if LEVELS.get(self.name[:4]) != self.level:
+            prefix = next(p for p, level in LEVELS.items() if level == self.level)
+            raise ValueError(f"{self.name}: {self.level} features start with {prefix}")
 
     @property
     def pattern(self) -> re.Pattern[str]:

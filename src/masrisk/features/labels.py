@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import icd10_matches
-from masrisk.config import Config, OutcomeConfig, load_config
+from masrisk.config import Config, OutcomeConfig
+from masrisk.exceptions import ConfigError
 from masrisk.features.population import population_at, to_timestamp
 from masrisk.tables import Tables
 
@@ -34,13 +35,20 @@ __all__ = ["build_labels", "qualifying_events", "resolve_outcome"]
 
 
 def resolve_outcome(outcome: str | OutcomeConfig, config: Config | None = None) -> OutcomeConfig:
-    """Return an outcome's definition, by name from ``config`` (the Bogotá config by default)."""
+    """Return an outcome's definition, by name from ``config``.
+
+    Raises
+    ------
+    masrisk.ConfigError
+        If ``outcome`` is a name and ``config`` is not given, or does not define it.
+    """
     if isinstance(outcome, OutcomeConfig):
         return outcome
-    config = config or load_config("bogota")
+    if config is None:
+        raise ConfigError(
+            f"config: required to look up the outcome {outcome!r} (give masrisk.load_config(...))"
+        )
     if outcome not in config.outcomes:
-        from masrisk.exceptions import ConfigError
-
         known = ", ".join(sorted(config.outcomes))
         raise ConfigError(f"outcomes.{outcome}: no such outcome (defined: {known})")
     return config.outcomes[outcome]
@@ -77,7 +85,7 @@ def build_labels(
     outcome : str or OutcomeConfig
         An outcome's name in ``config``, or its definition.
     config : Config, optional
-        Where named outcomes are defined; the shipped Bogotá configuration by default.
+        Where named outcomes are defined: required when ``outcome`` is a name.
 
     Returns
     -------

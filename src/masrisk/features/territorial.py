@@ -54,8 +54,8 @@ from scipy import sparse
 from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
 from masrisk.config import OutcomeConfig
 from masrisk.features.catalog import FeatureSpec
-from masrisk.features.labels import qualifying_events
-from masrisk.features.population import Population, population_at, to_timestamp
+from masrisk.features.counts import TerritoryCounts, territory_counts
+from masrisk.features.population import Population
 from masrisk.features.spatial import (
     adjacency_weights,
     eb_rates,
@@ -66,8 +66,15 @@ from masrisk.features.spatial import (
     spatial_lag,
 )
 from masrisk.tables import Tables
+from masrisk.vocabulary import ZONES
 
-__all__ = ["CATALOG", "features_from_counts", "territorial_features", "territory_counts"]
+__all__ = [
+    "CATALOG",
+    "TerritoryCounts",
+    "features_from_counts",
+    "territorial_features",
+    "territory_counts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +169,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
     ),
 )
 
-_ZONES = pd.CategoricalDtype(["urban", "rural"])
+_ZONES = pd.CategoricalDtype(list(ZONES))
 
 
 def territorial_features(
@@ -218,44 +225,9 @@ def territorial_features(
     return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
 
 
-def territory_counts(
-    tables: Tables, as_of: str | pd.Timestamp, *, outcomes: Mapping[str, OutcomeConfig]
-) -> pd.DataFrame:
-    """Count, per territory, what the territorial features are computed from.
-
-    Parameters
-    ----------
-    tables : Tables
-        A validated population, or one part of it that holds whole territories.
-    as_of : date
-        Cut-off of the features.
-    outcomes : mapping of str to OutcomeConfig
-        The outcomes whose cases and persons at risk to count.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``territory_id`` (every territory of ``tables.territories``), float64
-        columns ``households_known:{indicator}`` and ``households_deprived:{indicator}`` for
-        each deprivation flag the households table has, ``cases:{outcome}`` and
-        ``at_risk:{outcome}`` for each outcome. The counts of parts of a population that
-        share no household add up to the counts of the whole.
-    """
-    ids = pd.Index(tables.territories["territory_id"], name="territory_id")
-    columns = _deprivation_counts(tables.households, ids)
-    for name, (observed, at_risk) in _cases_and_persons_at_risk(
-        tables, to_timestamp(as_of), ids, outcomes
-    ).items():
-        columns[f"cases:{name}"] = observed
-        columns[f"at_risk:{name}"] = at_risk
-    return pd.DataFrame(
-        {name: np.asarray(values, dtype="float64") for name, values in columns.items()}, index=ids
-    )
-
-
 def features_from_counts(
     tables: Tables,
-    counts: pd.DataFrame,
+    counts: TerritoryCounts,
     *,
     outcomes: Mapping[str, OutcomeConfig],
     k_neighbors: int = 6,
@@ -267,7 +239,7 @@ def features_from_counts(
     tables : Tables
         Reads only the territories, adjacency and facilities tables, which every part of a
         population split by territory holds whole.
-    counts : pandas.DataFrame
+    counts : TerritoryCounts
         :func:`territory_counts` of the whole population (or the sum of its parts').
     outcomes, k_neighbors
         As :func:`territorial_features`.
@@ -281,7 +253,8 @@ def features_from_counts(
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
     territories = tables.territories
     ids = pd.Index(territories["territory_id"], name="territory_id")
-    counts = counts.reindex(ids)
+    if not counts.territory_ids.equals(ids):
+        raise ValueError("the territory counts are not of this territories table")
     lon, lat = _centroids(territories)
     neighbours = _neighbours(tables, ids, lon, lat, k_neighbors)
     population_size = territories["population"].to_numpy(dtype="float64")
@@ -338,34 +311,18 @@ def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.rank(method="min") - 1) / (known - 1).where(known >= 2)
 
 
-def _deprivation_counts(households: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray]:
-    """Households with a known flag, and households deprived, per indicator and territory."""
-    n = len(ids)
-    territory = ids.get_indexer(households["territory_id"])
-    columns = {}
-    for indicator in MPI_INDICATORS:
-        if indicator in households.columns:
-            flag = households[indicator].to_numpy(dtype="float64", na_value=np.nan)
-            known = ~np.isnan(flag) & (territory >= 0)
-            columns[f"households_known:{indicator}"] = np.bincount(territory[known], minlength=n)
-            columns[f"households_deprived:{indicator}"] = np.bincount(
-                territory[known], flag[known], minlength=n
-            )
-    return columns
-
-
-def _vulnerability(counts: pd.DataFrame) -> dict[str, np.ndarray]:
+def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
     """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
     shares = {}
     for indicator in MPI_INDICATORS:
-        share = np.full(len(counts), np.nan)
-        if f"households_known:{indicator}" in counts.columns:
-            counted = counts[f"households_known:{indicator}"].to_numpy()
-            deprived = counts[f"households_deprived:{indicator}"].to_numpy()
+        share = np.full(len(counts.territory_ids), np.nan)
+        if indicator in counts.households_known:
+            counted = counts.households_known[indicator]
+            deprived = counts.households_deprived[indicator]
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(counted > 0, deprived / counted, np.nan)
         shares[indicator] = share
-    given = [i for i in MPI_INDICATORS if f"households_known:{i}" in counts.columns]
+    given = [i for i in MPI_INDICATORS if i in counts.households_known]
     ranks = _percentile_rank(pd.DataFrame(shares))
 
     def summed(indicators: list[str]) -> pd.Series:
@@ -402,47 +359,16 @@ def _neighbours(
     return None
 
 
-def _cases_and_persons_at_risk(
-    tables: Tables, as_of: pd.Timestamp, ids: pd.Index, outcomes: Mapping[str, OutcomeConfig]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per outcome and territory: persons with the outcome in the window, persons at risk."""
-    events = tables.events
-    dates = events["date"].to_numpy()
-    kinds = sorted({kind for outcome in outcomes.values() for kind in outcome.kinds})
-    relevant = events["kind"].isin(kinds).to_numpy() & (dates < np.datetime64(as_of))
-    columns = [c for c in ("person_id", "kind", "code") if c in events.columns]
-    counts = {}
-    for horizon in sorted({outcome.horizon_days for outcome in outcomes.values()}):
-        start = as_of - pd.Timedelta(days=horizon)
-        persons = population_at(tables, start).persons
-        territory = ids.get_indexer(persons["territory_id"])
-        at_risk = np.bincount(territory[territory >= 0], minlength=len(ids))
-        recent = events.loc[relevant & (dates >= np.datetime64(start)), columns]
-        if "code" not in recent.columns:  # no codes: outcomes that list codes never qualify
-            recent = recent.assign(code=pd.Categorical([None] * len(recent)))
-        person = persons.index.get_indexer(recent["person_id"])
-        for name, outcome in outcomes.items():
-            if outcome.horizon_days != horizon:
-                continue
-            hit = qualifying_events(recent, outcome) & (person >= 0)
-            case = np.zeros(len(persons), dtype=bool)
-            case[person[hit]] = True
-            observed = np.bincount(territory[case & (territory >= 0)], minlength=len(ids))
-            counts[name] = (observed, at_risk)
-    return {name: counts[name] for name in outcomes}
-
-
 def _outcome_rates(
-    counts: pd.DataFrame,
+    counts: TerritoryCounts,
     outcomes: Mapping[str, OutcomeConfig],
     neighbours: sparse.csr_array | None,
 ) -> dict[str, np.ndarray]:
     """Raw, global-EB and local-EB rates, spatial lag and Gi* of each outcome."""
     columns = {}
-    nan = np.full(len(counts), np.nan)
+    nan = np.full(len(counts.territory_ids), np.nan)
     for name in outcomes:
-        observed = counts[f"cases:{name}"].to_numpy()
-        at_risk = counts[f"at_risk:{name}"].to_numpy()
+        observed, at_risk = counts.cases[name], counts.at_risk[name]
         with np.errstate(divide="ignore", invalid="ignore"):
             columns[f"ter_rate_{name}"] = np.where(at_risk > 0, observed / at_risk, np.nan)
         smoothed = eb_rates(observed, at_risk)

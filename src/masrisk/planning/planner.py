@@ -48,11 +48,23 @@ from masrisk.planning.writing import write_plans
 from masrisk.tables import Tables
 from masrisk.tiers import TIERS
 
-__all__ = ["Plans", "plan"]
+__all__ = ["Places", "Plans", "plan"]
 
 logger = logging.getLogger(__name__)
 
 _WHOLE = "all"  # the district of every territory when the data has no district column
+
+
+@dataclass(frozen=True)
+class Places:
+    """What the planner reads of the tables: the territories and every household.
+
+    A population split in parts gives these without its persons and events; a whole
+    :class:`~masrisk.tables.Tables` serves as well.
+    """
+
+    territories: pd.DataFrame
+    households: pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +125,7 @@ class Plans:
 
 def plan(
     scores: pd.DataFrame,
-    tables: Tables,
+    tables: Tables | Places,
     *,
     config: Config,
     persons: pd.DataFrame,
@@ -127,7 +139,7 @@ def plan(
     scores : pandas.DataFrame
         ``masrisk.score`` output: ``person_id``, ``household_id``, ``territory_id``,
         ``outcome``, ``risk``, ``tier``.
-    tables : Tables
+    tables : Tables or Places
         Gives the territories (zone, name, district) and the households' deprivation flags.
     config : Config
         Its ``planning`` section: capacity, priorities, phases, households, catalogue.

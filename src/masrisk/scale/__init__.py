@@ -2,20 +2,16 @@
 
 - :mod:`masrisk.scale.partitions` splits a data directory into partitions of whole
   territories, out of core with DuckDB;
-- :mod:`masrisk.scale.features` builds the features of a partitioned population one
-  partition at a time, equal to :func:`masrisk.build_features` on the whole;
-- :mod:`masrisk.scale.engines`: :func:`build_features`, :func:`train`, :func:`score` and
-  :func:`explain` on a data directory (plain or partitioned) with ``engine="pandas"`` (the
-  whole population in this process) or ``engine="dask"`` (a Dask cluster, one task per
-  partition; ``scheduler=ADDRESS``, a ``LocalCluster`` by default). The command line's
-  ``--engine dask [--scheduler ADDRESS]`` calls them;
-- the Dask engine itself, for use inside ``with dask_engine.connect(): ...``:
-  :mod:`~masrisk.scale.dask_engine` (the client, the tables as ``dask.dataframe`` frames),
-  :mod:`~masrisk.scale.dask_features` (features equal to :func:`masrisk.build_features`),
-  :mod:`~masrisk.scale.dask_training` (``lightgbm.dask``), :mod:`~masrisk.scale.dask_scoring`
-  (scores and contributions by ``map_partitions``, partitioned Parquet) and
-  :mod:`~masrisk.scale.dask_planning` (the plans). Dask is the optional extra
-  ``masrisk[scale]``.
+- :mod:`masrisk.scale.loop`: the partition loop, an engine that holds one partition in
+  memory at a time;
+- :mod:`masrisk.scale.dask_engine`: the Dask engine, one task per partition, and
+  :mod:`masrisk.scale.dask_model` its estimator (``lightgbm.dask``);
+- :mod:`masrisk.scale.engines`: :func:`build_features`, :func:`train`, :func:`score`,
+  :func:`explain` and :func:`plan` on a data directory (plain or partitioned) with
+  ``engine="pandas"`` or ``engine="dask"`` (``scheduler=ADDRESS``, a ``LocalCluster`` by
+  default). The command line's ``--engine dask [--scheduler ADDRESS]`` calls them.
+
+Dask is the optional extra ``masrisk[scale]``.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ import importlib
 from typing import Any
 
 #: Public names loaded on first use, so that ``import masrisk.scale`` does no work.
-_ENGINES = ("build_features", "explain", "score", "train")
+_ENGINES = ("build_features", "explain", "open_engine", "plan", "score", "train")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,20 +1,13 @@
 """The Dask engine: a population split by territory as Dask collections.
 
 Beyond one machine (Mexico's programme: tens of millions of persons) the partitions of
-:func:`~masrisk.scale.partitions.partition_data` become the partitions of Dask dataframes,
-one per group of whole territories, and each step runs as one task per partition on a
-Dask cluster, calling the single-machine code:
+:func:`~masrisk.scale.partitions.partition_data` are run on a Dask cluster:
 
 - :func:`connect` gives a ``distributed.Client``: a ``LocalCluster`` by default, or the
   scheduler at an address;
-- :func:`open_dask` reads a partitioned directory as :class:`DaskPopulation`: households,
-  persons and events as ``dask.dataframe`` frames with one partition per ``part=K``
-  folder, and each partition's validated :class:`~masrisk.tables.Tables`;
-- :mod:`masrisk.scale.dask_features` builds the features (equal to
-  :func:`masrisk.build_features`), :mod:`masrisk.scale.dask_training` trains with
-  ``lightgbm.dask``, :mod:`masrisk.scale.dask_scoring` scores and explains with
-  ``map_partitions`` and writes partitioned Parquet, :mod:`masrisk.scale.dask_planning`
-  makes the plans.
+- :class:`DaskEngine` is the :class:`~masrisk.engines.Engine` that runs each step of
+  :mod:`masrisk.engines.steps` as one ``dask.delayed`` task per partition, and trains with
+  ``lightgbm.dask`` (:class:`~masrisk.scale.dask_model.DaskRiskModel`).
 
 Dask is an optional dependency (``pip install "masrisk[scale]"``): it is imported only when
 one of these functions runs.
@@ -22,33 +15,31 @@ one of these functions runs.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from masrisk.engines.steps import Territories, territories_of
 from masrisk.exceptions import MasriskError
-from masrisk.scale.partitions import PARTITIONED_TABLES, PartitionedData, open_partitioned
-from masrisk.schema import normalize_and_validate, read_table_file
+from masrisk.models import RiskModel
+from masrisk.scale.partitions import PartitionedData
 from masrisk.tables import Tables
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
-    from dask.delayed import Delayed
     from distributed import Client
 
 __all__ = [
     "INSTALL_HINT",
+    "DaskEngine",
     "DaskEngineError",
-    "DaskPopulation",
     "connect",
     "current_client",
     "from_pieces",
-    "open_dask",
     "require_dask",
 ]
 
@@ -177,107 +168,91 @@ def _silence_stdout() -> None:
     os.close(null)
 
 
-@dataclass(frozen=True)
-class DaskPopulation:
-    """A partitioned population as Dask collections, one partition per group of territories.
+class DaskEngine:
+    """Run the steps on a Dask cluster, one task per partition of whole territories.
 
-    Attributes
-    ----------
-    data : PartitionedData
-        The partitioned directory read.
-    households, persons, events : dask.dataframe.DataFrame
-        The tables as on disk (not yet validated), partition ``k`` being the folder
-        ``part=k``.
-    extra_kinds : tuple of str
-        Event kinds accepted beside the built-in ones.
-    """
-
-    data: PartitionedData
-    households: dd.DataFrame
-    persons: dd.DataFrame
-    events: dd.DataFrame
-    extra_kinds: tuple[str, ...] = ()
-
-    @property
-    def partitions(self) -> int:
-        """Number of partitions."""
-        return self.data.partitions
-
-    def tables(self) -> list[Delayed]:
-        """Return each partition's validated :class:`~masrisk.tables.Tables`, lazily.
-
-        Each partition is checked against the data contract in its own task; a problem
-        raises :class:`masrisk.ValidationError` naming the partition.
-        """
-        from dask import delayed
-
-        small = delayed(self.data.small_tables(), pure=True, traverse=False)
-        pieces = zip(
-            self.households.to_delayed(),
-            self.persons.to_delayed(),
-            self.events.to_delayed(),
-            strict=True,
-        )
-        return [
-            delayed(_validate, pure=True)(
-                small,
-                households,
-                persons,
-                events,
-                source=f"{self.data.path} (partition {k})",
-                extra_kinds=self.extra_kinds,
-            )
-            for k, (households, persons, events) in enumerate(pieces)
-        ]
-
-    def places(self) -> dd.DataFrame:
-        """Return each person's ``household_id`` and ``territory_id``, lazily.
-
-        Indexed by ``person_id``, partitioned as the tables; read from the persons and
-        households only (no events).
-        """
-        import dask.dataframe as dd
-
-        persons, households = self.persons._meta, self.households._meta
-        meta = pd.DataFrame(
-            {"household_id": persons["household_id"], "territory_id": households["territory_id"]},
-            index=pd.Index(persons["person_id"], name="person_id"),
-        )
-        return dd.map_partitions(
-            _person_places, self.persons, self.households, meta=meta, align_dataframes=False
-        )
-
-
-def open_dask(
-    data: str | Path | PartitionedData, *, extra_kinds: Sequence[str] = ()
-) -> DaskPopulation:
-    """Read a partitioned directory (:func:`~masrisk.scale.partitions.partition_data`) lazily.
+    Runs on the current Dask client (:func:`connect`). Each partition is read and checked
+    against the data contract in its own task (a problem raises
+    :class:`masrisk.ValidationError` naming the partition) and held by the cluster while the
+    engine lives; steps run where their partition is, and only what ``sum`` and ``gather``
+    ask for comes back. The estimator is
+    :class:`~masrisk.scale.dask_model.DaskRiskModel` (``lightgbm.dask``).
 
     Parameters
     ----------
-    data : str, pathlib.Path or PartitionedData
+    data : PartitionedData
     extra_kinds : sequence of str
         Event kinds accepted beside the built-in ones (``Config.extra_event_kinds``).
-
-    Returns
-    -------
-    DaskPopulation
+    local_rows, step
+        Passed to :class:`~masrisk.scale.dask_model.DaskRiskModel`.
     """
-    require_dask()
-    import dask
-    import dask.dataframe as dd
 
-    data = data if isinstance(data, PartitionedData) else open_partitioned(data)
-    frames = {}
-    for name in PARTITIONED_TABLES:
-        folders = [str(data.path / name / f"part={k}") for k in range(data.partitions)]
-        # Read as masrisk reads a table, not with Dask's own string dtype: the features'
-        # categories must have the dtype that masrisk.build_features gives them.
-        with dask.config.set({"dataframe.convert-string": False}):
-            frames[name] = dd.from_map(
-                read_table_file, folders, meta=_empty(folders[0]), label=f"read-{name}"
-            )
-    return DaskPopulation(data, **frames, extra_kinds=tuple(extra_kinds))
+    name = "dask"
+
+    def __init__(
+        self,
+        data: PartitionedData,
+        *,
+        extra_kinds: Sequence[str] = (),
+        local_rows: int = 1_000_000,
+        step: int = 100,
+    ) -> None:
+        require_dask()
+        self.data = data
+        self.extra_kinds = tuple(extra_kinds)
+        self.local_rows = local_rows
+        self.step = step
+        self._parts: list[Any] | None = None
+        self._territories: Territories | None = None
+
+    def parts(self) -> list[Any]:
+        """Return one handle per part (see :class:`~masrisk.engines.Engine`)."""
+        import dask
+
+        if self._parts is None:
+            read = dask.delayed(_read_partition, pure=True)
+            tasks = [read(self.data, k, self.extra_kinds) for k in range(self.data.partitions)]
+            self._parts = list(dask.persist(*tasks))
+        return self._parts
+
+    def territories(self) -> Territories:
+        """Return the tables every part holds whole."""
+        if self._territories is None:
+            self._territories = self.gather(self.map(territories_of, self.parts()[:1]))[0]
+        return self._territories
+
+    def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
+        """Run ``step`` on each part (see :class:`~masrisk.engines.Engine`)."""
+        import dask
+
+        # one copy of each shared input, sent to the workers once
+        shared = {k: dask.delayed(v, pure=True, traverse=False) for k, v in shared.items()}
+        run = dask.delayed(step, pure=True)
+        return list(dask.persist(*(run(*args, **shared) for args in zip(*per_part, strict=True))))
+
+    def sum(self, results: Sequence[Any]) -> Any:
+        """Add the parts' results up."""
+        import dask
+
+        return dask.compute(dask.delayed(functools.reduce)(operator.add, list(results)))[0]
+
+    def gather(self, results: Sequence[Any]) -> list[Any]:
+        """Bring the parts' results here, in part order."""
+        import dask
+
+        return list(dask.compute(*results))
+
+    def frame(self, results: Sequence[Any], meta: Any) -> Any:
+        """Join per-part frames into the collection the estimator fits."""
+        from masrisk.scale.dask_model import _pinned
+
+        return _pinned(from_pieces(results, meta))
+
+    def estimator(self, outcome: str, **options: Any) -> RiskModel:
+        """Return the engine's estimator, constructed."""
+        from masrisk.scale.dask_model import DaskRiskModel
+
+        return DaskRiskModel(outcome, local_rows=self.local_rows, step=self.step, **options)
 
 
 def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:
@@ -293,28 +268,5 @@ def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:
         return dd.from_delayed(list(pieces), meta=meta, verify_meta=False)
 
 
-def _empty(folder: str) -> pd.DataFrame:
-    """Return an empty frame with the columns and dtypes of a partition folder's table."""
-    import pyarrow.parquet as pq
-
-    first = sorted(Path(folder).glob("*.parquet"))[0]
-    return pq.read_schema(first).empty_table().to_pandas()
-
-
-def _validate(
-    small: dict[str, pd.DataFrame],
-    households: pd.DataFrame,
-    persons: pd.DataFrame,
-    events: pd.DataFrame,
-    *,
-    source: str,
-    extra_kinds: tuple[str, ...],
-) -> Tables:
-    frames = {**small, "households": households, "persons": persons, "events": events}
-    return normalize_and_validate(frames, source=source, extra_kinds=extra_kinds)
-
-
-def _person_places(persons: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
-    places = persons[["person_id", "household_id"]].set_index("person_id")
-    territory = households.set_index("household_id")["territory_id"]
-    return places.assign(territory_id=places["household_id"].map(territory))
+def _read_partition(data: PartitionedData, k: int, extra_kinds: tuple[str, ...]) -> Tables:
+    return data.tables(k, extra_kinds=extra_kinds)

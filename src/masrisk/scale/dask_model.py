@@ -315,7 +315,7 @@ def _local_sample(X: Any, y: Any, fraction: float) -> tuple[pd.DataFrame, np.nda
 
 
 def _sampled(frame: pd.DataFrame | pd.Series, fraction: float) -> pd.DataFrame | pd.Series:
-    from masrisk.scale.features import household_sample
+    from masrisk.features.parts import household_sample
 
     return frame.loc[household_sample(frame.index, fraction)]  # hashes any ids
 

@@ -1,0 +1,310 @@
+"""Features, scores, explanations and plans of a population, written once over an engine.
+
+Each function runs the steps of :mod:`masrisk.engines.steps` on the engine's parts: a
+first pass sums what the features of the whole need (territory and lab-code counts), the
+territorial features are computed once from the sums, and a second pass builds each
+part's features and goes on with them in the same task, so that a part's features never
+leave it. :func:`masrisk.train` (:mod:`masrisk.training`) is written the same way.
+
+Examples
+--------
+>>> import masrisk
+>>> from masrisk.engines import MemoryEngine, stages
+>>> tables = masrisk.synthesize("bogota", persons=1000, seed=0).tables
+>>> config = masrisk.load_config("bogota")
+>>> stages.build_features(MemoryEngine(tables), as_of="2024-01-01", config=config).equals(
+...     masrisk.build_features(tables, as_of="2024-01-01", config=config))
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from masrisk.bundle import Bundle
+from masrisk.config import Config
+from masrisk.engines.base import Engine
+from masrisk.engines.memory import concat
+from masrisk.engines.steps import (
+    Explained,
+    contributions_of,
+    drivers_from_table,
+    features_of,
+    head,
+    households_of,
+    part_counts,
+    planning_columns,
+    read_contributions,
+    risk_of,
+    scores_frame,
+    territorial_features,
+    with_dtypes,
+)
+from masrisk.exceptions import Problem, ValidationError
+from masrisk.features import lab_codes_in
+from masrisk.features.parts import common_dtypes
+from masrisk.features.population import to_timestamp
+from masrisk.outputs import replace_directory, share
+from masrisk.planning.catalog import InterventionCatalog, load_catalog
+from masrisk.planning.planner import Places, Plans
+from masrisk.planning.planner import plan as make_plans
+
+__all__ = [
+    "PART_FILE",
+    "aligned",
+    "build_features",
+    "feature_inputs",
+    "explain",
+    "feature_parts",
+    "plan",
+    "score",
+]
+
+#: The name of a part's file in a directory of Parquet parts.
+PART_FILE = re.compile(r"part-\d{5}\.parquet")
+
+
+def feature_inputs(
+    engine: Engine,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    lab_codes: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run the first pass: the lab codes and territorial features of the whole, for every part."""
+    counts = engine.sum(engine.map(part_counts, engine.parts(), as_of=as_of, config=config))
+    codes = counts.labs.frequent() if lab_codes is None else list(lab_codes)
+    territorial = territorial_features(engine.territories(), counts, config=config)
+    return {"as_of": to_timestamp(as_of), "lab_codes": codes, "territorial": territorial}
+
+
+def feature_parts(
+    engine: Engine,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    lab_codes: Sequence[str] | None = None,
+    sample: float | None = None,
+) -> tuple[list[Any], pd.DataFrame]:
+    """Every part's features, with the dtypes of the whole, left where the parts are.
+
+    Returns
+    -------
+    parts : list
+        One frame (or an engine's handle to it) per part.
+    meta : pandas.DataFrame
+        No rows: the columns and dtypes of :func:`masrisk.build_features` of the whole.
+    """
+    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=lab_codes)
+    return aligned(engine, engine.map(features_of, engine.parts(), sample=sample, **inputs))
+
+
+def aligned(engine: Engine, frames: list[Any]) -> tuple[list[Any], pd.DataFrame]:
+    """Give every part's features the dtypes of the whole; return them and an empty frame."""
+    dtypes = common_dtypes(engine.gather(engine.map(head, frames)))
+    frames = engine.map(with_dtypes, frames, dtypes=dtypes)
+    return frames, head(engine.gather(engine.map(head, frames[:1]))[0])
+
+
+def build_features(
+    engine: Engine,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    lab_codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`masrisk.build_features` of the whole population; rows part after part."""
+    frames, _ = feature_parts(engine, as_of=as_of, config=config, lab_codes=lab_codes)
+    return concat(engine.gather(frames))
+
+
+def score(
+    bundle: Bundle, engine: Engine, *, as_of: str | pd.Timestamp, config: Config
+) -> pd.DataFrame:
+    """Return the scores of everyone present at ``as_of`` (:func:`masrisk.score`)."""
+    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes)
+    risks = engine.gather(engine.map(_risks, engine.parts(), bundle=bundle, **inputs))
+    return scores_frame(concat(risks), outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
+
+
+def explain(
+    bundle: Bundle,
+    engine: Engine,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    out: str | os.PathLike,
+    chunk_size: int = 100_000,
+    top: int = 10,
+) -> Explained:
+    """Explain everyone present at ``as_of``, streaming the contributions to ``out``.
+
+    Each part is explained where it is and its contributions table written at once: the
+    in-memory engine writes ``out`` as one ``.parquet`` or ``.csv`` file, an engine of
+    several parts a directory ``out`` of Parquet files, one per part (``part-00000.parquet``,
+    ...; ``pandas.read_parquet`` reads it whole), swapped in when every part is written.
+    Only the territories' drivers and the level sums come back.
+
+    Returns
+    -------
+    Explained
+    """
+    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes)
+    parts, target = engine.parts(), Path(out)
+    single = engine.name == "memory"
+    staging = None if single else _staging(target)
+    outs = [target] if single else [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
+    try:
+        results = engine.gather(
+            engine.map(
+                _explained, parts, outs, bundle=bundle, chunk_size=chunk_size, top=top, **inputs
+            )
+        )
+        if staging is not None:
+            share(staging)
+            replace_directory(staging, target)
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    drivers = pd.concat([r[1] for r in results], ignore_index=True)
+    drivers = drivers.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
+    sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
+    return Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
+
+
+def plan(
+    scores: pd.DataFrame,
+    engine: Engine,
+    *,
+    config: Config,
+    drivers: pd.DataFrame | None = None,
+    contributions: str | os.PathLike | None = None,
+    catalog: InterventionCatalog | None = None,
+    top: int = 10,
+) -> Plans:
+    """Make the plans of a scored population (:func:`masrisk.plan`) over an engine.
+
+    The features the catalogue's eligibility reads are built at the scores' cut-off; each
+    territory's drivers are ``drivers``, or come from a contributions table (a file or a
+    directory of Parquet parts) read part by part.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        If the scores hold several cut-offs, or the contributions persons the data lack.
+    """
+    as_of = pd.to_datetime(scores["as_of"]).unique()
+    if len(as_of) != 1:
+        examples = tuple(map(str, as_of[:5]))
+        problem = Problem("scores", "as_of", "more than one cut-off", examples=examples)
+        raise ValidationError([problem])
+    catalog = catalog or load_catalog(config.planning.catalog)
+    needed = [c for c in catalog.required_columns if c != "tier"]
+    path = Path(contributions) if contributions is not None else None
+    lab_codes = lab_codes_in(_columns(path)) if path is not None else ()
+    inputs = feature_inputs(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
+    outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
+    results = engine.gather(
+        engine.map(
+            _plan_inputs,
+            engine.parts(),
+            needed=needed,
+            contributions=path,
+            outcome=outcome,
+            top=top,
+            **inputs,
+        )  # fmt: skip
+    )
+    if path is not None:
+        drivers = pd.concat([r[2] for r in results], ignore_index=True)
+        drivers = drivers.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
+        read = sum(r[3] for r in results)
+        if read != _rows(path):
+            problem = Problem(
+                "contributions", "person_id", "person not in the data at the scores' cut-off",
+                rows=_rows(path) - read,
+            )  # fmt: skip
+            raise ValidationError([problem], source=str(path))
+    places = Places(
+        territories=engine.territories().territories,
+        households=pd.concat([r[1] for r in results], ignore_index=True),
+    )
+    persons = concat([r[0] for r in results])
+    return make_plans(
+        scores, places, config=config, persons=persons, drivers=drivers, catalog=catalog
+    )
+
+
+# --------------------------------------------------------------------------- fused steps
+
+
+def _risks(tables: Any, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
+    return risk_of(features_of(tables, **inputs), tables, bundle=bundle)
+
+
+def _explained(
+    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int, **inputs: Any
+) -> tuple:
+    features = features_of(tables, **inputs)
+    return contributions_of(
+        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top
+    )
+
+
+def _plan_inputs(
+    tables: Any,
+    *,
+    needed: list[str],
+    contributions: Path | None,
+    outcome: str,
+    top: int,
+    **inputs: Any,
+) -> tuple:
+    features = features_of(tables, **inputs)
+    drivers, rows = None, 0
+    if contributions is not None:
+        table = read_contributions(contributions, features.index)
+        rows = len(table)
+        drivers = drivers_from_table(
+            table, features, tables, outcome=outcome, top=top, source=str(contributions)
+        )
+    return planning_columns(features, needed), households_of(tables), drivers, rows
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _staging(target: Path) -> Path:
+    if target.exists() and not (
+        target.is_dir() and all(PART_FILE.fullmatch(p.name) for p in target.iterdir())
+    ):
+        raise FileExistsError(
+            f"{target} exists and is not a directory of Parquet parts; choose another --out"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+
+
+def _columns(path: Path) -> list[str]:
+    if path.suffix == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    import pyarrow.dataset as ds
+
+    return list(ds.dataset(path, format="parquet").schema.names)
+
+
+def _rows(path: Path) -> int:
+    if path.suffix == ".csv":
+        return len(pd.read_csv(path, usecols=["person_id"]))
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet").count_rows()

@@ -1,0 +1,314 @@
+"""The pipeline's steps on one part of a population, each computed here only.
+
+A part is a :class:`~masrisk.tables.Tables` of whole territories (the whole population
+in memory is one part). Every step is a plain function of a part and a few shared,
+small inputs, so that any engine (:mod:`masrisk.engines`) can run it where the part is.
+What parts add up is a typed object with ``+``
+(:class:`~masrisk.features.parts.FeatureCounts`, :class:`ContributionSums`); what the
+whole needs once (the territorial features, the tiers, the scores frame) is computed from
+those sums, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from masrisk.bundle import Bundle
+from masrisk.config import Config, TiersConfig
+from masrisk.exceptions import Problem, ValidationError
+from masrisk.explanations import Explanation, explain
+from masrisk.explanations.groups import level_shares
+from masrisk.features import build_labels
+from masrisk.features.parts import (
+    FeatureCounts,
+    finish_features,
+    part_counts,
+    part_features,
+    with_dtypes,
+)
+from masrisk.features.population import to_timestamp
+from masrisk.features.territorial import features_from_counts
+from masrisk.tables import Tables
+from masrisk.tiers import assign_tiers
+from masrisk.vocabulary import LEVELS
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "ContributionSums",
+    "Explained",
+    "FeatureCounts",
+    "Territories",
+    "contributions_of",
+    "data_end",
+    "drivers_from_table",
+    "features_of",
+    "head",
+    "households_of",
+    "planning_columns",
+    "read_contributions",
+    "labels_of",
+    "part_counts",
+    "risk_of",
+    "row_hashes",
+    "scores_frame",
+    "territorial_features",
+    "territories_of",
+    "with_dtypes",
+]
+
+#: Columns of a scores table, in order.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "person_id",
+    "household_id",
+    "territory_id",
+    "outcome",
+    "as_of",
+    "risk",
+    "tier",
+)
+
+
+@dataclass(frozen=True)
+class Territories:
+    """The tables every part holds whole: territories, adjacency and facilities."""
+
+    territories: pd.DataFrame
+    adjacency: pd.DataFrame | None = None
+    facilities: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class ContributionSums:
+    """Per feature, the sum of the absolute contributions over a part's persons; parts add up."""
+
+    absolute: pd.Series
+
+    def __add__(self, other: ContributionSums) -> ContributionSums:
+        return ContributionSums(self.absolute.add(other.absolute, fill_value=0))
+
+    def level_shares(self) -> pd.Series:
+        """Share of each level in the total absolute contribution."""
+        return level_shares(self.absolute)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What explaining a population leaves besides the contributions written to ``path``.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The contributions table (the ``masrisk explain`` output): one file, or with an
+        engine of several parts a directory of Parquet files, one per part.
+    persons : int
+    drivers : pandas.DataFrame
+        The top drivers of every territory (:meth:`masrisk.Explanation.drivers`).
+    level_shares : pandas.Series
+        Share of the absolute contributions by level, over everyone.
+    """
+
+    path: Path
+    persons: int
+    drivers: pd.DataFrame
+    level_shares: pd.Series
+
+
+# --------------------------------------------------------------------------- data
+
+
+def territories_of(tables: Tables) -> Territories:
+    """Return the tables a part holds whole."""
+    return Territories(tables.territories, tables.adjacency, tables.facilities)
+
+
+def households_of(tables: Tables) -> pd.DataFrame:
+    """Return a part's households (the planner reads their deprivation flags)."""
+    return tables.households
+
+
+def data_end(tables: Tables) -> pd.Timestamp:
+    """Return the date of a part's last event."""
+    return tables.events["date"].max()
+
+
+# --------------------------------------------------------------------------- features
+
+
+def territorial_features(
+    territories: Territories, counts: FeatureCounts, *, config: Config
+) -> pd.DataFrame:
+    """Return the territorial features of the whole, from every part's counts summed."""
+    return features_from_counts(territories, counts.territories, outcomes=config.outcomes)
+
+
+def features_of(
+    tables: Tables,
+    *,
+    as_of: str | pd.Timestamp,
+    lab_codes: list[str],
+    territorial: pd.DataFrame,
+    sample: float | None = None,
+) -> pd.DataFrame:
+    """Return a part's features: as :func:`masrisk.build_features`, categories of the part's own."""
+    part = part_features(tables, as_of=as_of, lab_codes=lab_codes, sample=sample)
+    return finish_features(part, territorial, lab_codes=lab_codes)
+
+
+def head(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a frame's columns and dtypes without its rows."""
+    return frame.iloc[:0]
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """Return per-row hashes of features, as :func:`masrisk.bundle.data_fingerprint` takes them."""
+    return pd.util.hash_pandas_object(frame, index=True).to_numpy()
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def labels_of(
+    tables: Tables, features: pd.DataFrame, *, as_of: pd.Timestamp, outcome: str, config: Config
+) -> pd.Series:
+    """Return a part's labels (:func:`masrisk.build_labels`), in the rows of its features."""
+    labels = build_labels(tables, as_of=as_of, outcome=outcome, config=config)
+    return labels.reindex(features.index)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def risk_of(features: pd.DataFrame, tables: Tables, *, bundle: Bundle) -> pd.DataFrame:
+    """Return a part's risks (float64, as the tiers are cut on them), households and territories."""
+    households, territories = tables.person_places(features.index)
+    risk = bundle.predict_risk(features) if len(features) else np.empty(0)
+    return pd.DataFrame(
+        {
+            "household_id": households.to_numpy(),
+            "territory_id": territories.to_numpy(),
+            "risk": np.asarray(risk, dtype="float64"),
+        },
+        index=features.index,
+    )
+
+
+def scores_frame(
+    risks: pd.DataFrame, *, outcome: str, as_of: str | pd.Timestamp, tiers: TiersConfig
+) -> pd.DataFrame:
+    """Return the scores table of a whole population: the one place it is made.
+
+    Parameters
+    ----------
+    risks : pandas.DataFrame
+        Every part's :func:`risk_of`, concatenated: tiers are cut on the whole population.
+    outcome : str
+    as_of : date
+    tiers : TiersConfig
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SCORE_COLUMNS`: ids, ``outcome``, ``as_of``, ``risk`` (calibrated probability,
+        float32) and ``tier`` (categorical); equal risks are tiered in ``person_id`` order.
+    """
+    n = len(risks)
+    risk = risks["risk"].to_numpy(dtype="float64")
+    return pd.DataFrame(
+        {
+            "person_id": risks.index.to_numpy(),
+            "household_id": risks["household_id"].to_numpy(),
+            "territory_id": risks["territory_id"].to_numpy(),
+            "outcome": pd.Categorical([outcome] * n, categories=[outcome]),
+            "as_of": np.full(n, to_timestamp(as_of).to_datetime64(), dtype="datetime64[ns]"),
+            "risk": risk.astype("float32"),
+            "tier": assign_tiers(risk, tiers, ties=risks.index).array,
+        },
+        columns=list(SCORE_COLUMNS),
+    )
+
+
+# --------------------------------------------------------------------------- contributions
+
+
+def contributions_of(
+    features: pd.DataFrame,
+    tables: Tables,
+    *,
+    bundle: Bundle,
+    out: Path | None,
+    chunk_size: int,
+    top: int,
+) -> tuple[int, pd.DataFrame, ContributionSums]:
+    """Explain a part, write its contributions table to ``out``, keep only what is small.
+
+    Returns
+    -------
+    persons : int
+    drivers : pandas.DataFrame
+        The top drivers of the part's territories (whole territories: those of the whole).
+    sums : ContributionSums
+    """
+    explanation = explain(bundle, features, tables=tables, chunk_size=chunk_size)
+    if out is not None:
+        from masrisk.outputs import write_table
+
+        write_table(explanation.to_frame(), out)
+    sums = ContributionSums(explanation.values.abs().sum())
+    return len(features), explanation.drivers("territory", top=top), sums
+
+
+def drivers_from_table(
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    tables: Tables,
+    *,
+    outcome: str,
+    top: int,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Return the top drivers of a part's territories, from its rows of a contributions table.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        If a column is not a feature of the data, or a person is not among ``features``.
+    """
+    values = contributions.set_index("person_id")
+    names = [c for c in values.columns if c[:4] in LEVELS]
+    missing = [c for c in names if c not in features.columns]
+    unknown = values.index[~values.index.isin(features.index)]
+    if missing or len(unknown):
+        column, rule = (missing[0], "feature unknown to the data") if missing else (
+            "person_id", "person not in the data at the scores' cut-off")  # fmt: skip
+        examples = tuple(missing[:5]) if missing else tuple(map(str, unknown[:5]))
+        raise ValidationError(
+            [Problem("contributions", column, rule, examples=examples)], source=source
+        )
+    households, territories = tables.person_places(values.index)
+    explanation = Explanation(
+        values=values[names].astype("float64"),
+        base_value=float(values["base_value"].iloc[0]) if len(values) else 0.0,
+        data=features.reindex(values.index)[names],
+        outcome=outcome,
+        households=households,
+        territories=territories,
+    )
+    return explanation.drivers("territory", top=top)
+
+
+def read_contributions(path: Path, persons: pd.Index) -> pd.DataFrame:
+    """Read the rows of some persons from a contributions file or directory."""
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path)
+        return frame[frame["person_id"].isin(persons)]
+    frame = pd.read_parquet(path, filters=[("person_id", "in", persons.tolist() or [None])])
+    return frame.reset_index(drop=True)
+
+
+def planning_columns(features: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
+    """Return the feature columns the intervention catalogue's eligibility reads."""
+    return features[[c for c in needed if c in features.columns]]
