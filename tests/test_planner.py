@@ -172,9 +172,11 @@ def test_plan_command_writes_the_plans_directory(scored, tmp_path):
 
 def test_plan_command_pseudonymizes_households(scored, tmp_path):
     out = tmp_path / "plans"
+    key = tmp_path / "key"
+    key.write_text("a secret key\n")
     result = run(
         "plan", "--scores", scored["scores"], "--data", scored["data"], "--config", "bogota",
-        "--out", out, "--pseudonymize", "a secret key", "-q",
+        "--out", out, "--pseudonym-key-file", key, "-q",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -416,6 +416,8 @@ def _apply(frames: Frames, steps: list[tuple]) -> None:
         if table not in frames:
             continue
         frame = frames[table]
+        if frame.shape[1] == 0 or len(frame) == 0:
+            continue  # nothing left to corrupt
         column = frame.columns[k % frame.shape[1]]
         if action == "set":
             frame[column] = frame[column].astype(object)

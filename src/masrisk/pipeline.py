@@ -21,7 +21,7 @@ from masrisk.engines.base import Engine
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.explanations import explain
 from masrisk.features import build_features
-from masrisk.outputs import write_table
+from masrisk.outputs import output_directory, write_table
 from masrisk.planning.planner import Plans, plan
 from masrisk.scale.engines import open_engine
 from masrisk.schema import load_tables
@@ -132,16 +132,29 @@ def run_demo(
     profile: str = "bogota",
     seed: int = 1,
     on_stage: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> DemoResult:
     """Run synth, validate, train, evaluate, score, explain and plan on a synthetic population.
 
     Writes into ``out``: ``data/`` (the tables), ``model/`` (the bundle with its model card),
     ``scores.parquet``, ``contributions.parquet`` and ``plans/``. Training uses the cut-offs
     2023-01-01 and 2024-01-01, scoring and planning 2025-01-01, for ``hospitalization_12m``.
+    ``out`` is written whole beside itself and moved into place at the end
+    (:func:`masrisk.outputs.output_directory`); with ``overwrite`` only an earlier demo's
+    output is replaced.
     """
     notify = on_stage or (lambda stage: None)
-    root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    target = Path(out)
+    with output_directory(target, kind="demo", overwrite=overwrite) as staging:
+        result = _demo(staging, persons=persons, profile=profile, seed=seed, notify=notify)
+    result.out = target
+    result.paths = {name: target / path.relative_to(staging) for name, path in result.paths.items()}
+    return result
+
+
+def _demo(
+    root: Path, *, persons: int, profile: str, seed: int, notify: Callable[[str], None]
+) -> DemoResult:
     result = DemoResult(root)
     config = load_config(profile)
     outcome = "hospitalization_12m"
@@ -165,7 +178,6 @@ def run_demo(
         root / "model",
         metadata={**model.training_, "data_description": f"masrisk demo: synthetic {profile}"},
         report=report.to_dict(),
-        overwrite=True,
     )
     chosen = report.overall.loc[report.chosen_model]
     result.figures.update(
@@ -177,11 +189,11 @@ def run_demo(
     bundle = load_bundle(result.paths["model"])
     features = build_features(tables, as_of="2025-01-01", config=config, lab_codes=bundle.lab_codes)
     scores = score(bundle, tables, as_of="2025-01-01", config=config, features=features)
-    result.paths["scores"] = write_table(scores, root / "scores.parquet")
+    result.paths["scores"] = write_table(scores, root / "scores.parquet", kind="scores")
     notify("explain")
     explanation = explain(bundle, features, tables=tables)
     result.paths["contributions"] = write_table(
-        explanation.to_frame(), root / "contributions.parquet"
+        explanation.to_frame(), root / "contributions.parquet", kind="contributions"
     )
     result.figures["level_shares"] = explanation.level_shares().round(3).to_dict()
     notify("plan")
@@ -192,7 +204,7 @@ def run_demo(
         persons=features,
         drivers=explanation.drivers("territory", top=10),
     )
-    result.paths["plans"] = plans.write(root / "plans", overwrite=True)
+    result.paths["plans"] = plans.write(root / "plans")
     summary = plans.summary
     result.figures.update(
         persons=len(scores),

@@ -152,6 +152,38 @@ def _summary(title: str, rows: list[tuple[str, int, int]]) -> Table:
     return table
 
 
+def pseudonym_key(path: Path | None) -> bytes | None:
+    """Read the pseudonym key from a file, or the ``MASRISK_PSEUDONYM_KEY`` variable.
+
+    Never from the command line, where every local user could read it in the process table.
+    Surrounding white space (a final newline) is not part of the key.
+
+    Raises
+    ------
+    masrisk.exceptions.ParameterError
+        If the file cannot be read, or the key is empty.
+    """
+    import os
+
+    from masrisk.exceptions import ParameterError
+
+    if path is None:
+        value = os.environ.get("MASRISK_PSEUDONYM_KEY")
+        if value is None:
+            return None
+        key, source = value.encode("utf-8").strip(), "MASRISK_PSEUDONYM_KEY"
+    else:
+        try:
+            key, source = path.read_bytes().strip(), f"--pseudonym-key-file {path}"
+        except OSError as exc:
+            raise ParameterError(
+                f"--pseudonym-key-file: cannot read {path}: {exc.strerror}"
+            ) from None
+    if not key:
+        raise ParameterError(f"{source}: the pseudonym key is empty; give a secret key")
+    return key
+
+
 def _bundle_and_config(model: Path, config: str | None) -> tuple:
     from masrisk.bundle import load_bundle
     from masrisk.config import load_config

@@ -10,7 +10,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from masrisk.cli._common import Quiet, _bundle_and_config, _err, _stage, app
+from masrisk.cli._common import (
+    Overwrite,
+    Quiet,
+    Seed,
+    _bundle_and_config,
+    _err,
+    _stage,
+    app,
+    date_option,
+)
 from masrisk.cli.engines import (
     Engine,
     EngineOption,
@@ -34,18 +43,18 @@ def train(
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
     config: Annotated[str, typer.Option(help="Configuration: a shipped name or a YAML path.")],
     outcome: Annotated[str, typer.Option(help="Outcome of the configuration to predict.")],
-    train_as_of: Annotated[str, typer.Option("--train-as-of", help="Training cut-off (date).")],
-    valid_as_of: Annotated[str, typer.Option("--valid-as-of", help="Validation cut-off, later.")],
+    train_as_of: Annotated[str, date_option("--train-as-of", "Training cut-off")],
+    valid_as_of: Annotated[str, date_option("--valid-as-of", "Validation cut-off, later")],
     out: Annotated[Path, typer.Option("--out", help="Bundle directory to write.")],
     calibration: Annotated[
         Calibration, typer.Option(help="Recalibration: sigmoid (Platt), isotonic or none.")
     ] = Calibration.sigmoid,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Seed = 0,
     data_description: Annotated[
         str | None,
         typer.Option(help="Where the data come from, for the model card (e.g. a source, a year)."),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing bundle.")] = False,
+    overwrite: Overwrite = False,
     engine: EngineOption = Engine.pandas,
     scheduler: SchedulerOption = None,
     partitions: PartitionsOption = None,
@@ -54,14 +63,12 @@ def train(
     """Train a calibrated model out of time and write it as a bundle with its model card."""
     from masrisk.bundle import save_bundle
     from masrisk.config import load_config
+    from masrisk.outputs import check_output
     from masrisk.scale.engines import train as train_model
 
     _check_engine(engine, scheduler, partitions)
-    if out.exists() and not overwrite:  # before the training, not after it
-        raise typer.BadParameter(
-            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
-        )
     with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="bundle")  # before the training
         settings = load_config(config)
         model, report = train_model(
             data,
@@ -84,7 +91,7 @@ def train(
 def score(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    as_of: Annotated[str, date_option("--as-of", "Cut-off of the features")],
     out: Annotated[
         Path,
         typer.Option("--out", help="Scores file, .parquet or .csv (Dask: a .parquet directory)."),
@@ -93,22 +100,25 @@ def score(
         str | None,
         typer.Option(help="Configuration for the tiers; by default the bundle's profile."),
     ] = None,
+    overwrite: Overwrite = False,
     engine: EngineOption = Engine.pandas,
     scheduler: SchedulerOption = None,
     partitions: PartitionsOption = None,
     quiet: Quiet = False,
 ) -> None:
     """Score every person present at a cut-off: calibrated risk and tier."""
-    from masrisk.outputs import write_table
+    from masrisk.outputs import check_output, write_table
     from masrisk.scale.engines import score as score_population
+    from masrisk.scoring import SCORE_COLUMNS
 
     _check_table_suffix(out)
     _check_engine(engine, scheduler, partitions, out=out)
     with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS)
         bundle, settings = _bundle_and_config(model, config)
         where = _where(engine, scheduler, partitions, out)
         scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
-        write_table(scores, out)
+        write_table(scores, out, kind="scores", overwrite=overwrite)
         if not quiet:
             counts = scores["tier"].value_counts(sort=False)
             summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
@@ -124,7 +134,7 @@ def score(
 def explain(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off of the features (date).")],
+    as_of: Annotated[str, date_option("--as-of", "Cut-off of the features")],
     out: Annotated[
         Path,
         typer.Option(
@@ -138,6 +148,7 @@ def explain(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Persons explained at a time.")
     ] = 100_000,
+    overwrite: Overwrite = False,
     engine: EngineOption = Engine.pandas,
     scheduler: SchedulerOption = None,
     partitions: PartitionsOption = None,
@@ -152,7 +163,7 @@ def explain(
         bundle, settings = _bundle_and_config(model, config)
         explained = explain_population(
             bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
-            **_where(engine, scheduler, partitions, out),
+            overwrite=overwrite, **_where(engine, scheduler, partitions, out),
         )  # fmt: skip
     if not quiet:
         features = len(bundle.features)

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from masrisk.cli._common import Profile, Quiet, _err, _out, _stage, app
+from masrisk.cli._common import (
+    Overwrite,
+    Profile,
+    Quiet,
+    Seed,
+    _err,
+    _out,
+    _stage,
+    app,
+    pseudonym_key,
+)
 from masrisk.cli.engines import (
     Engine,
     EngineOption,
@@ -29,16 +39,18 @@ def plan(
         Path | None,
         typer.Option(help="Contributions file (masrisk explain): the drivers of each plan."),
     ] = None,
-    pseudonymize: Annotated[
-        str | None,
+    pseudonym_key_file: Annotated[
+        Path | None,
         typer.Option(
-            "--pseudonymize",
-            metavar="KEY",
-            help="Replace household ids by keyed HMAC-SHA256 pseudonyms.",
-            envvar="MASRISK_PSEUDONYM_KEY",
+            "--pseudonym-key-file",
+            help="File holding the secret key of keyed HMAC-SHA256 pseudonyms of household "
+            "ids (or MASRISK_PSEUDONYM_KEY); never the key itself on the command line.",
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing plans directory.")] = False,
+    pseudonymize: Annotated[
+        str | None, typer.Option("--pseudonymize", hidden=True, help="Refused: a key in clear.")
+    ] = None,
+    overwrite: Overwrite = False,
     engine: EngineOption = Engine.pandas,
     scheduler: SchedulerOption = None,
     partitions: PartitionsOption = None,
@@ -46,21 +58,26 @@ def plan(
 ) -> None:
     """Write an integral risk-management plan per community, and a city summary."""
     from masrisk.config import load_config
+    from masrisk.outputs import check_output
     from masrisk.pipeline import plan_from_files
     from masrisk.scale.engines import open_engine
 
     _check_engine(engine, scheduler, partitions)
-    if out.exists() and not overwrite:
+    if pseudonymize is not None:
         raise typer.BadParameter(
-            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
+            "a key on the command line is visible to every user of this machine; put it in "
+            "a file (--pseudonym-key-file FILE) or the MASRISK_PSEUDONYM_KEY variable",
+            param_hint="--pseudonymize",
         )
     with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="plans")  # before the work
+        key = pseudonym_key(pseudonym_key_file)
         settings = load_config(config)
         with open_engine(
             data, config=settings, **_where(engine, scheduler, partitions, out)
         ) as running:
             plans = plan_from_files(scores, running, config=settings, contributions=contributions)
-        plans.write(out, pseudonym_key=pseudonymize, overwrite=overwrite)
+        plans.write(out, pseudonym_key=key, overwrite=overwrite)
         if not quiet:
             _err.print(_plans_table(plans.summary))
             _err.print(f"Wrote {out} ({len(plans):,} community plans)", markup=False)
@@ -75,13 +92,18 @@ def demo(
         int, typer.Option(min=5000, help="Persons in the synthetic population.")
     ] = 100_000,
     profile: Annotated[Profile, typer.Option(help="Population profile.")] = Profile.bogota,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Seed = 1,
+    overwrite: Overwrite = False,
     quiet: Quiet = False,
 ) -> None:
     """Run the whole pipeline on a synthetic population: synth to plans, with progress."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from masrisk.outputs import check_output
     from masrisk.pipeline import DEMO_STAGES, run_demo
+
+    with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="demo")  # before minutes of work
 
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn())
     with _stage(quiet), Progress(*columns, console=_err, disable=quiet) as progress:
@@ -90,7 +112,10 @@ def demo(
         def on_stage(stage: str) -> None:
             progress.update(task, description=stage, completed=DEMO_STAGES.index(stage))
 
-        result = run_demo(out, persons=persons, profile=profile.value, seed=seed, on_stage=on_stage)
+        result = run_demo(
+            out, persons=persons, profile=profile.value, seed=seed, on_stage=on_stage,
+            overwrite=overwrite,
+        )  # fmt: skip
         progress.update(task, description="done", completed=len(DEMO_STAGES))
     figures = result.figures
     table = Table(title=f"masrisk demo: {profile.value}, {persons:,} persons", title_justify="left")

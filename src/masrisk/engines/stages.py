@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +50,7 @@ from masrisk.exceptions import Problem, ValidationError
 from masrisk.features import lab_codes_in
 from masrisk.features.parts import common_dtypes
 from masrisk.features.population import to_timestamp
-from masrisk.outputs import replace_directory, share
+from masrisk.outputs import check_output, output_directory
 from masrisk.planning.catalog import InterventionCatalog, load_catalog
 from masrisk.planning.planner import Places, Plans
 from masrisk.planning.planner import plan as make_plans
@@ -78,9 +76,17 @@ def feature_inputs(
     as_of: str | pd.Timestamp,
     config: Config,
     lab_codes: Sequence[str] | None = None,
+    within_data: bool = False,
 ) -> dict[str, Any]:
-    """Run the first pass: the lab codes and territorial features of the whole, for every part."""
+    """Run the first pass: the lab codes and territorial features of the whole, for every part.
+
+    With ``within_data``, a cut-off outside the data's dates is refused
+    (:meth:`~masrisk.features.parts.FeatureCounts.check_as_of`): scores and explanations are
+    made only where the data can speak.
+    """
     counts = engine.sum(engine.map(part_counts, engine.parts(), as_of=as_of, config=config))
+    if within_data:
+        counts.check_as_of(to_timestamp(as_of))
     codes = counts.labs.frequent() if lab_codes is None else list(lab_codes)
     territorial = territorial_features(engine.territories(), counts, config=config)
     return {"as_of": to_timestamp(as_of), "lab_codes": codes, "territorial": territorial}
@@ -130,7 +136,9 @@ def score(
     bundle: Bundle, engine: Engine, *, as_of: str | pd.Timestamp, config: Config
 ) -> pd.DataFrame:
     """Return the scores of everyone present at ``as_of`` (:func:`masrisk.score`)."""
-    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes)
+    inputs = feature_inputs(
+        engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
+    )
     risks = engine.gather(engine.map(_risks, engine.parts(), bundle=bundle, **inputs))
     return scores_frame(concat(risks), outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
 
@@ -144,6 +152,7 @@ def explain(
     out: str | os.PathLike,
     chunk_size: int = 100_000,
     top: int = 10,
+    overwrite: bool = False,
 ) -> Explained:
     """Explain everyone present at ``as_of``, streaming the contributions to ``out``.
 
@@ -151,30 +160,29 @@ def explain(
     in-memory engine writes ``out`` as one ``.parquet`` or ``.csv`` file, an engine of
     several parts a directory ``out`` of Parquet files, one per part (``part-00000.parquet``,
     ...; ``pandas.read_parquet`` reads it whole), swapped in when every part is written.
-    Only the territories' drivers and the level sums come back.
+    Only the territories' drivers and the level sums come back. ``out`` follows the output
+    policy (:mod:`masrisk.outputs`): with ``overwrite``, only contributions masrisk wrote are
+    replaced.
 
     Returns
     -------
     Explained
     """
-    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes)
-    parts, target = engine.parts(), Path(out)
-    single = engine.name == "memory"
-    staging = None if single else _staging(target)
-    outs = [target] if single else [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
-    try:
+    target = Path(out)
+    check_output(target, overwrite=overwrite, kind="contributions")  # before the work
+    inputs = feature_inputs(
+        engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
+    )
+    parts = engine.parts()
+    options = {"bundle": bundle, "chunk_size": chunk_size, "top": top, **inputs}
+    if engine.name == "memory":
         results = engine.gather(
-            engine.map(
-                _explained, parts, outs, bundle=bundle, chunk_size=chunk_size, top=top, **inputs
-            )
+            engine.map(_explained, parts, [target], overwrite=overwrite, **options)
         )
-        if staging is not None:
-            share(staging)
-            replace_directory(staging, target)
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+    else:
+        with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
+            outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
+            results = engine.gather(engine.map(_explained, parts, outs, **options))
     drivers = pd.concat([r[1] for r in results], ignore_index=True)
     drivers = drivers.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
     sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
@@ -252,12 +260,14 @@ def _risks(tables: Any, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
 
 
 def _explained(
-    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int, **inputs: Any
-) -> tuple:
+    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int,
+    overwrite: bool = False, **inputs: Any,
+) -> tuple:  # fmt: skip
     features = features_of(tables, **inputs)
     return contributions_of(
-        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top
-    )
+        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
+        overwrite=overwrite,
+    )  # fmt: skip
 
 
 def _plan_inputs(
@@ -281,17 +291,6 @@ def _plan_inputs(
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _staging(target: Path) -> Path:
-    if target.exists() and not (
-        target.is_dir() and all(PART_FILE.fullmatch(p.name) for p in target.iterdir())
-    ):
-        raise FileExistsError(
-            f"{target} exists and is not a directory of Parquet parts; choose another --out"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
 
 
 def _columns(path: Path) -> list[str]:

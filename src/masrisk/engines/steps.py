@@ -242,8 +242,11 @@ def contributions_of(
     out: Path | None,
     chunk_size: int,
     top: int,
+    overwrite: bool = False,
 ) -> tuple[int, pd.DataFrame, ContributionSums]:
     """Explain a part, write its contributions table to ``out``, keep only what is small.
+
+    ``out`` is written under the output policy (:func:`masrisk.outputs.write_table`).
 
     Returns
     -------
@@ -256,7 +259,7 @@ def contributions_of(
     if out is not None:
         from masrisk.outputs import write_table
 
-        write_table(explanation.to_frame(), out)
+        write_table(explanation.to_frame(), out, kind="contributions", overwrite=overwrite)
     sums = ContributionSums(explanation.values.abs().sum())
     return len(features), explanation.drivers("territory", top=top), sums
 

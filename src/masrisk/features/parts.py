@@ -74,13 +74,44 @@ class FeatureCounts:
     ----------
     territories : TerritoryCounts
     labs : LabCounts
+    first_event, last_event : pandas.Timestamp or None
+        The dates the part's events span (the whole's: the earliest and the latest).
     """
 
     territories: TerritoryCounts
     labs: LabCounts
+    first_event: pd.Timestamp | None = None
+    last_event: pd.Timestamp | None = None
 
     def __add__(self, other: FeatureCounts) -> FeatureCounts:
-        return FeatureCounts(self.territories + other.territories, self.labs + other.labs)
+        firsts = [d for d in (self.first_event, other.first_event) if d is not None]
+        lasts = [d for d in (self.last_event, other.last_event) if d is not None]
+        return FeatureCounts(
+            self.territories + other.territories,
+            self.labs + other.labs,
+            min(firsts, default=None),
+            max(lasts, default=None),
+        )
+
+    def check_as_of(self, as_of: pd.Timestamp) -> None:
+        """Refuse a cut-off before the data begin or past the day after they end.
+
+        Raises
+        ------
+        masrisk.exceptions.CutoffError
+            Naming the cut-off and the dates the data allow.
+        """
+        if self.first_event is None or self.last_event is None:
+            return
+        latest = self.last_event + pd.Timedelta(days=1)
+        if not self.first_event < as_of <= latest:
+            from masrisk.exceptions import CutoffError
+
+            raise CutoffError(
+                f"as_of {as_of:%Y-%m-%d} is outside the data: their events run from "
+                f"{self.first_event:%Y-%m-%d} to {self.last_event:%Y-%m-%d}, so a cut-off "
+                f"must be after {self.first_event:%Y-%m-%d} and at most {latest:%Y-%m-%d}"
+            )
 
 
 @dataclass(frozen=True)
@@ -136,7 +167,11 @@ def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) ->
     as_of = to_timestamp(as_of)
     population = population_at(tables, as_of)
     labs = LabCounts(population.size, individual.lab_persons(population))
-    return FeatureCounts(territory_counts(tables, as_of, outcomes=config.outcomes), labs)
+    dates = tables.events["date"]
+    first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
+    return FeatureCounts(
+        territory_counts(tables, as_of, outcomes=config.outcomes), labs, first, last
+    )
 
 
 def part_features(

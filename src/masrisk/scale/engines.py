@@ -119,7 +119,7 @@ def score(
 
 def explain(
     bundle: Bundle, data: DataPath, *, as_of: str | pd.Timestamp, config: Config,
-    out: str | os.PathLike, chunk_size: int = 100_000, **where: Any,
+    out: str | os.PathLike, chunk_size: int = 100_000, overwrite: bool = False, **where: Any,
 ) -> Explained:  # fmt: skip
     """Explain everyone present at ``as_of``, streaming the contributions table to ``out``.
 
@@ -127,8 +127,9 @@ def explain(
     """
     with open_engine(data, config=config, **where) as engine:
         return stages.explain(
-            bundle, engine, as_of=as_of, config=config, out=out, chunk_size=chunk_size
-        )
+            bundle, engine, as_of=as_of, config=config, out=out, chunk_size=chunk_size,
+            overwrite=overwrite,
+        )  # fmt: skip
 
 
 def plan(
