@@ -220,14 +220,17 @@ def on_both(bundle, tables):
 def test_explain_replaces_only_a_directory_of_parquet_parts(population, bundle, tmp_path):
     out = tmp_path / "contributions.parquet"
     explained = stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out)
-    assert sorted(p.name for p in out.iterdir()) == [f"part-{k:05d}.parquet" for k in range(4)]
+    assert sorted(p.name for p in out.glob("part-*")) == [f"part-{k:05d}.parquet" for k in range(4)]
+    assert (out / ".masrisk-output.json").is_file()  # marked as masrisk's own
     assert explained.path == out
-    stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out)  # its own: replaced
+    with pytest.raises(FileExistsError, match="unless asked"):
+        stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out)
+    stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=out, overwrite=True)
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="not a directory of Parquet parts"):
-        stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=precious)
+    with pytest.raises(FileExistsError, match="is not replaced"):
+        stages.explain(bundle, population, as_of=SCORE, config=CONFIG, out=precious, overwrite=True)
     assert (precious / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
