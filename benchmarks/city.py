@@ -18,11 +18,10 @@ Three processes, one after the other, so each one's peak resident memory is its 
      counts at 2023-01-01 and 2024-01-01, then the features and labels of a sample of
      households, ``--train-persons``, 1 M by default); the territorial features and lab
      codes are those of everyone;
-   - *score*, *explain*: ``masrisk.score`` and ``masrisk.engines.stages.explain`` on the
-     loop (each reads every partition twice: counts, then features), the contributions
-     streamed to partitioned Parquet;
-   - *plan*: ``masrisk.engines.stages.plan`` (the features the catalogue reads, once more
-     by partition), plans written.
+   - *score+explain+plan*: ``masrisk.engines.stages.run`` on the loop, which reads every
+     partition twice (the counts at 2025-01-01, then the features, built once for the
+     scores, the contributions streamed to partitioned Parquet and the planning columns);
+     then the plans are written.
 
 Peak memory is the process's resident set, sampled every 5 ms, per step. The table's
 ``s / 1 M persons`` column divides by the persons of the city (scored, explained), so runs
@@ -108,8 +107,9 @@ def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -
     start = time.perf_counter()
     steps("partition (DuckDB)")
     data = partition_data(
-        work / "data", work / "partitioned", persons_per_partition=persons_per_partition
-    )
+        work / "data", work / "partitioned", persons_per_partition=persons_per_partition,
+        overwrite=True,
+    )  # fmt: skip
     persons = int(data.sizes["persons"].sum())
     sample = min(1.0, train_persons / persons)
     model, report = masrisk.train(
@@ -123,20 +123,14 @@ def pipeline_child(work: Path, train_persons: int, persons_per_partition: int) -
     steps("train / save bundle")
     save_bundle(model, work / "model", report=report.to_dict(), overwrite=True)
     bundle = masrisk.load_bundle(work / "model")
-    engine = PartitionEngine(data, hook=steps.prefix("score"))
-    scores = masrisk.score(bundle, engine, as_of="2025-01-01", config=config)
-    steps("score / write")
-    write_table(scores, work / "outputs" / "scores.parquet")
-    engine.hook = steps.prefix("explain")
-    explained = stages.explain(
-        bundle, engine, as_of="2025-01-01", config=config, out=work / "outputs" / "contributions"
-    )
-    engine.hook = steps.prefix("plan")
-    plans = stages.plan(scores, engine, config=config, drivers=explained.drivers)
-    steps("plan / write")
-    if (work / "plans").exists():
-        shutil.rmtree(work / "plans")
-    plans.write(work / "plans")
+    engine = PartitionEngine(data, hook=steps.prefix("score+explain+plan"))
+    scores, explained, plans = stages.run(
+        bundle, engine, as_of="2025-01-01", config=config, out=work / "outputs" / "contributions",
+        overwrite=True,
+    )  # fmt: skip
+    steps("score+explain+plan / write")
+    write_table(scores, work / "outputs" / "scores.parquet", overwrite=True)
+    plans.write(work / "plans", overwrite=True)
     steps.close()
     total = time.perf_counter() - start
     row = report.overall.loc[report.chosen_model]

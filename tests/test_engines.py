@@ -158,6 +158,29 @@ def test_the_engine_steps_are_the_public_functions_in_memory(world, profile, tmp
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("engine_name", ["memory", "partitions"])
+def test_one_pass_run_equals_score_explain_and_plan(world, profile, engine_name, tmp_path):
+    """``stages.run`` builds each part's features once and gives what the three stages give."""
+    case = world[profile]
+    config, bundle = case["config"], case["bundle"]
+    engine = _engines(world, profile, 3)[engine_name]
+    scores = masrisk.score(bundle, engine, as_of=SCORE, config=config)
+    explained = stages.explain(bundle, engine, as_of=SCORE, config=config, out=tmp_path / "a.parquet")
+    plans = stages.plan(scores, engine, config=config, drivers=explained.drivers)
+    got_scores, got_explained, got_plans = stages.run(
+        bundle, engine, as_of=SCORE, config=config, out=tmp_path / "b.parquet"
+    )
+    pd.testing.assert_frame_equal(got_scores, scores, check_exact=True)
+    pd.testing.assert_frame_equal(got_explained.drivers, explained.drivers)
+    pd.testing.assert_series_equal(got_explained.level_shares, explained.level_shares)
+    assert got_explained.persons == explained.persons
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(got_explained.path), pd.read_parquet(explained.path), check_exact=True
+    )
+    assert digest(got_plans.write(tmp_path / "got")) == digest(plans.write(tmp_path / "want"))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_labels_and_training_facts_agree_across_engines(world, profile):
     case = world[profile]
     config = case["config"]

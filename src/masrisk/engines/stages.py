@@ -63,6 +63,7 @@ __all__ = [
     "explain",
     "feature_parts",
     "plan",
+    "run",
     "score",
 ]
 
@@ -168,25 +169,9 @@ def explain(
     -------
     Explained
     """
-    target = Path(out)
-    check_output(target, overwrite=overwrite, kind="contributions")  # before the work
-    inputs = feature_inputs(
-        engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
-    )
-    parts = engine.parts()
-    options = {"bundle": bundle, "chunk_size": chunk_size, "top": top, **inputs}
-    if engine.name == "memory":
-        results = engine.gather(
-            engine.map(_explained, parts, [target], overwrite=overwrite, **options)
-        )
-    else:
-        with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
-            outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
-            results = engine.gather(engine.map(_explained, parts, outs, **options))
-    drivers = pd.concat([r[1] for r in results], ignore_index=True)
-    drivers = drivers.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
-    sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
-    return Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
+    options = {"chunk_size": chunk_size, "top": top}
+    results = _explain_parts(_explained, bundle, engine, as_of, config, out, overwrite, options)
+    return _explained_whole(engine, Path(out), results)
 
 
 def plan(
@@ -233,8 +218,7 @@ def plan(
         )  # fmt: skip
     )
     if path is not None:
-        drivers = pd.concat([r[2] for r in results], ignore_index=True)
-        drivers = drivers.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
+        drivers = _by_territory([r[2] for r in results])
         read = sum(r[3] for r in results)
         if read != _rows(path):
             problem = Problem(
@@ -242,10 +226,86 @@ def plan(
                 rows=_rows(path) - read,
             )  # fmt: skip
             raise ValidationError([problem], source=str(path))
-    places = Places(
-        territories=engine.territories().territories,
-        households=pd.concat([r[1] for r in results], ignore_index=True),
+    return _plans(scores, engine, results, config=config, drivers=drivers, catalog=catalog)
+
+
+def run(
+    bundle: Bundle,
+    engine: Engine,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    out: str | os.PathLike,
+    catalog: InterventionCatalog | None = None,
+    chunk_size: int = 100_000,
+    top: int = 10,
+    overwrite: bool = False,
+) -> tuple[pd.DataFrame, Explained, Plans]:
+    """Score, explain and plan a population with one features pass over its parts.
+
+    The same as :func:`score`, then :func:`explain` (the contributions streamed to ``out``)
+    and :func:`plan` with the explanation's drivers, equal to them row for row, but each
+    part's features are built once for the three: what a city-sized run on the partition
+    loop needs (``benchmarks/city.py``).
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        :func:`score`.
+    explained : Explained
+        :func:`explain`.
+    plans : Plans
+        :func:`plan` of ``scores`` with ``explained.drivers``.
+    """
+    catalog = catalog or load_catalog(config.planning.catalog)
+    needed = [c for c in catalog.required_columns if c != "tier"]
+    options = {"chunk_size": chunk_size, "top": top, "needed": needed}
+    results = _explain_parts(_score_explain_plan, bundle, engine, as_of, config, out, overwrite, options)
+    explained = _explained_whole(engine, Path(out), results)
+    risks = concat([r[3] for r in results])
+    scores = scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
+    planned = [(r[4], r[5]) for r in results]
+    drivers = explained.drivers
+    return scores, explained, _plans(scores, engine, planned, config=config, drivers=drivers,
+                                     catalog=catalog)  # fmt: skip
+
+
+def _explain_parts(
+    step: Any, bundle: Bundle, engine: Engine, as_of: Any, config: Config, out: Any,
+    overwrite: bool, options: dict[str, Any],
+) -> list[tuple]:  # fmt: skip
+    """Run an explaining ``step`` on every part, its contributions written under the policy."""
+    target = Path(out)
+    check_output(target, overwrite=overwrite, kind="contributions")  # before the work
+    inputs = feature_inputs(
+        engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
     )
+    parts, options = engine.parts(), {"bundle": bundle, **options, **inputs}
+    if engine.name == "memory":
+        return engine.gather(engine.map(step, parts, [target], overwrite=overwrite, **options))
+    with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
+        outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
+        return engine.gather(engine.map(step, parts, outs, **options))
+
+
+def _explained_whole(engine: Engine, target: Path, results: list[tuple]) -> Explained:
+    sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
+    drivers = _by_territory([r[1] for r in results])
+    return Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
+
+
+def _by_territory(drivers: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(drivers, ignore_index=True)
+    return frame.sort_values(["territory_id", "rank"], kind="stable", ignore_index=True)
+
+
+def _plans(
+    scores: pd.DataFrame, engine: Engine, results: list[tuple], *, config: Config,
+    drivers: pd.DataFrame | None, catalog: InterventionCatalog,
+) -> Plans:  # fmt: skip
+    """Make the plans from every part's planning columns and households."""
+    households = pd.concat([r[1] for r in results], ignore_index=True)
+    places = Places(territories=engine.territories().territories, households=households)
     persons = concat([r[0] for r in results])
     return make_plans(
         scores, places, config=config, persons=persons, drivers=drivers, catalog=catalog
@@ -268,6 +328,19 @@ def _explained(
         features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
         overwrite=overwrite,
     )  # fmt: skip
+
+
+def _score_explain_plan(
+    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int, needed: list[str],
+    overwrite: bool = False, **inputs: Any,
+) -> tuple:  # fmt: skip
+    features = features_of(tables, **inputs)
+    explained = contributions_of(
+        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
+        overwrite=overwrite,
+    )  # fmt: skip
+    planning = planning_columns(features, needed), households_of(tables)
+    return (*explained, risk_of(features, tables, bundle=bundle), *planning)
 
 
 def _plan_inputs(
