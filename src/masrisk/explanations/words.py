@@ -11,6 +11,8 @@ import math
 import re
 from collections.abc import Callable
 
+from masrisk.vocabulary import feature_level
+
 __all__ = ["describe"]
 
 _KINDS = {
@@ -162,7 +164,7 @@ def describe(name: str, value: object, *, share: bool = False) -> str:
     if isinstance(value, str):
         return f"{_words(name.split('_', 1)[1])}: {_words(value)}"
     value = float(value)
-    if not share or name.startswith("ter_"):  # a territory's feature is the same for everyone
+    if not share or feature_level(name) == "territorial":  # the same for everyone in it
         return _person(name, value)
     if name in _FLAGS or re.fullmatch(r"(ind_cond|ind_gap|fam_dep)_\w+", name):
         return f"{value:.0%} of persons: {_person(name, 1.0)}"
