@@ -7,6 +7,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from masrisk.evaluate._checks import as_arrays
+from masrisk.exceptions import ParameterError
 
 __all__ = ["DEFAULT_THRESHOLDS", "net_benefit"]
 
@@ -47,7 +48,7 @@ def net_benefit(
     y, p = as_arrays(y_true, risk)
     t = np.asarray(thresholds, dtype=float).ravel()
     if not np.all((t > 0.0) & (t < 1.0)):
-        raise ValueError("thresholds must lie strictly between 0 and 1")
+        raise ParameterError("thresholds", "strictly between 0 and 1", thresholds)
     n = y.size
     positive, negative = np.sort(p[y == 1]), np.sort(p[y == 0])
     true_positive = positive.size - np.searchsorted(positive, t, side="left")

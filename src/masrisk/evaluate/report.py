@@ -15,7 +15,7 @@ from masrisk.evaluate import _render
 from masrisk.evaluate._checks import as_arrays
 from masrisk.evaluate.calibration import calibration_curve
 from masrisk.evaluate.decision import DEFAULT_THRESHOLDS, net_benefit
-from masrisk.evaluate.summary import METRIC_KEYS, _metrics, subgroup_metrics
+from masrisk.evaluate.summary import METRIC_KEYS, metrics, subgroup_metrics
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -125,7 +125,7 @@ class EvaluationReport:
         overall, subgroups, calibration, curves = {}, [], [], []
         for name, risk in zip(names, predictions.values(), strict=True):
             y, p = as_arrays(y_true, risk, name=name)
-            overall[name] = _metrics(y, p)
+            overall[name] = metrics(y, p)
             subgroups.append(subgroup_metrics(y, p, groups, min_events=min_events))
             calibration.append(calibration_curve(y, p, bins=bins))
             curves.append(net_benefit(y, p, thresholds=thresholds))
@@ -217,22 +217,13 @@ class EvaluationReport:
         for model in self.overall.index:
             part = curve[curve["model"] == model]
             ax.plot(part["mean_risk"], part["observed_rate"], marker="o", label=str(model))
-        ax.set(xlim=(0, limit), ylim=(0, limit), xlabel="mean predicted risk")
-        ax.set(ylabel="observed event rate", title=f"Calibration: {self.outcome}")
-        ax.legend()
-        return ax
+        ax.set(xlim=(0, limit), ylim=(0, limit))
+        return _labelled(ax, "mean predicted risk", "observed event rate", "Calibration", self)
 
     def plot_decision_curve(self, ax: Axes | None = None) -> Axes:
         """Plot net benefit against risk threshold for every model, treat all and treat none.
 
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Where to draw; by default a new pyplot figure.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
+        ``ax`` and the result are as in :meth:`plot_calibration`.
         """
         ax = _axes(ax)
         curve = self.decision_curve
@@ -243,10 +234,7 @@ class EvaluationReport:
         top = float(np.nanmax(curve["net_benefit"].to_numpy(), initial=0.0))
         if top > 0:
             ax.set_ylim(-0.25 * top, 1.1 * top)
-        ax.set(xlabel="risk threshold", ylabel="net benefit")
-        ax.set(title=f"Decision curve: {self.outcome}")
-        ax.legend()
-        return ax
+        return _labelled(ax, "risk threshold", "net benefit", "Decision curve", self)
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -255,6 +243,12 @@ def _axes(ax: Axes | None) -> Axes:
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(layout="constrained")  # pyplot's, so Jupyter shows it
+    return ax
+
+
+def _labelled(ax: Axes, xlabel: str, ylabel: str, title: str, report: EvaluationReport) -> Axes:
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title}: {report.outcome}")
+    ax.legend()
     return ax
 
 
@@ -273,17 +267,14 @@ def _stack(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     return stacked[columns].astype({"model": str})
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def _frame_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "columns": [str(c) for c in frame.columns],
         "dtypes": [str(t) for t in frame.dtypes],
-        "data": [[_json_value(v) for v in frame[c].tolist()] for c in frame.columns],
+        "data": [
+            [None if isinstance(v, float) and math.isnan(v) else v for v in frame[c].tolist()]
+            for c in frame.columns
+        ],
     }
 
 

@@ -16,8 +16,8 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score
 
 from masrisk.evaluate._checks import NAN, as_arrays
-from masrisk.evaluate.calibration import _brier_score, _calibration_fit, _scaled_brier_score
-from masrisk.evaluate.discrimination import CAPTURE_FRACTIONS, _capture, _delong
+from masrisk.evaluate.calibration import brier, calibration_intercept_slope, scaled_brier
+from masrisk.evaluate.discrimination import auc_with_ci, capture_at_top
 from masrisk.exceptions import Problem, ValidationError
 
 __all__ = ["ESTIMABLE_WITH_EVENTS", "METRIC_KEYS", "metrics", "subgroup_metrics"]
@@ -71,28 +71,17 @@ def metrics(y_true: ArrayLike, risk: ArrayLike) -> dict[str, float | int]:
     (4, 2, 0.75, True)
     """
     y, p = as_arrays(y_true, risk)
-    return _metrics(y, p)
-
-
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int]:
     events = int(y.sum())
-    both = 0 < events < y.size
-    auc, low, high = _delong(y, p, 0.95)
-    intercept, slope = _calibration_fit(y, p)
-    capture = list(_capture(y, p, CAPTURE_FRACTIONS).values())
     values = (
         int(y.size),
         events,
         events / y.size,
-        auc,
-        low,
-        high,
-        float(average_precision_score(y, p)) if both else NAN,
-        _brier_score(y, p),
-        _scaled_brier_score(y, p),
-        intercept,
-        slope,
-        *capture,
+        *auc_with_ci(y, p),
+        float(average_precision_score(y, p)) if 0 < events < y.size else NAN,
+        brier(y, p),
+        scaled_brier(y, p),
+        *calibration_intercept_slope(y, p),
+        *capture_at_top(y, p).values(),
     )
     return dict(zip(METRIC_KEYS, values, strict=True))
 
@@ -159,7 +148,7 @@ def subgroup_metrics(
 
 
 def _gated(y: np.ndarray, p: np.ndarray, min_events: int) -> dict[str, float | int]:
-    values = _metrics(y, p)
+    values = metrics(y, p)
     if min(values["events"], values["n"] - values["events"]) < min_events:
         values.update(dict.fromkeys(ESTIMABLE_WITH_EVENTS, float("nan")))
     return values
