@@ -40,10 +40,8 @@ def calibration_intercept_slope(y_true: ArrayLike, risk: ArrayLike) -> tuple[flo
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
 
     Returns
     -------
@@ -154,10 +152,8 @@ def calibration_curve(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     bins : int, default 10
         Number of bins asked for.
     strategy : {"quantile", "uniform"}, default "quantile"

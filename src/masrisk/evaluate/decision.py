@@ -27,10 +27,8 @@ def net_benefit(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     thresholds : array-like of float, default 0.01, 0.02, ..., 0.50
         Risk thresholds, each in (0, 1).
 

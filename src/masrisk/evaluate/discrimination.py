@@ -38,10 +38,8 @@ def auc_with_ci(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     level : float, default 0.95
         Confidence level of the interval.
 
@@ -90,10 +88,8 @@ def capture_at_top(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     fractions : sequence of float, default (0.01, 0.05, 0.10)
         Fractions of the population, each in (0, 1].
 

@@ -93,10 +93,8 @@ def subgroup_metrics(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     groups : pandas.DataFrame
         One column per attribute (``sex``, ``life_stage``, ``zone``, ``insurer``, ``regime``,
         ``deprivation_quintile``, ...), one row per person, aligned by position with
