@@ -82,16 +82,11 @@ logger = logging.getLogger(__name__)
 #: Population profiles :func:`synthesize` knows.
 PROFILES: tuple[str, ...] = ("bogota", "mexico")
 
+_BOTH = ("hospitalization_12m", "emergency_12m", "mortality_12m", "cardiovascular_12m")
 #: Outcomes of the truth frame per profile: those of ``configs/<profile>.yaml``.
 TRUTH_OUTCOMES: dict[str, tuple[str, ...]] = {
-    "bogota": ("hospitalization_12m", "emergency_12m", "mortality_12m", "cardiovascular_12m"),
-    "mexico": (
-        "hospitalization_12m",
-        "emergency_12m",
-        "mortality_12m",
-        "cardiovascular_12m",
-        "diabetes_complication_12m",
-    ),
+    "bogota": _BOTH,
+    "mexico": (*_BOTH, "diabetes_complication_12m"),
 }
 
 MIN_PERSONS = 1000
@@ -159,7 +154,6 @@ class SyntheticPopulation:
                 raise ParameterError(
                     "truth_path", f"outside the data directory {out}", str(truth_file)
                 )
-        if truth_file is not None:
             check_output(truth_file, overwrite=overwrite, kind="truth")
         with output_directory(out, kind="data", overwrite=overwrite) as staging:
             for name, frame in self.tables.items():

@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from masrisk.codes import icd10_matches
 from masrisk.synth.events import YEAR, Context, Events, code_table, sample_codes
 from masrisk.synth.health import GESTATION_DAYS, NEVER, fertility
 from masrisk.synth.risk import DELIVERY_RECORDED, STREAMS, LatentRisk, in_outcome
-from masrisk.synth.vocabulary import DELIVERY_CODES, GROUPS, in_ranges
+from masrisk.synth.vocabulary import DELIVERY_CODES, GROUPS
 
 COVID_FROM = "2020-03-01"  # first COVID-19 diagnoses in Colombia and Mexico
 
@@ -144,7 +145,7 @@ def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.Data
             y |= (t_death < 1.0) & inside[cause]
         total = qualifying + stop
         p = qualifying / total * -np.expm1(-total)
-        if "hospitalization" in kinds and (not ranges or in_ranges(DELIVERY_CODES[0], ranges)):
+        if "hospitalization" in kinds and (not ranges or icd10_matches(DELIVERY_CODES[0], ranges)):
             p = 1 - (1 - delivery) * (1 - p)
             y |= delivered
         columns[f"p_{name}"] = p

@@ -302,22 +302,6 @@ def variants(code: str) -> tuple[str, str, str]:
     return code, f"{code[:3]}.{code[3:]}", code
 
 
-def normalise(code: str) -> str:
-    """Canonical form: no dot, no ``X`` filler (as the outcome definitions match codes)."""
-    code = code.replace(".", "").upper()
-    return code[:3] if len(code) == 4 and code.endswith("X") else code
-
-
-def in_ranges(code: str, ranges: tuple[str, ...]) -> bool:
-    """Whether an ICD-10 code falls in any range such as ``"I20-I25"`` (on 3-character prefix)."""
-    prefix = normalise(code)[:3]
-    for spec in ranges:
-        low, _, high = spec.partition("-")
-        if low <= prefix <= (high or low):
-            return True
-    return False
-
-
 class CodeBook:
     """All codes events may carry: the categories of ``events.code`` and their positions."""
 
