@@ -1,13 +1,4 @@
-"""Calibration: how closely the predicted risks match the observed event rates.
-
-Examples
---------
->>> from masrisk.evaluate import brier, scaled_brier
->>> round(brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
-0.075
->>> round(scaled_brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
-0.7
-"""
+"""Calibration: how closely the predicted risks match the observed event rates."""
 
 from __future__ import annotations
 
@@ -66,11 +57,9 @@ def calibration_intercept_slope(y_true: ArrayLike, risk: ArrayLike) -> tuple[flo
 
 
 def _offset_intercept(x: np.ndarray, events: float) -> float:
-    """Return ``a`` with ``sum(expit(x + a)) == events``: the likelihood's maximum in ``a``.
+    """Return ``a`` with ``sum(expit(x + a)) == events`` (the likelihood's maximum in ``a``).
 
-    The sum rises monotonically in ``a``, so the root is bracketed and found by Brent's
-    method; Newton steps can overshoot into the flat tails where every risk is 0 or 1 (risks
-    of 1e-300 beside 0.9, say) and never return.
+    Bracketed and found by Brent's method: Newton steps can overshoot into the flat tails.
     """
     target = logit(events / x.size)
     return float(

@@ -1,13 +1,4 @@
-"""Discrimination: how well the risks rank persons with the event above those without.
-
-Examples
---------
->>> from masrisk.evaluate import auc_with_ci, capture_at_top
->>> auc_with_ci([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])[0]
-0.75
->>> capture_at_top([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], fractions=(0.25, 0.5))
-{0.25: 0.5, 0.5: 0.5}
-"""
+"""Discrimination: how well the risks rank persons with the event above those without."""
 
 from __future__ import annotations
 

@@ -1,12 +1,4 @@
-"""Every headline measure of a model, overall and by subgroup (a tidy frame).
-
-Examples
---------
->>> from masrisk.evaluate import metrics
->>> m = metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
->>> m["n"], m["events"], m["auc"], round(m["brier"], 6)
-(4, 2, 0.75, 0.158125)
-"""
+"""Every headline measure of a model, overall and by subgroup (a tidy frame)."""
 
 from __future__ import annotations
 
@@ -40,17 +32,10 @@ METRIC_KEYS: tuple[str, ...] = (
     "capture_top_10pct",
 )
 
-#: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events.
-ESTIMABLE_WITH_EVENTS: tuple[str, ...] = (
-    "auc",
-    "auc_low",
-    "auc_high",
-    "average_precision",
-    "calibration_intercept",
-    "calibration_slope",
-    "capture_top_1pct",
-    "capture_top_5pct",
-    "capture_top_10pct",
+#: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events: all
+#: but the counts, the prevalence and the Brier scores.
+ESTIMABLE_WITH_EVENTS: tuple[str, ...] = tuple(
+    key for key in METRIC_KEYS if key not in ("n", "events", "prevalence", "brier", "scaled_brier")
 )
 
 MISSING = "missing"
