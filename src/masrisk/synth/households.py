@@ -318,10 +318,10 @@ def _insurance(
         hh_insurer[sel] = np.array([names.index(n) for n in table])[pick]
     first = np.r_[True, household[1:] != household[:-1]]
     no_cover = uninsured_h[household] & (first | (rng.random(len(household)) < 0.6))
-    regime = np.where(no_cover, regimes.index("no_afiliado") if no_cover.any() else 0, 0)
-    regime = np.where(no_cover, regime, hh_regime[household]).astype("int8")
-    insurer = np.where(no_cover, names.index("NINGUNA") if no_cover.any() else 0, 0)
-    insurer = np.where(no_cover, insurer, hh_insurer[household]).astype("int16")
+    none = regimes.index("no_afiliado") if no_cover.any() else 0
+    regime = np.where(no_cover, none, hh_regime[household]).astype("int8")
+    nobody = names.index("NINGUNA") if no_cover.any() else 0
+    insurer = np.where(no_cover, nobody, hh_insurer[household]).astype("int16")
     return regime, insurer, uninsured_h, names, regimes
 
 
@@ -335,13 +335,7 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
     age = _trim(age, persons)
     h = len(age)
     order = np.argsort(terr[:h], kind="stable")
-    age, male, terr, dz, kind = (
-        age[order],
-        male[:h][order],
-        terr[:h][order],
-        dz[:h][order],
-        kind[:h][order],
-    )
+    age, male, terr, dz, kind = (x[:h][order] for x in (age, male, terr, dz, kind))
     rural = geo.rural[terr]
     flags = _flags(profile, dz, rural, age, rng)
     present = ~np.isnan(age)
