@@ -32,15 +32,9 @@ __all__ = [
 
 #: Kinds of events of the data contract (a config may add more, see ``Config.extra_event_kinds``).
 EVENT_KINDS: tuple[str, ...] = (
-    "outpatient",
-    "emergency",
-    "hospitalization",
-    "pharmacy",
-    "lab",
-    "vaccination",
-    "screening",
+    "outpatient", "emergency", "hospitalization", "pharmacy", "lab", "vaccination", "screening",
     "death",
-)
+)  # fmt: skip
 
 #: Values of ``persons.sex``.
 SEXES = vocabulary.SEXES

@@ -16,21 +16,10 @@ __all__ = ["ESTIMABLE_WITH_EVENTS", "METRIC_KEYS", "metrics", "subgroup_metrics"
 
 #: Keys of :func:`metrics`, in the order of the columns of every metrics table.
 METRIC_KEYS: tuple[str, ...] = (
-    "n",
-    "events",
-    "prevalence",
-    "auc",
-    "auc_low",
-    "auc_high",
-    "average_precision",
-    "brier",
-    "scaled_brier",
-    "calibration_intercept",
-    "calibration_slope",
-    "capture_top_1pct",
-    "capture_top_5pct",
-    "capture_top_10pct",
-)
+    "n", "events", "prevalence", "auc", "auc_low", "auc_high", "average_precision", "brier",
+    "scaled_brier", "calibration_intercept", "calibration_slope",
+    "capture_top_1pct", "capture_top_5pct", "capture_top_10pct",
+)  # fmt: skip
 
 #: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events: all
 #: but the counts, the prevalence and the Brier scores.

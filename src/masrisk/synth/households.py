@@ -26,22 +26,16 @@ TYPE_SHARES = {
 }
 TYPE_DEPRIVATION = np.array([-0.25, -0.15, 0.0, 0.25, 0.2, 0.0])  # log-odds per SD
 # Probabilities of 0..6 children by type (nuclear, single parent, extended).
+# fmt: off
 CHILDREN = {
-    "bogota": np.array(
-        [
-            [0, 0.46, 0.38, 0.12, 0.03, 0.007, 0.003],
-            [0, 0.58, 0.30, 0.09, 0.02, 0.007, 0.003],
-            [0.15, 0.35, 0.28, 0.13, 0.06, 0.02, 0.01],
-        ]
-    ),
-    "mexico": np.array(
-        [
-            [0, 0.32, 0.34, 0.20, 0.09, 0.03, 0.02],
-            [0, 0.46, 0.30, 0.15, 0.06, 0.02, 0.01],
-            [0.12, 0.28, 0.28, 0.18, 0.09, 0.03, 0.02],
-        ]
-    ),
+    "bogota": np.array([[0, 0.46, 0.38, 0.12, 0.03, 0.007, 0.003],
+                        [0, 0.58, 0.30, 0.09, 0.02, 0.007, 0.003],
+                        [0.15, 0.35, 0.28, 0.13, 0.06, 0.02, 0.01]]),
+    "mexico": np.array([[0, 0.32, 0.34, 0.20, 0.09, 0.03, 0.02],
+                        [0, 0.46, 0.30, 0.15, 0.06, 0.02, 0.01],
+                        [0.12, 0.28, 0.28, 0.18, 0.09, 0.03, 0.02]]),
 }
+# fmt: on
 # Age of the youngest child living at home: probabilities of the bins [0, 6, 12, 18, 29, 41).
 YOUNGEST_EDGES = np.array([0, 6, 12, 18, 29, 41])
 YOUNGEST = {
@@ -86,35 +80,19 @@ CHILD_AGES = {
     "dep_child_labour": (12, 17),
 }
 # Insurers (EPS) by regime in Bogotá (Superintendencia de Salud / ADRES, 2024, approximate).
+# fmt: off
 INSURERS = {
-    "contributivo": {
-        "Compensar": 0.25,
-        "Sanitas": 0.20,
-        "Salud Total": 0.13,
-        "Sura": 0.13,
-        "Famisanar": 0.12,
-        "Nueva EPS": 0.11,
-        "Aliansalud": 0.04,
-        "Coosalud": 0.01,
-        "Capital Salud": 0.01,
-    },
-    "subsidiado": {
-        "Capital Salud": 0.72,
-        "Nueva EPS": 0.08,
-        "Famisanar": 0.07,
-        "Compensar": 0.05,
-        "Salud Total": 0.04,
-        "Coosalud": 0.04,
-    },
-    "especial": {
-        "FOMAG (Magisterio)": 0.55,
-        "Sanidad Militar": 0.25,
-        "Sanidad Policía": 0.15,
-        "Ecopetrol": 0.05,
-    },
+    "contributivo": {"Compensar": 0.25, "Sanitas": 0.20, "Salud Total": 0.13, "Sura": 0.13,
+                     "Famisanar": 0.12, "Nueva EPS": 0.11, "Aliansalud": 0.04, "Coosalud": 0.01,
+                     "Capital Salud": 0.01},
+    "subsidiado": {"Capital Salud": 0.72, "Nueva EPS": 0.08, "Famisanar": 0.07, "Compensar": 0.05,
+                   "Salud Total": 0.04, "Coosalud": 0.04},
+    "especial": {"FOMAG (Magisterio)": 0.55, "Sanidad Militar": 0.25, "Sanidad Policía": 0.15,
+                 "Ecopetrol": 0.05},
     "no_afiliado": {"NINGUNA": 1.0},
     "sin_seguridad_social": {"IMSS-BIENESTAR": 1.0},
 }
+# fmt: on
 UNINSURED_MEMBER_SHARE = 0.6  # of members in a household with uninsured members
 
 

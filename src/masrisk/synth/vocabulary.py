@@ -17,16 +17,11 @@ STYLES = ("filler", "dotted", "plain")
 
 # Codes of each chronic condition on outpatient and pharmacy events, with weights; a pair of
 # weights is (women, men).
+# fmt: off
 CONDITION_CODES: dict[str, dict[str, float | tuple[float, float]]] = {
     "hypertension": {"I10": 0.85, "I119": 0.10, "I129": 0.05},
-    "diabetes": {
-        "E119": 0.55,
-        "E112": 0.10,
-        "E116": 0.10,
-        "E149": 0.15,
-        "E109": 0.05,
-        "E117": 0.05,
-    },
+    "diabetes": {"E119": 0.55, "E112": 0.10, "E116": 0.10, "E149": 0.15, "E109": 0.05,
+                 "E117": 0.05},
     "dyslipidemia": {"E785": 0.60, "E780": 0.25, "E782": 0.15},
     "obesity": {"E669": 0.70, "E660": 0.20, "E668": 0.10},
     "ckd": {"N183": 0.35, "N184": 0.20, "N185": 0.15, "N189": 0.30},
@@ -35,23 +30,16 @@ CONDITION_CODES: dict[str, dict[str, float | tuple[float, float]]] = {
     "heart_failure": {"I500": 0.50, "I509": 0.40, "I501": 0.10},
     "ihd": {"I259": 0.50, "I251": 0.25, "I209": 0.15, "I252": 0.10},
     "cerebrovascular": {"I693": 0.40, "I679": 0.30, "I694": 0.30},
-    "cancer": {
-        "C509": (0.35, 0.0),
-        "C61": (0.0, 0.35),
-        "C189": (0.12, 0.15),
-        "C169": (0.08, 0.15),
-        "C539": (0.15, 0.0),
-        "C349": (0.07, 0.12),
-        "C73": (0.10, 0.03),
-        "C859": (0.05, 0.08),
-        "C910": (0.08, 0.12),
-    },
+    "cancer": {"C509": (0.35, 0.0), "C61": (0.0, 0.35), "C189": (0.12, 0.15), "C169": (0.08, 0.15),
+               "C539": (0.15, 0.0), "C349": (0.07, 0.12), "C73": (0.10, 0.03), "C859": (0.05, 0.08),
+               "C910": (0.08, 0.12)},
     "depression_anxiety": {"F329": 0.35, "F412": 0.25, "F419": 0.25, "F331": 0.15},
     "severe_mental": {"F209": 0.50, "F319": 0.50},
     "epilepsy": {"G409": 0.70, "G403": 0.30},
     "hiv": {"B24": 0.60, "Z21": 0.40},
     "tb": {"A150": 0.50, "A162": 0.30, "A169": 0.20},
 }
+# fmt: on
 
 # Acute outpatient visits: code -> (weight at ages 0-11, 12-28, 29-59, 60+), sex or None.
 ACUTE_CODES: dict[str, tuple[tuple[float, float, float, float], str | None]] = {
@@ -88,15 +76,8 @@ ACUTE_CODES: dict[str, tuple[tuple[float, float, float, float], str | None]] = {
 }
 
 # Antenatal care, and the delivery admission (vaginal, caesarean).
-PRENATAL_CODES = {
-    "Z348": 0.40,
-    "Z349": 0.30,
-    "Z340": 0.15,
-    "O234": 0.05,
-    "O990": 0.04,
-    "O244": 0.03,
-    "O13": 0.03,
-}
+PRENATAL_CODES = {"Z348": 0.40, "Z349": 0.30, "Z340": 0.15, "O234": 0.05, "O990": 0.04,
+                  "O244": 0.03, "O13": 0.03}  # fmt: skip
 DELIVERY_CODES = ("O800", "O829")
 
 
