@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import icd10_matches
-from masrisk.synth.events import YEAR, Context, Events, code_table, sample_codes
+from masrisk.synth.events import YEAR, Context, Events, code_table, sample_codes, window
 from masrisk.synth.health import GESTATION_DAYS, NEVER, fertility
-from masrisk.synth.risk import DELIVERY_RECORDED, STREAMS, LatentRisk, in_outcome
+from masrisk.synth.risk import DELIVERY_RECORDED, STREAMS, LatentRisk, first_event, in_outcome
 from masrisk.synth.vocabulary import DELIVERY_CODES, GROUPS
 
 COVID_FROM = "2020-03-01"  # first COVID-19 diagnoses in Colombia and Mexico
@@ -87,10 +87,7 @@ def visits(ctx: Context, model: LatentRisk, slices, rates, events: Events) -> No
         first = np.maximum(ctx.first, lo)
         last = np.minimum(ctx.last, hi)
         for stream in (0, 1):
-            span = np.maximum(last - first, 0)
-            count = ctx.rng.poisson(rate[stream] * span / YEAR)
-            pid = np.repeat(np.arange(len(span)), count)
-            day = first[pid] + np.floor(ctx.rng.random(len(pid)) * span[pid]).astype("int32")
+            pid, day = window(ctx.rng, rate[stream], first, last)
             group = _groups(ctx, model.weights(stream, pid, lo, hi))
             events.add(pid, day, STREAMS[stream], _codes(ctx, stream, group, pid, day))
 
@@ -107,10 +104,8 @@ def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.Data
     log, indiv = model.log_rates(sel, lo, hi)
     rate = np.exp(log)
     n = len(sel)
-    share = [None, None, None]
-    for s in range(3):
-        w = model.weights(s, sel, lo, hi)
-        share[s] = w / w.sum(axis=1, keepdims=True)
+    weights = [model.weights(s, sel, lo, hi) for s in range(3)]
+    share = [w / w.sum(axis=1, keepdims=True) for w in weights]
     t_death = rng.standard_exponential(n) / rate[2]
     cause = _groups(ctx, share[2])
     due = (ctx.health.delivery[sel] >= lo) & (ctx.health.delivery[sel] < hi)
@@ -143,8 +138,7 @@ def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.Data
             fatal = rate[2] * share[2][:, inside].sum(axis=1)
             qualifying, stop = qualifying + fatal, rate[2] - fatal
             y |= (t_death < 1.0) & inside[cause]
-        total = qualifying + stop
-        p = qualifying / total * -np.expm1(-total)
+        p = first_event(qualifying, stop)
         if "hospitalization" in kinds and (not ranges or icd10_matches(DELIVERY_CODES[0], ranges)):
             p = 1 - (1 - delivery) * (1 - p)
             y |= delivered

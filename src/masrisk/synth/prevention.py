@@ -131,15 +131,10 @@ def labs(ctx: Context, events: Events) -> None:
         _lab(ctx, events, code, mask, start, rate, value)
 
 
-def _uptake(ctx: Context) -> np.ndarray:
-    """Log-odds shift of preventive care: adherence up, deprivation and rurality down."""
-    return 0.6 * ctx.health.adherence - 0.5 * ctx.dz - 0.5 * ctx.rural
-
-
 def vaccines(ctx: Context, events: Events, slices) -> None:
     """Childhood schedule, yearly influenza at 60+, HPV for girls and COVID-19 in 2021-2022."""
     rng, book, profile = ctx.rng, ctx.book, ctx.profile
-    z = _uptake(ctx)
+    z = 0.6 * ctx.health.adherence - 0.5 * ctx.dz - 0.5 * ctx.rural  # log-odds of uptake
     kids = np.flatnonzero(ctx.birth > -6 * 366)
     for code, ages in VACCINE_SCHEDULE.items():
         if code in NOT_IN_SCHEDULE[profile]:
