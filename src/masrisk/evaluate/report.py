@@ -24,6 +24,7 @@ __all__ = ["EvaluationReport"]
 
 _REFERENCES = ("treat_all", "treat_none")
 _FRAMES = ("overall", "subgroups", "calibration", "decision_curve")
+_TEXTS = ("outcome", "period", "chosen_model", "choice_reason")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -176,12 +177,7 @@ class EvaluationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain, JSON-safe Python (``NaN`` becomes ``None``)."""
-        out: dict[str, Any] = {
-            "outcome": self.outcome,
-            "period": self.period,
-            "chosen_model": self.chosen_model,
-            "choice_reason": self.choice_reason,
-        }
+        out: dict[str, Any] = {key: getattr(self, key) for key in _TEXTS}
         for name in _FRAMES:
             frame = getattr(self, name)
             out[name] = _frame_to_dict(frame.reset_index() if name == "overall" else frame)
@@ -192,8 +188,7 @@ class EvaluationReport:
         """Rebuild a report written by :meth:`to_dict`."""
         frames = {name: _frame_from_dict(data[name]) for name in _FRAMES}
         frames["overall"] = frames["overall"].set_index("model")
-        texts = ("outcome", "period", "chosen_model", "choice_reason")
-        return cls(**{key: str(data[key]) for key in texts}, **frames)
+        return cls(**{key: str(data[key]) for key in _TEXTS}, **frames)
 
     # --- plots ------------------------------------------------------------------------------
 

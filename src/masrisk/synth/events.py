@@ -161,8 +161,7 @@ def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
         sel = np.flatnonzero(male == sex)
         if len(sel) and w[sex].sum() > 0:
             out[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=w[sex] / w[sex].sum())]
-    adult_cancer = ctx.book.icd_index(ADULT_CANCERS)
-    child = np.isin(out, adult_cancer) & (ctx.age_end[pid] < 15)
+    child = np.isin(out, ctx.book.icd_index(ADULT_CANCERS)) & (ctx.age_end[pid] < 15)
     out[child] = ctx.book.icd_index(["C910"])[0]
     return styled(ctx, out, pid)
 

@@ -48,14 +48,9 @@ MEXICO_PREVALENCE: dict[str, tuple[float, ...] | float] = {
     "diabetes": (0.004, 0.035, 0.15, 0.28, 0.25),
     "obesity": (0.08, 0.22, 0.30, 0.25, 0.15),
     "ckd": (0.001, 0.005, 0.025, 0.08, 0.14),
-    "copd": 0.6,
-    "asthma": 0.6,
-    "ihd": 0.8,
-    "cancer": 0.7,
-    "depression_anxiety": 0.6,
-    "hiv": 0.6,
+    "copd": 0.6, "asthma": 0.6, "ihd": 0.8, "cancer": 0.7, "depression_anxiety": 0.6, "hiv": 0.6,
     "tb": 1.8,
-}
+}  # fmt: skip
 # Log-odds loadings on conditions drawn before (only on those above it in PREVALENCE).
 DEPENDS: dict[str, dict[str, float]] = {
     "hypertension": {"obesity": 0.6},

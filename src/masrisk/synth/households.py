@@ -135,17 +135,11 @@ def _household_types(profile: str, dz: np.ndarray, rng: np.random.Generator) -> 
     return (rng.random(len(dz))[:, None] > cum).sum(axis=1).clip(0, 5).astype("int8")
 
 
-def _old_age(rng: np.random.Generator, n: int, scale: float = 9.0) -> np.ndarray:
-    return np.minimum(60 + rng.exponential(scale, n), 100.0)
-
-
 def _adult_age(rng: np.random.Generator, n: int, young: float, middle: float) -> np.ndarray:
     u = rng.random(n)
-    return np.where(
-        u < young,
-        rng.uniform(18, 40, n),
-        np.where(u < young + middle, rng.uniform(40, 60, n), _old_age(rng, n)),
-    )
+    under_40, under_60 = rng.uniform(18, 40, n), rng.uniform(40, 60, n)
+    older = np.minimum(60 + rng.exponential(9.0, n), 100.0)
+    return np.where(u < young, under_40, np.where(u < young + middle, under_60, older))
 
 
 def _compose(profile: str, kind: np.ndarray, rng: np.random.Generator):

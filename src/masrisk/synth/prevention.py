@@ -24,15 +24,9 @@ COVID = {"bogota": 0.85, "mexico": 0.78}  # persons 12+ with a first dose in 202
 # Share of each target population screened within the recommended interval (Secretaría
 # Distrital de Salud de Bogotá, Observatorio de Salud, 2022, approximate).
 UPTAKE = {
-    "CERVICAL_CYTOLOGY": 0.75,
-    "HPV_TEST": 0.60,
-    "MAMMOGRAPHY": 0.55,
-    "PSA": 0.50,
-    "FIT": 0.35,
-    "BP_SCREENING": 0.60,
-    "DIABETES_RISK": 0.35,
-    "GROWTH_DEVELOPMENT": 0.80,
-}
+    "CERVICAL_CYTOLOGY": 0.75, "HPV_TEST": 0.60, "MAMMOGRAPHY": 0.55, "PSA": 0.50, "FIT": 0.35,
+    "BP_SCREENING": 0.60, "DIABETES_RISK": 0.35, "GROWTH_DEVELOPMENT": 0.80,
+}  # fmt: skip
 UPTAKE_MEXICO = 0.75  # relative to Bogotá
 
 

@@ -61,15 +61,11 @@ REGIME_SHARES: dict[str, dict[str, float]] = {
 #: en Colombia 2022, and Encuesta Nacional de Salud 2007. mexico: ENSANUT 2022 (diagnosed
 #: diabetes 12.6 % of adults, ~25-30 % at 60+).
 CHRONIC_PREVALENCE: dict[str, dict[str, dict[str, float]]] = {
-    "bogota": {
-        "hypertension": {"18-44": 0.05, "60+": 0.42},
-        "diabetes": {"18-44": 0.015, "60+": 0.16},
-    },
-    "mexico": {
-        "hypertension": {"18-44": 0.05, "60+": 0.40},
-        "diabetes": {"18-44": 0.035, "60+": 0.27},
-    },
-}
+    "bogota": {"hypertension": {"18-44": 0.05, "60+": 0.42},
+               "diabetes": {"18-44": 0.015, "60+": 0.16}},
+    "mexico": {"hypertension": {"18-44": 0.05, "60+": 0.40},
+               "diabetes": {"18-44": 0.035, "60+": 0.27}},
+}  # fmt: skip
 
 #: Yearly rates: share of persons with at least one hospitalisation, with at least one
 #: emergency visit, deaths per person (crude mortality), and share with at least one

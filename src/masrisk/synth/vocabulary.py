@@ -8,6 +8,7 @@ each event, as Colombian and Mexican sources do: four characters with an ``X`` f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -211,11 +212,7 @@ GROUPS: tuple[Group, ...] = (
 
 
 def variants(code: str) -> tuple[str, str, str]:
-    """Write ``code`` in each of :data:`STYLES`.
-
-    ``"I10"`` gives ``("I10X", "I10", "I10")`` and ``"E119"`` gives ``("E119", "E11.9",
-    "E119")``.
-    """
+    """Write ``code`` in each of :data:`STYLES`: ``"E119"`` as ``("E119", "E11.9", "E119")``."""
     if len(code) == 3:
         return code + "X", code, code
     return code, f"{code[:3]}.{code[3:]}", code
@@ -225,9 +222,7 @@ class CodeBook:
     """All codes events may carry: the categories of ``events.code`` and their positions."""
 
     def __init__(self) -> None:
-        icd: set[str] = set(DELIVERY_CODES) | set(PRENATAL_CODES) | set(ACUTE_CODES)
-        for codes in CONDITION_CODES.values():
-            icd |= set(codes)
+        icd = {*DELIVERY_CODES, *PRENATAL_CODES, *ACUTE_CODES, *chain(*CONDITION_CODES.values())}
         for group in GROUPS:
             icd |= set(group.emergency) | set(group.hospitalization) | set(group.death)
         self.icd = tuple(sorted(icd))
