@@ -113,8 +113,8 @@ def subgroup_metrics(
         for label, start, stop in zip(labels, bounds[:-1], bounds[1:], strict=True):
             if stop > start:
                 rows_of = order[start:stop]
-                metrics = _gated(y[rows_of], p[rows_of], min_events)
-                rows.append({"attribute": str(attribute), "group": label, **metrics})
+                values = _gated(y[rows_of], p[rows_of], min_events)
+                rows.append({"attribute": str(attribute), "group": label, **values})
     frame = pd.DataFrame(rows, columns=["attribute", "group", *METRIC_KEYS])
     return frame.astype({"attribute": str, "group": str, "n": "int64", "events": "int64"})
 

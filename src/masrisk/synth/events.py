@@ -150,10 +150,7 @@ def code_table(book: CodeBook, codes: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
-    """Styled category positions of codes drawn from ``table`` for events of persons ``pid``.
-
-    Children's cancers are coded as leukaemia rather than as the cancers of adults.
-    """
+    """Styled codes drawn from ``table`` for persons ``pid``; children's cancers as leukaemia."""
     icd, w = table
     out = np.zeros(len(pid), dtype="int64")
     male = ctx.male[pid]

@@ -293,11 +293,7 @@ def _facilities(
     persons: int,
     ids: np.ndarray,
 ) -> pd.DataFrame:
-    """Place facilities of levels 1-3 in territories.
-
-    Level 1 follows population (with one health post in each rural part of Bogotá); levels
-    2 and 3 follow population and centrality.
-    """
+    """Facilities of levels 1-3, placed by population (levels 2 and 3 also by centrality)."""
     rural = p["rural"].to_numpy()
     if profile == "bogota":
         hub = np.hypot((lon + 74.075) * KM_PER_DEGREE, (lat - 4.625) * KM_PER_DEGREE)

@@ -152,10 +152,7 @@ def _pregnancies(profile, age, male, dz, birth_day, end_day, rng):
     conception = -GESTATION_DAYS + np.floor(rng.random(n) * window).astype("int32")
     pregnant &= conception >= birth_day + 13 * 365
     delivery = conception + GESTATION_DAYS + np.rint(rng.normal(0, 8, n)).astype("int32")
-    return (
-        np.where(pregnant, conception, NEVER).astype("int32"),
-        np.where(pregnant, delivery, NEVER).astype("int32"),
-    )
+    return tuple(np.where(pregnant, day, NEVER).astype("int32") for day in (conception, delivery))
 
 
 def build_health(profile, age, male, dz, birth_day, end_day, rng) -> Health:

@@ -42,10 +42,7 @@ def _groups(ctx: Context, weights: np.ndarray) -> np.ndarray:
 
 
 def _codes(ctx: Context, stream: int, group: np.ndarray, pid, day) -> np.ndarray:
-    """Styled codes of events of ``stream`` given their diagnosis groups.
-
-    COVID-19 (U07.1) is coded as a viral infection (B34.9) before March 2020.
-    """
+    """Styled codes of events of ``stream`` by diagnosis group; U07.1 is B34.9 before COVID."""
     code = np.zeros(len(pid), dtype="int64")
     name = STREAMS[stream]
     for g, spec in enumerate(GROUPS):
@@ -93,10 +90,9 @@ def visits(ctx: Context, model: LatentRisk, slices, rates, events: Events) -> No
 
 
 def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.DataFrame:
-    """Simulate the year after the period for persons alive at its end.
+    """Simulate the year after the period for persons alive at its end (rows by position).
 
-    Returns one row per person alive at the end (by position), with ``p_<outcome>``,
-    ``y_<outcome>`` and the latent components in that year.
+    The columns are those of :attr:`masrisk.synth.SyntheticPopulation.truth`, ``person_id`` aside.
     """
     rng = ctx.rng
     sel = np.flatnonzero(ctx.death == NEVER)
