@@ -23,7 +23,7 @@ def as_arrays(
     ):
         raw = np.asarray(values)
         try:
-            array = raw.astype(float)
+            array = raw.astype(float, copy=False)
         except (TypeError, ValueError):
             problems.add("predictions", column, "not numeric", detail=rule)
             array = np.zeros(raw.shape)
@@ -31,9 +31,10 @@ def as_arrays(
             problems.add("predictions", column, f"not one-dimensional (shape {array.shape})")
         arrays.append(array.ravel())
     y, p = arrays
-    problems.add_values("predictions", "y_true", "not 0/1", ~np.isin(y, (0.0, 1.0)), pd.Series(y))
+    shown_y, shown_p = pd.Series(y, copy=False), pd.Series(p, copy=False)
+    problems.add_values("predictions", "y_true", "not 0/1", ~np.isin(y, (0.0, 1.0)), shown_y)
     bad_p = ~((p >= 0.0) & (p <= 1.0))
-    problems.add_values("predictions", name, "not a probability in [0, 1]", bad_p, pd.Series(p))
+    problems.add_values("predictions", name, "not a probability in [0, 1]", bad_p, shown_p)
     if y.size != p.size:
         problems.add("predictions", name, f"{p.size} risks for {y.size} labels")
     elif y.size == 0:
