@@ -1,6 +1,7 @@
-"""Domain reference data: event kinds, life-course stages and the poverty index indicators.
+"""Domain reference data: event kinds, life stages, poverty index, preventive care, ICD-10.
 
-Everything here is a constant that other modules read; nothing is computed at import time.
+Everything here is a constant that other modules read: the ICD-10 groups of the features and
+the Charlson index among them.
 """
 
 from __future__ import annotations
@@ -8,32 +9,32 @@ from __future__ import annotations
 from masrisk import vocabulary
 
 __all__ = [
+    "CHARLSON",
+    "CHARLSON_HIERARCHY",
+    "CONDITION_GROUPS",
     "EVENT_KINDS",
+    "LAB_CODES",
     "LIFE_COURSE_STAGES",
     "MPI_DIMENSIONS",
     "MPI_INDICATORS",
     "MPI_POVERTY_CUTOFF",
-    "REGIMES_COLOMBIA",
-    "SEXES",
-    "CHARLSON",
-    "CHARLSON_HIERARCHY",
-    "CONDITION_GROUPS",
     "PREGNANCY_CODES",
+    "REGIMES_COLOMBIA",
+    "SCREENINGS",
+    "SCREENING_TARGETS",
+    "SEXES",
+    "VACCINES",
+    "VACCINE_SCHEDULE",
+    "VACCINE_TARGETS",
     "icd10_matches",
     "normalize_icd10",
 ]
 
 #: Kinds of events of the data contract (a config may add more, see ``Config.extra_event_kinds``).
 EVENT_KINDS: tuple[str, ...] = (
-    "outpatient",
-    "emergency",
-    "hospitalization",
-    "pharmacy",
-    "lab",
-    "vaccination",
-    "screening",
+    "outpatient", "emergency", "hospitalization", "pharmacy", "lab", "vaccination", "screening",
     "death",
-)
+)  # fmt: skip
 
 #: Values of ``persons.sex``.
 SEXES = vocabulary.SEXES
@@ -173,16 +174,6 @@ LAB_CODES: dict[str, tuple[str, str]] = {
     "CD4": ("CD4 lymphocyte count", "cells/uL"),
 }
 
-__all__ += [
-    "LAB_CODES",
-    "SCREENINGS",
-    "SCREENING_TARGETS",
-    "VACCINES",
-    "VACCINE_SCHEDULE",
-    "VACCINE_TARGETS",
-]
-
-
 # ------------------------------------------------------------------ ICD-10
 # Sources write ICD-10 with or without the dot, and Colombian data often pads three-character
 # codes to four with an "X" filler ("I10X", "A09X"). Codes are compared on a normalised form:
@@ -219,138 +210,49 @@ PREGNANCY_CODES: tuple[str, ...] = ("O00-O99", "Z33-Z36")
 #: defining comorbidities in ICD-9-CM and ICD-10 administrative data", Med Care
 #: 2005;43:1130-9 (table 1), and Charlson's original weights (J Chronic Dis 1987;40:373-83):
 #: name -> (weight, codes and ranges).
+# fmt: off
 CHARLSON: dict[str, tuple[int, tuple[str, ...]]] = {
     "myocardial_infarction": (1, ("I21-I22", "I25.2")),
-    "congestive_heart_failure": (
-        1,
-        (
-            "I09.9",
-            "I11.0",
-            "I13.0",
-            "I13.2",
-            "I25.5",
-            "I42.0",
-            "I42.5-I42.9",
-            "I43",
-            "I50",
-            "P29.0",
-        ),
-    ),
-    "peripheral_vascular_disease": (
-        1,
-        (
-            "I70-I71",
-            "I73.1",
-            "I73.8",
-            "I73.9",
-            "I77.1",
-            "I79.0",
-            "I79.2",
-            "K55.1",
-            "K55.8",
-            "K55.9",
-            "Z95.8",
-            "Z95.9",
-        ),
-    ),
+    "congestive_heart_failure": (1, (
+        "I09.9", "I11.0", "I13.0", "I13.2", "I25.5", "I42.0", "I42.5-I42.9", "I43", "I50", "P29.0",
+    )),
+    "peripheral_vascular_disease": (1, (
+        "I70-I71", "I73.1", "I73.8", "I73.9", "I77.1", "I79.0", "I79.2", "K55.1", "K55.8", "K55.9",
+        "Z95.8", "Z95.9",
+    )),
     "cerebrovascular_disease": (1, ("G45-G46", "H34.0", "I60-I69")),
     "dementia": (1, ("F00-F03", "F05.1", "G30", "G31.1")),
     "chronic_pulmonary_disease": (
-        1,
-        ("I27.8", "I27.9", "J40-J47", "J60-J67", "J68.4", "J70.1", "J70.3"),
+        1, ("I27.8", "I27.9", "J40-J47", "J60-J67", "J68.4", "J70.1", "J70.3"),
     ),
     "rheumatic_disease": (1, ("M05-M06", "M31.5", "M32-M34", "M35.1", "M35.3", "M36.0")),
     "peptic_ulcer_disease": (1, ("K25-K28",)),
-    "mild_liver_disease": (
-        1,
-        (
-            "B18",
-            "K70.0-K70.3",
-            "K70.9",
-            "K71.3-K71.5",
-            "K71.7",
-            "K73-K74",
-            "K76.0",
-            "K76.2-K76.4",
-            "K76.8",
-            "K76.9",
-            "Z94.4",
-        ),
-    ),
-    "diabetes_without_complication": (
-        1,
-        (
-            "E10.0",
-            "E10.1",
-            "E10.6",
-            "E10.8",
-            "E10.9",
-            "E11.0",
-            "E11.1",
-            "E11.6",
-            "E11.8",
-            "E11.9",
-            "E12.0",
-            "E12.1",
-            "E12.6",
-            "E12.8",
-            "E12.9",
-            "E13.0",
-            "E13.1",
-            "E13.6",
-            "E13.8",
-            "E13.9",
-            "E14.0",
-            "E14.1",
-            "E14.6",
-            "E14.8",
-            "E14.9",
-        ),
-    ),
+    "mild_liver_disease": (1, (
+        "B18", "K70.0-K70.3", "K70.9", "K71.3-K71.5", "K71.7", "K73-K74", "K76.0", "K76.2-K76.4",
+        "K76.8", "K76.9", "Z94.4",
+    )),
+    # E10-E14 with a fourth character of 0, 1, 6, 8 or 9; with 2-5 or 7
+    "diabetes_without_complication": (1, tuple(f"E1{k}.{d}" for k in range(5) for d in "01689")),
     "diabetes_with_complication": (
-        2,
-        (
-            "E10.2-E10.5",
-            "E10.7",
-            "E11.2-E11.5",
-            "E11.7",
-            "E12.2-E12.5",
-            "E12.7",
-            "E13.2-E13.5",
-            "E13.7",
-            "E14.2-E14.5",
-            "E14.7",
-        ),
+        2, tuple(c for k in range(5) for c in (f"E1{k}.2-E1{k}.5", f"E1{k}.7")),
     ),
     "hemiplegia_paraplegia": (
-        2,
-        ("G04.1", "G11.4", "G80.1", "G80.2", "G81-G82", "G83.0-G83.4", "G83.9"),
+        2, ("G04.1", "G11.4", "G80.1", "G80.2", "G81-G82", "G83.0-G83.4", "G83.9"),
     ),
-    "renal_disease": (
-        2,
-        (
-            "I12.0",
-            "I13.1",
-            "N03.2-N03.7",
-            "N05.2-N05.7",
-            "N18-N19",
-            "N25.0",
-            "Z49.0-Z49.2",
-            "Z94.0",
-            "Z99.2",
-        ),
-    ),
-    "malignancy": (
-        2,
-        ("C00-C26", "C30-C34", "C37-C41", "C43", "C45-C58", "C60-C76", "C81-C85", "C88", "C90-C97"),
-    ),
-    "moderate_severe_liver_disease": (
-        3,
-        ("I85.0", "I85.9", "I86.4", "I98.2", "K70.4", "K71.1", "K72.1", "K72.9", "K76.5-K76.7"),
-    ),
+    "renal_disease": (2, (
+        "I12.0", "I13.1", "N03.2-N03.7", "N05.2-N05.7", "N18-N19", "N25.0", "Z49.0-Z49.2", "Z94.0",
+        "Z99.2",
+    )),
+    "malignancy": (2, (
+        "C00-C26", "C30-C34", "C37-C41", "C43", "C45-C58", "C60-C76", "C81-C85", "C88", "C90-C97",
+    )),
+    "moderate_severe_liver_disease": (3, (
+        "I85.0", "I85.9", "I86.4", "I98.2", "K70.4", "K71.1", "K72.1", "K72.9", "K76.5-K76.7",
+    )),
     "metastatic_solid_tumour": (6, ("C77-C80",)),
     "hiv_aids": (6, ("B20-B22", "B24")),
 }
+# fmt: on
 
 #: Charlson conditions that a more severe form replaces: milder -> more severe.
 CHARLSON_HIERARCHY: dict[str, str] = {

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
-from masrisk.exceptions import Problem, ValidationError
+from masrisk.exceptions import ParameterError, Problems
 
 NAN = float("nan")
-
-
-def _examples(values: np.ndarray) -> tuple[str, ...]:
-    return tuple(repr(v.item()) if hasattr(v, "item") else repr(v) for v in values[:5])
 
 
 def as_arrays(
     y_true: ArrayLike, risk: ArrayLike, *, name: str = "risk"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(y, p)`` as float arrays, or raise ValidationError listing every problem."""
-    problems: list[Problem] = []
+    problems = Problems()
     arrays = []
     for column, values, rule in (
         ("y_true", y_true, "labels must be 0 (no event) or 1 (event)"),
@@ -26,38 +23,28 @@ def as_arrays(
     ):
         raw = np.asarray(values)
         try:
-            array = raw.astype(float)
+            array = raw.astype(float, copy=False)
         except (TypeError, ValueError):
-            problems.append(Problem("predictions", column, "not numeric", detail=rule))
+            problems.add("predictions", column, "not numeric", detail=rule)
             array = np.zeros(raw.shape)
         if array.ndim != 1:
-            problems.append(
-                Problem("predictions", column, f"not one-dimensional (shape {array.shape})")
-            )
+            problems.add("predictions", column, f"not one-dimensional (shape {array.shape})")
         arrays.append(array.ravel())
     y, p = arrays
-    bad_y = ~np.isin(y, (0.0, 1.0))
-    if bad_y.any():
-        problems.append(
-            Problem("predictions", "y_true", "not 0/1", int(bad_y.sum()), _examples(y[bad_y]))
-        )
+    shown_y, shown_p = pd.Series(y, copy=False), pd.Series(p, copy=False)
+    problems.add_values("predictions", "y_true", "not 0/1", ~np.isin(y, (0.0, 1.0)), shown_y)
     bad_p = ~((p >= 0.0) & (p <= 1.0))
-    if bad_p.any():
-        count, examples = int(bad_p.sum()), _examples(p[bad_p])
-        problems.append(
-            Problem("predictions", name, "not a probability in [0, 1]", count, examples)
-        )
+    problems.add_values("predictions", name, "not a probability in [0, 1]", bad_p, shown_p)
     if y.size != p.size:
-        problems.append(Problem("predictions", name, f"{p.size} risks for {y.size} labels"))
+        problems.add("predictions", name, f"{p.size} risks for {y.size} labels")
     elif y.size == 0:
-        problems.append(Problem("predictions", None, "no rows to evaluate"))
-    if problems:
-        raise ValidationError(problems)
+        problems.add("predictions", None, "no rows to evaluate")
+    problems.raise_if_any()
     return y, p
 
 
 def check_level(level: float) -> float:
-    """Return ``level`` as a float, or raise ValueError when it is not in (0, 1)."""
+    """Return ``level`` as a float, or raise ParameterError when it is not in (0, 1)."""
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+        raise ParameterError("level", "in (0, 1)", level)
     return float(level)

@@ -17,8 +17,7 @@ NOT_ESTIMABLE = "—"
 _TEXT_COLUMNS = ("model", "attribute", "group")
 HEADLINE_THRESHOLDS = (0.05, 0.10, 0.20)
 
-_CAPTURE = [("top 1%", "capture_top_1pct"), ("top 5%", "capture_top_5pct")]
-_CAPTURE += [("top 10%", "capture_top_10pct")]
+_CAPTURE = [(f"top {k}%", f"capture_top_{k}pct") for k in (1, 5, 10)]
 
 
 def _number(value: object, spec: str = ".3f") -> str:

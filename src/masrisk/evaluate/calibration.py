@@ -1,13 +1,4 @@
-"""Calibration: how closely the predicted risks match the observed event rates.
-
-Examples
---------
->>> from masrisk.evaluate import brier, scaled_brier
->>> round(brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
-0.075
->>> round(scaled_brier([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3]), 6)
-0.7
-"""
+"""Calibration: how closely the predicted risks match the observed event rates."""
 
 from __future__ import annotations
 
@@ -18,6 +9,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from masrisk.evaluate._checks import NAN, as_arrays
+from masrisk.exceptions import ParameterError
 
 __all__ = ["brier", "calibration_curve", "calibration_intercept_slope", "scaled_brier"]
 
@@ -39,10 +31,8 @@ def calibration_intercept_slope(y_true: ArrayLike, risk: ArrayLike) -> tuple[flo
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
 
     Returns
     -------
@@ -57,26 +47,19 @@ def calibration_intercept_slope(y_true: ArrayLike, risk: ArrayLike) -> tuple[flo
     (0.228, 1.557)
     """
     y, p = as_arrays(y_true, risk)
-    return _calibration_fit(y, p)
-
-
-def _calibration_fit(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    prevalence = y.mean()
-    if prevalence in (0.0, 1.0):
+    if y.mean() in (0.0, 1.0):
         return NAN, NAN
     x = logit(np.clip(p, _CLIP, 1.0 - _CLIP))
     intercept = _offset_intercept(x, y.sum())
-    ones = np.ones((y.size, 1))
-    _, slope = _newton(np.column_stack([ones, x]), y, offset=0.0, start=np.array([intercept, 1.0]))
+    design = np.column_stack([np.ones(y.size), x])
+    _, slope = _newton(design, y, start=np.array([intercept, 1.0]))
     return float(intercept), float(slope)
 
 
 def _offset_intercept(x: np.ndarray, events: float) -> float:
-    """Return ``a`` with ``sum(expit(x + a)) == events``: the likelihood's maximum in ``a``.
+    """Return ``a`` with ``sum(expit(x + a)) == events`` (the likelihood's maximum in ``a``).
 
-    The sum rises monotonically in ``a``, so the root is bracketed and found by Brent's
-    method; Newton steps can overshoot into the flat tails where every risk is 0 or 1 (risks
-    of 1e-300 beside 0.9, say) and never return.
+    Bracketed and found by Brent's method: Newton steps can overshoot into the flat tails.
     """
     target = logit(events / x.size)
     return float(
@@ -93,25 +76,23 @@ def _log_likelihood(eta: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
 
-def _newton(
-    design: np.ndarray, y: np.ndarray, *, offset: np.ndarray | float, start: np.ndarray
-) -> np.ndarray:
+def _newton(design: np.ndarray, y: np.ndarray, *, start: np.ndarray) -> np.ndarray:
     """Maximise the logistic likelihood by Newton steps, halved until they gain likelihood.
 
     Returns NaNs when it does not converge in 100 steps, when no halved step gains, or when
     the information matrix is (nearly) singular: perfect separation drives the weights to 0.
     """
     beta = start.astype(float)
-    loglik = _log_likelihood(offset + design @ beta, y)
+    loglik = _log_likelihood(design @ beta, y)
     for _ in range(100):
-        mu = expit(offset + design @ beta)
+        mu = expit(design @ beta)
         information = design.T @ (design * (mu * (1.0 - mu))[:, None])
         eigen = np.linalg.eigvalsh(information)
         if not eigen[0] > 1e-12 * eigen[-1]:
             break
         step = np.linalg.solve(information, design.T @ (y - mu))
         for _ in range(60):
-            candidate = _log_likelihood(offset + design @ (beta + step), y)
+            candidate = _log_likelihood(design @ (beta + step), y)
             if candidate >= loglik - 1e-12 * abs(loglik):
                 break
             step = step / 2
@@ -132,10 +113,6 @@ def brier(y_true: ArrayLike, risk: ArrayLike) -> float:
     0.075
     """
     y, p = as_arrays(y_true, risk)
-    return _brier_score(y, p)
-
-
-def _brier_score(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean((p - y) ** 2))
 
 
@@ -152,13 +129,9 @@ def scaled_brier(y_true: ArrayLike, risk: ArrayLike) -> float:
     0.7
     """
     y, p = as_arrays(y_true, risk)
-    return _scaled_brier_score(y, p)
-
-
-def _scaled_brier_score(y: np.ndarray, p: np.ndarray) -> float:
     prevalence = y.mean()
     reference = prevalence * (1.0 - prevalence)
-    return float(1.0 - _brier_score(y, p) / reference) if reference > 0 else NAN
+    return float(1.0 - brier(y, p) / reference) if reference > 0 else NAN
 
 
 def calibration_curve(
@@ -168,10 +141,8 @@ def calibration_curve(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     bins : int, default 10
         Number of bins asked for.
     strategy : {"quantile", "uniform"}, default "quantile"
@@ -194,13 +165,13 @@ def calibration_curve(
     """
     y, p = as_arrays(y_true, risk)
     if int(bins) < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+        raise ParameterError("bins", "a positive integer", bins)
     if strategy == "quantile":
         edges = np.unique(np.quantile(p, np.linspace(0.0, 1.0, int(bins) + 1)))
     elif strategy == "uniform":
         edges = np.linspace(0.0, 1.0, int(bins) + 1)
     else:
-        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+        raise ParameterError("strategy", "'quantile' or 'uniform'", strategy)
     index = np.searchsorted(edges[1:-1], p, side="right")
     size = max(edges.size - 1, 1)
     n = np.bincount(index, minlength=size)

@@ -7,6 +7,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from masrisk.evaluate._checks import as_arrays
+from masrisk.exceptions import ParameterError
 
 __all__ = ["DEFAULT_THRESHOLDS", "net_benefit"]
 
@@ -26,10 +27,8 @@ def net_benefit(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     thresholds : array-like of float, default 0.01, 0.02, ..., 0.50
         Risk thresholds, each in (0, 1).
 
@@ -47,7 +46,7 @@ def net_benefit(
     y, p = as_arrays(y_true, risk)
     t = np.asarray(thresholds, dtype=float).ravel()
     if not np.all((t > 0.0) & (t < 1.0)):
-        raise ValueError("thresholds must lie strictly between 0 and 1")
+        raise ParameterError("thresholds", "strictly between 0 and 1", thresholds)
     n = y.size
     positive, negative = np.sort(p[y == 1]), np.sort(p[y == 0])
     true_positive = positive.size - np.searchsorted(positive, t, side="left")

@@ -1,13 +1,4 @@
-"""Discrimination: how well the risks rank persons with the event above those without.
-
-Examples
---------
->>> from masrisk.evaluate import auc_with_ci, capture_at_top
->>> auc_with_ci([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])[0]
-0.75
->>> capture_at_top([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], fractions=(0.25, 0.5))
-{0.25: 0.5, 0.5: 0.5}
-"""
+"""Discrimination: how well the risks rank persons with the event above those without."""
 
 from __future__ import annotations
 
@@ -19,6 +10,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
 from masrisk.evaluate._checks import NAN, as_arrays, check_level
+from masrisk.exceptions import ParameterError
 
 __all__ = ["CAPTURE_FRACTIONS", "auc_with_ci", "capture_at_top"]
 
@@ -37,10 +29,8 @@ def auc_with_ci(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     level : float, default 0.95
         Confidence level of the interval.
 
@@ -56,21 +46,12 @@ def auc_with_ci(
     0.75
     """
     y, p = as_arrays(y_true, risk)
-    return _delong(y, p, check_level(level))
-
-
-def _midranks(values: np.ndarray) -> np.ndarray:
-    """Rank of each value, 1-based; tied values share the mean of their ranks."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    return (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
-
-
-def _delong(y: np.ndarray, p: np.ndarray, level: float) -> tuple[float, float, float]:
+    level = check_level(level)
     positive, negative = p[y == 1], p[y == 0]
     m, n = positive.size, negative.size
     if m == 0 or n == 0:
         return NAN, NAN, NAN
-    combined = _midranks(np.concatenate([positive, negative]))  # midranks
+    combined = _midranks(np.concatenate([positive, negative]))
     auc = float((combined[:m].sum() - m * (m + 1) / 2) / (m * n))
     if m < 2 or n < 2:
         return auc, NAN, NAN
@@ -79,6 +60,12 @@ def _delong(y: np.ndarray, p: np.ndarray, level: float) -> tuple[float, float, f
     se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
     half = float(ndtri(0.5 + level / 2)) * se
     return auc, max(0.0, auc - half), min(1.0, auc + half)
+
+
+def _midranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each value, 1-based; tied values share the mean of their ranks."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
 
 
 def capture_at_top(
@@ -92,10 +79,8 @@ def capture_at_top(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     fractions : sequence of float, default (0.01, 0.05, 0.10)
         Fractions of the population, each in (0, 1].
 
@@ -110,13 +95,9 @@ def capture_at_top(
     {0.25: 0.5, 0.5: 0.5}
     """
     y, p = as_arrays(y_true, risk)
-    return _capture(y, p, fractions)
-
-
-def _capture(y: np.ndarray, p: np.ndarray, fractions: Sequence[float]) -> dict[float, float]:
     share = np.asarray(fractions, dtype=float)
     if not np.all((share > 0.0) & (share <= 1.0)):
-        raise ValueError("fractions must lie in (0, 1]")
+        raise ParameterError("fractions", "in (0, 1]", fractions)
     found = np.cumsum(y[np.argsort(-p, kind="stable")])
     top = np.clip(np.ceil(np.round(share * y.size, 9)).astype(int), 1, y.size)
     captured = found[top - 1] / found[-1] if found[-1] > 0 else np.full(share.size, np.nan)

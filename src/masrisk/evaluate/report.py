@@ -15,7 +15,7 @@ from masrisk.evaluate import _render
 from masrisk.evaluate._checks import as_arrays
 from masrisk.evaluate.calibration import calibration_curve
 from masrisk.evaluate.decision import DEFAULT_THRESHOLDS, net_benefit
-from masrisk.evaluate.summary import METRIC_KEYS, _metrics, subgroup_metrics
+from masrisk.evaluate.summary import METRIC_KEYS, metrics, subgroup_metrics
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -24,6 +24,7 @@ __all__ = ["EvaluationReport"]
 
 _REFERENCES = ("treat_all", "treat_none")
 _FRAMES = ("overall", "subgroups", "calibration", "decision_curve")
+_TEXTS = ("outcome", "period", "chosen_model", "choice_reason")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -125,7 +126,7 @@ class EvaluationReport:
         overall, subgroups, calibration, curves = {}, [], [], []
         for name, risk in zip(names, predictions.values(), strict=True):
             y, p = as_arrays(y_true, risk, name=name)
-            overall[name] = _metrics(y, p)
+            overall[name] = metrics(y, p)
             subgroups.append(subgroup_metrics(y, p, groups, min_events=min_events))
             calibration.append(calibration_curve(y, p, bins=bins))
             curves.append(net_benefit(y, p, thresholds=thresholds))
@@ -176,12 +177,7 @@ class EvaluationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain, JSON-safe Python (``NaN`` becomes ``None``)."""
-        out: dict[str, Any] = {
-            "outcome": self.outcome,
-            "period": self.period,
-            "chosen_model": self.chosen_model,
-            "choice_reason": self.choice_reason,
-        }
+        out: dict[str, Any] = {key: getattr(self, key) for key in _TEXTS}
         for name in _FRAMES:
             frame = getattr(self, name)
             out[name] = _frame_to_dict(frame.reset_index() if name == "overall" else frame)
@@ -192,8 +188,7 @@ class EvaluationReport:
         """Rebuild a report written by :meth:`to_dict`."""
         frames = {name: _frame_from_dict(data[name]) for name in _FRAMES}
         frames["overall"] = frames["overall"].set_index("model")
-        texts = ("outcome", "period", "chosen_model", "choice_reason")
-        return cls(**{key: str(data[key]) for key in texts}, **frames)
+        return cls(**{key: str(data[key]) for key in _TEXTS}, **frames)
 
     # --- plots ------------------------------------------------------------------------------
 
@@ -217,22 +212,13 @@ class EvaluationReport:
         for model in self.overall.index:
             part = curve[curve["model"] == model]
             ax.plot(part["mean_risk"], part["observed_rate"], marker="o", label=str(model))
-        ax.set(xlim=(0, limit), ylim=(0, limit), xlabel="mean predicted risk")
-        ax.set(ylabel="observed event rate", title=f"Calibration: {self.outcome}")
-        ax.legend()
-        return ax
+        ax.set(xlim=(0, limit), ylim=(0, limit))
+        return _labelled(ax, "mean predicted risk", "observed event rate", "Calibration", self)
 
     def plot_decision_curve(self, ax: Axes | None = None) -> Axes:
         """Plot net benefit against risk threshold for every model, treat all and treat none.
 
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, optional
-            Where to draw; by default a new pyplot figure.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
+        ``ax`` and the result are as in :meth:`plot_calibration`.
         """
         ax = _axes(ax)
         curve = self.decision_curve
@@ -243,10 +229,7 @@ class EvaluationReport:
         top = float(np.nanmax(curve["net_benefit"].to_numpy(), initial=0.0))
         if top > 0:
             ax.set_ylim(-0.25 * top, 1.1 * top)
-        ax.set(xlabel="risk threshold", ylabel="net benefit")
-        ax.set(title=f"Decision curve: {self.outcome}")
-        ax.legend()
-        return ax
+        return _labelled(ax, "risk threshold", "net benefit", "Decision curve", self)
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -255,6 +238,12 @@ def _axes(ax: Axes | None) -> Axes:
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(layout="constrained")  # pyplot's, so Jupyter shows it
+    return ax
+
+
+def _labelled(ax: Axes, xlabel: str, ylabel: str, title: str, report: EvaluationReport) -> Axes:
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title}: {report.outcome}")
+    ax.legend()
     return ax
 
 
@@ -273,17 +262,14 @@ def _stack(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     return stacked[columns].astype({"model": str})
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def _frame_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "columns": [str(c) for c in frame.columns],
         "dtypes": [str(t) for t in frame.dtypes],
-        "data": [[_json_value(v) for v in frame[c].tolist()] for c in frame.columns],
+        "data": [
+            [None if isinstance(v, float) and math.isnan(v) else v for v in frame[c].tolist()]
+            for c in frame.columns
+        ],
     }
 
 

@@ -1,12 +1,4 @@
-"""Every headline measure of a model, overall and by subgroup (a tidy frame).
-
-Examples
---------
->>> from masrisk.evaluate import metrics
->>> m = metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
->>> m["n"], m["events"], m["auc"], round(m["brier"], 6)
-(4, 2, 0.75, 0.158125)
-"""
+"""Every headline measure of a model, overall and by subgroup (a tidy frame)."""
 
 from __future__ import annotations
 
@@ -16,41 +8,23 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import average_precision_score
 
 from masrisk.evaluate._checks import NAN, as_arrays
-from masrisk.evaluate.calibration import _brier_score, _calibration_fit, _scaled_brier_score
-from masrisk.evaluate.discrimination import CAPTURE_FRACTIONS, _capture, _delong
+from masrisk.evaluate.calibration import brier, calibration_intercept_slope, scaled_brier
+from masrisk.evaluate.discrimination import auc_with_ci, capture_at_top
 from masrisk.exceptions import Problem, ValidationError
 
 __all__ = ["ESTIMABLE_WITH_EVENTS", "METRIC_KEYS", "metrics", "subgroup_metrics"]
 
 #: Keys of :func:`metrics`, in the order of the columns of every metrics table.
 METRIC_KEYS: tuple[str, ...] = (
-    "n",
-    "events",
-    "prevalence",
-    "auc",
-    "auc_low",
-    "auc_high",
-    "average_precision",
-    "brier",
-    "scaled_brier",
-    "calibration_intercept",
-    "calibration_slope",
-    "capture_top_1pct",
-    "capture_top_5pct",
-    "capture_top_10pct",
-)
+    "n", "events", "prevalence", "auc", "auc_low", "auc_high", "average_precision", "brier",
+    "scaled_brier", "calibration_intercept", "calibration_slope",
+    "capture_top_1pct", "capture_top_5pct", "capture_top_10pct",
+)  # fmt: skip
 
-#: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events.
-ESTIMABLE_WITH_EVENTS: tuple[str, ...] = (
-    "auc",
-    "auc_low",
-    "auc_high",
-    "average_precision",
-    "calibration_intercept",
-    "calibration_slope",
-    "capture_top_1pct",
-    "capture_top_5pct",
-    "capture_top_10pct",
+#: Measures left ``NaN`` in a group with fewer than ``min_events`` events or non-events: all
+#: but the counts, the prevalence and the Brier scores.
+ESTIMABLE_WITH_EVENTS: tuple[str, ...] = tuple(
+    key for key in METRIC_KEYS if key not in ("n", "events", "prevalence", "brier", "scaled_brier")
 )
 
 MISSING = "missing"
@@ -71,28 +45,17 @@ def metrics(y_true: ArrayLike, risk: ArrayLike) -> dict[str, float | int]:
     (4, 2, 0.75, True)
     """
     y, p = as_arrays(y_true, risk)
-    return _metrics(y, p)
-
-
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int]:
     events = int(y.sum())
-    both = 0 < events < y.size
-    auc, low, high = _delong(y, p, 0.95)
-    intercept, slope = _calibration_fit(y, p)
-    capture = list(_capture(y, p, CAPTURE_FRACTIONS).values())
     values = (
         int(y.size),
         events,
         events / y.size,
-        auc,
-        low,
-        high,
-        float(average_precision_score(y, p)) if both else NAN,
-        _brier_score(y, p),
-        _scaled_brier_score(y, p),
-        intercept,
-        slope,
-        *capture,
+        *auc_with_ci(y, p),
+        float(average_precision_score(y, p)) if 0 < events < y.size else NAN,
+        brier(y, p),
+        scaled_brier(y, p),
+        *calibration_intercept_slope(y, p),
+        *capture_at_top(y, p).values(),
     )
     return dict(zip(METRIC_KEYS, values, strict=True))
 
@@ -104,10 +67,8 @@ def subgroup_metrics(
 
     Parameters
     ----------
-    y_true : array-like of 0/1
-        Observed outcome.
-    risk : array-like of float
-        Predicted risk.
+    y_true, risk : array-like
+        Observed outcome (0/1) and predicted risk, one of each per person.
     groups : pandas.DataFrame
         One column per attribute (``sex``, ``life_stage``, ``zone``, ``insurer``, ``regime``,
         ``deprivation_quintile``, ...), one row per person, aligned by position with
@@ -152,14 +113,14 @@ def subgroup_metrics(
         for label, start, stop in zip(labels, bounds[:-1], bounds[1:], strict=True):
             if stop > start:
                 rows_of = order[start:stop]
-                metrics = _gated(y[rows_of], p[rows_of], min_events)
-                rows.append({"attribute": str(attribute), "group": label, **metrics})
+                values = _gated(y[rows_of], p[rows_of], min_events)
+                rows.append({"attribute": str(attribute), "group": label, **values})
     frame = pd.DataFrame(rows, columns=["attribute", "group", *METRIC_KEYS])
     return frame.astype({"attribute": str, "group": str, "n": "int64", "events": "int64"})
 
 
 def _gated(y: np.ndarray, p: np.ndarray, min_events: int) -> dict[str, float | int]:
-    values = _metrics(y, p)
+    values = metrics(y, p)
     if min(values["events"], values["n"] - values["events"]) < min_events:
         values.update(dict.fromkeys(ESTIMABLE_WITH_EVENTS, float("nan")))
     return values

@@ -58,7 +58,7 @@ from masrisk.synth.targets import (
 )
 from masrisk.synth.vocabulary import CodeBook
 from masrisk.tables import Tables
-from masrisk.vocabulary import ZONES
+from masrisk.vocabulary import SEXES, ZONES
 
 __all__ = [
     "AGE_STAGE_SHARES",
@@ -82,16 +82,11 @@ logger = logging.getLogger(__name__)
 #: Population profiles :func:`synthesize` knows.
 PROFILES: tuple[str, ...] = ("bogota", "mexico")
 
+_BOTH = ("hospitalization_12m", "emergency_12m", "mortality_12m", "cardiovascular_12m")
 #: Outcomes of the truth frame per profile: those of ``configs/<profile>.yaml``.
 TRUTH_OUTCOMES: dict[str, tuple[str, ...]] = {
-    "bogota": ("hospitalization_12m", "emergency_12m", "mortality_12m", "cardiovascular_12m"),
-    "mexico": (
-        "hospitalization_12m",
-        "emergency_12m",
-        "mortality_12m",
-        "cardiovascular_12m",
-        "diabetes_complication_12m",
-    ),
+    "bogota": _BOTH,
+    "mexico": (*_BOTH, "diabetes_complication_12m"),
 }
 
 MIN_PERSONS = 1000
@@ -159,7 +154,6 @@ class SyntheticPopulation:
                 raise ParameterError(
                     "truth_path", f"outside the data directory {out}", str(truth_file)
                 )
-        if truth_file is not None:
             check_output(truth_file, overwrite=overwrite, kind="truth")
         with output_directory(out, kind="data", overwrite=overwrite) as staging:
             for name, frame in self.tables.items():
@@ -314,8 +308,7 @@ def _str(values) -> pd.Series:
 
 def _tables(geo: Geography, people: People, ctx: Context, events: Events, first) -> Tables:
     """Assemble the frames of the data contract with their documented dtypes."""
-    n_hh = len(people.hh_size)
-    household_id = np.arange(1, n_hh + 1, dtype="int64")
+    household_id = np.arange(1, len(people.hh_size) + 1, dtype="int64")
     person_id = np.arange(1, len(people.age) + 1, dtype="int64")
     population = np.bincount(people.hh_territory[people.household], minlength=len(geo.ids))
     territories = pd.DataFrame(
@@ -332,11 +325,10 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
     )
     if geo.stratum is not None:
         territories["stratum"] = geo.stratum
+    flags = dict(zip(MPI_INDICATORS, people.hh_flags.T, strict=True))
     households = pd.DataFrame(
-        {"household_id": household_id, "territory_id": _str(geo.ids[people.hh_territory])}
+        {"household_id": household_id, "territory_id": _str(geo.ids[people.hh_territory]), **flags}
     )
-    for k, column in enumerate(MPI_INDICATORS):
-        households[column] = people.hh_flags[:, k]
     h = ctx.health
     alive = ctx.death == NEVER
     pregnant = alive & (h.conception <= ctx.end_day) & (h.delivery > ctx.end_day)
@@ -346,7 +338,7 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
             "person_id": person_id,
             "household_id": household_id[people.household],
             "birth_date": base + ctx.birth.astype("timedelta64[D]"),
-            "sex": pd.Categorical.from_codes(people.male.astype("int8"), ["F", "M"]),
+            "sex": pd.Categorical.from_codes(people.male.astype("int8"), list(SEXES)),
             "insurer": _str(np.asarray(people.insurer_names, dtype=object)[people.insurer]),
             "regime": _str(np.asarray(people.regime_names, dtype=object)[people.regime]),
             "pregnant": pregnant.astype("int8"),

@@ -28,58 +28,31 @@ YEAR = 365.25
 STYLE_LOYALTY = 0.85  # share of a person's events in the style of their insurer's source
 # Chronic-condition follow-up: outpatient visits and pharmacy dispensations a year
 # (Resolución 3280 de 2018 and guidelines for each condition; dispensations quarterly-monthly).
-VISITS = {
-    "obesity": 1.0,
-    "dyslipidemia": 1.5,
-    "hypertension": 2.5,
-    "diabetes": 3.0,
-    "ckd": 3.0,
-    "ihd": 3.0,
-    "cerebrovascular": 2.5,
-    "heart_failure": 4.0,
-    "copd": 2.5,
-    "asthma": 2.0,
-    "cancer": 6.0,
-    "depression_anxiety": 3.0,
-    "severe_mental": 4.0,
-    "epilepsy": 2.0,
-    "hiv": 4.0,
-    "tb": 8.0,
-}
-PHARMACY = {
-    "obesity": 0.0,
-    "dyslipidemia": 3.0,
-    "hypertension": 4.0,
-    "diabetes": 5.0,
-    "ckd": 4.0,
-    "ihd": 4.0,
-    "cerebrovascular": 3.0,
-    "heart_failure": 5.0,
-    "copd": 4.0,
-    "asthma": 3.0,
-    "cancer": 3.0,
-    "depression_anxiety": 4.0,
-    "severe_mental": 6.0,
-    "epilepsy": 5.0,
-    "hiv": 6.0,
-    "tb": 6.0,
+FOLLOW_UP = {
+    "obesity": (1.0, 0.0),
+    "dyslipidemia": (1.5, 3.0),
+    "hypertension": (2.5, 4.0),
+    "diabetes": (3.0, 5.0),
+    "ckd": (3.0, 4.0),
+    "ihd": (3.0, 4.0),
+    "cerebrovascular": (2.5, 3.0),
+    "heart_failure": (4.0, 5.0),
+    "copd": (2.5, 4.0),
+    "asthma": (2.0, 3.0),
+    "cancer": (6.0, 3.0),
+    "depression_anxiety": (3.0, 4.0),
+    "severe_mental": (4.0, 6.0),
+    "epilepsy": (2.0, 5.0),
+    "hiv": (4.0, 6.0),
+    "tb": (8.0, 6.0),
 }
 # Acute outpatient visits a year by age (SISPRO/RIPS consultations per person, approximate).
 ACUTE_KNOTS = np.array([0, 1, 5, 12, 18, 45, 60, 105])
 ACUTE_RATE = np.array([4.0, 3.0, 1.8, 1.2, 1.1, 1.4, 1.8, 2.0])
 ACUTE_PHARMACY = 0.4  # share of acute visits followed by a dispensation the same day
 ACUTE_BANDS = np.array([0, 12, 29, 60])
-PRENATAL_VISITS = 6.0
-ADULT_CANCERS = (
-    "C509",
-    "C61",
-    "C189",
-    "C169",
-    "C539",
-    "C349",
-    "C73",
-    "C259",
-)  # per pregnancy (Resolución 3280: at least 4-7 antenatal visits)
+PRENATAL_VISITS = 6.0  # per pregnancy (Resolución 3280: at least 4-7 antenatal visits)
+ADULT_CANCERS = ("C509", "C61", "C189", "C169", "C539", "C349", "C73", "C259")
 
 
 @dataclass
@@ -177,10 +150,7 @@ def code_table(book: CodeBook, codes: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
-    """Styled category positions of codes drawn from ``table`` for events of persons ``pid``.
-
-    Children's cancers are coded as leukaemia rather than as the cancers of adults.
-    """
+    """Styled codes drawn from ``table`` for persons ``pid``; children's cancers as leukaemia."""
     icd, w = table
     out = np.zeros(len(pid), dtype="int64")
     male = ctx.male[pid]
@@ -188,8 +158,7 @@ def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
         sel = np.flatnonzero(male == sex)
         if len(sel) and w[sex].sum() > 0:
             out[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=w[sex] / w[sex].sum())]
-    adult_cancer = ctx.book.icd_index(ADULT_CANCERS)
-    child = np.isin(out, adult_cancer) & (ctx.age_end[pid] < 15)
+    child = np.isin(out, ctx.book.icd_index(ADULT_CANCERS)) & (ctx.age_end[pid] < 15)
     out[child] = ctx.book.icd_index(["C910"])[0]
     return styled(ctx, out, pid)
 
@@ -208,7 +177,7 @@ def chronic(ctx: Context, events: Events) -> None:
         lo = np.maximum(ctx.health.onset[name][idx], ctx.first[idx])
         hi = ctx.last[idx]
         table = code_table(ctx.book, CONDITION_CODES[name])
-        for kind, rate in (("outpatient", VISITS[name]), ("pharmacy", PHARMACY[name])):
+        for kind, rate in zip(("outpatient", "pharmacy"), FOLLOW_UP[name], strict=True):
             if rate > 0:
                 scale = ctx.care[idx] if kind == "outpatient" else np.sqrt(ctx.care[idx])
                 pid, day = window(ctx.rng, rate * scale, lo, hi, idx)

@@ -293,11 +293,7 @@ def _facilities(
     persons: int,
     ids: np.ndarray,
 ) -> pd.DataFrame:
-    """Place facilities of levels 1-3 in territories.
-
-    Level 1 follows population (with one health post in each rural part of Bogotá); levels
-    2 and 3 follow population and centrality.
-    """
+    """Facilities of levels 1-3, placed by population (levels 2 and 3 also by centrality)."""
     rural = p["rural"].to_numpy()
     if profile == "bogota":
         hub = np.hypot((lon + 74.075) * KM_PER_DEGREE, (lat - 4.625) * KM_PER_DEGREE)
@@ -328,25 +324,19 @@ def _facilities(
         "bogota": {1: "USS", 2: "Hospital", 3: "Hospital de alta complejidad"},
         "mexico": {1: "Centro de Salud", 2: "Hospital General", 3: "Hospital de Especialidades"},
     }[profile]
-    district = p["district"].to_numpy()[where]
     prefix = "BOG" if profile == "bogota" else "MEX"
+    number = range(1, len(where) + 1)
+    district = p["district"].to_numpy()[where]
+    names = [f"{label[int(v)]} {d} {k}" for v, d, k in zip(level, district, number, strict=True)]
     f_lat = lat[where] + jitter_y / KM_PER_DEGREE
     return pd.DataFrame(
         {
-            "facility_id": pd.Series(
-                [f"{prefix}-F{k + 1:04d}" for k in range(len(where))], dtype="str"
-            ),
+            "facility_id": pd.Series([f"{prefix}-F{k:04d}" for k in number], dtype="str"),
             "lon": lon[where] + jitter_x / (KM_PER_DEGREE * np.cos(np.deg2rad(f_lat))),
             "lat": f_lat,
             "level": level,
             "capacity": (40.0 * teams).astype("float64"),
-            "name": pd.Series(
-                [
-                    f"{label[int(v)]} {d} {k + 1}"
-                    for k, (v, d) in enumerate(zip(level, district, strict=True))
-                ],
-                dtype="str",
-            ),
+            "name": pd.Series(names, dtype="str"),
             "territory_id": pd.Series(ids[where], dtype="str"),
         }
     )

@@ -19,27 +19,28 @@ from masrisk.synth.targets import FRAILTY_SD
 NEVER = np.int32(2**30)  # onset/delivery day of something that does not happen
 AGE_BANDS = np.array([0, 18, 45, 60, 75])  # bands of PREVALENCE
 # Diagnosed prevalence by age band [0-17, 18-44, 45-59, 60-74, 75+], women:men odds ratio,
-# share with onset during the period, and the effect on the latent risk (log scale).
+# share with onset during the period, the effect on the latent risk (log scale), and the
+# log-odds loadings on (metabolic factor, frailty, household deprivation).
 # Sources: Cuenta de Alto Costo 2022 (hypertension, diabetes, CKD, HIV, cancer), PREPOCOL
 # (COPD in Bogotá), ENS 2007 and Encuesta Nacional de Salud Mental 2015 (mental health),
 # Instituto Nacional de Salud (tuberculosis ~15 per 100,000 a year in Bogotá).
-PREVALENCE: dict[str, tuple[tuple[float, ...], float, float, float]] = {
-    "obesity": ((0.03, 0.08, 0.14, 0.13, 0.08), 1.4, 0.10, 0.10),
-    "dyslipidemia": ((0.002, 0.04, 0.15, 0.25, 0.22), 1.2, 0.12, 0.05),
-    "hypertension": ((0.002, 0.05, 0.20, 0.38, 0.52), 1.1, 0.10, 0.15),
-    "diabetes": ((0.002, 0.015, 0.07, 0.16, 0.165), 1.0, 0.10, 0.35),
-    "ckd": ((0.0005, 0.003, 0.015, 0.05, 0.11), 0.9, 0.15, 0.60),
-    "ihd": ((0.0, 0.002, 0.02, 0.055, 0.09), 0.6, 0.15, 0.50),
-    "cerebrovascular": ((0.0005, 0.001, 0.006, 0.02, 0.045), 0.9, 0.15, 0.50),
-    "heart_failure": ((0.0005, 0.001, 0.006, 0.025, 0.065), 0.9, 0.15, 0.90),
-    "copd": ((0.0, 0.002, 0.012, 0.05, 0.09), 0.9, 0.10, 0.60),
-    "asthma": ((0.07, 0.035, 0.035, 0.04, 0.04), 1.2, 0.15, 0.25),
-    "cancer": ((0.002, 0.006, 0.02, 0.045, 0.06), 1.1, 0.35, 0.90),
-    "depression_anxiety": ((0.02, 0.07, 0.08, 0.07, 0.06), 2.0, 0.20, 0.25),
-    "severe_mental": ((0.001, 0.012, 0.012, 0.008, 0.006), 0.9, 0.10, 0.40),
-    "epilepsy": ((0.008, 0.009, 0.008, 0.008, 0.008), 1.0, 0.10, 0.30),
-    "hiv": ((0.0003, 0.005, 0.004, 0.002, 0.0005), 0.25, 0.15, 0.50),
-    "tb": ((0.0002, 0.0005, 0.0006, 0.0008, 0.0008), 0.5, 1.0, 0.90),
+PREVALENCE: dict[str, tuple[tuple[float, ...], float, float, float, tuple[float, ...]]] = {
+    "obesity": ((0.03, 0.08, 0.14, 0.13, 0.08), 1.4, 0.10, 0.10, (0.7, 0.0, 0.15)),
+    "dyslipidemia": ((0.002, 0.04, 0.15, 0.25, 0.22), 1.2, 0.12, 0.05, (0.5, 0.0, 0.0)),
+    "hypertension": ((0.002, 0.05, 0.20, 0.38, 0.52), 1.1, 0.10, 0.15, (0.6, 0.2, 0.1)),
+    "diabetes": ((0.002, 0.015, 0.07, 0.16, 0.165), 1.0, 0.10, 0.35, (0.6, 0.2, 0.25)),
+    "ckd": ((0.0005, 0.003, 0.015, 0.05, 0.11), 0.9, 0.15, 0.60, (0.5, 0.5, 0.15)),
+    "ihd": ((0.0, 0.002, 0.02, 0.055, 0.09), 0.6, 0.15, 0.50, (0.5, 0.4, 0.0)),
+    "cerebrovascular": ((0.0005, 0.001, 0.006, 0.02, 0.045), 0.9, 0.15, 0.50, (0.4, 0.5, 0.1)),
+    "heart_failure": ((0.0005, 0.001, 0.006, 0.025, 0.065), 0.9, 0.15, 0.90, (0.4, 0.6, 0.0)),
+    "copd": ((0.0, 0.002, 0.012, 0.05, 0.09), 0.9, 0.10, 0.60, (0.0, 0.5, 0.3)),
+    "asthma": ((0.07, 0.035, 0.035, 0.04, 0.04), 1.2, 0.15, 0.25, (0.0, 0.2, 0.1)),
+    "cancer": ((0.002, 0.006, 0.02, 0.045, 0.06), 1.1, 0.35, 0.90, (0.0, 0.4, 0.0)),
+    "depression_anxiety": ((0.02, 0.07, 0.08, 0.07, 0.06), 2.0, 0.20, 0.25, (0.0, 0.3, 0.15)),
+    "severe_mental": ((0.001, 0.012, 0.012, 0.008, 0.006), 0.9, 0.10, 0.40, (0.0, 0.3, 0.2)),
+    "epilepsy": ((0.008, 0.009, 0.008, 0.008, 0.008), 1.0, 0.10, 0.30, (0.0, 0.3, 0.0)),
+    "hiv": ((0.0003, 0.005, 0.004, 0.002, 0.0005), 0.25, 0.15, 0.50, (0.0, 0.2, 0.2)),
+    "tb": ((0.0002, 0.0005, 0.0006, 0.0008, 0.0008), 0.5, 1.0, 0.90, (0.0, 0.3, 0.7)),
 }
 # Mexico (ENSANUT 2022; Secretaría de Salud, SINAVE): bands replaced, or prevalence multiplied.
 MEXICO_PREVALENCE: dict[str, tuple[float, ...] | float] = {
@@ -47,34 +48,10 @@ MEXICO_PREVALENCE: dict[str, tuple[float, ...] | float] = {
     "diabetes": (0.004, 0.035, 0.15, 0.28, 0.25),
     "obesity": (0.08, 0.22, 0.30, 0.25, 0.15),
     "ckd": (0.001, 0.005, 0.025, 0.08, 0.14),
-    "copd": 0.6,
-    "asthma": 0.6,
-    "ihd": 0.8,
-    "cancer": 0.7,
-    "depression_anxiety": 0.6,
-    "hiv": 0.6,
+    "copd": 0.6, "asthma": 0.6, "ihd": 0.8, "cancer": 0.7, "depression_anxiety": 0.6, "hiv": 0.6,
     "tb": 1.8,
-}
-# Log-odds loadings on (metabolic factor, frailty, household deprivation), and on conditions
-# drawn before (a condition depends only on those above it in PREVALENCE).
-LOADINGS: dict[str, tuple[float, float, float]] = {
-    "obesity": (0.7, 0.0, 0.15),
-    "dyslipidemia": (0.5, 0.0, 0.0),
-    "hypertension": (0.6, 0.2, 0.1),
-    "diabetes": (0.6, 0.2, 0.25),
-    "ckd": (0.5, 0.5, 0.15),
-    "ihd": (0.5, 0.4, 0.0),
-    "cerebrovascular": (0.4, 0.5, 0.1),
-    "heart_failure": (0.4, 0.6, 0.0),
-    "copd": (0.0, 0.5, 0.3),
-    "asthma": (0.0, 0.2, 0.1),
-    "cancer": (0.0, 0.4, 0.0),
-    "depression_anxiety": (0.0, 0.3, 0.15),
-    "severe_mental": (0.0, 0.3, 0.2),
-    "epilepsy": (0.0, 0.3, 0.0),
-    "hiv": (0.0, 0.2, 0.2),
-    "tb": (0.0, 0.3, 0.7),
-}
+}  # fmt: skip
+# Log-odds loadings on conditions drawn before (only on those above it in PREVALENCE).
 DEPENDS: dict[str, dict[str, float]] = {
     "hypertension": {"obesity": 0.6},
     "diabetes": {"obesity": 0.8, "hypertension": 0.4},
@@ -150,8 +127,7 @@ def _conditions(profile, age, male, dz, frailty, birth_day, end_day, rng) -> dic
     sex = np.where(male, -0.5, 0.5)
     onset: dict[str, np.ndarray] = {}
     for name in CONDITIONS:
-        _, odds, incident, _ = PREVALENCE[name]
-        a, f, d = LOADINGS[name]
+        _, odds, incident, _, (a, f, d) = PREVALENCE[name]
         z = sex * np.log(odds) + a * metabolic + f * frailty / FRAILTY_SD + d * dz
         for other, w in DEPENDS.get(name, {}).items():
             z = z + w * (onset[other] < NEVER)
@@ -176,10 +152,7 @@ def _pregnancies(profile, age, male, dz, birth_day, end_day, rng):
     conception = -GESTATION_DAYS + np.floor(rng.random(n) * window).astype("int32")
     pregnant &= conception >= birth_day + 13 * 365
     delivery = conception + GESTATION_DAYS + np.rint(rng.normal(0, 8, n)).astype("int32")
-    return (
-        np.where(pregnant, conception, NEVER).astype("int32"),
-        np.where(pregnant, delivery, NEVER).astype("int32"),
-    )
+    return tuple(np.where(pregnant, day, NEVER).astype("int32") for day in (conception, delivery))
 
 
 def build_health(profile, age, male, dz, birth_day, end_day, rng) -> Health:

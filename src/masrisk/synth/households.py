@@ -26,22 +26,16 @@ TYPE_SHARES = {
 }
 TYPE_DEPRIVATION = np.array([-0.25, -0.15, 0.0, 0.25, 0.2, 0.0])  # log-odds per SD
 # Probabilities of 0..6 children by type (nuclear, single parent, extended).
+# fmt: off
 CHILDREN = {
-    "bogota": np.array(
-        [
-            [0, 0.46, 0.38, 0.12, 0.03, 0.007, 0.003],
-            [0, 0.58, 0.30, 0.09, 0.02, 0.007, 0.003],
-            [0.15, 0.35, 0.28, 0.13, 0.06, 0.02, 0.01],
-        ]
-    ),
-    "mexico": np.array(
-        [
-            [0, 0.32, 0.34, 0.20, 0.09, 0.03, 0.02],
-            [0, 0.46, 0.30, 0.15, 0.06, 0.02, 0.01],
-            [0.12, 0.28, 0.28, 0.18, 0.09, 0.03, 0.02],
-        ]
-    ),
+    "bogota": np.array([[0, 0.46, 0.38, 0.12, 0.03, 0.007, 0.003],
+                        [0, 0.58, 0.30, 0.09, 0.02, 0.007, 0.003],
+                        [0.15, 0.35, 0.28, 0.13, 0.06, 0.02, 0.01]]),
+    "mexico": np.array([[0, 0.32, 0.34, 0.20, 0.09, 0.03, 0.02],
+                        [0, 0.46, 0.30, 0.15, 0.06, 0.02, 0.01],
+                        [0.12, 0.28, 0.28, 0.18, 0.09, 0.03, 0.02]]),
 }
+# fmt: on
 # Age of the youngest child living at home: probabilities of the bins [0, 6, 12, 18, 29, 41).
 YOUNGEST_EDGES = np.array([0, 6, 12, 18, 29, 41])
 YOUNGEST = {
@@ -86,35 +80,19 @@ CHILD_AGES = {
     "dep_child_labour": (12, 17),
 }
 # Insurers (EPS) by regime in Bogotá (Superintendencia de Salud / ADRES, 2024, approximate).
+# fmt: off
 INSURERS = {
-    "contributivo": {
-        "Compensar": 0.25,
-        "Sanitas": 0.20,
-        "Salud Total": 0.13,
-        "Sura": 0.13,
-        "Famisanar": 0.12,
-        "Nueva EPS": 0.11,
-        "Aliansalud": 0.04,
-        "Coosalud": 0.01,
-        "Capital Salud": 0.01,
-    },
-    "subsidiado": {
-        "Capital Salud": 0.72,
-        "Nueva EPS": 0.08,
-        "Famisanar": 0.07,
-        "Compensar": 0.05,
-        "Salud Total": 0.04,
-        "Coosalud": 0.04,
-    },
-    "especial": {
-        "FOMAG (Magisterio)": 0.55,
-        "Sanidad Militar": 0.25,
-        "Sanidad Policía": 0.15,
-        "Ecopetrol": 0.05,
-    },
+    "contributivo": {"Compensar": 0.25, "Sanitas": 0.20, "Salud Total": 0.13, "Sura": 0.13,
+                     "Famisanar": 0.12, "Nueva EPS": 0.11, "Aliansalud": 0.04, "Coosalud": 0.01,
+                     "Capital Salud": 0.01},
+    "subsidiado": {"Capital Salud": 0.72, "Nueva EPS": 0.08, "Famisanar": 0.07, "Compensar": 0.05,
+                   "Salud Total": 0.04, "Coosalud": 0.04},
+    "especial": {"FOMAG (Magisterio)": 0.55, "Sanidad Militar": 0.25, "Sanidad Policía": 0.15,
+                 "Ecopetrol": 0.05},
     "no_afiliado": {"NINGUNA": 1.0},
     "sin_seguridad_social": {"IMSS-BIENESTAR": 1.0},
 }
+# fmt: on
 UNINSURED_MEMBER_SHARE = 0.6  # of members in a household with uninsured members
 
 
@@ -157,17 +135,11 @@ def _household_types(profile: str, dz: np.ndarray, rng: np.random.Generator) -> 
     return (rng.random(len(dz))[:, None] > cum).sum(axis=1).clip(0, 5).astype("int8")
 
 
-def _old_age(rng: np.random.Generator, n: int, scale: float = 9.0) -> np.ndarray:
-    return np.minimum(60 + rng.exponential(scale, n), 100.0)
-
-
 def _adult_age(rng: np.random.Generator, n: int, young: float, middle: float) -> np.ndarray:
     u = rng.random(n)
-    return np.where(
-        u < young,
-        rng.uniform(18, 40, n),
-        np.where(u < young + middle, rng.uniform(40, 60, n), _old_age(rng, n)),
-    )
+    under_40, under_60 = rng.uniform(18, 40, n), rng.uniform(40, 60, n)
+    older = np.minimum(60 + rng.exponential(9.0, n), 100.0)
+    return np.where(u < young, under_40, np.where(u < young + middle, under_60, older))
 
 
 def _compose(profile: str, kind: np.ndarray, rng: np.random.Generator):
@@ -318,10 +290,10 @@ def _insurance(
         hh_insurer[sel] = np.array([names.index(n) for n in table])[pick]
     first = np.r_[True, household[1:] != household[:-1]]
     no_cover = uninsured_h[household] & (first | (rng.random(len(household)) < 0.6))
-    regime = np.where(no_cover, regimes.index("no_afiliado") if no_cover.any() else 0, 0)
-    regime = np.where(no_cover, regime, hh_regime[household]).astype("int8")
-    insurer = np.where(no_cover, names.index("NINGUNA") if no_cover.any() else 0, 0)
-    insurer = np.where(no_cover, insurer, hh_insurer[household]).astype("int16")
+    none = regimes.index("no_afiliado") if no_cover.any() else 0
+    regime = np.where(no_cover, none, hh_regime[household]).astype("int8")
+    nobody = names.index("NINGUNA") if no_cover.any() else 0
+    insurer = np.where(no_cover, nobody, hh_insurer[household]).astype("int16")
     return regime, insurer, uninsured_h, names, regimes
 
 
@@ -335,13 +307,7 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
     age = _trim(age, persons)
     h = len(age)
     order = np.argsort(terr[:h], kind="stable")
-    age, male, terr, dz, kind = (
-        age[order],
-        male[:h][order],
-        terr[:h][order],
-        dz[:h][order],
-        kind[:h][order],
-    )
+    age, male, terr, dz, kind = (x[:h][order] for x in (age, male, terr, dz, kind))
     rural = geo.rural[terr]
     flags = _flags(profile, dz, rural, age, rng)
     present = ~np.isnan(age)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from masrisk.synth.events import YEAR, Context, Events, code_table, sample_codes
+from masrisk.codes import icd10_matches
+from masrisk.synth.events import YEAR, Context, Events, code_table, sample_codes, window
 from masrisk.synth.health import GESTATION_DAYS, NEVER, fertility
-from masrisk.synth.risk import DELIVERY_RECORDED, STREAMS, LatentRisk, in_outcome
-from masrisk.synth.vocabulary import DELIVERY_CODES, GROUPS, in_ranges
+from masrisk.synth.risk import DELIVERY_RECORDED, STREAMS, LatentRisk, first_event, in_outcome
+from masrisk.synth.vocabulary import DELIVERY_CODES, GROUPS
 
 COVID_FROM = "2020-03-01"  # first COVID-19 diagnoses in Colombia and Mexico
 
@@ -41,10 +42,7 @@ def _groups(ctx: Context, weights: np.ndarray) -> np.ndarray:
 
 
 def _codes(ctx: Context, stream: int, group: np.ndarray, pid, day) -> np.ndarray:
-    """Styled codes of events of ``stream`` given their diagnosis groups.
-
-    COVID-19 (U07.1) is coded as a viral infection (B34.9) before March 2020.
-    """
+    """Styled codes of events of ``stream`` by diagnosis group; U07.1 is B34.9 before COVID."""
     code = np.zeros(len(pid), dtype="int64")
     name = STREAMS[stream]
     for g, spec in enumerate(GROUPS):
@@ -86,19 +84,15 @@ def visits(ctx: Context, model: LatentRisk, slices, rates, events: Events) -> No
         first = np.maximum(ctx.first, lo)
         last = np.minimum(ctx.last, hi)
         for stream in (0, 1):
-            span = np.maximum(last - first, 0)
-            count = ctx.rng.poisson(rate[stream] * span / YEAR)
-            pid = np.repeat(np.arange(len(span)), count)
-            day = first[pid] + np.floor(ctx.rng.random(len(pid)) * span[pid]).astype("int32")
+            pid, day = window(ctx.rng, rate[stream], first, last)
             group = _groups(ctx, model.weights(stream, pid, lo, hi))
             events.add(pid, day, STREAMS[stream], _codes(ctx, stream, group, pid, day))
 
 
 def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.DataFrame:
-    """Simulate the year after the period for persons alive at its end.
+    """Simulate the year after the period for persons alive at its end (rows by position).
 
-    Returns one row per person alive at the end (by position), with ``p_<outcome>``,
-    ``y_<outcome>`` and the latent components in that year.
+    The columns are those of :attr:`masrisk.synth.SyntheticPopulation.truth`, ``person_id`` aside.
     """
     rng = ctx.rng
     sel = np.flatnonzero(ctx.death == NEVER)
@@ -106,10 +100,8 @@ def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.Data
     log, indiv = model.log_rates(sel, lo, hi)
     rate = np.exp(log)
     n = len(sel)
-    share = [None, None, None]
-    for s in range(3):
-        w = model.weights(s, sel, lo, hi)
-        share[s] = w / w.sum(axis=1, keepdims=True)
+    weights = [model.weights(s, sel, lo, hi) for s in range(3)]
+    share = [w / w.sum(axis=1, keepdims=True) for w in weights]
     t_death = rng.standard_exponential(n) / rate[2]
     cause = _groups(ctx, share[2])
     due = (ctx.health.delivery[sel] >= lo) & (ctx.health.delivery[sel] < hi)
@@ -142,9 +134,8 @@ def truth(ctx: Context, model: LatentRisk, outcomes: tuple[str, ...]) -> pd.Data
             fatal = rate[2] * share[2][:, inside].sum(axis=1)
             qualifying, stop = qualifying + fatal, rate[2] - fatal
             y |= (t_death < 1.0) & inside[cause]
-        total = qualifying + stop
-        p = qualifying / total * -np.expm1(-total)
-        if "hospitalization" in kinds and (not ranges or in_ranges(DELIVERY_CODES[0], ranges)):
+        p = first_event(qualifying, stop)
+        if "hospitalization" in kinds and (not ranges or icd10_matches(DELIVERY_CODES[0], ranges)):
             p = 1 - (1 - delivery) * (1 - p)
             y |= delivered
         columns[f"p_{name}"] = p

@@ -24,15 +24,9 @@ COVID = {"bogota": 0.85, "mexico": 0.78}  # persons 12+ with a first dose in 202
 # Share of each target population screened within the recommended interval (Secretaría
 # Distrital de Salud de Bogotá, Observatorio de Salud, 2022, approximate).
 UPTAKE = {
-    "CERVICAL_CYTOLOGY": 0.75,
-    "HPV_TEST": 0.60,
-    "MAMMOGRAPHY": 0.55,
-    "PSA": 0.50,
-    "FIT": 0.35,
-    "BP_SCREENING": 0.60,
-    "DIABETES_RISK": 0.35,
-    "GROWTH_DEVELOPMENT": 0.80,
-}
+    "CERVICAL_CYTOLOGY": 0.75, "HPV_TEST": 0.60, "MAMMOGRAPHY": 0.55, "PSA": 0.50, "FIT": 0.35,
+    "BP_SCREENING": 0.60, "DIABETES_RISK": 0.35, "GROWTH_DEVELOPMENT": 0.80,
+}  # fmt: skip
 UPTAKE_MEXICO = 0.75  # relative to Bogotá
 
 
@@ -131,15 +125,10 @@ def labs(ctx: Context, events: Events) -> None:
         _lab(ctx, events, code, mask, start, rate, value)
 
 
-def _uptake(ctx: Context) -> np.ndarray:
-    """Log-odds shift of preventive care: adherence up, deprivation and rurality down."""
-    return 0.6 * ctx.health.adherence - 0.5 * ctx.dz - 0.5 * ctx.rural
-
-
 def vaccines(ctx: Context, events: Events, slices) -> None:
     """Childhood schedule, yearly influenza at 60+, HPV for girls and COVID-19 in 2021-2022."""
     rng, book, profile = ctx.rng, ctx.book, ctx.profile
-    z = _uptake(ctx)
+    z = 0.6 * ctx.health.adherence - 0.5 * ctx.dz - 0.5 * ctx.rural  # log-odds of uptake
     kids = np.flatnonzero(ctx.birth > -6 * 366)
     for code, ages in VACCINE_SCHEDULE.items():
         if code in NOT_IN_SCHEDULE[profile]:

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masrisk.codes import icd10_matches
 from masrisk.synth.health import CONDITIONS, PREVALENCE, Health
 from masrisk.synth.targets import FAMILY_SD, TERRITORIAL_SD, YEARLY_RATES
-from masrisk.synth.vocabulary import GROUP_AGE_EDGES, GROUPS, in_ranges
+from masrisk.synth.vocabulary import GROUP_AGE_EDGES, GROUPS
 
 STREAMS = ("emergency", "hospitalization", "death")
 GAMMA = np.array([0.8, 1.0, 1.1])  # weight of the latent risk in each stream
@@ -95,24 +96,26 @@ class LatentRisk:
         rest = rest + BETA["ckd_severity"] * h.ckd_severity[sel] * act["ckd"]
         return np.interp(np.maximum(age, 0), AGE_KNOTS, HOSPITAL_AGE) + rest
 
-    def log_rates(self, sel, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
-        """Log yearly rates (3, n) of the streams in [lo, hi), and the individual part."""
+    def excess(self, sel, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        """Age (at least 0), its centring band, the weighted latent risk beyond age, and ``I``."""
         age, act, preg = self.state(sel, lo, hi)
         indiv = self.individual(sel, age, act, preg)
         a = np.maximum(age, 0)
         excess = indiv - np.interp(a, AGE_KNOTS, HOSPITAL_AGE)
-        excess = excess + self.family[sel] + self.territorial[sel]
-        male = self.male[sel]
+        excess = (excess + self.family[sel] + self.territorial[sel]) * attenuation(a)
+        return a, np.searchsorted(CENTRE_BANDS, a, side="right") - 1, excess, indiv
+
+    def log_rates(self, sel, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Log yearly rates (3, n) of the streams in [lo, hi), and the individual part."""
+        a, band, excess, indiv = self.excess(sel, lo, hi)
         shape = np.stack(
             [
                 np.interp(a, AGE_KNOTS, EMERGENCY_AGE),
                 np.interp(a, AGE_KNOTS, HOSPITAL_AGE),
                 np.interp(a, MORTALITY_KNOTS, np.log(MORTALITY))
-                + male * np.interp(a, MALE_KNOTS, MALE_MORTALITY),
+                + self.male[sel] * np.interp(a, MALE_KNOTS, MALE_MORTALITY),
             ]
         )
-        band = np.searchsorted(CENTRE_BANDS, a, side="right") - 1
-        excess = excess * attenuation(a)
         z = GAMMA[:, None] * excess[None, :] - self.centre[:, band]
         return self.alpha[:, None] + shape + CAP * np.tanh(z / CAP), indiv
 
@@ -167,7 +170,7 @@ def in_outcome(stream: int, ranges: tuple[str, ...]) -> np.ndarray:
     name = STREAMS[stream]
     out = []
     for group in GROUPS:
-        inside = {in_ranges(c, ranges) for c in getattr(group, name)} if ranges else {True}
+        inside = {icd10_matches(c, ranges) for c in getattr(group, name)} if ranges else {True}
         if len(inside) > 1:
             raise AssertionError(f"group {group.name} straddles {ranges}")  # pragma: no cover
         out.append(inside.pop())
@@ -207,11 +210,7 @@ def _weighted_root(probability, target: float, weight: np.ndarray, **bounds) -> 
 
 def _centre(model: LatentRisk, sel: np.ndarray, lo: int, hi: int) -> None:
     """Centre the latent risk beyond age within each age band (see the module docstring)."""
-    age, act, preg = model.state(sel, lo, hi)
-    a = np.maximum(age, 0)
-    excess = model.individual(sel, age, act, preg) - np.interp(a, AGE_KNOTS, HOSPITAL_AGE)
-    excess = (excess + model.family[sel] + model.territorial[sel]) * attenuation(a)
-    band = np.searchsorted(CENTRE_BANDS, a, side="right") - 1
+    _, band, excess, _ = model.excess(sel, lo, hi)
     counts = np.maximum(np.bincount(band, minlength=len(CENTRE_BANDS)), 1)
     means = np.bincount(band, excess, minlength=len(CENTRE_BANDS)) / counts
     model.centre[:] = GAMMA[:, None] * means[None, :]

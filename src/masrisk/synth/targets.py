@@ -11,24 +11,14 @@ from __future__ import annotations
 #: bogota: DANE, Proyecciones de población 2018-2070 con base en el CNPV 2018 (post-COVID-19
 #: update, 2023), Bogotá D.C., 2024. mexico: INEGI, Censo de Población y Vivienda 2020 and
 #: CONAPO projections 2024 for Guerrero; the population without social security is younger.
+# fmt: off
 AGE_STAGE_SHARES: dict[str, dict[str, float]] = {
-    "bogota": {
-        "primera_infancia": 0.062,
-        "infancia": 0.072,
-        "adolescencia": 0.076,
-        "juventud": 0.180,
-        "adultez": 0.450,
-        "vejez": 0.160,
-    },
-    "mexico": {
-        "primera_infancia": 0.100,
-        "infancia": 0.105,
-        "adolescencia": 0.105,
-        "juventud": 0.185,
-        "adultez": 0.375,
-        "vejez": 0.130,
-    },
+    "bogota": {"primera_infancia": 0.062, "infancia": 0.072, "adolescencia": 0.076,
+               "juventud": 0.180, "adultez": 0.450, "vejez": 0.160},
+    "mexico": {"primera_infancia": 0.100, "infancia": 0.105, "adolescencia": 0.105,
+               "juventud": 0.185, "adultez": 0.375, "vejez": 0.130},
 }
+# fmt: on
 
 #: Share of women. Same sources as :data:`AGE_STAGE_SHARES`.
 FEMALE_SHARE: dict[str, float] = {"bogota": 0.522, "mexico": 0.515}
@@ -71,15 +61,11 @@ REGIME_SHARES: dict[str, dict[str, float]] = {
 #: en Colombia 2022, and Encuesta Nacional de Salud 2007. mexico: ENSANUT 2022 (diagnosed
 #: diabetes 12.6 % of adults, ~25-30 % at 60+).
 CHRONIC_PREVALENCE: dict[str, dict[str, dict[str, float]]] = {
-    "bogota": {
-        "hypertension": {"18-44": 0.05, "60+": 0.42},
-        "diabetes": {"18-44": 0.015, "60+": 0.16},
-    },
-    "mexico": {
-        "hypertension": {"18-44": 0.05, "60+": 0.40},
-        "diabetes": {"18-44": 0.035, "60+": 0.27},
-    },
-}
+    "bogota": {"hypertension": {"18-44": 0.05, "60+": 0.42},
+               "diabetes": {"18-44": 0.015, "60+": 0.16}},
+    "mexico": {"hypertension": {"18-44": 0.05, "60+": 0.40},
+               "diabetes": {"18-44": 0.035, "60+": 0.27}},
+}  # fmt: skip
 
 #: Yearly rates: share of persons with at least one hospitalisation, with at least one
 #: emergency visit, deaths per person (crude mortality), and share with at least one
@@ -88,20 +74,14 @@ CHRONIC_PREVALENCE: dict[str, dict[str, dict[str, float]]] = {
 #: affiliates a year, ~20 % with an emergency visit); DANE Estadísticas Vitales 2022 (~38,700
 #: deaths in 7.9 M, 4.9 per 1,000). mexico: DGIS egresos hospitalarios and INEGI EDR 2022 for
 #: Guerrero, lower use of services and slightly higher mortality.
+# fmt: off
 YEARLY_RATES: dict[str, dict[str, float]] = {
-    "bogota": {
-        "hospitalization": 0.07,
-        "emergency": 0.20,
-        "mortality": 0.0049,
-        "cardiovascular": 0.008,
-    },
-    "mexico": {
-        "hospitalization": 0.06,
-        "emergency": 0.16,
-        "mortality": 0.0056,
-        "cardiovascular": 0.007,
-    },
+    "bogota": {"hospitalization": 0.07, "emergency": 0.20, "mortality": 0.0049,
+               "cardiovascular": 0.008},
+    "mexico": {"hospitalization": 0.06, "emergency": 0.16, "mortality": 0.0056,
+               "cardiovascular": 0.007},
 }
+# fmt: on
 
 #: Standard deviations (log-odds scale) of the family and territorial parts of the latent
 #: risk, and of the unobserved personal frailty within the individual part. With these the
