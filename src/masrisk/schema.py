@@ -57,19 +57,12 @@ _MANGLED = re.compile(r".+\.[0-9]+")
 
 
 def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Read every table file of a data directory as it is on disk, without validating.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A directory holding ``<table>.parquet`` or ``<table>.csv`` for the tables of the
-        contract. Other files are ignored. CSV cells are read as text (so ids such as
-        ``"007"`` keep their zeros); only empty cells are missing.
+    """Read every table file of a data directory (:func:`table_files`) without validating.
 
     Returns
     -------
     frames : dict of str to pandas.DataFrame
-        The tables found.
+        The tables found, read by :func:`read_table_file`.
     problems : list of Problem
         Files that could not be read, or tables given twice.
     """
@@ -85,6 +78,8 @@ def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem
 
 def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
     """Find the file of each table of a data directory: ``<table>.parquet`` or ``.csv``.
+
+    Other files are ignored.
 
     Returns
     -------
@@ -104,8 +99,7 @@ def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
     files: dict[str, Path] = {}
     problems: list[Problem] = []
     for name in CONTRACT:
-        present = [directory / f"{name}.{ext}" for ext in ("parquet", "csv")]
-        present = [p for p in present if p.is_file()]
+        present = [p for ext in ("parquet", "csv") if (p := directory / f"{name}.{ext}").is_file()]
         if len(present) > 1:
             problems.append(
                 Problem(name, None, "table given twice", detail="keep either the .parquet or .csv")
@@ -116,10 +110,10 @@ def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
 
 
 def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.DataFrame:
-    """Read one table file as it is on disk: Parquet as typed, CSV cells as text.
+    """Read one table file as it is on disk, without validating: Parquet as typed, CSV as text.
 
     CSV cells are read as text so that ids such as ``"007"`` keep their zeros; only empty
-    cells are missing. Nothing is validated.
+    cells are missing.
 
     Parameters
     ----------
@@ -298,10 +292,8 @@ def _check_column(
     if column.kind in ("flag", "integer", "number"):
         return _check_numbers(_as_plain(values), column, where)
     if column.kind == "category":
-        allowed = column.allowed
-        if allowed is not None and column.extensible:
-            allowed = tuple(dict.fromkeys([*allowed, *extra_kinds]))
-        return _check_category(values, allowed, where)
+        extra = extra_kinds if column.extensible else ()
+        return _check_category(values, column.allowed, extra, where)
     return values
 
 
@@ -315,11 +307,7 @@ def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Se
     else:
         parsed = pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce")
     where.report("not a date", parsed.isna() & values.notna(), values)
-    if column.bounds is not None:
-        low, high = (pd.Timestamp(b) for b in column.bounds)
-        outside = (parsed < low) | (parsed > high)
-        where.report(f"date out of range {low.year}-{high.year}", outside, values)
-        parsed = parsed.mask(outside)
+    parsed = _in_ranges(parsed, column, where, values)
     return parsed.astype("datetime64[ns]")
 
 
@@ -344,45 +332,37 @@ def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.
         bad = numbers.notna() & ~numbers.isin(column.allowed)
         detail = f"allowed: {', '.join(map(str, column.allowed))}"
         where.report(column.violation or "unknown value", bad, values, detail)
-    if column.bounds is not None:
-        low, high = column.bounds
-        below, above = numbers < low, numbers > high
-        if column.violation or low != 0:
-            where.report(column.violation or f"outside {low:g} to {high:g}", below | above, values)
-        else:
-            where.report("negative", below, values)
-            where.report(f"above {high:,}", above, values)
-        numbers = _without(numbers, below | above)
-    if column.dtype == "float32":  # 1e300 would become inf
-        limit = float(np.finfo("float32").max)
-        beyond = (numbers > limit) | (numbers < -limit)
-        where.report(f"beyond the float32 range (±{limit:.1e})", beyond, values)
-        numbers = _without(numbers, beyond)
+    numbers = _in_ranges(numbers, column, where, values)
     if column.kind == "integer":
         whole = numbers.notna().all() and not fraction.any()
         return numbers.astype(column.dtype or "int64") if whole else numbers
     return numbers.astype(column.dtype or "float64")
 
 
-def _without(numbers: pd.Series, reported: pd.Series) -> pd.Series:
-    """Numbers with the reported ones missing, so that none is cast out of range."""
-    return numbers.mask(reported) if reported.any() else numbers
+def _in_ranges(parsed: pd.Series, column: ColumnSpec, where: _Column, values: pd.Series):
+    """Report the values outside the column's ranges and blank them, so none is cast."""
+    for rule, low, high in column.ranges():
+        outside = (parsed < low) | (parsed > high)
+        where.report(rule, outside, values)
+        parsed = parsed.mask(outside) if outside.any() else parsed
+    return parsed
 
 
-def _check_category(values: pd.Series, allowed: tuple | None, where: _Column) -> pd.Series:
+def _check_category(
+    values: pd.Series, allowed: tuple | None, extra: tuple[str, ...], where: _Column
+) -> pd.Series:
     text = _as_text_category(values)
     if allowed is None:
         return text
+    allowed = tuple(dict.fromkeys([*allowed, *extra]))
     unknown = text.notna() & ~text.isin(allowed)
     if unknown.any():  # one example per distinct value, with its count: a misspelling repeats
         counts = text[unknown].astype("str").value_counts()
+        examples = [f"{show(v)} ({n:,} rows)" for v, n in counts.items()]
+        detail = f"allowed: {', '.join(map(str, allowed))}"
+        rows = int(unknown.sum())
         where.found.add(
-            where.table,
-            where.name,
-            "unknown value",
-            rows=int(unknown.sum()),
-            examples=[f"{show(v)} ({n:,} rows)" for v, n in counts.items()],
-            detail=f"allowed: {', '.join(map(str, allowed))}",
+            where.table, where.name, "unknown value", rows=rows, examples=examples, detail=detail
         )
     return text.cat.set_categories(list(allowed))
 
@@ -425,52 +405,39 @@ def _check_keys(typed: dict[str, pd.DataFrame], found: Problems) -> None:
                 found.add_values(name, column.name, "duplicate id", twice, values)
                 continue
             parent = typed.get(column.references or "")
-            parent_key = CONTRACT[column.references].key if column.references else None
-            if parent is None or parent_key not in parent.columns:
+            key = CONTRACT[column.references].key if column.references else None
+            if parent is None or key not in parent.columns:
                 continue
-            orphan = values.notna() & ~values.isin(parent[parent_key].dropna())
-            found.add_values(
-                name,
-                column.name,
-                f"value matches no {column.references}.{parent_key}",
-                orphan,
-                values,
-                detail=_dtype_hint(values, parent[parent_key]),
-            )
+            orphan = values.notna() & ~values.isin(parent[key].dropna())
+            rule = f"value matches no {column.references}.{key}"
+            hint = _dtype_hint(values, parent[key])
+            found.add_values(name, column.name, rule, orphan, values, detail=hint)
 
 
 def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: Problems) -> None:
     """Birth dates and ages must be possible given the events' dates."""
-    persons, events = typed.get("persons"), typed.get("events")
-    if persons is None or events is None or "birth_date" not in persons.columns:
+    persons, events = (typed.get(name, pd.DataFrame()) for name in ("persons", "events"))
+    birth, dates, ids = persons.get("birth_date"), events.get("date"), persons.get("person_id")
+    dated = [
+        d is not None and pd.api.types.is_datetime64_any_dtype(d.dtype) for d in (birth, dates)
+    ]
+    if not all(dated) or pd.isna(last := dates.max()):
         return
-    dated = [persons["birth_date"]] + ([events["date"]] if "date" in events.columns else [])
-    if len(dated) < 2 or not all(pd.api.types.is_datetime64_any_dtype(d.dtype) for d in dated):
-        return
-    last = events["date"].max()
-    if pd.isna(last):
-        return
-    where = _Column(found, "persons", "birth_date", persons.get("person_id"))
-    birth = persons["birth_date"]
+    where = _Column(found, "persons", "birth_date", ids)
     shown = birth.dt.strftime("%Y-%m-%d")
     where.report(f"birth date after the last event date {last:%Y-%m-%d}", birth > last, shown)
     oldest = CONTRACT["persons"].column("age").bounds[1]
     too_old = birth <= last - pd.DateOffset(years=oldest + 1)
     where.report(f"age outside 0-{oldest:g} on {last:%Y-%m-%d}", too_old, shown)
-    if "person_id" not in events.columns or "person_id" not in persons.columns:
-        return
-    if persons["person_id"].duplicated().any():
-        return  # already reported; a birth date per person is ambiguous
-    born = events["person_id"].map(
-        pd.Series(birth.to_numpy(), index=persons["person_id"].to_numpy())
-    )
-    early = events["date"] < born
-    found.add_rows(
-        "events", "date", "event before the person's birth date", early, ids=events["person_id"]
-    )
+    if ids is None or "person_id" not in events.columns or ids.duplicated().any():
+        return  # a duplicate id is already reported; a birth date per person is ambiguous
+    born = events["person_id"].map(pd.Series(birth.to_numpy(), index=ids.to_numpy()))
+    rule = "event before the person's birth date"
+    found.add_rows("events", "date", rule, dates < born, ids=events["person_id"])
 
 
 def _dtype_hint(child: pd.Series, parent: pd.Series) -> str:
+    """Say when ids here are text and the parent's numbers, or the other way round."""
     child_text = not pd.api.types.is_numeric_dtype(child.dtype)
     parent_text = not pd.api.types.is_numeric_dtype(parent.dtype)
     if child_text != parent_text:
