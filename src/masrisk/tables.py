@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -339,8 +339,6 @@ class Tables:
 
     def __post_init__(self) -> None:
         # Frozen: the frames are shared, not copied; fields are checked for presence only.
-        for f in fields(self):
-            if f.name in ("adjacency", "facilities"):
-                continue
-            if getattr(self, f.name) is None:
-                raise TypeError(f"Tables.{f.name} is required")
+        for name, spec in CONTRACT.items():
+            if spec.required and getattr(self, name) is None:
+                raise TypeError(f"Tables.{name} is required")

@@ -114,6 +114,7 @@ def family_features(
     codes, household_ids = pd.factorize(population.persons["household_id"])
     n = len(household_ids)
     age = individual["ind_age"].to_numpy(dtype="float64")
+    chronic = individual["ind_n_chronic"].to_numpy() > 0
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes, weights=mask.astype("float64"), minlength=n)
@@ -136,9 +137,7 @@ def family_features(
             "fam_older_adult_alone": ((size == 1) & (count(age >= 60) == 1)).astype("int8"),
             "fam_single_adult_with_children": ((adults == 1) & (size > adults)).astype("int8"),
             "fam_pregnant_members": total("ind_pregnant").astype("int8"),
-            "fam_members_chronic": count(individual["ind_n_chronic"].to_numpy() > 0).astype(
-                "int16"
-            ),
+            "fam_members_chronic": count(chronic).astype("int16"),
             "fam_emergencies_365d": total("ind_n_emergency_365d").astype("int16"),
             "fam_hospitalizations_365d": total("ind_n_hospitalization_365d").astype("int16"),
         },

@@ -16,7 +16,7 @@ from masrisk.features.catalog import FeatureSpec, feature
 from masrisk.features.events import EventArrays
 from masrisk.features.population import Population
 
-__all__ = ["CATALOG", "lab_columns", "lab_name", "lab_persons"]
+__all__ = ["CATALOG", "frequent_labs", "lab_columns", "lab_name", "lab_persons"]
 
 #: The lab columns; ``{lab}`` stands for a lab code.
 CATALOG: tuple[FeatureSpec, ...] = (
@@ -59,6 +59,11 @@ def lab_persons(population: Population) -> pd.Series:
     return pd.Series(_persons_with(pair, population.size, names), index=pd.Index(names, name="lab"))
 
 
+def frequent_labs(by_code: pd.Series, persons: int, min_share: float) -> list[str]:
+    """Return the lab names that at least ``min_share`` of ``persons`` have had, sorted."""
+    return sorted(by_code.index[(by_code > 0) & (by_code >= min_share * persons)])
+
+
 def _lab_pairs(events: EventArrays, n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Lab names (sorted), the lab events' rows and their ``lab * n + person`` pairs."""
     names = sorted({lab_name(c) for c in events.categories} - {""})
@@ -79,20 +84,13 @@ def lab_columns(
 ) -> dict[str, np.ndarray]:
     """Return the last result and change of each lab code asked, or frequent in the data.
 
-    Parameters
-    ----------
-    events : EventArrays
-        The events of ``n`` persons.
-    n : int
-        Number of persons.
-    lab_codes, min_lab_share
-        As :func:`masrisk.features.individual.individual_features`.
+    ``events`` are those of ``n`` persons; ``lab_codes`` and ``min_lab_share`` are as in
+    :func:`masrisk.features.individual.individual_features`.
     """
     names, sel, pair = _lab_pairs(events, n)
     if lab_codes is None:
-        persons = _persons_with(pair, n, names)
-        frequent = (persons > 0) & (persons >= min_lab_share * n)
-        chosen = [names[i] for i in np.flatnonzero(frequent)]
+        persons = pd.Series(_persons_with(pair, n, names), index=names)
+        chosen = frequent_labs(persons, n, min_lab_share)
     else:
         chosen = list(dict.fromkeys(lab_name(c) for c in lab_codes))
         if "" in chosen:
