@@ -7,7 +7,7 @@ those that enough of the persons present have had (:func:`lab_persons` counts th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,18 @@ from masrisk.features.catalog import FeatureSpec, feature
 from masrisk.features.events import EventArrays
 from masrisk.features.population import Population
 
-__all__ = ["CATALOG", "frequent_labs", "lab_columns", "lab_name", "lab_persons"]
+__all__ = [
+    "CATALOG",
+    "LAB_PREFIX",
+    "frequent_labs",
+    "lab_column_names",
+    "lab_columns",
+    "lab_name",
+    "lab_persons",
+]
+
+#: The prefix of every lab column.
+LAB_PREFIX = "ind_lab_"
 
 #: The lab columns; ``{lab}`` stands for a lab code.
 CATALOG: tuple[FeatureSpec, ...] = (
@@ -32,6 +43,11 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "unit of the lab",
     ),
 )
+
+
+def lab_column_names(names: Iterable[str]) -> list[str]:
+    """Return the columns of lab names, in order: ``ind_lab_{name}_last``, ``..._change``."""
+    return [f"{LAB_PREFIX}{name}_{kind}" for name in names for kind in ("last", "change")]
 
 
 def lab_name(code: str) -> str:
@@ -113,8 +129,5 @@ def lab_columns(
     out_last[pos[keep], col[keep]] = value[last[keep]]
     keep &= has_prev
     out_change[pos[keep], col[keep]] = value[last[keep]] - value[prev[keep]]
-    columns: dict[str, np.ndarray] = {}
-    for j, name in enumerate(chosen):
-        columns[f"ind_lab_{name}_last"] = out_last[:, j]
-        columns[f"ind_lab_{name}_change"] = out_change[:, j]
-    return columns
+    arrays = [out[:, j] for j in range(len(chosen)) for out in (out_last, out_change)]
+    return dict(zip(lab_column_names(chosen), arrays, strict=True))

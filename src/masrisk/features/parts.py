@@ -22,7 +22,7 @@ from masrisk.config import Config
 from masrisk.exceptions import ConfigError, CutoffError
 from masrisk.features import family, individual
 from masrisk.features.counts import TerritoryCounts, territory_counts
-from masrisk.features.labs import frequent_labs, lab_name, lab_persons
+from masrisk.features.labs import LAB_PREFIX, frequent_labs, lab_column_names, lab_name, lab_persons
 from masrisk.features.population import Population, population_at, to_timestamp
 from masrisk.tables import Tables
 from masrisk.vocabulary import LEVELS, feature_level
@@ -39,8 +39,6 @@ __all__ = [
     "select_levels",
     "with_dtypes",
 ]
-
-_LAB_PREFIX = "ind_lab_"
 
 
 @dataclass(frozen=True)
@@ -226,11 +224,10 @@ def finish_features(
     """
     labs = list(dict.fromkeys(lab_name(c) for c in lab_codes))
     frame = part.features
-    names = [c for c in frame.columns if not c.startswith(_LAB_PREFIX)]
+    names = [c for c in frame.columns if not c.startswith(LAB_PREFIX)]
     family_level = (i for i, c in enumerate(names) if feature_level(c) == LEVELS["fam_"])
     first_family = next(family_level, len(names))
-    lab_columns = [f"{_LAB_PREFIX}{lab}_{kind}" for lab in labs for kind in ("last", "change")]
-    columns = names[:first_family] + lab_columns + names[first_family:]
+    columns = names[:first_family] + lab_column_names(labs) + names[first_family:]
     missing = [c for c in columns if c not in frame.columns]
     added = pd.DataFrame(np.nan, index=frame.index, columns=missing, dtype="float32")
     frame = pd.concat([frame, added], axis=1)[columns]
