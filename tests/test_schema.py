@@ -268,6 +268,12 @@ RULES = {
         "not a date",
     ),
     "missing event date": (_set("events", "date", 3, None), "events", "date", "missing value"),
+    "event date out of range": (
+        _set("events", "date", 3, "1800-01-01"),
+        "events",
+        "date",
+        "date out of range 1850-2200",
+    ),
     "birth after last event": (
         _set("persons", "birth_date", 1, "2025-06-01"),
         "persons",
