@@ -49,6 +49,16 @@ def test_every_column_says_its_level_and_has_a_compact_dtype(features):
     assert wide == []
 
 
+def test_a_declared_feature_takes_the_level_of_its_prefix():
+    from masrisk.features.catalog import FeatureSpec, feature
+
+    assert feature("fam_size", "Members", "persons") == FeatureSpec(
+        "fam_size", "family", "Members", "persons"
+    )
+    with pytest.raises(ValueError, match="no level prefix"):
+        feature("size", "Members", "persons")
+
+
 def test_catalogue_documents_every_column(features):
     undocumented = [c for c in features.columns if describe_column(c) is None]
     assert undocumented == []

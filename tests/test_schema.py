@@ -137,6 +137,22 @@ def test_numbers_are_never_coerced_out_of_range(frames):
     assert np.isfinite(tables.events["value"].dropna()).all()
 
 
+def test_range_rules_come_from_the_column_specs():
+    contract = masrisk.CONTRACT
+    assert contract["territories"].column("population").ranges() == (
+        ("negative", 0, float("inf")),
+        ("above 1,000,000,000", -float("inf"), 10**9),
+    )
+    assert contract["facilities"].column("lat").ranges() == (("outside -90 to 90", -90.0, 90.0),)
+    (rule, low, high), beyond = contract["persons"].column("age").ranges()
+    assert (rule, low, high) == ("age outside 0-120", 0, 120)
+    assert beyond[0] == "beyond the float32 range (±3.4e+38)"
+    assert contract["events"].column("date").ranges() == (
+        ("date out of range 1850-2200", "1850-01-01", "2200-01-01"),
+    )
+    assert contract["persons"].column("sex").ranges() == ()
+
+
 def test_missing_directory_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         load_tables(tmp_path / "nope")
@@ -252,6 +268,12 @@ RULES = {
         "not a date",
     ),
     "missing event date": (_set("events", "date", 3, None), "events", "date", "missing value"),
+    "event date out of range": (
+        _set("events", "date", 3, "1800-01-01"),
+        "events",
+        "date",
+        "date out of range 1850-2200",
+    ),
     "birth after last event": (
         _set("persons", "birth_date", 1, "2025-06-01"),
         "persons",

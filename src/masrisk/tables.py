@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
 from masrisk.vocabulary import SEXES, ZONES
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["CONTRACT", "DATE_RANGE", "ColumnSpec", "TableSpec", "Tables"]
 
 ColumnKind = Literal["id", "ref", "date", "category", "integer", "number", "flag", "text"]
+
+_INF = float("inf")
+_FLOAT32_MAX = float(np.finfo("float32").max)
 
 #: Dates outside this range (inclusive, ISO 8601) are typing mistakes, not history.
 DATE_RANGE: tuple[str, str] = ("1850-01-01", "2200-01-01")
@@ -66,6 +71,26 @@ class ColumnSpec:
     extensible: bool = False
     violation: str = ""
 
+    def ranges(self) -> tuple[tuple[str, object, object], ...]:
+        """Return ``(rule, low, high)`` for each range the values must fall in.
+
+        From ``bounds`` (a date's, a number's) and, for a float32 column, the float32 range;
+        a value outside a range breaks its rule.
+        """
+        ranges: list[tuple[str, object, object]] = []
+        if self.bounds is not None:
+            low, high = self.bounds
+            if self.kind == "date":
+                ranges.append((f"date out of range {low[:4]}-{high[:4]}", low, high))
+            elif self.violation or low != 0:
+                ranges.append((self.violation or f"outside {low:g} to {high:g}", low, high))
+            else:
+                ranges += [("negative", 0, _INF), (f"above {high:,}", -_INF, high)]
+        if self.dtype == "float32":  # 1e300 would become inf
+            rule = f"beyond the float32 range (±{_FLOAT32_MAX:.1e})"
+            ranges.append((rule, -_FLOAT32_MAX, _FLOAT32_MAX))
+        return tuple(ranges)
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -92,7 +117,7 @@ def _one_of(values: tuple[str, ...]) -> str:
 
 
 _LON, _LAT = (-180.0, 180.0), (-90.0, 90.0)
-_POSITIVE = (0.0, float("inf"))
+_POSITIVE = (0.0, _INF)
 
 _DEPRIVATION_COLUMNS = tuple(
     ColumnSpec(
@@ -103,144 +128,135 @@ _DEPRIVATION_COLUMNS = tuple(
     for name, dimension in MPI_INDICATORS.items()
 )
 
+
+def _by_name(*tables: TableSpec) -> dict[str, TableSpec]:
+    return {table.name: table for table in tables}
+
+
 #: The six tables of the data contract, in the order their keys are referenced.
-CONTRACT: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec(
-            "territories",
-            key="territory_id",
-            description="Territorial units: cadastral sectors, areas of a health district.",
-            columns=(
-                ColumnSpec("territory_id", "id", True, description="Unique id."),
-                ColumnSpec("zone", "category", True, description=_one_of(ZONES), allowed=ZONES),
-                ColumnSpec(
-                    "population",
-                    "integer",
-                    True,
-                    description="Resident persons.",
-                    bounds=(0, 10**9),
-                ),
-                ColumnSpec("name", "text", description="Display name."),
-                ColumnSpec("district", "text", description="Localidad or Distrito de Salud."),
-                ColumnSpec(
-                    "area_km2",
-                    "number",
-                    description="Surface in square kilometres.",
-                    bounds=_POSITIVE,
-                ),
-                ColumnSpec(
-                    "lon", "number", description="Longitude of the centroid (WGS 84).", bounds=_LON
-                ),
-                ColumnSpec(
-                    "lat", "number", description="Latitude of the centroid (WGS 84).", bounds=_LAT
-                ),
-                ColumnSpec("stratum", "number", description="Socio-economic stratum (1-6)."),
+CONTRACT: dict[str, TableSpec] = _by_name(
+    TableSpec(
+        "territories",
+        key="territory_id",
+        description="Territorial units: cadastral sectors, areas of a health district.",
+        columns=(
+            ColumnSpec("territory_id", "id", True, description="Unique id."),
+            ColumnSpec("zone", "category", True, description=_one_of(ZONES), allowed=ZONES),
+            ColumnSpec(
+                "population", "integer", True, description="Resident persons.", bounds=(0, 10**9)
+            ),
+            ColumnSpec("name", "text", description="Display name."),
+            ColumnSpec("district", "text", description="Localidad or Distrito de Salud."),
+            ColumnSpec(
+                "area_km2", "number", description="Surface in square kilometres.", bounds=_POSITIVE
+            ),
+            ColumnSpec(
+                "lon", "number", description="Longitude of the centroid (WGS 84).", bounds=_LON
+            ),
+            ColumnSpec(
+                "lat", "number", description="Latitude of the centroid (WGS 84).", bounds=_LAT
+            ),
+            ColumnSpec("stratum", "number", description="Socio-economic stratum (1-6)."),
+        ),
+    ),
+    TableSpec(
+        "adjacency",
+        required=False,
+        description="Neighbouring territories; k nearest neighbours by lon/lat if absent.",
+        columns=(
+            ColumnSpec("territory_id", "ref", True, "territories"),
+            ColumnSpec("neighbor_id", "ref", True, "territories"),
+            ColumnSpec(
+                "weight", "number", description="Spatial weight (default 1).", bounds=_POSITIVE
             ),
         ),
-        TableSpec(
-            "adjacency",
-            required=False,
-            description="Neighbouring territories; k nearest neighbours by lon/lat if absent.",
-            columns=(
-                ColumnSpec("territory_id", "ref", True, "territories"),
-                ColumnSpec("neighbor_id", "ref", True, "territories"),
-                ColumnSpec(
-                    "weight", "number", description="Spatial weight (default 1).", bounds=_POSITIVE
-                ),
-            ),
+    ),
+    TableSpec(
+        "households",
+        key="household_id",
+        description="Households, with the deprivation flags of the poverty index.",
+        columns=(
+            ColumnSpec("household_id", "id", True, description="Unique id."),
+            ColumnSpec("territory_id", "ref", True, "territories"),
+            *_DEPRIVATION_COLUMNS,
         ),
-        TableSpec(
-            "households",
-            key="household_id",
-            description="Households, with the deprivation flags of the poverty index.",
-            columns=(
-                ColumnSpec("household_id", "id", True, description="Unique id."),
-                ColumnSpec("territory_id", "ref", True, "territories"),
-                *_DEPRIVATION_COLUMNS,
+    ),
+    TableSpec(
+        "persons",
+        key="person_id",
+        description="Persons: one row each, in one household.",
+        either=("birth_date", "age"),
+        columns=(
+            ColumnSpec("person_id", "id", True, description="Unique id."),
+            ColumnSpec("household_id", "ref", True, "households"),
+            ColumnSpec(
+                "birth_date",
+                "date",
+                description="Date of birth (or give `age`).",
+                bounds=DATE_RANGE,
             ),
-        ),
-        TableSpec(
-            "persons",
-            key="person_id",
-            description="Persons: one row each, in one household.",
-            either=("birth_date", "age"),
-            columns=(
-                ColumnSpec("person_id", "id", True, description="Unique id."),
-                ColumnSpec("household_id", "ref", True, "households"),
-                ColumnSpec(
-                    "birth_date",
-                    "date",
-                    description="Date of birth (or give `age`).",
-                    bounds=DATE_RANGE,
-                ),
-                ColumnSpec(
-                    "age",
-                    "number",
-                    description="Age in years at the last event date.",
-                    dtype="float32",
-                    bounds=(0, 120),
-                    violation="age outside 0-120",
-                ),
-                ColumnSpec("sex", "category", True, description=_one_of(SEXES), allowed=SEXES),
-                ColumnSpec("insurer", "text", description="Insurer (EPS) or provider network."),
-                ColumnSpec("regime", "text", description="Insurance regime."),
-                ColumnSpec("pregnant", "flag", description="1 if pregnant at the data's end."),
-                ColumnSpec("disability", "flag", description="1 if registered with a disability."),
+            ColumnSpec(
+                "age",
+                "number",
+                description="Age in years at the last event date.",
+                dtype="float32",
+                bounds=(0, 120),
+                violation="age outside 0-120",
             ),
+            ColumnSpec("sex", "category", True, description=_one_of(SEXES), allowed=SEXES),
+            ColumnSpec("insurer", "text", description="Insurer (EPS) or provider network."),
+            ColumnSpec("regime", "text", description="Insurance regime."),
+            ColumnSpec("pregnant", "flag", description="1 if pregnant at the data's end."),
+            ColumnSpec("disability", "flag", description="1 if registered with a disability."),
         ),
-        TableSpec(
-            "events",
-            description="Health events: visits, dispensations, labs, vaccines, screenings, deaths.",
-            columns=(
-                ColumnSpec("person_id", "ref", True, "persons"),
-                ColumnSpec(
-                    "date", "date", True, description="Date of the event.", bounds=DATE_RANGE
-                ),
-                ColumnSpec(
-                    "kind",
-                    "category",
-                    True,
-                    description="One of the event kinds.",
-                    allowed=EVENT_KINDS,
-                    extensible=True,
-                ),
-                ColumnSpec("code", "category", description="ICD-10 code, or the lab/vaccine code."),
-                ColumnSpec(
-                    "value", "number", description="Numeric result (labs).", dtype="float32"
-                ),
+    ),
+    TableSpec(
+        "events",
+        description="Health events: visits, dispensations, labs, vaccines, screenings, deaths.",
+        columns=(
+            ColumnSpec("person_id", "ref", True, "persons"),
+            ColumnSpec("date", "date", True, description="Date of the event.", bounds=DATE_RANGE),
+            ColumnSpec(
+                "kind",
+                "category",
+                True,
+                description="One of the event kinds.",
+                allowed=EVENT_KINDS,
+                extensible=True,
             ),
+            ColumnSpec("code", "category", description="ICD-10 code, or the lab/vaccine code."),
+            ColumnSpec("value", "number", description="Numeric result (labs).", dtype="float32"),
         ),
-        TableSpec(
-            "facilities",
-            key="facility_id",
-            required=False,
-            description="Health facilities with their level of care.",
-            columns=(
-                ColumnSpec("facility_id", "id", True, description="Unique id."),
-                ColumnSpec("lon", "number", True, description="Longitude (WGS 84).", bounds=_LON),
-                ColumnSpec("lat", "number", True, description="Latitude (WGS 84).", bounds=_LAT),
-                ColumnSpec(
-                    "level",
-                    "integer",
-                    True,
-                    description="Level of care: 1, 2 or 3.",
-                    dtype="int8",
-                    allowed=(1, 2, 3),
-                    violation="unknown facility level",
-                ),
-                ColumnSpec(
-                    "capacity",
-                    "number",
-                    description="Capacity, e.g. team-hours a week.",
-                    bounds=_POSITIVE,
-                ),
-                ColumnSpec("name", "text", description="Display name."),
-                ColumnSpec("territory_id", "ref", references="territories"),
+    ),
+    TableSpec(
+        "facilities",
+        key="facility_id",
+        required=False,
+        description="Health facilities with their level of care.",
+        columns=(
+            ColumnSpec("facility_id", "id", True, description="Unique id."),
+            ColumnSpec("lon", "number", True, description="Longitude (WGS 84).", bounds=_LON),
+            ColumnSpec("lat", "number", True, description="Latitude (WGS 84).", bounds=_LAT),
+            ColumnSpec(
+                "level",
+                "integer",
+                True,
+                description="Level of care: 1, 2 or 3.",
+                dtype="int8",
+                allowed=(1, 2, 3),
+                violation="unknown facility level",
             ),
+            ColumnSpec(
+                "capacity",
+                "number",
+                description="Capacity, e.g. team-hours a week.",
+                bounds=_POSITIVE,
+            ),
+            ColumnSpec("name", "text", description="Display name."),
+            ColumnSpec("territory_id", "ref", references="territories"),
         ),
-    )
-}
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -323,8 +339,6 @@ class Tables:
 
     def __post_init__(self) -> None:
         # Frozen: the frames are shared, not copied; fields are checked for presence only.
-        for f in fields(self):
-            if f.name in ("adjacency", "facilities"):
-                continue
-            if getattr(self, f.name) is None:
-                raise TypeError(f"Tables.{f.name} is required")
+        for name, spec in CONTRACT.items():
+            if spec.required and getattr(self, name) is None:
+                raise TypeError(f"Tables.{name} is required")

@@ -19,6 +19,7 @@ from masrisk.exceptions import ConfigError
 from masrisk.features import family, individual, territorial
 from masrisk.features.catalog import FeatureSpec, catalog_frame, matches
 from masrisk.features.labels import build_labels
+from masrisk.features.labs import LAB_PREFIX
 from masrisk.features.parts import finish_features, part_counts, part_features, select_levels
 from masrisk.features.population import Population, population_at
 from masrisk.tables import Tables
@@ -112,7 +113,7 @@ def lab_codes_in(columns: Iterable[str]) -> list[str]:
     >>> lab_codes_in(["ind_age", "ind_lab_hba1c_last", "ind_lab_hba1c_change", "ind_lab_ldl_last"])
     ['hba1c', 'ldl']
     """
-    prefix, suffix = "ind_lab_", "_last"
+    prefix, suffix = LAB_PREFIX, "_last"
     return [
         c[len(prefix) : -len(suffix)]
         for c in columns

@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from masrisk.vocabulary import LEVELS
+from masrisk.vocabulary import LEVELS, feature_level
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FeatureSpec", "catalog_frame", "matches"]
+__all__ = ["FeatureSpec", "catalog_frame", "feature", "matches"]
 
 Level = Literal["individual", "family", "territorial"]
 
@@ -40,6 +40,11 @@ class FeatureSpec:
         """Regular expression of the column names this spec documents."""
         parts = re.split(r"\{[a-z_]+\}", self.name)
         return re.compile("^" + "[a-z0-9_]+".join(map(re.escape, parts)) + "$")
+
+
+def feature(name: str, description: str, unit: str) -> FeatureSpec:
+    """Declare a feature of the level its name's prefix says (``ind_``, ``fam_``, ``ter_``)."""
+    return FeatureSpec(name, feature_level(name), description, unit)
 
 
 def matches(column: str, specs: tuple[FeatureSpec, ...]) -> FeatureSpec | None:

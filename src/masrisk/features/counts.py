@@ -84,14 +84,8 @@ def territory_counts(
     """
     ids = pd.Index(tables.territories["territory_id"], name="territory_id")
     known, deprived = _deprivation_counts(tables.households, ids)
-    outcome_counts = _cases_and_persons_at_risk(tables, to_timestamp(as_of), ids, outcomes)
-    return TerritoryCounts(
-        ids,
-        known,
-        deprived,
-        {name: np.asarray(c, dtype="float64") for name, (c, _) in outcome_counts.items()},
-        {name: np.asarray(r, dtype="float64") for name, (_, r) in outcome_counts.items()},
-    )
+    cases, at_risk = _cases_and_persons_at_risk(tables, to_timestamp(as_of), ids, outcomes)
+    return TerritoryCounts(ids, known, deprived, cases, at_risk)
 
 
 def _deprivation_counts(
@@ -112,19 +106,19 @@ def _deprivation_counts(
 
 def _cases_and_persons_at_risk(
     tables: Tables, as_of: pd.Timestamp, ids: pd.Index, outcomes: Mapping[str, OutcomeConfig]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per outcome and territory: persons with the outcome in the window, persons at risk."""
     events = tables.events
     dates = events["date"].to_numpy()
     kinds = sorted({kind for outcome in outcomes.values() for kind in outcome.kinds})
     relevant = events["kind"].isin(kinds).to_numpy() & (dates < np.datetime64(as_of))
     columns = [c for c in ("person_id", "kind", "code") if c in events.columns]
-    counts = {}
+    cases, at_risk = {}, {}
     for horizon in sorted({outcome.horizon_days for outcome in outcomes.values()}):
         start = as_of - pd.Timedelta(days=horizon)
         persons = population_at(tables, start).persons
         territory = ids.get_indexer(persons["territory_id"])
-        at_risk = np.bincount(territory[territory >= 0], minlength=len(ids))
+        present = np.bincount(territory[territory >= 0], minlength=len(ids))
         recent = events.loc[relevant & (dates >= np.datetime64(start)), columns]
         if "code" not in recent.columns:  # no codes: outcomes that list codes never qualify
             recent = recent.assign(code=pd.Categorical([None] * len(recent)))
@@ -136,5 +130,5 @@ def _cases_and_persons_at_risk(
             case = np.zeros(len(persons), dtype=bool)
             case[person[hit]] = True
             observed = np.bincount(territory[case & (territory >= 0)], minlength=len(ids))
-            counts[name] = (observed, at_risk)
-    return {name: counts[name] for name in outcomes}
+            cases[name], at_risk[name] = observed.astype("float64"), present.astype("float64")
+    return {name: cases[name] for name in outcomes}, {name: at_risk[name] for name in outcomes}

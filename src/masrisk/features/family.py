@@ -21,62 +21,51 @@ import numpy as np
 import pandas as pd
 
 from masrisk.codes import MPI_INDICATORS, MPI_POVERTY_CUTOFF
-from masrisk.features.catalog import FeatureSpec
+from masrisk.features.catalog import FeatureSpec, feature
 from masrisk.features.population import Population
 
 __all__ = ["CATALOG", "deprivation_weights", "family_features"]
 
 CATALOG: tuple[FeatureSpec, ...] = (
-    FeatureSpec("fam_size", "family", "Members of the household present at as_of", "persons"),
-    FeatureSpec("fam_children_under5", "family", "Members younger than 5 years", "persons"),
-    FeatureSpec("fam_adults_60plus", "family", "Members aged 60 years or more", "persons"),
-    FeatureSpec(
+    feature("fam_size", "Members of the household present at as_of", "persons"),
+    feature("fam_children_under5", "Members younger than 5 years", "persons"),
+    feature("fam_adults_60plus", "Members aged 60 years or more", "persons"),
+    feature(
         "fam_dependency_ratio",
-        "family",
         "Members under 15 or 65 and over per member aged 15-64 (missing when none is 15-64)",
         "ratio",
     ),
-    FeatureSpec(
-        "fam_older_adult_alone", "family", "1 if the only member is aged 60 or more", "flag"
-    ),
-    FeatureSpec(
+    feature("fam_older_adult_alone", "1 if the only member is aged 60 or more", "flag"),
+    feature(
         "fam_single_adult_with_children",
-        "family",
         "1 if exactly one member is 18 or older and at least one is younger than 18",
         "flag",
     ),
-    FeatureSpec("fam_pregnant_members", "family", "Members pregnant at as_of", "persons"),
-    FeatureSpec(
-        "fam_members_chronic", "family", "Members with at least one chronic condition", "persons"
-    ),
-    FeatureSpec(
+    feature("fam_pregnant_members", "Members pregnant at as_of", "persons"),
+    feature("fam_members_chronic", "Members with at least one chronic condition", "persons"),
+    feature(
         "fam_emergencies_365d",
-        "family",
         "Emergency visits of all members in the 365 days before as_of",
         "visits",
     ),
-    FeatureSpec(
+    feature(
         "fam_hospitalizations_365d",
-        "family",
         "Hospital admissions of all members in the 365 days before as_of",
         "admissions",
     ),
-    FeatureSpec(
+    feature(
         "fam_{indicator}",
-        "family",
         "1 if the household is deprived in this indicator of the multidimensional poverty index",
         "flag",
     ),
-    FeatureSpec(
+    feature(
         "fam_deprivation_score",
-        "family",
         "Weighted share of the 15 poverty-index indicators in which the household is deprived "
         "(Alkire-Foster: 5 dimensions of weight 0.2, indicators equal within a dimension)",
         "share (0-1)",
     ),
-    FeatureSpec(
+    feature(
         "fam_mpi_poor",
-        "family",
         "1 if the household is multidimensionally poor (deprivation score of 1/3 or more)",
         "flag",
     ),
@@ -125,6 +114,7 @@ def family_features(
     codes, household_ids = pd.factorize(population.persons["household_id"])
     n = len(household_ids)
     age = individual["ind_age"].to_numpy(dtype="float64")
+    chronic = individual["ind_n_chronic"].to_numpy() > 0
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes, weights=mask.astype("float64"), minlength=n)
@@ -147,9 +137,7 @@ def family_features(
             "fam_older_adult_alone": ((size == 1) & (count(age >= 60) == 1)).astype("int8"),
             "fam_single_adult_with_children": ((adults == 1) & (size > adults)).astype("int8"),
             "fam_pregnant_members": total("ind_pregnant").astype("int8"),
-            "fam_members_chronic": count(individual["ind_n_chronic"].to_numpy() > 0).astype(
-                "int16"
-            ),
+            "fam_members_chronic": count(chronic).astype("int16"),
             "fam_emergencies_365d": total("ind_n_emergency_365d").astype("int16"),
             "fam_hospitalizations_365d": total("ind_n_hospitalization_365d").astype("int16"),
         },

@@ -5,16 +5,14 @@ and :attr:`Population.events` (events dated before ``as_of``) and nothing else, 
 sees past ``as_of``. Pregnancy, for instance, is read from pregnancy codes on events, never
 from ``persons.pregnant``, which describes the end of the data.
 
-All work is vectorised over events: ICD-10 groups, lab and vaccine codes are matched once per
-*category* of ``events.code`` and looked up by category code; per-person results come from
-:func:`numpy.bincount` and ``ufunc.at`` over ``events.pos``. Column names say what they
-compute and :data:`CATALOG` documents each of them.
+All work is vectorised over the events (:class:`~masrisk.features.events.EventArrays`); the
+lab columns come from :mod:`masrisk.features.labs`. Column names say what they compute and
+:data:`CATALOG` documents each of them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,9 +27,11 @@ from masrisk.codes import (
     SEXES,
     VACCINE_SCHEDULE,
     VACCINE_TARGETS,
-    normalize_icd10,
 )
-from masrisk.features.catalog import FeatureSpec
+from masrisk.features import labs
+from masrisk.features.catalog import FeatureSpec, feature
+from masrisk.features.events import NO_EVENT, EventArrays, icd_categories
+from masrisk.features.labs import lab_name, lab_persons
 from masrisk.features.population import Population
 
 __all__ = ["CATALOG", "individual_features", "lab_name", "lab_persons"]
@@ -39,8 +39,6 @@ __all__ = ["CATALOG", "individual_features", "lab_name", "lab_persons"]
 #: Event kinds counted by the utilisation features, and the windows (days before as_of).
 UTILISATION_KINDS = ("outpatient", "emergency", "hospitalization", "pharmacy", "lab")
 WINDOWS = (90, 365)
-#: Kinds whose code is a lab, vaccine or screening code; every other kind carries ICD-10.
-NON_ICD_KINDS: frozenset[str] = frozenset({"lab", "vaccination", "screening"})
 #: A pregnancy code within this many days flags a current pregnancy ...
 PREGNANCY_DAYS = 270
 #: ... unless one of these codes (abortive outcome, delivery, puerperium) came after it.
@@ -50,11 +48,6 @@ VACCINE_GRACE_DAYS = 30
 #: Influenza vaccination is due every this many days in its target ages.
 FLU_INTERVAL_DAYS = 365
 YEAR_DAYS = 365.25
-_NONE = np.iinfo(np.int32).max  # "no such event" in days-before arrays
-
-
-def _spec(name: str, description: str, unit: str) -> FeatureSpec:
-    return FeatureSpec(name, "individual", description, unit)
 
 
 def _interval_days(years: float) -> int:
@@ -71,17 +64,21 @@ _STAGES = ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in LIFE_COURSE_STAGES.items
 
 #: Every column :func:`individual_features` returns; ``{lab}`` stands for a lab code.
 CATALOG: tuple[FeatureSpec, ...] = (
-    _spec("ind_age", "Age at as_of, from the birth date (days / 365.25).", "years"),
-    _spec("ind_sex", "Sex: 'F' or 'M'.", "category"),
-    _spec("ind_life_stage", f"RIAS life-course stage by completed years ({_STAGES}).", "category"),
-    _spec("ind_regime", "Insurance regime, as persons.regime (when given).", "category"),
-    _spec("ind_insurer", "Insurer (EPS) or network, as persons.insurer (when given).", "category"),
-    _spec(
+    feature("ind_age", "Age at as_of, from the birth date (days / 365.25).", "years"),
+    feature("ind_sex", "Sex: 'F' or 'M'.", "category"),
+    feature(
+        "ind_life_stage", f"RIAS life-course stage by completed years ({_STAGES}).", "category"
+    ),
+    feature("ind_regime", "Insurance regime, as persons.regime (when given).", "category"),
+    feature(
+        "ind_insurer", "Insurer (EPS) or network, as persons.insurer (when given).", "category"
+    ),
+    feature(
         "ind_disability",
         "1 if registered with a disability (persons.disability when given; missing is 0).",
         "0/1",
     ),
-    _spec(
+    feature(
         "ind_pregnant",
         f"1 for a woman with a pregnancy code ({', '.join(PREGNANCY_CODES)}) in the "
         f"{PREGNANCY_DAYS} days before as_of and no abortive-outcome, delivery or puerperium "
@@ -89,7 +86,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "0/1",
     ),
     *(
-        _spec(
+        feature(
             f"ind_cond_{name}",
             f"1 if an event before as_of carries an ICD-10 code of {name.replace('_', ' ')} "
             f"({', '.join(codes)}).",
@@ -97,8 +94,8 @@ CATALOG: tuple[FeatureSpec, ...] = (
         )
         for name, codes in CONDITION_GROUPS.items()
     ),
-    _spec("ind_n_chronic", "Number of ind_cond_ flags set.", "conditions"),
-    _spec(
+    feature("ind_n_chronic", "Number of ind_cond_ flags set.", "conditions"),
+    feature(
         "ind_charlson",
         "Charlson comorbidity index without age points: Charlson's weights of the conditions "
         "coded before as_of (ICD-10 coding of Quan et al. 2005); a milder form does not count "
@@ -106,7 +103,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "points",
     ),
     *(
-        _spec(
+        feature(
             f"ind_n_{kind}_{days}d",
             f"Number of {kind} events in the {days} days before as_of.",
             "events",
@@ -114,13 +111,13 @@ CATALOG: tuple[FeatureSpec, ...] = (
         for kind in UTILISATION_KINDS
         for days in WINDOWS
     ),
-    _spec(
+    feature(
         "ind_days_since_last_contact",
         "Days from the last event of any kind to as_of; NaN if none.",
         "days",
     ),
     *(
-        _spec(
+        feature(
             f"ind_gap_{code.lower()}",
             f"1 for {_who(low, high, sex)} without a {code} event in the last "
             f"{_interval_days(interval)} days (RIAS interval {interval:g} years); else 0.",
@@ -128,35 +125,25 @@ CATALOG: tuple[FeatureSpec, ...] = (
         )
         for code, (low, high, sex, interval) in SCREENING_TARGETS.items()
     ),
-    _spec(
+    feature(
         "ind_vaccine_doses_missing",
         f"Children under 6: doses of the PAI schedule due (dose age at least "
         f"{VACCINE_GRACE_DAYS} days past) since the first event of the data minus doses "
         "recorded, per vaccine, floored at 0; 0 from age 6.",
         "doses",
     ),
-    _spec(
+    feature(
         "ind_gap_flu_60plus",
         f"1 for persons aged {_FLU_LOW}+ without an influenza vaccination (FLU) in the last "
         f"{FLU_INTERVAL_DAYS} days; else 0.",
         "0/1",
     ),
-    _spec(
+    feature(
         "ind_gap_hpv_vaccine",
         f"1 for {_who(_HPV_LOW, _HPV_HIGH, _HPV_SEX)} with no HPV vaccination recorded; else 0.",
         "0/1",
     ),
-    _spec(
-        "ind_lab_{lab}_last",
-        "Last result of lab test {lab} before as_of (lower-case code, other characters as "
-        "'_'); NaN if none.",
-        "unit of the lab",
-    ),
-    _spec(
-        "ind_lab_{lab}_change",
-        "Last minus previous result of lab test {lab}; NaN with fewer than two results.",
-        "unit of the lab",
-    ),
+    *labs.CATALOG,
 )
 
 
@@ -218,7 +205,7 @@ def individual_features(
     [7.5, -1.0]
     """
     persons = population.persons
-    events = _Events(population.events)
+    events = EventArrays(population.events)
     n = len(persons)
     female = (persons["sex"] == "F").to_numpy()
     years, age_days, columns = _demographics(persons, population.as_of)
@@ -226,71 +213,10 @@ def individual_features(
     columns |= _conditions(events, n)
     columns |= _utilisation(events, n)
     last = events.last_days(events.kinds(set(events.kind_names) - {"death"}), n)
-    columns["ind_days_since_last_contact"] = np.where(last == _NONE, np.nan, last).astype("f4")
+    columns["ind_days_since_last_contact"] = np.where(last == NO_EVENT, np.nan, last).astype("f4")
     columns |= _care_gaps(events, n, years, age_days, female)
-    columns |= _labs(events, n, lab_codes=lab_codes, min_lab_share=min_lab_share)
+    columns |= labs.lab_columns(events, n, lab_codes=lab_codes, min_lab_share=min_lab_share)
     return pd.DataFrame(columns, index=persons.index)
-
-
-class _Events:
-    """The arrays of ``Population.events`` and lookups by kind and by code category."""
-
-    def __init__(self, events: pd.DataFrame) -> None:
-        self.size = len(events)
-        self.pos = events["pos"].to_numpy(dtype=np.int32)
-        self.days = events["days_before"].to_numpy(dtype=np.int32)
-        kind = events["kind"].astype("category")
-        self.kind_codes = kind.cat.codes.to_numpy()
-        self.kind_names = [str(k) for k in kind.cat.categories]
-        if "code" in events.columns:
-            code = events["code"].astype("category")
-            self.code_codes = code.cat.codes.to_numpy()
-            self.categories = [str(c) for c in code.cat.categories]
-        else:
-            self.code_codes = np.full(self.size, -1, dtype=np.int8)
-            self.categories = []
-        if "value" in events.columns:
-            value = events["value"]
-            self.values = (
-                value.to_numpy()
-                if value.dtype == np.float32
-                else value.to_numpy(dtype=np.float32, na_value=np.nan)
-            )
-        else:
-            self.values = np.full(self.size, np.nan, dtype=np.float32)
-        self.normal = np.array([normalize_icd10(c) for c in self.categories], dtype=str)
-        self.upper = [c.strip().upper() for c in self.categories]
-        self.icd_kinds = self.kinds(set(self.kind_names) - NON_ICD_KINDS)
-
-    def kinds(self, names: Iterable[str]) -> np.ndarray:
-        """Boolean mask of the events of the given kinds."""
-        lut = np.append(np.isin(self.kind_names, list(names)), False)
-        return lut[self.kind_codes]
-
-    def icd(self, specs: Sequence[str]) -> np.ndarray:
-        """Boolean mask of the events of an ICD-10 kind whose code falls in ``specs``."""
-        lut = np.append(_icd_categories(self.normal, specs), False)
-        return lut[self.code_codes] & self.icd_kinds
-
-    def last_days(self, mask: np.ndarray, n: int) -> np.ndarray:
-        """Per person, the days before as_of of the latest event in ``mask`` (else _NONE)."""
-        out = np.full(n, _NONE, dtype=np.int32)
-        if np.count_nonzero(mask) > self.size // 4:  # cheaper than copying most events
-            np.minimum.at(out, self.pos, np.where(mask, self.days, _NONE))
-        else:
-            np.minimum.at(out, self.pos[mask], self.days[mask])
-        return out
-
-
-def _icd_categories(normal: np.ndarray, specs: Sequence[str]) -> np.ndarray:
-    """Vectorised :func:`masrisk.codes.icd10_matches` over normalised categories."""
-    hit = np.zeros(len(normal), dtype=bool)
-    for spec in specs:
-        low, _, high = spec.partition("-")
-        low, high = normalize_icd10(low), normalize_icd10(high or low)
-        prefix = normal.astype(f"<U{len(low)}")
-        hit |= (prefix >= low) & (prefix <= high)
-    return hit
 
 
 def _demographics(persons: pd.DataFrame, as_of: pd.Timestamp):
@@ -317,14 +243,14 @@ def _demographics(persons: pd.DataFrame, as_of: pd.Timestamp):
     return years, age_days, columns
 
 
-def _pregnant(events: _Events, n: int, female: np.ndarray) -> np.ndarray:
+def _pregnant(events: EventArrays, n: int, female: np.ndarray) -> np.ndarray:
     over = events.icd(PREGNANCY_OVER_CODES)
     last = events.last_days(events.icd(PREGNANCY_CODES) & ~over, n)
     over = events.last_days(over, n)
     return female & (last <= PREGNANCY_DAYS) & (last < over)
 
 
-def _conditions(events: _Events, n: int) -> dict[str, np.ndarray]:
+def _conditions(events: EventArrays, n: int) -> dict[str, np.ndarray]:
     """Condition flags, their count and the Charlson index, from one pass over events."""
     groups = {f"cond_{k}": v for k, v in CONDITION_GROUPS.items()}
     groups |= {f"charlson_{k}": codes for k, (_, codes) in CHARLSON.items()}
@@ -334,7 +260,7 @@ def _conditions(events: _Events, n: int) -> dict[str, np.ndarray]:
         chunk = names[start : start + 64]
         bits = np.zeros(len(events.categories) + 1, dtype=np.uint64)
         for k, name in enumerate(chunk):
-            hit = _icd_categories(events.normal, groups[name]).astype(np.uint64)
+            hit = icd_categories(events.normal, groups[name]).astype(np.uint64)
             bits[:-1] |= hit << np.uint64(k)
         sel = (bits != 0)[events.code_codes] & events.icd_kinds
         person = np.zeros(n, dtype=np.uint64)
@@ -352,7 +278,7 @@ def _conditions(events: _Events, n: int) -> dict[str, np.ndarray]:
     return columns
 
 
-def _utilisation(events: _Events, n: int) -> dict[str, np.ndarray]:
+def _utilisation(events: EventArrays, n: int) -> dict[str, np.ndarray]:
     index = {name: i for i, name in enumerate(UTILISATION_KINDS)}
     lut = np.array([index.get(name, -1) for name in events.kind_names] + [-1], dtype=np.int8)
     recent = (events.days <= max(WINDOWS)) & (lut[events.kind_codes] >= 0)
@@ -367,7 +293,7 @@ def _utilisation(events: _Events, n: int) -> dict[str, np.ndarray]:
 
 
 def _care_gaps(
-    events: _Events, n: int, years: np.ndarray, age_days: np.ndarray, female: np.ndarray
+    events: EventArrays, n: int, years: np.ndarray, age_days: np.ndarray, female: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Screening gaps, scheduled childhood doses missing and influenza/HPV vaccination gaps."""
     names = list(dict.fromkeys([*SCREENING_TARGETS, *VACCINE_SCHEDULE, *VACCINE_TARGETS]))
@@ -379,7 +305,7 @@ def _care_gaps(
     vaccination = events.kinds(["vaccination"])[sel]
 
     def last_days(name: str, mask: np.ndarray | bool = True) -> np.ndarray:
-        out = np.full(n, _NONE, dtype=np.int32)
+        out = np.full(n, NO_EVENT, dtype=np.int32)
         hit = np.flatnonzero((code == index[name]) & mask)
         np.minimum.at(out, pos[hit], days[hit])
         return out
@@ -409,90 +335,6 @@ def _care_gaps(
     columns["ind_vaccine_doses_missing"] = doses
     flu = target(*VACCINE_TARGETS["FLU"]) & (last_days("FLU", vaccination) > FLU_INTERVAL_DAYS)
     columns["ind_gap_flu_60plus"] = flu.astype(np.int8)
-    hpv = target(*VACCINE_TARGETS["HPV"]) & (last_days("HPV", vaccination) == _NONE)
+    hpv = target(*VACCINE_TARGETS["HPV"]) & (last_days("HPV", vaccination) == NO_EVENT)
     columns["ind_gap_hpv_vaccine"] = hpv.astype(np.int8)
-    return columns
-
-
-def lab_name(code: str) -> str:
-    """Column-safe form of a lab code: lower case, other characters as '_'."""
-    return re.sub(r"[^a-z0-9]+", "_", code.strip().lower()).strip("_")
-
-
-def lab_persons(population: Population) -> pd.Series:
-    """Count, per lab code, the persons present who have had it before ``as_of``.
-
-    The counts of parts of a population add up to the whole's; a code is described by
-    default when its count reaches ``min_lab_share`` of the persons present (see
-    :func:`individual_features`).
-
-    Parameters
-    ----------
-    population : Population
-
-    Returns
-    -------
-    pandas.Series
-        int64, indexed by the column-safe lab name (``ind_lab_{name}_last``), sorted.
-    """
-    n = population.size
-    names, _, pair = _lab_pairs(_Events(population.events), n)
-    persons = np.bincount(np.unique(pair) // max(n, 1), minlength=len(names))
-    return pd.Series(persons, index=pd.Index(names, name="lab"), dtype="int64")
-
-
-def _lab_pairs(events: _Events, n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Lab names (sorted), the lab events' rows and their ``lab * n + person`` pairs."""
-    names = sorted({lab_name(c) for c in events.categories} - {""})
-    index = {name: i for i, name in enumerate(names)}
-    lut = np.array([index.get(lab_name(c), -1) for c in events.categories] + [-1], np.int32)
-    sel = np.flatnonzero(events.kinds(["lab"]))
-    lab = lut[events.code_codes[sel]]
-    sel, lab = sel[lab >= 0], lab[lab >= 0]
-    return names, sel, lab.astype(np.int64) * max(n, 1) + events.pos[sel]
-
-
-def _labs(
-    events: _Events, n: int, *, lab_codes: Sequence[str] | None, min_lab_share: float
-) -> dict[str, np.ndarray]:
-    """Last result and change of each lab code chosen or found frequent in the data."""
-    names, sel, pair = _lab_pairs(events, n)
-    index = {name: i for i, name in enumerate(names)}
-    # Sort by pair, date (oldest first) and value (same-day ties): events are not sorted.
-    span = int(events.days[sel].max(initial=0)) + 1
-    key = pair * span + (span - 1 - events.days[sel])
-    order = np.lexsort((events.values[sel], key))
-    pair, value = pair[order], events.values[sel[order]]
-    first = np.ones(len(pair), dtype=bool)
-    first[1:] = pair[1:] != pair[:-1]
-    persons_with = np.bincount(pair[first] // max(n, 1), minlength=len(names))
-    if lab_codes is None:
-        frequent = (persons_with > 0) & (persons_with >= min_lab_share * n)
-        chosen = [names[i] for i in np.flatnonzero(frequent)]
-    else:
-        chosen = list(dict.fromkeys(lab_name(c) for c in lab_codes))
-        if "" in chosen:
-            raise ValueError(f"lab_codes: a code has no letter or digit: {list(lab_codes)!r}")
-    column = np.full(len(names), -1, dtype=np.int64)
-    for j, name in enumerate(chosen):
-        if name in index:  # codes absent from the data get NaN columns
-            column[index[name]] = j
-    finite = np.isfinite(value)
-    pair, value = pair[finite], value[finite]
-    ends = np.ones(len(pair), dtype=bool)
-    ends[:-1] = pair[1:] != pair[:-1]
-    last = np.flatnonzero(ends)
-    prev = np.maximum(last - 1, 0)
-    has_prev = (last > 0) & (pair[prev] == pair[last])
-    pos, col = pair[last] % max(n, 1), column[pair[last] // max(n, 1)]
-    out_last = np.full((n, len(chosen)), np.nan, dtype=np.float32)
-    out_change = np.full((n, len(chosen)), np.nan, dtype=np.float32)
-    keep = col >= 0
-    out_last[pos[keep], col[keep]] = value[last[keep]]
-    keep &= has_prev
-    out_change[pos[keep], col[keep]] = value[last[keep]] - value[prev[keep]]
-    columns: dict[str, np.ndarray] = {}
-    for j, name in enumerate(chosen):
-        columns[f"ind_lab_{name}_last"] = out_last[:, j]
-        columns[f"ind_lab_{name}_change"] = out_change[:, j]
     return columns

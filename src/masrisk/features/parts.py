@@ -19,9 +19,10 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from masrisk.config import Config
-from masrisk.exceptions import ConfigError
+from masrisk.exceptions import ConfigError, CutoffError
 from masrisk.features import family, individual
 from masrisk.features.counts import TerritoryCounts, territory_counts
+from masrisk.features.labs import LAB_PREFIX, frequent_labs, lab_column_names, lab_name, lab_persons
 from masrisk.features.population import Population, population_at, to_timestamp
 from masrisk.tables import Tables
 from masrisk.vocabulary import LEVELS, feature_level
@@ -38,8 +39,6 @@ __all__ = [
     "select_levels",
     "with_dtypes",
 ]
-
-_LAB_PREFIX = "ind_lab_"
 
 
 @dataclass(frozen=True)
@@ -62,8 +61,7 @@ class LabCounts:
 
     def frequent(self, min_share: float = 0.01) -> list[str]:
         """Return the lab codes that at least ``min_share`` of the persons have had, sorted."""
-        labs = self.by_code
-        return sorted(labs.index[(labs > 0) & (labs >= min_share * self.persons)])
+        return frequent_labs(self.by_code, self.persons, min_share)
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,6 @@ class FeatureCounts:
             return
         latest = self.last_event + pd.Timedelta(days=1)
         if not self.first_event < as_of <= latest:
-            from masrisk.exceptions import CutoffError
-
             raise CutoffError(
                 f"as_of {as_of:%Y-%m-%d} is outside the data: their events run from "
                 f"{self.first_event:%Y-%m-%d} to {self.last_event:%Y-%m-%d}, so a cut-off "
@@ -166,7 +162,7 @@ def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) ->
     """
     as_of = to_timestamp(as_of)
     population = population_at(tables, as_of)
-    labs = LabCounts(population.size, individual.lab_persons(population))
+    labs = LabCounts(population.size, lab_persons(population))
     dates = tables.events["date"]
     first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
     return FeatureCounts(
@@ -226,13 +222,12 @@ def finish_features(
         In :func:`masrisk.build_features` column order; categoricals still with the part's
         categories (see :func:`common_dtypes`).
     """
-    labs = list(dict.fromkeys(individual.lab_name(c) for c in lab_codes))
+    labs = list(dict.fromkeys(lab_name(c) for c in lab_codes))
     frame = part.features
-    names = [c for c in frame.columns if not c.startswith(_LAB_PREFIX)]
+    names = [c for c in frame.columns if not c.startswith(LAB_PREFIX)]
     family_level = (i for i, c in enumerate(names) if feature_level(c) == LEVELS["fam_"])
     first_family = next(family_level, len(names))
-    lab_columns = [f"{_LAB_PREFIX}{lab}_{kind}" for lab in labs for kind in ("last", "change")]
-    columns = names[:first_family] + lab_columns + names[first_family:]
+    columns = names[:first_family] + lab_column_names(labs) + names[first_family:]
     missing = [c for c in columns if c not in frame.columns]
     added = pd.DataFrame(np.nan, index=frame.index, columns=missing, dtype="float32")
     frame = pd.concat([frame, added], axis=1)[columns]

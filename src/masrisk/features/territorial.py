@@ -53,7 +53,7 @@ from scipy import sparse
 
 from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
 from masrisk.config import OutcomeConfig
-from masrisk.features.catalog import FeatureSpec
+from masrisk.features.catalog import FeatureSpec, feature
 from masrisk.features.counts import TerritoryCounts, territory_counts
 from masrisk.features.population import Population
 from masrisk.features.spatial import (
@@ -83,87 +83,73 @@ _RATE = "proportion of persons"
 
 #: The territorial features. Exact names come before the families whose pattern they match.
 CATALOG: tuple[FeatureSpec, ...] = (
-    FeatureSpec("ter_zone", "territorial", "Zone of the territory: urban or rural", "category"),
-    FeatureSpec(
-        "ter_population", "territorial", "Resident persons, from the territories table", "persons"
-    ),
-    FeatureSpec(
+    feature("ter_zone", "Zone of the territory: urban or rural", "category"),
+    feature("ter_population", "Resident persons, from the territories table", "persons"),
+    feature(
         "ter_density",
-        "territorial",
         "Resident persons per square kilometre (NaN without area_km2)",
         "persons per km²",
     ),
-    FeatureSpec(
+    feature(
         "ter_svi_overall",
-        "territorial",
         "Percentile rank across territories of the sum of all indicator percentile ranks "
         "(CDC/ATSDR Social Vulnerability Index method, overall)",
         _RANK,
     ),
-    FeatureSpec(
+    feature(
         "ter_svi_theme_{dimension}",
-        "territorial",
         "Percentile rank across territories of the sum of the indicator percentile ranks of "
         "one poverty-index dimension (SVI theme)",
         _RANK,
     ),
-    FeatureSpec(
+    feature(
         "ter_svi_{indicator}",
-        "territorial",
         "Percentile rank across territories of the share of households deprived in one "
         "poverty-index indicator (ties take the lowest rank, as CDC's SVI)",
         _RANK,
     ),
-    FeatureSpec(
+    feature(
         "ter_rate_{outcome}",
-        "territorial",
         "Share of the persons present one horizon before as_of who had the outcome in "
         "[as_of - horizon, as_of)",
         _RATE,
     ),
-    FeatureSpec(
+    feature(
         "ter_eb_rate_{outcome}",
-        "territorial",
         "Historical outcome rate smoothed by global empirical Bayes (Marshall 1991): small "
         "populations shrink toward the overall rate",
         _RATE,
     ),
-    FeatureSpec(
+    feature(
         "ter_seb_rate_{outcome}",
-        "territorial",
         "Historical outcome rate smoothed by local empirical Bayes (Marshall 1991): shrunk "
         "toward the rate of the territory and its neighbours",
         _RATE,
     ),
-    FeatureSpec(
+    feature(
         "ter_lag_rate_{outcome}",
-        "territorial",
         "Spatial lag of the empirical-Bayes rate: weighted mean over the neighbours, the "
         "territory itself left out",
         _RATE,
     ),
-    FeatureSpec(
+    feature(
         "ter_gistar_{outcome}",
-        "territorial",
         "Getis-Ord Gi* z-score of the empirical-Bayes rate over the territory and its "
         "neighbours: above 1.96 a hot spot, below -1.96 a cold spot",
         "z-score",
     ),
-    FeatureSpec(
+    feature(
         "ter_km_to_level1",
-        "territorial",
         "Great-circle distance from the centroid to the nearest level-1 (primary-care) facility",
         "km",
     ),
-    FeatureSpec(
+    feature(
         "ter_km_to_level23",
-        "territorial",
         "Great-circle distance from the centroid to the nearest level-2 or level-3 facility",
         "km",
     ),
-    FeatureSpec(
+    feature(
         "ter_facilities_per_10k",
-        "territorial",
         "Facilities located in the territory per 10,000 residents",
         "facilities per 10,000 persons",
     ),
@@ -185,21 +171,15 @@ def territorial_features(
     ----------
     tables : Tables
         A validated population; reads territories, households, events and, when given,
-        adjacency and facilities.
+        adjacency and facilities. Population sizes and densities come from territories.
     population : Population
-        The persons present at ``as_of`` (:func:`masrisk.features.population_at`); its
-        ``as_of`` is the cut-off: rates use only events dated before it. Population sizes
-        and densities come from the territories table.
+        The persons present at ``as_of`` (:func:`masrisk.features.population_at`); rates
+        use only events dated before its ``as_of``.
     outcomes : mapping of str to OutcomeConfig
         The outcomes whose historical rates to compute, by name (``Config.outcomes``).
     k_neighbors : int, default 6
         Without an adjacency table, each territory's neighbours are its ``k_neighbors``
         nearest centroids (the relation made symmetric).
-
-    Raises
-    ------
-    ValueError
-        If ``k_neighbors`` is less than 1.
 
     Returns
     -------
@@ -209,17 +189,18 @@ def territorial_features(
         columns ``ter_{rate,eb_rate,seb_rate,lag_rate,gistar}_{outcome}``; spatial columns
         are NaN when neither adjacency nor centroids are given.
 
+    Raises
+    ------
+    ValueError
+        If ``k_neighbors`` is less than 1.
+
     Notes
     -----
-    The persons at risk of outcome ``o`` in a territory are those present at
-    ``as_of - horizon`` (:func:`~masrisk.features.population.population_at`) living there;
-    those among them with a qualifying event in ``[as_of - horizon, as_of)`` count as
-    cases. One population and one pass over the events serve all outcomes of a horizon.
-
-    The work is split in two so that it can run on a population split by territory
-    (:mod:`masrisk.scale`): :func:`territory_counts` reads households and events and
-    returns counts that add up across parts; :func:`features_from_counts` turns the
-    counts of the whole population into features.
+    The persons at risk of an outcome in a territory are those present at
+    ``as_of - horizon`` living there; those among them with a qualifying event in
+    ``[as_of - horizon, as_of)`` are its cases. The work is split in two so that it can run
+    on a population split by territory: :func:`territory_counts` counts what adds up across
+    parts, :func:`features_from_counts` turns the counts of the whole into features.
     """
     counts = territory_counts(tables, population.as_of, outcomes=outcomes)
     return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
@@ -234,20 +215,10 @@ def features_from_counts(
 ) -> pd.DataFrame:
     """Turn the :func:`territory_counts` of a whole population into territorial features.
 
-    Parameters
-    ----------
-    tables : Tables
-        Reads only the territories, adjacency and facilities tables, which every part of a
-        population split by territory holds whole.
-    counts : TerritoryCounts
-        :func:`territory_counts` of the whole population (or the sum of its parts').
-    outcomes, k_neighbors
-        As :func:`territorial_features`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        As :func:`territorial_features`.
+    ``tables`` is read for its territories, adjacency and facilities only, which every part
+    of a population split by territory holds whole; ``counts`` are the whole's (the sum of
+    its parts'). ``outcomes``, ``k_neighbors`` and the result are as in
+    :func:`territorial_features`.
     """
     if k_neighbors < 1:
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
@@ -256,45 +227,37 @@ def features_from_counts(
     if not counts.territory_ids.equals(ids):
         raise ValueError("the territory counts are not of this territories table")
     lon, lat = _centroids(territories)
-    neighbours = _neighbours(tables, ids, lon, lat, k_neighbors)
-    population_size = territories["population"].to_numpy(dtype="float64")
+    population = territories["population"].to_numpy(dtype="float64", na_value=np.nan)
     columns = {
-        **_basics(territories),
+        "ter_zone": pd.Categorical(territories["zone"].astype("str"), dtype=_ZONES),
+        "ter_population": population,
+        "ter_density": _ratio(population, _column(territories, "area_km2")),
         **_vulnerability(counts),
-        **_outcome_rates(counts, outcomes, neighbours),
-        **_access(tables.facilities, ids, lon, lat, population_size),
+        **_outcome_rates(counts, outcomes, _neighbours(tables, ids, lon, lat, k_neighbors)),
+        **_access(tables.facilities, ids, lon, lat, population),
     }
-    return pd.DataFrame(
-        {
-            name: values if name == "ter_zone" else np.asarray(values, dtype="float32")
-            for name, values in columns.items()
-        },
-        index=ids,
-    )
+    as_float32 = {n: np.asarray(v, dtype="float32") for n, v in columns.items() if n != "ter_zone"}
+    return pd.DataFrame(columns | as_float32, index=ids)
 
 
-# --------------------------------------------------------------------------- basics
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Return a column as float64, NaN where (or when) not given."""
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return frame[name].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _centroids(territories: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude of the centroids, NaN where (or when) not given."""
     if not {"lon", "lat"} <= set(territories.columns):
-        nan = np.full(len(territories), np.nan)
-        return nan, nan.copy()
-    lon = territories["lon"].to_numpy(dtype="float64", na_value=np.nan)
-    lat = territories["lat"].to_numpy(dtype="float64", na_value=np.nan)
-    return lon, lat
+        return np.full(len(territories), np.nan), np.full(len(territories), np.nan)
+    return _column(territories, "lon"), _column(territories, "lat")
 
 
-def _basics(territories: pd.DataFrame) -> dict[str, object]:
-    population = territories["population"].to_numpy(dtype="float64", na_value=np.nan)
-    density = np.full(len(territories), np.nan)
-    if "area_km2" in territories.columns:
-        area = territories["area_km2"].to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            density = np.where(area > 0, population / area, np.nan)
-    zone = pd.Categorical(territories["zone"].astype("str"), dtype=_ZONES)
-    return {"ter_zone": zone, "ter_population": population, "ter_density": density}
+def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """``scale * numerator / denominator`` where the denominator is positive, else NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, scale * numerator / denominator, np.nan)
 
 
 # --------------------------------------------------------------------------- vulnerability
@@ -313,16 +276,10 @@ def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
     """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
-    shares = {}
-    for indicator in MPI_INDICATORS:
-        share = np.full(len(counts.territory_ids), np.nan)
-        if indicator in counts.households_known:
-            counted = counts.households_known[indicator]
-            deprived = counts.households_deprived[indicator]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(counted > 0, deprived / counted, np.nan)
-        shares[indicator] = share
     given = [i for i in MPI_INDICATORS if i in counts.households_known]
+    nan = np.full(len(counts.territory_ids), np.nan)
+    shares = dict.fromkeys(MPI_INDICATORS, nan)
+    shares |= {i: _ratio(counts.households_deprived[i], counts.households_known[i]) for i in given}
     ranks = _percentile_rank(pd.DataFrame(shares))
 
     def summed(indicators: list[str]) -> pd.Series:
@@ -367,18 +324,17 @@ def _outcome_rates(
     """Raw, global-EB and local-EB rates, spatial lag and Gi* of each outcome."""
     columns = {}
     nan = np.full(len(counts.territory_ids), np.nan)
+    spatial = neighbours is not None
     for name in outcomes:
-        observed, at_risk = counts.cases[name], counts.at_risk[name]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns[f"ter_rate_{name}"] = np.where(at_risk > 0, observed / at_risk, np.nan)
-        smoothed = eb_rates(observed, at_risk)
-        columns[f"ter_eb_rate_{name}"] = smoothed
-        spatial = neighbours is not None
-        columns[f"ter_seb_rate_{name}"] = (
-            local_eb_rates(observed, at_risk, neighbours) if spatial else nan
-        )
-        columns[f"ter_lag_rate_{name}"] = spatial_lag(smoothed, neighbours) if spatial else nan
-        columns[f"ter_gistar_{name}"] = gi_star(smoothed, neighbours) if spatial else nan
+        cases, at_risk = counts.cases[name], counts.at_risk[name]
+        smoothed = eb_rates(cases, at_risk)
+        columns |= {
+            f"ter_rate_{name}": _ratio(cases, at_risk),
+            f"ter_eb_rate_{name}": smoothed,
+            f"ter_seb_rate_{name}": local_eb_rates(cases, at_risk, neighbours) if spatial else nan,
+            f"ter_lag_rate_{name}": spatial_lag(smoothed, neighbours) if spatial else nan,
+            f"ter_gistar_{name}": gi_star(smoothed, neighbours) if spatial else nan,
+        }
     return columns
 
 
@@ -393,24 +349,19 @@ def _access(
     population: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Distance to the nearest facility by level, facilities per 10,000 residents."""
-    n = len(ids)
-    columns = {name: np.full(n, np.nan) for name in ("level1", "level23", "per_10k")}
-    if facilities is not None:
-        flon = facilities["lon"].to_numpy(dtype="float64")
-        flat = facilities["lat"].to_numpy(dtype="float64")
-        level = facilities["level"].to_numpy(dtype="float64", na_value=np.nan)
-        for name, chosen in (("level1", level == 1), ("level23", (level == 2) | (level == 3))):
-            columns[name] = nearest_km(lon, lat, flon[chosen], flat[chosen])[0]
-        territory = _facility_territories(facilities, ids, lon, lat)
-        if territory is not None:
-            located = np.bincount(territory[territory >= 0], minlength=n)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                columns["per_10k"] = np.where(population > 0, 1e4 * located / population, np.nan)
-    return {
-        "ter_km_to_level1": columns["level1"],
-        "ter_km_to_level23": columns["level23"],
-        "ter_facilities_per_10k": columns["per_10k"],
-    }
+    nan = np.full(len(ids), np.nan)
+    columns = {"ter_km_to_level1": nan, "ter_km_to_level23": nan, "ter_facilities_per_10k": nan}
+    if facilities is None:
+        return columns
+    flon, flat = facilities["lon"].to_numpy(dtype="float64"), facilities["lat"].to_numpy("float64")
+    level = facilities["level"].to_numpy(dtype="float64", na_value=np.nan)
+    for name, chosen in (("level1", level == 1), ("level23", (level == 2) | (level == 3))):
+        columns[f"ter_km_to_{name}"] = nearest_km(lon, lat, flon[chosen], flat[chosen])[0]
+    territory = _facility_territories(facilities, ids, lon, lat)
+    if territory is not None:
+        located = np.bincount(territory[territory >= 0], minlength=len(ids))
+        columns["ter_facilities_per_10k"] = _ratio(located, population, 1e4)
+    return columns
 
 
 def _facility_territories(
@@ -428,11 +379,6 @@ def _facility_territories(
         placed = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
         if len(placed) == 0:
             return None
-        _, nearest = nearest_km(
-            facilities["lon"].to_numpy(dtype="float64")[missing],
-            facilities["lat"].to_numpy(dtype="float64")[missing],
-            lon[placed],
-            lat[placed],
-        )
-        territory[missing] = placed[nearest]
+        flon, flat = _column(facilities, "lon")[missing], _column(facilities, "lat")[missing]
+        territory[missing] = placed[nearest_km(flon, flat, lon[placed], lat[placed])[1]]
     return territory
