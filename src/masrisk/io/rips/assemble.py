@@ -12,7 +12,7 @@ from masrisk.exceptions import Problems
 from masrisk.io.rips.codes import KIND_CODE
 from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
 from masrisk.io.rips.places import Places, new_ids
-from masrisk.io.rips.reader import RipsProblem, RipsReader, events_frame
+from masrisk.io.rips.reader import RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
@@ -23,31 +23,31 @@ _UNMATCHED_COLUMNS = ("person_id", "document_type", "document_number", "househol
 
 @dataclass(frozen=True)
 class Assembled:
-    """The tables of an import, its unmatched persons, the problems and counts it adds."""
+    """The tables of an import, its unmatched persons and the counts it adds."""
 
     tables: Tables
     unmatched: pd.DataFrame
-    problems: list[RipsProblem]
     counts: dict[str, int]
 
 
 def assemble(reader: RipsReader, places: Places) -> Assembled:
     """Build validated tables from the reader's persons and events and the user's places.
 
+    Problems found on the way are added to ``reader.problems``.
+
     Raises
     ------
     masrisk.ValidationError
         If no person could be read, or the tables break the data contract.
     """
-    people, problems = resolve_persons(reader)
-    people = place_persons(people, places)
+    people = place_persons(resolve_persons(reader), places)
     keep = (people["left_out"] == "").to_numpy()
     if not keep.any() and places.members is None:
         found = Problems("RIPS import")
         found.add("persons", None, "no person read from the RIPS files")
         found.raise_if_any()
     households, territories, people = _place_unmatched(people, keep, places)
-    events, dropped = _events(reader, people, keep, problems)
+    events, dropped = _events(reader, people, keep)
     extra, members_left_out = members_without_services(places, people)
     persons = pd.concat(
         [people.loc[keep, [c for c in people.columns if c in _columns(people)]], extra],
@@ -77,7 +77,7 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "deaths": int((tables.events["kind"] == "death").sum()),
         "events_left_out": dropped,
     }
-    return Assembled(tables, unmatched, problems, counts)
+    return Assembled(tables, unmatched, counts)
 
 
 def _columns(people: pd.DataFrame, extra: pd.DataFrame | None = None) -> list[str]:
@@ -134,28 +134,19 @@ def _place_unmatched(
     return households, territories, people
 
 
-def _events(
-    reader: RipsReader, people: pd.DataFrame, keep: np.ndarray, problems: list[RipsProblem]
-) -> tuple[pd.DataFrame, int]:
+def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Return the events of the persons kept, one death each, sorted by person and date."""
     events = events_frame(reader)
-    deaths = _deaths(reader, keep, problems)
+    deaths = _deaths(reader, keep)
     events = pd.concat([events, deaths], ignore_index=True)
     person = events["person"].to_numpy()
     kept = keep[person] if len(person) else np.zeros(0, dtype=bool)
     dropped = int((~kept).sum())
     birth = people["birth_date"].to_numpy().astype("datetime64[D]").astype("int64")
     early = kept & (events["day"].to_numpy() < birth[person])
+    rule = "services before the birth date kept for this person left out"
     for pidx, n in pd.Series(person[early]).value_counts(sort=False).items():
-        at = reader.where[pidx]
-        problems.append(
-            RipsProblem(
-                reader.files[at.file],
-                at.path,
-                "services before the birth date kept for this person left out",
-                f"{n} services",
-            )
-        )
+        reader.report(*reader.where[pidx], rule, detail=f"{n} services")
     events = events[kept & ~early]
     dropped += int(early.sum())
     rank = people["person_id"].rank(method="dense").to_numpy()
@@ -174,7 +165,7 @@ def _events(
     return frame, dropped
 
 
-def _deaths(reader: RipsReader, keep: np.ndarray, problems: list[RipsProblem]) -> pd.DataFrame:
+def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
     """One death per person, the earliest; a problem for each further one."""
     columns = ["person", "day", "code", "at"]
     deaths = pd.DataFrame(reader.deaths, columns=columns)
@@ -182,12 +173,7 @@ def _deaths(reader: RipsReader, keep: np.ndarray, problems: list[RipsProblem]) -
     deaths = deaths.sort_values(["person", "day"], kind="stable")
     again = deaths["person"].duplicated()
     for at, day in zip(deaths.loc[again, "at"], deaths.loc[again, "day"], strict=True):
-        date = np.datetime64(int(day), "D")
-        problems.append(
-            RipsProblem(
-                reader.files[at.file], at.path, "second death of the same person", str(date)
-            )
-        )
+        reader.report(*at, "second death of the same person", np.datetime64(int(day), "D"))
     deaths = deaths[~again]
     return pd.DataFrame(
         {

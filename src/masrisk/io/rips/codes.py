@@ -122,7 +122,6 @@ SEXES: frozenset[str] = frozenset(vocabulary.SEXES)
 KIND_CODE: dict[str, int] = {kind: k for k, kind in enumerate(EVENT_KINDS)}
 
 _ICD10 = re.compile(r"[A-Z][0-9]{2}[0-9A-Z]{0,2}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
 
 
 class Located(NamedTuple):
@@ -161,7 +160,3 @@ def write_icd10(code: str) -> str:
     normal = normalize_icd10(code)
     return normal + "X" if len(normal) == 3 else normal
 
-
-def is_date_text(raw: object) -> bool:
-    """Whether ``raw`` is a RIPS date (``YYYY-MM-DD``) or date-time (``YYYY-MM-DD HH:MM``)."""
-    return isinstance(raw, str) and _DATE.fullmatch(raw) is not None

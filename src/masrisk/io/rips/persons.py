@@ -15,7 +15,7 @@ import pandas as pd
 from masrisk.exceptions import show
 from masrisk.io.rips.codes import SEXES, USER_TYPE_REGIME, ZONES
 from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
-from masrisk.io.rips.reader import RipsProblem, RipsReader
+from masrisk.io.rips.reader import RipsReader
 from masrisk.io.rips.values import (
     BIRTH,
     MUNICIPALITY,
@@ -34,30 +34,22 @@ __all__ = ["PERSON_EXTRAS", "resolve_persons", "place_persons", "members_without
 PERSON_EXTRAS: tuple[str, ...] = ("insurer", "regime", "pregnant", "disability")
 
 
-def resolve_persons(reader: RipsReader) -> tuple[pd.DataFrame, list[RipsProblem]]:
-    """One row per person the reader saw, in reader order, and the problems found.
+def resolve_persons(reader: RipsReader) -> pd.DataFrame:
+    """One row per person the reader saw, in reader order; problems go to ``reader.problems``.
 
     Columns: ``document_type, document_number, birth_date, sex, regime, municipality, zone,
     left_out`` (why the person cannot be imported, or ``""``).
     """
     values = pd.DataFrame.from_records(reader.first, columns=list(USER_FIELDS))
     values = values.astype(object) if len(values) else values
-    problems = []
     for (pidx, k), votes in reader.votes.items():
-        chosen = best_value(k, votes)
-        values.iat[pidx, k] = chosen
+        chosen = values.iat[pidx, k] = best_value(k, votes)
         valid = [v for v in votes if not check_user_value(k, v)]
         if k in (BIRTH, SEX) and len(valid) > 1:
             at = reader.conflict_at[pidx, k]
             counts = ", ".join(f"{show(v)} in {n}" for v, n in votes.most_common())
-            problems.append(
-                RipsProblem(
-                    reader.files[at.file],
-                    at.path,
-                    f"{USER_FIELDS[k]} differs across invoices",
-                    f"{counts}; kept {show(chosen)}",
-                )
-            )
+            rule = f"{USER_FIELDS[k]} differs across invoices"
+            reader.report(*at, rule, detail=f"{counts}; kept {show(chosen)}")
     days, status = parse_days(values[USER_FIELDS[BIRTH]].tolist())
     sex = values[USER_FIELDS[SEX]]
     left_out = np.where(
@@ -79,12 +71,9 @@ def resolve_persons(reader: RipsReader) -> tuple[pd.DataFrame, list[RipsProblem]
         }
     )
     for pidx in np.flatnonzero(left_out != ""):
-        at = reader.where[pidx]
         label = f"{keys[pidx][0]}-{keys[pidx][1]}"
-        problems.append(
-            RipsProblem(reader.files[at.file], at.path, f"person left out: {left_out[pidx]}", label)
-        )
-    return people, problems
+        reader.report(*reader.where[pidx], f"person left out: {left_out[pidx]}", label)
+    return people
 
 
 def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
