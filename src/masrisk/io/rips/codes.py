@@ -159,4 +159,3 @@ def write_icd10(code: str) -> str:
     """
     normal = normalize_icd10(code)
     return normal + "X" if len(normal) == 3 else normal
-
