@@ -7,11 +7,13 @@ sorted order. Either way the masrisk id is kept in the table's ``*_source_value`
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from masrisk.codes import LAB_CODES
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import Problems
 from masrisk.io.omop.cdm import (
     EHR,
     FEMALE,
@@ -59,20 +61,14 @@ def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
 
 
 def _check_events(events: pd.DataFrame) -> None:
+    found = Problems("OMOP export")
     kinds = events["kind"].astype("str")
-    unknown = sorted(set(kinds.unique()) - set(_KNOWN_KINDS))
-    if unknown:
-        raise MasriskError(
-            f"events.kind: OMOP export knows no table for kinds {', '.join(map(repr, unknown))}"
-        )
+    found.add_values("events", "kind", "kind with no OMOP table", ~kinds.isin(_KNOWN_KINDS), kinds)
     uncoded = kinds.isin(_CODED_KINDS) & events["code"].isna()
-    if uncoded.any():
-        examples = ", ".join(map(str, events.loc[uncoded, "person_id"].unique()[:5]))
-        raise MasriskError(
-            f"events.code: {int(uncoded.sum()):,} vaccinations or screenings have no code "
-            f"(person_id {examples}); OMOP tells them from other drugs and procedures only by "
-            "their code (drug_source_value, procedure_source_value)"
-        )
+    detail = "OMOP tells them from other drugs and procedures only by their code"
+    rule = "vaccination or screening without a code"
+    found.add_rows("events", "code", rule, uncoded, ids=events["person_id"], detail=detail)
+    found.raise_if_any()
 
 
 def _codes(events: pd.DataFrame) -> pd.Categorical:
@@ -223,23 +219,34 @@ def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> d
     )
     visit_code = code[mask]
     coded = visit_code.codes >= 0
-    conditions = pd.DataFrame(
-        {
-            "condition_occurrence_id": np.arange(1, int(coded.sum()) + 1, dtype="int64"),
-            "person_id": visits["person_id"].to_numpy()[coded],
-            "condition_concept_id": NO_CONCEPT,
-            "condition_start_date": dates[coded],
-            "condition_type_concept_id": EHR,
-            "condition_status_concept_id": PRIMARY_DIAGNOSIS,
-            "visit_occurrence_id": visits["visit_occurrence_id"].to_numpy()[coded],
-            "condition_source_value": visit_code[coded],
-        }
+    conditions = _clinical(
+        "condition_occurrence",
+        "condition_start_date",
+        visits["person_id"].to_numpy()[coded],
+        dates[coded],
+        visit_code[coded],
+        condition_status_concept_id=PRIMARY_DIAGNOSIS,
+        visit_occurrence_id=visits["visit_occurrence_id"].to_numpy()[coded],
     )
     pharmacy = visits[concept[mask] == VISIT_CONCEPTS["pharmacy"]]
     return {
         "visit_occurrence": visits,
-        "condition_occurrence": conditions,
+        "condition_occurrence": pd.DataFrame(conditions),
         "pharmacy_visits": pharmacy,
+    }
+
+
+def _clinical(table: str, date: str, person: Any, dates: Any, source: Any, **more: Any) -> dict:
+    """Columns of OMOP clinical records: numbered, no standard concept, type EHR, source value."""
+    stem = table.split("_")[0]
+    return {
+        f"{table}_id": np.arange(1, len(person) + 1, dtype="int64"),
+        "person_id": person,
+        f"{stem}_concept_id": NO_CONCEPT,
+        date: dates,
+        f"{stem}_type_concept_id": EHR,
+        f"{stem}_source_value": source,
+        **more,
     }
 
 
@@ -255,33 +262,25 @@ def _drugs(
     visit = np.concatenate(
         [pharmacy["visit_occurrence_id"].to_numpy(dtype="float64"), np.full(vaccine.sum(), np.nan)]
     )
-    return pd.DataFrame(
-        {
-            "drug_exposure_id": np.arange(1, len(dates) + 1, dtype="int64"),
-            "person_id": np.concatenate([pharmacy["person_id"].to_numpy(), person[vaccine]]),
-            "drug_concept_id": NO_CONCEPT,
-            "drug_exposure_start_date": dates,
-            "drug_exposure_end_date": dates,
-            "drug_type_concept_id": EHR,
-            "visit_occurrence_id": pd.array(visit).astype("Int64"),
-            "drug_source_value": pd.Categorical.from_codes(
-                np.concatenate([none, code.codes[vaccine]]), code.categories
-            ),
-        }
+    source = pd.Categorical.from_codes(np.concatenate([none, code.codes[vaccine]]), code.categories)
+    person = np.concatenate([pharmacy["person_id"].to_numpy(), person[vaccine]])
+    columns = _clinical(
+        "drug_exposure",
+        "drug_exposure_start_date",
+        person,
+        dates,
+        source,
+        drug_exposure_end_date=dates,
+        visit_occurrence_id=pd.array(visit).astype("Int64"),
     )
+    return pd.DataFrame(columns)
 
 
 def _procedures(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
     mask = (events["kind"] == "screening").to_numpy()
+    dates = events["date"].to_numpy()[mask]
     return pd.DataFrame(
-        {
-            "procedure_occurrence_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
-            "person_id": person[mask],
-            "procedure_concept_id": NO_CONCEPT,
-            "procedure_date": events["date"].to_numpy()[mask],
-            "procedure_type_concept_id": EHR,
-            "procedure_source_value": code[mask],
-        }
+        _clinical("procedure_occurrence", "procedure_date", person[mask], dates, code[mask])
     )
 
 
@@ -289,19 +288,17 @@ def _measurements(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical
     mask = (events["kind"] == "lab").to_numpy()
     value = events["value"] if "value" in events.columns else pd.Series(np.nan, index=events.index)
     units = {k: unit for k, (_, unit) in LAB_CODES.items()}
-    lab = code[mask]
-    return pd.DataFrame(
-        {
-            "measurement_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
-            "person_id": person[mask],
-            "measurement_concept_id": NO_CONCEPT,
-            "measurement_date": events["date"].to_numpy()[mask],
-            "measurement_type_concept_id": EHR,
-            "value_as_number": value.to_numpy(dtype="float64")[mask],
-            "measurement_source_value": lab,
-            "unit_source_value": lab.map(units, na_action="ignore"),
-        }
+    lab, dates = code[mask], events["date"].to_numpy()[mask]
+    columns = _clinical(
+        "measurement",
+        "measurement_date",
+        person[mask],
+        dates,
+        lab,
+        value_as_number=value.to_numpy(dtype="float64")[mask],
+        unit_source_value=lab.map(units, na_action="ignore"),
     )
+    return pd.DataFrame(columns)
 
 
 def _deaths(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
