@@ -17,8 +17,23 @@ from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
 
-_PERSON_COLUMNS = ("person_id", "household_id", "birth_date", "sex", "regime")
-_UNMATCHED_COLUMNS = ("person_id", "document_type", "document_number", "household_id")
+_PERSON_COLUMNS = [
+    "person_id",
+    "household_id",
+    "birth_date",
+    "sex",
+    "regime",
+    "insurer",
+    "pregnant",
+    "disability",
+]
+_UNMATCHED_COLUMNS = [
+    "person_id",
+    "document_type",
+    "document_number",
+    "household_id",
+    "territory_id",
+]
 
 
 @dataclass(frozen=True)
@@ -49,10 +64,8 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
     households, territories, people = _place_unmatched(people, keep, places)
     events, dropped = _events(reader, people, keep)
     extra, members_left_out = members_without_services(places, people)
-    persons = pd.concat(
-        [people.loc[keep, [c for c in people.columns if c in _columns(people)]], extra],
-        ignore_index=True,
-    )[_columns(people, extra)]
+    columns = [c for c in _PERSON_COLUMNS if c in people or c in extra]
+    persons = pd.concat([people[keep], extra], ignore_index=True)[columns]
     if households is not None and pd.api.types.is_integer_dtype(households["household_id"].dtype):
         persons["household_id"] = persons["household_id"].astype(households["household_id"].dtype)
     persons = persons.sort_values("person_id", kind="stable", ignore_index=True)
@@ -63,10 +76,8 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "events": events,
     }
     tables = Tables.from_frames(frames, source="RIPS import")
-    unmatched = people.loc[keep & ~people["matched"].to_numpy(), list(_UNMATCHED_COLUMNS)]
-    unmatched = unmatched.assign(
-        territory_id=people.loc[unmatched.index, "territory_id"]
-    ).reset_index(drop=True)
+    unmatched = people.loc[keep & ~people["matched"].to_numpy(), _UNMATCHED_COLUMNS]
+    unmatched = unmatched.reset_index(drop=True)
     counts = {
         "persons": len(tables.persons),
         "persons_left_out": int((~keep).sum()),
@@ -78,12 +89,6 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "events_left_out": dropped,
     }
     return Assembled(tables, unmatched, counts)
-
-
-def _columns(people: pd.DataFrame, extra: pd.DataFrame | None = None) -> list[str]:
-    names = [*_PERSON_COLUMNS, "insurer", "pregnant", "disability"]
-    present = set(people.columns) | (set(extra.columns) if extra is not None else set())
-    return [c for c in names if c in present]
 
 
 def _place_unmatched(
