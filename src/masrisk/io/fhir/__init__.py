@@ -130,7 +130,7 @@ def _context(
     """Return the export's :class:`Context` once ``as_of`` and the outcome are known."""
     for source, outcome in (("plans'", summary.outcome), ("model's", model and model.outcome)):
         if outcome and outcome != check.outcome:
-            rule = f"differs from the {source} outcome {outcome!r}"
+            rule = f"differs from the {source} outcome {show(outcome)}"
             check.problems.add("scores", "outcome", rule, examples=[show(check.outcome)])
     return Context(base, check.outcome, check.as_of.date(), model)
 
@@ -295,7 +295,7 @@ def export_fhir(
     system_base = system_base.rstrip("/:")
     if not _URI.fullmatch(system_base):
         raise ValidationError(
-            [Problem("export_fhir", "system_base", "not an absolute URI", 0, (repr(system_base),))]
+            [Problem("export_fhir", "system_base", "not an absolute URI", 0, (show(system_base),))]
         )
     for name, value in (("chunk_size", chunk_size), ("workers", workers)):
         if not isinstance(value, (int, np.integer)) or value < 1:
