@@ -1,16 +1,7 @@
 """OMOP clinical tables -> masrisk events, chunk by chunk, reading only the columns needed.
 
-* ``visit_occurrence``: one event per visit, its kind from ``visit_concept_id``; its code is
-  the visit's primary diagnosis (``condition_status_concept_id`` 32902, else the visit's
-  condition with the smallest ``condition_occurrence_id``), or every diagnosis with
-  ``diagnoses="all"`` (one event each);
-* ``drug_exposure``: a vaccination when ``drug_source_value`` is a vaccine code, else a
-  pharmacy event coded with the primary diagnosis of the visit it belongs to (OMOP has no
-  indication field);
-* ``procedure_occurrence``: a screening when ``procedure_source_value`` is a screening code;
-* ``measurement``: a lab event, code ``measurement_source_value``, value ``value_as_number``;
-* ``death``: a death event, code ``cause_source_value``.
-
+How each table maps is told in :mod:`masrisk.io.omop`. A visit's primary diagnosis is its
+condition of status 32902, else its condition with the smallest ``condition_occurrence_id``.
 What is not imported is counted in ``left_out`` (and logged by the caller), never dropped
 unseen.
 """

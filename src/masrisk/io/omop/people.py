@@ -1,16 +1,7 @@
 """OMOP persons and places -> masrisk persons, households, territories and facilities.
 
-Read from ``person``, ``location``, ``care_site`` and ``payer_plan_period``:
-
-* a household is a ``location``: persons who share a ``location_id`` live together;
-* a household's territory is a column of its location (``county`` unless told otherwise);
-* a territory's population is the number of its persons, its ``lon``/``lat`` the median of
-  its households' coordinates; OMOP has no zone, so every territory gets ``default_zone``
-  unless the caller gives a territories table;
-* a facility is a ``care_site`` with a location that has coordinates and a level of care
-  1, 2 or 3 in ``place_of_service_source_value``;
-* ``insurer`` and ``regime`` are ``payer_source_value`` and ``plan_source_value`` of each
-  person's latest ``payer_plan_period``.
+Read from ``person``, ``location``, ``care_site`` and ``payer_plan_period`` as
+:mod:`masrisk.io.omop` tells; a territory's population is the number of its persons.
 """
 
 from __future__ import annotations

@@ -13,20 +13,22 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import show
-from masrisk.io.rips.codes import SEXES, USER_TYPE_REGIME, ZONES
-from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
-from masrisk.io.rips.reader import RipsReader
-from masrisk.io.rips.values import (
+from masrisk.io.rips.codes import (
     BIRTH,
     MUNICIPALITY,
     SEX,
+    SEXES,
     USER_FIELDS,
     USER_TYPE,
+    USER_TYPE_REGIME,
     ZONE,
+    ZONES,
     best_value,
     check_user_value,
     parse_days,
 )
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
+from masrisk.io.rips.reader import RipsReader
 
 __all__ = ["PERSON_EXTRAS", "resolve_persons", "place_persons", "members_without_services"]
 

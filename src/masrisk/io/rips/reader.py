@@ -24,11 +24,14 @@ from masrisk.io.rips.codes import (
     DOCUMENT_TYPES,
     EGRESS_GROUPS,
     KIND_CODE,
+    NO_DAY,
     SERVICE_GROUPS,
+    USER_FIELDS,
     Located,
+    check_user_value,
+    parse_days,
     read_icd10,
 )
-from masrisk.io.rips.values import NO_DAY, USER_FIELDS, check_user_value, parse_days
 
 __all__ = ["RipsReader", "events_frame"]
 
