@@ -82,8 +82,8 @@ def _codes(events: pd.DataFrame) -> pd.Categorical:
     return pd.Categorical.from_codes(values.cat.codes.to_numpy(), categories)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("str").where(values.notna())
+def _text(values: pd.Series) -> np.ndarray:
+    return values.astype("str").where(values.notna()).to_numpy()
 
 
 # --------------------------------------------------------------------------- places, persons
@@ -91,43 +91,42 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
-    households = tables.households
-    home_ids = omop_ids(households["household_id"])
+    households, facilities = tables.households, tables.facilities
     centre = tables.territories.set_index("territory_id")
     homes = pd.DataFrame(
         {
-            "location_id": home_ids.reindex(households["household_id"]).to_numpy(),
-            "county": _text(households["territory_id"]).to_numpy(),
-            "location_source_value": _text(households["household_id"]).to_numpy(),
+            "location_id": omop_ids(households["household_id"])
+            .reindex(households["household_id"])
+            .to_numpy(),
+            "county": _text(households["territory_id"]),
+            "location_source_value": _text(households["household_id"]),
         }
     )
     if {"lon", "lat"} <= set(centre.columns):
         homes["latitude"] = households["territory_id"].map(centre["lat"]).to_numpy()
         homes["longitude"] = households["territory_id"].map(centre["lon"]).to_numpy()
-    facilities = tables.facilities
     if facilities is None or not len(facilities):
         return {"location": homes}
     first = int(homes["location_id"].max()) + 1 if len(homes) else 1
+    site = np.arange(first, first + len(facilities), dtype="int64")
+    none = pd.Series(pd.NA, index=facilities.index)
     sites = pd.DataFrame(
         {
-            "location_id": np.arange(first, first + len(facilities), dtype="int64"),
+            "location_id": site,
             "latitude": facilities["lat"].to_numpy(dtype="float64"),
             "longitude": facilities["lon"].to_numpy(dtype="float64"),
-            "location_source_value": _text(facilities["facility_id"]).to_numpy(),
+            "location_source_value": _text(facilities["facility_id"]),
+            "county": _text(facilities.get("territory_id", none)),
         }
     )
-    if "territory_id" in facilities.columns:
-        sites["county"] = _text(facilities["territory_id"]).to_numpy()
     care_site = pd.DataFrame(
         {
             "care_site_id": omop_ids(facilities["facility_id"])
             .reindex(facilities["facility_id"])
             .to_numpy(),
-            "care_site_name": _text(
-                facilities.get("name", pd.Series(pd.NA, index=facilities.index))
-            ),
-            "location_id": sites["location_id"].to_numpy(),
-            "care_site_source_value": _text(facilities["facility_id"]).to_numpy(),
+            "care_site_name": _text(facilities.get("name", none)),
+            "location_id": site,
+            "care_site_source_value": _text(facilities["facility_id"]),
             "place_of_service_source_value": facilities["level"].astype("str").to_numpy(),
         }
     )
@@ -150,7 +149,7 @@ def _person(tables: Tables, person_ids: pd.Series, locations: pd.DataFrame) -> p
             "race_concept_id": NO_CONCEPT,
             "ethnicity_concept_id": NO_CONCEPT,
             "location_id": home.reindex(persons["household_id"]).to_numpy(),
-            "person_source_value": _text(persons["person_id"]).to_numpy(),
+            "person_source_value": _text(persons["person_id"]),
             "gender_source_value": sex.to_numpy(),
         }
     )
@@ -168,34 +167,27 @@ def _periods(tables: Tables, person_ids: pd.Series) -> dict[str, pd.DataFrame]:
     death = pd.Series(died.reindex(persons["person_id"]).to_numpy(), index=persons.index)
     end = death.fillna(last).clip(upper=last)
     ids = person_ids.reindex(persons["person_id"]).to_numpy()
-    number = np.arange(1, len(persons) + 1, dtype="int64")
-    frames = {
-        "observation_period": pd.DataFrame(
+
+    def period(name: str, **more: Any) -> pd.DataFrame:
+        return pd.DataFrame(
             {
-                "observation_period_id": number,
+                f"{name}_id": np.arange(1, len(persons) + 1, dtype="int64"),
                 "person_id": ids,
-                "observation_period_start_date": start.to_numpy(),
-                "observation_period_end_date": end.to_numpy(),
-                "period_type_concept_id": EHR,
+                f"{name}_start_date": start.to_numpy(),
+                f"{name}_end_date": end.to_numpy(),
+                **more,
             }
         )
-    }
+
+    frames = {"observation_period": period("observation_period", period_type_concept_id=EHR)}
     plans = {
         source: _text(persons[column])
         for column, source in (("insurer", "payer_source_value"), ("regime", "plan_source_value"))
         if column in persons.columns
     }
     if plans:
-        insured = pd.concat(plans, axis=1).notna().any(axis=1).to_numpy()
-        frames["payer_plan_period"] = pd.DataFrame(
-            {
-                "payer_plan_period_id": number,
-                "person_id": ids,
-                "payer_plan_period_start_date": start.to_numpy(),
-                "payer_plan_period_end_date": end.to_numpy(),
-                **{k: v.to_numpy() for k, v in plans.items()},
-            }
-        )[insured]
+        insured = pd.DataFrame(plans).notna().any(axis=1).to_numpy()
+        frames["payer_plan_period"] = period("payer_plan_period", **plans)[insured]
     return frames
 
 
