@@ -174,31 +174,24 @@ def _places(
     default_zone: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Households and territories: the caller's where given, else built from locations."""
-    if given_households is not None:
-        households = given_households
-        if "household_id" in households.columns:
-            households = households.assign(
-                household_id=align_ids(households["household_id"], persons["household_id"])
-            )
-    else:
-        households = built
-    if given_territories is None:
+    households = built if given_households is None else given_households
+    if given_households is not None and "household_id" in households.columns:
+        ids = align_ids(households["household_id"], persons["household_id"])
+        households = households.assign(household_id=ids)
+    territories = given_territories
+    if territories is None:
         territories = build_territories(
             households, persons["household_id"], facilities, default_zone
         )
-        return households.drop(columns=["lat", "lon"], errors="ignore"), territories
-    households = households.drop(columns=["lat", "lon"], errors="ignore")
-    territories = given_territories
-    if {"territory_id"} <= set(territories.columns) & set(households.columns):
-        households = households.assign(
-            territory_id=align_ids(households["territory_id"], territories["territory_id"])
-        )
+    elif {"territory_id"} <= set(territories.columns) & set(households.columns):
+        ids = align_ids(households["territory_id"], territories["territory_id"])
+        households = households.assign(territory_id=ids)
         if "population" not in territories.columns:
             territory_of = households.set_index("household_id")["territory_id"]
             counts = persons["household_id"].map(territory_of).value_counts()
             population = territories["territory_id"].map(counts).fillna(0).astype("int64")
             territories = territories.assign(population=population)
-    return households, territories
+    return households.drop(columns=["lat", "lon"], errors="ignore"), territories
 
 
 def _log_left_out(left_out: Counter) -> None:
