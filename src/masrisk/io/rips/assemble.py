@@ -102,21 +102,14 @@ def _place_unmatched(
     households, territories = places.households, places.territories
     alone = keep & ~people["matched"].to_numpy()
     people = people.assign(territory_id=None)
-    if households is not None:
-        known = people["household_id"].notna()
-        lookup = households.set_index("household_id")["territory_id"]
-        people.loc[known, "territory_id"] = people.loc[known, "household_id"].map(lookup)
     if not alone.any():
         return households, territories, people
     new = people[alone]
     zone_letter = new["zone"].astype("str").str[0].str.upper()  # U(rban), R(ural)
     place = "RIPS-" + new["municipality"] + "-" + zone_letter
-    existing_t = None if territories is None else territories["territory_id"]
-    territory = new_ids(existing_t, place, "territories")
-    existing_h = None if households is None else households["household_id"]
-    household = new_ids(
-        existing_h, "RIPS-" + new["document_type"] + "-" + new["document_number"], "households"
-    )
+    territory = new_ids(_ids(territories, "territory_id"), place, "territories")
+    label = "RIPS-" + new["document_type"] + "-" + new["document_number"]
+    household = new_ids(_ids(households, "household_id"), label, "households")
     people = people.astype({"household_id": object, "territory_id": object})
     people.loc[alone, "household_id"] = household.to_numpy()
     people.loc[alone, "territory_id"] = territory.to_numpy()
@@ -130,13 +123,15 @@ def _place_unmatched(
     added_h = pd.DataFrame(
         {"household_id": household.to_numpy(), "territory_id": territory.to_numpy()}
     )
-    households = (
-        added_h if households is None else pd.concat([households, added_h], ignore_index=True)
-    )
-    territories = (
-        added_t if territories is None else pd.concat([territories, added_t], ignore_index=True)
-    )
-    return households, territories, people
+    return _append(households, added_h), _append(territories, added_t), people
+
+
+def _ids(frame: pd.DataFrame | None, column: str) -> pd.Series | None:
+    return None if frame is None else frame[column]
+
+
+def _append(frame: pd.DataFrame | None, added: pd.DataFrame) -> pd.DataFrame:
+    return added if frame is None else pd.concat([frame, added], ignore_index=True)
 
 
 def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple[pd.DataFrame, int]:
