@@ -266,14 +266,13 @@ def from_rips(
     for k, (path, name) in enumerate(_json_files(paths), start=1):
         reader.read(path, name)
         if k % 1000 == 0:
-            logger.info("RIPS: %s files read, %s events", f"{k:,}", f"{_n_events(reader):,}")
+            events = sum(len(chunk[0]) for chunk in reader.chunks)
+            logger.info("RIPS: %s files read, %s events", f"{k:,}", f"{events:,}")
     built = assemble(reader, places)
     problems = tuple(reader.problems)
+    read = ("files", "documents", "user_entries", "user_entries_skipped")
     counts = {
-        **{
-            k: int(reader.counts[k])
-            for k in ("files", "documents", "user_entries", "user_entries_skipped")
-        },
+        **{k: int(reader.counts[k]) for k in read},
         **built.counts,
         "services": int(reader.counts["services"]),
         "procedures_unmapped": int(sum(reader.unmapped_cups.values())),
@@ -309,7 +308,3 @@ def _json_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
         else:
             raise FileNotFoundError(f"RIPS path not found: {root}")
     return found
-
-
-def _n_events(reader: RipsReader) -> int:
-    return sum(len(chunk[0]) for chunk in reader.chunks)
