@@ -64,10 +64,10 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -135,24 +135,9 @@ def _context(
     return Context(base, check.outcome, check.as_of.date(), model)
 
 
-class _Inline:
-    """An executor that runs each task at once, in this process (one worker)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
-        future: Future = Future()
-        future.set_result(fn(*args))
-        return future
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _executor(workers: int) -> Any:
-    if workers == 1:
-        return _Inline()
+def _executor(workers: int) -> Executor:
+    if workers == 1:  # one worker: a thread of this process, no process to start
+        return ThreadPoolExecutor(1)
     # spawn, not fork: the parent may hold threads (Arrow, OpenMP) that fork would break
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
