@@ -92,27 +92,17 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     aligned = members.set_index(list(MEMBER_KEY)).reindex(key)
     matched = aligned["household_id"].notna().to_numpy()
     out = people.assign(matched=matched)
+    out["person_id"] = labels
     if "person_id" in members.columns:
-        fresh = new_ids(members["person_id"], labels[~matched], "members")
-        out["person_id"] = _fill(
-            aligned["person_id"].to_numpy(), ~matched, fresh, members["person_id"]
-        )
-    else:
-        out["person_id"] = labels
+        ids = pd.Series(aligned["person_id"].to_numpy(), dtype=object)
+        ids[~matched] = new_ids(members["person_id"], labels[~matched], "members").to_numpy()
+        integer = pd.api.types.is_integer_dtype(members["person_id"].dtype)
+        out["person_id"] = ids.astype(members["person_id"].dtype) if integer else ids
     out["household_id"] = aligned["household_id"].to_numpy()
     for column in PERSON_EXTRAS:
         if column in aligned.columns:
             extra = aligned[column].to_numpy()
             out[column] = out[column].where(out[column].notna(), extra) if column in out else extra
-    return out
-
-
-def _fill(values: np.ndarray, mask: np.ndarray, fresh: pd.Series, like: pd.Series) -> pd.Series:
-    """``values`` with ``fresh`` where ``mask``, in the dtype of ``like`` when it is integer."""
-    out = pd.Series(values, dtype=object)
-    out[mask] = fresh.to_numpy()
-    if pd.api.types.is_integer_dtype(like.dtype):
-        return out.astype(like.dtype)
     return out
 
 
@@ -143,7 +133,5 @@ def members_without_services(places: Places, people: pd.DataFrame) -> tuple[pd.D
             "document_number": rest["document_number"],
         }
     )
-    for column in PERSON_EXTRAS:
-        if column in rest.columns:
-            out[column] = rest[column]
-    return out.reset_index(drop=True), int((~usable).sum())
+    extras = rest[[c for c in PERSON_EXTRAS if c in rest.columns]]
+    return pd.concat([out, extras], axis=1).reset_index(drop=True), int((~usable).sum())
