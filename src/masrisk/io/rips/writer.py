@@ -29,6 +29,7 @@ from masrisk.io.rips.codes import (
     write_icd10,
 )
 from masrisk.io.rips.records import RECORD_BUILDERS
+from masrisk.outputs import write_table
 from masrisk.tables import Tables
 
 __all__ = ["RipsExport", "to_rips"]
@@ -140,8 +141,6 @@ def to_rips(
         birth_date=people["birth_date"], sex=people["sex"].astype("str")
     )
     if members_path is not None:
-        from masrisk.outputs import write_table
-
         write_table(members, members_path)
     return RipsExport(
         files=files,
@@ -165,10 +164,8 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
     position = pd.Series(
         np.arange(len(tables.territories)), index=tables.territories["territory_id"]
     )
-    if isinstance(municipality, str):
-        place = pd.Series(municipality, index=persons.index)
-    else:
-        place = territory.map(municipality).fillna("00000")
+    if not isinstance(municipality, str):
+        municipality = territory.map(municipality).fillna("00000").astype("str")
     regime = persons.get("regime", pd.Series(None, index=persons.index, dtype=object))
     return pd.DataFrame(
         {
@@ -180,7 +177,7 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
             "document_type": kind,
             "document_number": [str(1_000_000_000 + k) for k in range(len(persons))],
             "user_type": regime.map(REGIME_USER_TYPE).fillna(NO_REGIME_USER_TYPE).astype("str"),
-            "municipality": place.astype("str"),
+            "municipality": municipality,
             "zone": territory.map(zones).map(_ZONE_CODE).astype("str"),
             "provider": territory.map(position).to_numpy() % providers,
         }
