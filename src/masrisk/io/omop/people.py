@@ -200,8 +200,7 @@ def build_territories(
         default_zone,
     )
     if {"lat", "lon"} <= set(households.columns):
-        centre = households.groupby("territory_id")[["lon", "lat"]].median()
-        centre = centre.reindex(ids)
+        centre = households.groupby("territory_id")[["lon", "lat"]].median().reindex(ids)
         if centre.notna().all().all():
             territories[["lon", "lat"]] = centre.to_numpy()
     return territories

@@ -42,7 +42,7 @@ class SQLStore(Store):
 
     def _qualified(self, table: str) -> str:
         quote = self.engine.dialect.identifier_preparer.quote
-        return table if self.schema is None else f"{quote(self.schema)}.{quote(table)}"
+        return quote(table) if self.schema is None else f"{quote(self.schema)}.{quote(table)}"
 
     def read(self, table: str, columns: Sequence[str], chunksize: int) -> Iterator[pd.DataFrame]:
         """Yield chunks from a server-side cursor where the driver has one."""
