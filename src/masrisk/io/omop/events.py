@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problems
-from masrisk.io.omop.store import Plan, Store
+from masrisk.io.omop.cdm import Plan
+from masrisk.io.omop.store import Store
 from masrisk.io.omop.values import Cells
 
 __all__ = ["EventOptions", "read_events"]

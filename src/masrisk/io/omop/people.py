@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from masrisk.exceptions import Problems
-from masrisk.io.omop.cdm import FEMALE, MALE
-from masrisk.io.omop.store import Plan, Store
+from masrisk.io.omop.cdm import FEMALE, MALE, Plan
+from masrisk.io.omop.store import Store
 from masrisk.io.omop.values import Cells, dates_from_parts, plain
 from masrisk.io.user_tables import to_source_ids
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,7 @@ import pyarrow as pa
 from masrisk.exceptions import MasriskError
 from masrisk.io.omop.cdm import CDM_TABLES
 
-__all__ = [
-    "Plan",
-    "Store",
-    "arrow_table",
-    "csv_batches",
-    "ddl",
-    "open_store",
-    "rebatch",
-    "to_pandas",
-]
-
-#: Columns to read per OMOP table (``None``: the table is absent).
-Plan = Mapping[str, "list[str] | None"]
+__all__ = ["Store", "arrow_table", "csv_batches", "ddl", "open_store", "rebatch", "to_pandas"]
 
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 _ARROW_TYPES = {
