@@ -18,6 +18,7 @@ from masrisk.cli import app
 from masrisk.codes import normalize_icd10
 from masrisk.exceptions import OutputExistsError, ParameterError, ValidationError
 from masrisk.io import from_rips, to_rips
+from masrisk.io.rips import RipsProblem
 from masrisk.io.rips.codes import read_icd10, write_icd10
 from masrisk.synth import synthesize
 
@@ -197,6 +198,7 @@ def test_bad_files_are_reported_and_good_ones_still_read(tmp_path):
         ("group.json", "usuarios[0].servicios.terapias"): "unknown service group",
         ("dates.json", "usuarios[0].servicios.consultas[1].fechaInicioAtencion"): "not a date",
     }
+    assert all(isinstance(p, RipsProblem) for p in result.problems)  # the former name
     broken = next(p for p in result.problems if p.table == "broken.json")
     assert "line 1" in broken.detail
     date = next(p for p in result.problems if p.rule == "not a date")

@@ -84,7 +84,8 @@ def _birth_dates(cells: Cells) -> pd.Series:
     parts = dates_from_parts(
         *(cells.numbers(f"{part}_of_birth") for part in ("year", "month", "day"))
     )
-    parts = cells.dates("birth_datetime").fillna(parts)
+    if "birth_datetime" in cells.frame:
+        parts = cells.dates("birth_datetime").fillna(parts)
     cells.flag("year_of_birth", "no valid birth date", parts.isna())
     return parts
 
