@@ -472,7 +472,9 @@ def test_writing_refuses_to_replace_tables_unless_told(population, tmp_path):
 def test_writing_refuses_vaccinations_without_a_code(tmp_path):
     frames = make_frames()
     frames["events"].loc[4, "code"] = None  # P3's vaccination
-    message = r"vaccinations or screenings have no code \(person_id P3\)"
+    message = (
+        r"events\.code: vaccination or screening without a code in 1 row \(e\.g\. person_id 'P3'\)"
+    )
     with pytest.raises(MasriskError, match=message):
         to_omop(masrisk.Tables.from_frames(frames), tmp_path / "cdm")
     assert not (tmp_path / "cdm").exists()

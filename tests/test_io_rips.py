@@ -18,6 +18,7 @@ from masrisk.cli import app
 from masrisk.codes import normalize_icd10
 from masrisk.exceptions import OutputExistsError, ParameterError, ValidationError
 from masrisk.io import from_rips, to_rips
+from masrisk.io.rips import RipsProblem
 from masrisk.io.rips.codes import read_icd10, write_icd10
 from masrisk.synth import synthesize
 
@@ -177,7 +178,7 @@ def _write(folder: Path, name: str, users=None, *, text: str | None = None) -> P
 
 
 def _problems(result) -> dict[tuple[str, str], str]:
-    return {(p.file, p.path): p.rule for p in result.problems}
+    return {(p.table, p.column): p.rule for p in result.problems}
 
 
 def test_bad_files_are_reported_and_good_ones_still_read(tmp_path):
@@ -192,18 +193,36 @@ def test_bad_files_are_reported_and_good_ones_still_read(tmp_path):
     result = from_rips(tmp_path)
     problems = _problems(result)
     assert problems == {
-        ("broken.json", "$"): "invalid JSON",
+        ("broken.json", None): "invalid JSON",
         ("nousers.json", "usuarios"): "missing usuarios",
         ("group.json", "usuarios[0].servicios.terapias"): "unknown service group",
         ("dates.json", "usuarios[0].servicios.consultas[1].fechaInicioAtencion"): "not a date",
     }
-    broken = next(p for p in result.problems if p.file == "broken.json")
-    assert "line 1" in broken.value
+    assert all(isinstance(p, RipsProblem) for p in result.problems)  # the former name
+    broken = next(p for p in result.problems if p.table == "broken.json")
+    assert "line 1" in broken.detail
+    date = next(p for p in result.problems if p.rule == "not a date")
+    assert str(date) == (
+        "dates.json.usuarios[0].servicios.consultas[1].fechaInicioAtencion: not a date "
+        "(e.g. '2023-02-30 08:10')"
+    )
     events = result.tables.events
     assert events.groupby("person_id").size().to_dict() == {"CC-1": 2, "CC-2": 1, "CC-3": 1}
     assert result.counts["files"] == 5
     assert result.counts["documents"] == 3
     masrisk.validate(result.tables)
+
+
+def test_deeply_nested_or_huge_number_documents_are_problems_of_their_file(tmp_path):
+    _write(tmp_path, "deep", text="[" * 100_000 + "]" * 100_000)
+    _write(tmp_path, "huge", text='{"usuarios": [], "numFactura": ' + "9" * 5_000 + "}")
+    _write(tmp_path, "good", [_user("1", consultas=[_visit()])])
+    result = from_rips(tmp_path)
+    assert _problems(result) == {
+        ("deep.json", None): "invalid JSON",
+        ("huge.json", None): "unreadable file",
+    }
+    assert result.tables.events["person_id"].tolist() == ["CC-1"]
 
 
 def test_icd10_codes_lose_their_x_filler_in_the_import(tmp_path):
@@ -296,13 +315,13 @@ def test_disagreeing_invoices_keep_the_most_frequent_birth_date(tmp_path):
     persons = result.tables.persons.set_index("person_id")
     assert persons.loc["CC-9", "birth_date"] == pd.Timestamp("1981-06-30")
     assert persons.loc["CC-8", "sex"] == "M"  # a tie: the first seen wins
-    problems = {p.path: (p.file, p.rule) for p in result.problems}
+    problems = {p.column: (p.table, p.rule) for p in result.problems}
     assert problems["usuarios[0].fechaNacimiento"] == (
         "b.json",
         "fechaNacimiento differs across invoices",
     )
     birth = next(p for p in result.problems if p.rule.startswith("fechaNacimiento"))
-    assert birth.value == "'1981-06-30' in 3, '1980-01-01' in 2; kept '1981-06-30'"
+    assert birth.detail == "'1981-06-30' in 3, '1980-01-01' in 2; kept '1981-06-30'"
     assert problems["usuarios[0].codSexo"] == ("e.json", "codSexo differs across invoices")
     assert len(result.tables.events) == 7
 
@@ -424,7 +443,7 @@ def test_import_rips_command_writes_a_valid_data_directory(population, exported,
     runner = CliRunner()
     result = runner.invoke(app, [*args, "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert "broken.json: $: invalid JSON" in result.stderr
+    assert "broken.json: invalid JSON - line 1" in result.stderr
     assert f"{len(population.persons):,}" in result.stderr
     problems = pd.read_csv(out / "import_problems.csv")
     assert problems[["file", "rule"]].values.tolist() == [["broken.json", "invalid JSON"]]
@@ -503,7 +522,7 @@ def test_services_before_the_birth_date_kept_are_left_out(tmp_path):
         _write(folder, name, [_user("6", birth="2023-03-15", consultas=[_visit("2023-04-01")])])
     result = from_rips(folder)
     assert result.tables.events["date"].dt.strftime("%Y-%m-%d").tolist() == ["2023-04-01"] * 2
-    rules = {(p.file, p.rule) for p in result.problems}
+    rules = {(p.table, p.rule) for p in result.problems}
     assert rules == {
         ("b.json", "fechaNacimiento differs across invoices"),
         ("a.json", "services before the birth date kept for this person left out"),

@@ -64,10 +64,10 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -130,29 +130,14 @@ def _context(
     """Return the export's :class:`Context` once ``as_of`` and the outcome are known."""
     for source, outcome in (("plans'", summary.outcome), ("model's", model and model.outcome)):
         if outcome and outcome != check.outcome:
-            rule = f"differs from the {source} outcome {outcome!r}"
+            rule = f"differs from the {source} outcome {show(outcome)}"
             check.problems.add("scores", "outcome", rule, examples=[show(check.outcome)])
     return Context(base, check.outcome, check.as_of.date(), model)
 
 
-class _Inline:
-    """An executor that runs each task at once, in this process (one worker)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
-        future: Future = Future()
-        future.set_result(fn(*args))
-        return future
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _executor(workers: int) -> Any:
-    if workers == 1:
-        return _Inline()
+def _executor(workers: int) -> Executor:
+    if workers == 1:  # one worker: a thread of this process, no process to start
+        return ThreadPoolExecutor(1)
     # spawn, not fork: the parent may hold threads (Arrow, OpenMP) that fork would break
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
@@ -295,7 +280,7 @@ def export_fhir(
     system_base = system_base.rstrip("/:")
     if not _URI.fullmatch(system_base):
         raise ValidationError(
-            [Problem("export_fhir", "system_base", "not an absolute URI", 0, (repr(system_base),))]
+            [Problem("export_fhir", "system_base", "not an absolute URI", 0, (show(system_base),))]
         )
     for name, value in (("chunk_size", chunk_size), ("workers", workers)):
         if not isinstance(value, (int, np.integer)) or value < 1:

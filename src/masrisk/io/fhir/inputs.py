@@ -142,23 +142,18 @@ def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[st
 # ----------------------------------------------------------------------------- plans
 
 
-def _read_json(path: Path, problems: Problems) -> Any:
+def _load(kind: type, path: Path, problems: Problems) -> Any:
+    """Return the ``kind`` document of ``path``; a problem (and ``None``) if it is not one."""
     if not path.is_file():
         problems.add("plans", path.name, "missing file", examples=[show(str(path))])
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return kind.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         problems.add("plans", path.name, f"not valid JSON ({exc})")
-        return None
-
-
-def _document(kind: type, data: Any, name: str, problems: Problems) -> Any:
-    try:
-        return kind.from_dict(data)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        problems.add("plans", name, f"not a {kind.__name__} ({exc})")
-        return None
+        problems.add("plans", path.name, f"not a {kind.__name__} ({exc})")
+    return None
 
 
 def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
@@ -170,28 +165,17 @@ def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
     if not directory.is_dir():
         problems.add("plans", None, "no such directory", examples=[show(str(directory))])
         problems.raise_if_any()
-    summary = _document(
-        CitySummary, _read_json(directory / "summary.json", problems), "summary.json", problems
-    )
+    summary = _load(CitySummary, directory / "summary.json", problems)
     problems.raise_if_any()
     plans = []
     for territory_id, _ in summary.territories:
+        expected = (territory_id, summary.outcome)
         name = f"{territory_id}.json"
-        data = _read_json(directory / name, problems)
-        if data is not None:
-            plan = _document(CommunityPlan, data, name, problems)
-            if plan is not None and (plan.territory_id, plan.outcome) != (
-                territory_id,
-                summary.outcome,
-            ):
-                problems.add(
-                    "plans",
-                    name,
-                    "territory_id or outcome differs from summary.json",
-                    rows=1,
-                    examples=[show(plan.territory_id)],
-                )
-            plans.append(plan)
+        plan = _load(CommunityPlan, directory / name, problems)
+        if plan is not None and (plan.territory_id, plan.outcome) != expected:
+            rule = "territory_id or outcome differs from summary.json"
+            problems.add("plans", name, rule, rows=1, examples=[show(plan.territory_id)])
+        plans.append(plan)
     problems.raise_if_any()
     return summary, plans
 

@@ -38,7 +38,7 @@ def _label(code: str) -> str:
 
 
 def _concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": system, "code": code, "display": display or _label(code)}
+    coding = _coding(system, code, display)
     return {"coding": [coding], "text": coding["display"]}
 
 
@@ -183,33 +183,22 @@ class Context:
 
     def _activity(self, line: Any) -> dict[str, Any]:
         system = self.system
+        hours = {"value": round(line.hours, 2), "unit": "h", "system": _UCUM, "code": "h"}
+        extensions = (
+            ("axis", "valueCoding", _coding(system("axis"), line.axis, AXIS_LABELS.get(line.axis))),
+            ("setting", "valueCoding", _coding(system("setting"), line.setting)),
+            ("persons", "valueInteger", line.persons),
+            ("team-hours", "valueQuantity", hours),
+        )
         return {
             "extension": [
-                {
-                    "url": system("activity-axis"),
-                    "valueCoding": _coding(system("axis"), line.axis, AXIS_LABELS.get(line.axis)),
-                },
-                {
-                    "url": system("activity-setting"),
-                    "valueCoding": _coding(system("setting"), line.setting),
-                },
-                {"url": system("activity-persons"), "valueInteger": line.persons},
-                {
-                    "url": system("activity-team-hours"),
-                    "valueQuantity": {
-                        "value": round(line.hours, 2),
-                        "unit": "h",
-                        "system": _UCUM,
-                        "code": "h",
-                    },
-                },
+                {"url": system(f"activity-{name}"), kind: value} for name, kind, value in extensions
             ],
             "code": _concept(system("intervention"), line.name),
             "status": "not-started",
             "description": (
                 f"{_label(line.name)}: {line.persons:,} person{'' if line.persons == 1 else 's'}, "
-                f"{line.hours:,.2f} team-hours "
-                f"(axis {line.axis}, setting {line.setting})"
+                f"{line.hours:,.2f} team-hours (axis {line.axis}, setting {line.setting})"
             ),
         }
 

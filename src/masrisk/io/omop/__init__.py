@@ -181,10 +181,7 @@ def to_omop(
     exposures and screenings procedures with the code as source value; labs are
     measurements; deaths go to ``death``.
 
-    What OMOP cannot carry (see :data:`NOT_CARRIED`): territories' zone, name, district,
-    area and stratum; the adjacency; households' deprivation flags; persons' pregnancy and
-    disability flags; facilities' capacity; text ids (numbered in OMOP, given back by
-    ``from_omop(ids="source")``).
+    What OMOP cannot carry is listed in :data:`NOT_CARRIED`.
 
     Parameters
     ----------

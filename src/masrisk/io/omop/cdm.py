@@ -10,6 +10,8 @@ that long territory ids fit in ``location.county``. Numbers that masrisk reads b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "CDM_TABLES",
     "EHR",
@@ -17,6 +19,7 @@ __all__ = [
     "MALE",
     "NO_CONCEPT",
     "PHARMACY_VISIT",
+    "Plan",
     "PRIMARY_DIAGNOSIS",
     "VISIT_CONCEPTS",
     "VISIT_KINDS",
@@ -151,3 +154,6 @@ CDM_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         "cause_concept_id:int cause_source_value:text cause_source_concept_id:int"
     ),
 }
+
+#: Columns to read per OMOP table (``None``: the table is absent).
+Plan = Mapping[str, "list[str] | None"]

@@ -1,16 +1,7 @@
 """OMOP clinical tables -> masrisk events, chunk by chunk, reading only the columns needed.
 
-* ``visit_occurrence``: one event per visit, its kind from ``visit_concept_id``; its code is
-  the visit's primary diagnosis (``condition_status_concept_id`` 32902, else the visit's
-  condition with the smallest ``condition_occurrence_id``), or every diagnosis with
-  ``diagnoses="all"`` (one event each);
-* ``drug_exposure``: a vaccination when ``drug_source_value`` is a vaccine code, else a
-  pharmacy event coded with the primary diagnosis of the visit it belongs to (OMOP has no
-  indication field);
-* ``procedure_occurrence``: a screening when ``procedure_source_value`` is a screening code;
-* ``measurement``: a lab event, code ``measurement_source_value``, value ``value_as_number``;
-* ``death``: a death event, code ``cause_source_value``.
-
+How each table maps is told in :mod:`masrisk.io.omop`. A visit's primary diagnosis is its
+condition of status 32902, else its condition with the smallest ``condition_occurrence_id``.
 What is not imported is counted in ``left_out`` (and logged by the caller), never dropped
 unseen.
 """
@@ -25,13 +16,9 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problems
+from masrisk.io.omop.cdm import Plan
 from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import (
-    to_dates,
-    to_ids,
-    to_numbers,
-)
-from masrisk.io.user_tables import to_text
+from masrisk.io.omop.values import Cells
 
 __all__ = ["EventOptions", "read_events"]
 
@@ -51,30 +38,28 @@ class EventOptions:
 @dataclass
 class _Reader:
     store: Store
-    plan: Mapping[str, list[str] | None]
+    plan: Plan
     persons: pd.Index
     options: EventOptions
     problems: Problems
     left_out: Counter
 
-    def chunks(self, table: str, key: str) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
-        """Chunks of ``table`` whose person is known, and example labels by ``key``."""
+    def chunks(self, table: str, key: str) -> Iterator[tuple[Cells, pd.Series]]:
+        """Chunks of ``table``, rows named by ``key`` in problems, and their person ids."""
         columns = self.plan.get(table)
         if columns is None:
             return
         for chunk in self.store.read(table, columns, self.options.chunksize):
-            labels = chunk[key if key in chunk.columns else "person_id"]
-            person = to_ids(chunk["person_id"], table, "person_id", self.problems, labels)
+            cells = Cells(chunk, table, self.problems, chunk[key if key in chunk else "person_id"])
+            person = cells.ids("person_id")
             unknown = person.isna() | ~person.isin(self.persons)
-            self.problems.add_rows(
-                table, "person_id", "matches no person.person_id", unknown, ids=labels
-            )
-            yield chunk.assign(person_id=person), labels
+            cells.flag("person_id", "matches no person.person_id", unknown)
+            yield cells, person
 
 
 def read_events(
     store: Store,
-    plan: Mapping[str, list[str] | None],
+    plan: Plan,
     persons: pd.Index,
     options: EventOptions,
     problems: Problems,
@@ -111,44 +96,26 @@ def _frame(person: pd.Series, date: pd.Series, kind: object, code: pd.Series | N
     return {"person_id": person, "date": date, "kind": kind, "code": code}
 
 
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+
+
 # --------------------------------------------------------------------------- visits
 
 
 def _conditions(reader: _Reader) -> pd.DataFrame:
     """Every diagnosis linked to a visit: visit id, condition id, code, primary (bool)."""
-    table, parts = "condition_occurrence", []
-    for chunk, labels in reader.chunks(table, "condition_occurrence_id"):
-        visit = to_ids(
-            chunk["visit_occurrence_id"], table, "visit_occurrence_id", reader.problems, labels
-        )
-        order = to_ids(
-            chunk["condition_occurrence_id"],
-            table,
-            "condition_occurrence_id",
-            reader.problems,
-            labels,
-        )
-        status = chunk.get("condition_status_concept_id")
-        primary = (
-            pd.Series(False, index=chunk.index)
-            if status is None
-            else to_ids(status, table, "condition_status_concept_id", reader.problems, labels)
-            .eq(32902)
-            .fillna(False)
-        )
+    parts = []
+    for cells, _ in reader.chunks("condition_occurrence", "condition_occurrence_id"):
+        visit = cells.ids("visit_occurrence_id")
+        order = cells.ids("condition_occurrence_id")
+        primary = cells.ids("condition_status_concept_id").eq(32902).fillna(False)
         reader.left_out["conditions without a visit (condition_occurrence)"] += int(
             visit.isna().sum()
         )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "visit": visit,
-                    "order": order,
-                    "code": to_text(chunk["condition_source_value"]),
-                    "primary": primary.astype(bool),
-                }
-            )[visit.notna()]
-        )
+        code = cells.text("condition_source_value")
+        frame = {"visit": visit, "order": order, "code": code, "primary": primary.astype(bool)}
+        parts.append(pd.DataFrame(frame)[visit.notna()])
     if not parts:
         return pd.DataFrame({"visit": [], "order": [], "code": [], "primary": []})
     found = pd.concat(parts, ignore_index=True)
@@ -169,28 +136,20 @@ def _visit_events(
     reader: _Reader, diagnoses: pd.DataFrame, primary: pd.Series
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Events of visits; ids of the visits that became events, and of those left out."""
-    table, parts, skipped = "visit_occurrence", [], []
+    parts, skipped = [], []
     kinds = reader.options.visit_kinds
-    for chunk, labels in reader.chunks(table, "visit_occurrence_id"):
-        problems = reader.problems
-        concept = to_ids(chunk["visit_concept_id"], table, "visit_concept_id", problems, labels)
+    for cells, person in reader.chunks("visit_occurrence", "visit_occurrence_id"):
+        concept = cells.ids("visit_concept_id")
         unmapped = concept.isna() | ~concept.isin(list(kinds))
-        problems.add_rows(
-            table,
-            "visit_concept_id",
-            "visit concept with no event kind",
-            unmapped,
-            ids=concept.rename("concept"),
-            detail="map it with visit_kinds={concept_id: kind}, or None to leave such visits out",
-        )
+        rule = "visit concept with no event kind"
+        detail = "map it with visit_kinds={concept_id: kind}, or None to leave such visits out"
+        cells.flag("visit_concept_id", rule, unmapped, ids=concept.rename("concept"), detail=detail)
         kind = concept.map(pd.Series(kinds, dtype=object))
         keep = kind.notna()
-        ids = to_ids(chunk["visit_occurrence_id"], table, "visit_occurrence_id", problems, labels)
+        ids = cells.ids("visit_occurrence_id")
         skipped.append(ids[~keep & ~unmapped])
-        date = to_dates(chunk["visit_start_date"], table, "visit_start_date", problems, labels)
-        parts.append(
-            pd.DataFrame({"visit": ids, **_frame(chunk["person_id"], date, kind, None)})[keep]
-        )
+        date = cells.dates("visit_start_date")
+        parts.append(pd.DataFrame({"visit": ids, **_frame(person, date, kind, None)})[keep])
     none = pd.Series([], dtype="Int64")
     if not parts:
         return pd.DataFrame(columns=_COLUMNS), none, none
@@ -210,60 +169,47 @@ def _visit_events(
 
 def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     """Vaccinations and dispensations, and the ids of the visits dispensations belong to."""
-    table, parts, visits = "drug_exposure", [], []
-    for chunk, labels in reader.chunks(table, "drug_exposure_id"):
-        problems = reader.problems
-        date = to_dates(
-            chunk["drug_exposure_start_date"], table, "drug_exposure_start_date", problems, labels
-        )
-        source = to_text(chunk["drug_source_value"])
+    parts, visits = [], []
+    for cells, person in reader.chunks("drug_exposure", "drug_exposure_id"):
+        date = cells.dates("drug_exposure_start_date")
+        source = cells.text("drug_source_value")
         kind = source.map(reader.options.preventive_codes).fillna("pharmacy")
         code = source.where(kind != "pharmacy")
-        if "visit_occurrence_id" in chunk.columns:
-            visit = to_ids(
-                chunk["visit_occurrence_id"], table, "visit_occurrence_id", problems, labels
-            ).where(kind == "pharmacy")
+        if "visit_occurrence_id" in cells.frame:
+            visit = cells.ids("visit_occurrence_id").where(kind == "pharmacy")
             code = code.where(kind != "pharmacy", visit.map(indication))
             visits.append(visit.dropna())
-        parts.append(pd.DataFrame(_frame(chunk["person_id"], date, kind, code)))
-    if not parts:
-        return pd.DataFrame(columns=_COLUMNS), pd.Series([], dtype="Int64")
+        parts.append(pd.DataFrame(_frame(person, date, kind, code)))
     used = pd.concat(visits) if visits else pd.Series([], dtype="Int64")
-    return pd.concat(parts, ignore_index=True), used
+    return _concat(parts), used
 
 
 def _procedure_events(reader: _Reader) -> pd.DataFrame:
-    table, parts = "procedure_occurrence", []
-    for chunk, labels in reader.chunks(table, "procedure_occurrence_id"):
-        date = to_dates(chunk["procedure_date"], table, "procedure_date", reader.problems, labels)
-        source = to_text(chunk["procedure_source_value"])
+    parts = []
+    for cells, person in reader.chunks("procedure_occurrence", "procedure_occurrence_id"):
+        date = cells.dates("procedure_date")
+        source = cells.text("procedure_source_value")
         kind = source.map(reader.options.preventive_codes)
-        keep = kind.notna()
         reader.left_out["procedures that are not screenings (procedure_occurrence)"] += int(
-            (~keep).sum()
+            kind.isna().sum()
         )
-        parts.append(pd.DataFrame(_frame(chunk["person_id"], date, kind, source))[keep])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+        parts.append(pd.DataFrame(_frame(person, date, kind, source))[kind.notna()])
+    return _concat(parts)
 
 
 def _measurement_events(reader: _Reader) -> pd.DataFrame:
-    table, parts = "measurement", []
-    for chunk, labels in reader.chunks(table, "measurement_id"):
-        problems = reader.problems
-        date = to_dates(chunk["measurement_date"], table, "measurement_date", problems, labels)
-        value = to_numbers(chunk["value_as_number"], table, "value_as_number", problems, labels)
-        code = to_text(chunk["measurement_source_value"])
-        parts.append(
-            pd.DataFrame({**_frame(chunk["person_id"], date, "lab", code), "value": value})
-        )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+    parts = []
+    for cells, person in reader.chunks("measurement", "measurement_id"):
+        date = cells.dates("measurement_date")
+        value = cells.numbers("value_as_number")
+        code = cells.text("measurement_source_value")
+        parts.append(pd.DataFrame({**_frame(person, date, "lab", code), "value": value}))
+    return _concat(parts)
 
 
 def _death_events(reader: _Reader) -> pd.DataFrame:
-    table, parts = "death", []
-    for chunk, labels in reader.chunks(table, "person_id"):
-        date = to_dates(chunk["death_date"], table, "death_date", reader.problems, labels)
-        cause = chunk.get("cause_source_value")
-        code = None if cause is None else to_text(cause)
-        parts.append(pd.DataFrame(_frame(chunk["person_id"], date, "death", code)))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
+    parts = []
+    for cells, person in reader.chunks("death", "person_id"):
+        date = cells.dates("death_date")
+        parts.append(pd.DataFrame(_frame(person, date, "death", cells.text("cause_source_value"))))
+    return _concat(parts)

@@ -1,38 +1,22 @@
 """OMOP persons and places -> masrisk persons, households, territories and facilities.
 
-Read from ``person``, ``location``, ``care_site`` and ``payer_plan_period``:
-
-* a household is a ``location``: persons who share a ``location_id`` live together;
-* a household's territory is a column of its location (``county`` unless told otherwise);
-* a territory's population is the number of its persons, its ``lon``/``lat`` the median of
-  its households' coordinates; OMOP has no zone, so every territory gets ``default_zone``
-  unless the caller gives a territories table;
-* a facility is a ``care_site`` with a location that has coordinates and a level of care
-  1, 2 or 3 in ``place_of_service_source_value``;
-* ``insurer`` and ``regime`` are ``payer_source_value`` and ``plan_source_value`` of each
-  person's latest ``payer_plan_period``.
+Read from ``person``, ``location``, ``care_site`` and ``payer_plan_period`` as
+:mod:`masrisk.io.omop` tells; a territory's population is the number of its persons.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
 from masrisk.exceptions import Problems
-from masrisk.io.omop.cdm import FEMALE, MALE
+from masrisk.io.omop.cdm import FEMALE, MALE, Plan
 from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import (
-    dates_from_parts,
-    plain,
-    to_dates,
-    to_ids,
-    to_numbers,
-)
-from masrisk.io.user_tables import to_source_ids, to_text
+from masrisk.io.omop.values import Cells, dates_from_parts, plain
+from masrisk.io.user_tables import to_source_ids
 
 __all__ = [
     "PeopleOptions",
@@ -59,158 +43,97 @@ class PeopleOptions:
     chunksize: int
 
 
-def _read(store: Store, plan: Mapping[str, list[str] | None], table: str, size: int):
+def _cells(
+    store: Store, plan: Plan, table: str, key: str, options: PeopleOptions, problems: Problems
+) -> Cells | None:
+    """Return the whole of ``table`` (``None`` if absent), rows named by ``key`` in problems."""
     columns = plan.get(table)
     if columns is None:
         return None
-    chunks = list(store.read(table, columns, size))
-    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+    chunks = list(store.read(table, columns, options.chunksize))
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+    return Cells(frame, table, problems, frame[key])
 
 
 def read_persons(
-    store: Store, plan: Mapping[str, list[str] | None], options: PeopleOptions, problems: Problems
+    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
 ) -> pd.DataFrame:
     """Persons: ``omop_id``, ``person_id``, ``location_id``, ``birth_date``, ``sex``."""
-    table = "person"
-    raw = _read(store, plan, table, options.chunksize)
-    labels = raw["person_id"]
-    omop = to_ids(raw["person_id"], table, "person_id", problems, labels)
-    problems.add_rows(table, "person_id", "missing id", omop.isna(), ids=labels)
-    problems.add_rows(
-        table, "person_id", "duplicate id", omop.duplicated(keep=False) & omop.notna(), ids=labels
-    )
+    cells = _cells(store, plan, "person", "person_id", options, problems)
+    omop = ids = cells.ids("person_id")
+    cells.flag("person_id", "missing id", omop.isna())
+    cells.flag("person_id", "duplicate id", omop.duplicated(keep=False) & omop.notna())
     if options.ids == "source":
-        ids = to_source_ids(raw["person_source_value"])
-        problems.add_rows(
-            table,
-            "person_source_value",
-            "missing value",
-            ids.isna(),
-            ids=labels,
-            detail="ids='source' takes each person's id from person_source_value",
-        )
-        problems.add_rows(
-            table,
-            "person_source_value",
-            "duplicate id",
-            ids.duplicated(keep=False) & ids.notna(),
-            ids=labels,
-        )
-    else:
-        ids = omop
-    location = (
-        to_ids(raw["location_id"], table, "location_id", problems, labels)
-        if "location_id" in raw.columns
-        else pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    )
+        ids = to_source_ids(cells.raw("person_source_value"))
+        detail = "ids='source' takes each person's id from person_source_value"
+        cells.flag("person_source_value", "missing value", ids.isna(), detail=detail)
+        cells.flag("person_source_value", "duplicate id", ids.duplicated(keep=False) & ids.notna())
     return pd.DataFrame(
         {
             "omop_id": omop,
             "person_id": ids,
-            "location_id": location,
-            "birth_date": _birth_dates(raw, problems, labels),
-            "sex": _sexes(raw, problems, labels),
+            "location_id": cells.ids("location_id"),
+            "birth_date": _birth_dates(cells),
+            "sex": _sexes(cells),
         }
     )
 
 
-def _birth_dates(raw: pd.DataFrame, problems: Problems, labels: pd.Series) -> pd.Series:
+def _birth_dates(cells: Cells) -> pd.Series:
     """``birth_datetime`` where given, else year, month and day of birth (missing parts: 1)."""
-    table = "person"
-
-    def part(name: str) -> pd.Series:
-        if name not in raw.columns:
-            return pd.Series(float("nan"), index=raw.index)
-        return to_numbers(raw[name], table, name, problems, labels)
-
-    parts = dates_from_parts(part("year_of_birth"), part("month_of_birth"), part("day_of_birth"))
-    if "birth_datetime" in raw.columns:
-        exact = to_dates(raw["birth_datetime"], table, "birth_datetime", problems, labels)
-        parts = exact.fillna(parts)
-    problems.add_rows(table, "year_of_birth", "no valid birth date", parts.isna(), ids=labels)
+    parts = dates_from_parts(
+        *(cells.numbers(f"{part}_of_birth") for part in ("year", "month", "day"))
+    )
+    if "birth_datetime" in cells.frame:
+        parts = cells.dates("birth_datetime").fillna(parts)
+    cells.flag("year_of_birth", "no valid birth date", parts.isna())
     return parts
 
 
-def _sexes(raw: pd.DataFrame, problems: Problems, labels: pd.Series) -> pd.Series:
+def _sexes(cells: Cells) -> pd.Series:
     """``F``/``M`` from the gender concept, else from ``gender_source_value``."""
-    concept = to_ids(raw["gender_concept_id"], "person", "gender_concept_id", problems, labels)
-    sex = concept.map(_SEX)
-    if "gender_source_value" in raw.columns:
-        source = to_text(raw["gender_source_value"]).str.upper()
-        sex = sex.fillna(source.where(source.isin(["F", "M"])))
-    problems.add_rows(
-        "person",
-        "gender_concept_id",
-        "neither female (8532) nor male (8507)",
-        sex.isna(),
-        ids=labels,
-        detail="masrisk needs sex F or M (gender_source_value 'F'/'M' is also read)",
-    )
+    sex = cells.ids("gender_concept_id").map(_SEX)
+    source = cells.text("gender_source_value").str.upper()
+    sex = sex.fillna(source.where(source.isin(["F", "M"])))
+    rule = "neither female (8532) nor male (8507)"
+    detail = "masrisk needs sex F or M (gender_source_value 'F'/'M' is also read)"
+    cells.flag("gender_concept_id", rule, sex.isna(), detail=detail)
     return sex
 
 
 def read_payers(
-    store: Store,
-    plan: Mapping[str, list[str] | None],
-    options: PeopleOptions,
-    problems: Problems,
+    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
 ) -> pd.DataFrame | None:
     """Each person's latest payer plan period: ``omop_id``, ``insurer``, ``regime``."""
-    table = "payer_plan_period"
-    raw = _read(store, plan, table, options.chunksize)
-    if raw is None:
+    cells = _cells(store, plan, "payer_plan_period", "person_id", options, problems)
+    if cells is None:
         return None
-    labels = raw["person_id"]
     frame = pd.DataFrame(
         {
-            "omop_id": to_ids(raw["person_id"], table, "person_id", problems, labels),
-            "end": to_dates(
-                raw["payer_plan_period_end_date"],
-                table,
-                "payer_plan_period_end_date",
-                problems,
-                labels,
-            ),
+            "omop_id": cells.ids("person_id"),
+            "end": cells.dates("payer_plan_period_end_date"),
+            "insurer": cells.text("payer_source_value"),
+            "regime": cells.text("plan_source_value"),
         }
     )
-    for column, source in (("insurer", "payer_source_value"), ("regime", "plan_source_value")):
-        if source in raw.columns:
-            frame[column] = to_text(raw[source])
-    latest = frame.sort_values(["omop_id", "end"], kind="stable").drop_duplicates(
-        "omop_id", keep="last"
-    )
-    return latest.drop(columns="end")
+    latest = frame.sort_values(["omop_id", "end"], kind="stable")
+    return latest.drop_duplicates("omop_id", keep="last").drop(columns="end")
 
 
 def read_locations(
-    store: Store, plan: Mapping[str, list[str] | None], options: PeopleOptions, problems: Problems
+    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
 ) -> pd.DataFrame | None:
     """Locations: ``location_id``, ``source`` id, ``territory_id``, ``lat``, ``lon``."""
-    table = "location"
-    raw = _read(store, plan, table, options.chunksize)
-    if raw is None:
+    cells = _cells(store, plan, "location", "location_id", options, problems)
+    if cells is None:
         return None
-    labels = raw["location_id"]
     frame = pd.DataFrame(
-        {"location_id": to_ids(raw["location_id"], table, "location_id", problems, labels)}
+        {"location_id": cells.ids("location_id"), "source": cells.text("location_source_value")}
     )
-    optional = {
-        "source": "location_source_value",
-        "territory_id": options.territory_column,
-    }
-    for name, column in optional.items():
-        if column in raw.columns:
-            frame[name] = to_text(raw[column])
-    for name, column in (("lat", "latitude"), ("lon", "longitude")):
-        if column in raw.columns:
-            frame[name] = to_numbers(raw[column], table, column, problems, labels)
-    problems.add_rows(
-        table,
-        "location_id",
-        "duplicate id",
-        frame["location_id"].duplicated(keep=False),
-        ids=labels,
-    )
+    if options.territory_column in cells.frame.columns:
+        frame["territory_id"] = cells.text(options.territory_column)
+    frame["lat"], frame["lon"] = cells.numbers("latitude"), cells.numbers("longitude")
+    cells.flag("location_id", "duplicate id", frame["location_id"].duplicated(keep=False))
     return frame
 
 
@@ -223,56 +146,30 @@ def build_households(
     given: bool,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
     """Each person's household id, and the households (``None`` when the caller gives them)."""
-    labels = persons["omop_id"].rename("person_id")
-    problems.add_rows(
-        "person",
-        "location_id",
-        "missing value",
-        persons["location_id"].isna(),
-        ids=labels,
-        detail="persons who share a location are a household; each needs one",
-    )
+    person = Cells(persons, "person", problems, persons["omop_id"].rename("person_id"))
+    location = persons["location_id"]
+    detail = "persons who share a location are a household; each needs one"
+    person.flag("location_id", "missing value", location.isna(), detail=detail)
     if locations is None:
-        return persons["location_id"], None
-    known = persons["location_id"].isin(locations["location_id"])
-    problems.add_rows(
-        "person",
-        "location_id",
-        "matches no location.location_id",
-        persons["location_id"].notna() & ~known,
-        ids=labels,
-    )
+        return location, None
+    known = location.isin(locations["location_id"])
+    person.flag("location_id", "matches no location.location_id", location.notna() & ~known)
     # a duplicate location id is reported by read_locations; keep one here so lookups work
-    homes = locations[locations["location_id"].isin(persons["location_id"])]
-    homes = homes.drop_duplicates("location_id")
+    homes = locations[locations["location_id"].isin(location)].drop_duplicates("location_id")
+    home = Cells(homes, "location", problems, homes["location_id"])
+    ids = homes["location_id"]
     if options.ids == "source":
         ids = to_source_ids(homes["source"])
-        problems.add_rows(
-            "location",
-            "location_source_value",
-            "missing value",
-            ids.isna(),
-            ids=homes["location_id"],
-            detail="ids='source' takes household ids from location_source_value",
-        )
-    else:
-        ids = homes["location_id"]
-    household = persons["location_id"].map(pd.Series(ids.to_numpy(), index=homes["location_id"]))
+        detail = "ids='source' takes household ids from location_source_value"
+        home.flag("location_source_value", "missing value", ids.isna(), detail=detail)
+    household = location.map(pd.Series(ids.to_numpy(), index=homes["location_id"]))
     if given:
         return household, None
-    territory = homes.get("territory_id", pd.Series(pd.NA, index=homes.index, dtype="str"))
-    problems.add_rows(
-        "location",
-        options.territory_column,
-        "missing value",
-        territory.isna(),
-        ids=homes["location_id"],
-        detail="each household needs a territory; or pass households=",
-    )
+    territory = home.text("territory_id")
+    detail = "each household needs a territory; or pass households="
+    home.flag(options.territory_column, "missing value", territory.isna(), detail=detail)
     households = pd.DataFrame({"household_id": plain(ids).to_numpy(), "territory_id": territory})
-    for column in ("lat", "lon"):
-        if column in homes:
-            households[column] = homes[column].to_numpy()
+    households[["lat", "lon"]] = homes[["lat", "lon"]].to_numpy()
     return household, households
 
 
@@ -304,8 +201,7 @@ def build_territories(
         default_zone,
     )
     if {"lat", "lon"} <= set(households.columns):
-        centre = households.groupby("territory_id")[["lon", "lat"]].median()
-        centre = centre.reindex(ids)
+        centre = households.groupby("territory_id")[["lon", "lat"]].median().reindex(ids)
         if centre.notna().all().all():
             territories[["lon", "lat"]] = centre.to_numpy()
     return territories
@@ -313,41 +209,29 @@ def build_territories(
 
 def read_facilities(
     store: Store,
-    plan: Mapping[str, list[str] | None],
+    plan: Plan,
     locations: pd.DataFrame | None,
     options: PeopleOptions,
     problems: Problems,
     left_out: Counter,
 ) -> pd.DataFrame | None:
     """Care sites with coordinates and a level of care 1-3, or ``None`` if there are none."""
-    table = "care_site"
-    raw = _read(store, plan, table, options.chunksize)
-    if raw is None or locations is None or not len(raw):
+    cells = _cells(store, plan, "care_site", "care_site_id", options, problems)
+    if cells is None or locations is None or not len(cells.frame):
         return None
-    labels = raw["care_site_id"]
-    site = to_ids(raw["care_site_id"], table, "care_site_id", problems, labels)
-    ids = to_source_ids(raw["care_site_source_value"]) if options.ids == "source" else site
+    site = cells.ids("care_site_id")
+    ids = to_source_ids(cells.raw("care_site_source_value")) if options.ids == "source" else site
     where = locations.drop_duplicates("location_id").set_index("location_id")
-    location = to_ids(
-        raw.get("location_id", pd.Series(pd.NA, index=raw.index)),
-        table,
-        "location_id",
-        problems,
-        labels,
-    )
-    level = pd.to_numeric(
-        to_text(raw.get("place_of_service_source_value", pd.Series(pd.NA, index=raw.index))),
-        errors="coerce",
-    )
+    location = cells.ids("location_id")
+    level = pd.to_numeric(cells.text("place_of_service_source_value"), errors="coerce")
     facilities = pd.DataFrame({"facility_id": ids, "level": level})
     for column in ("lon", "lat", "territory_id"):
         if column in where:
             facilities[column] = location.map(where[column]).to_numpy()
-    if "care_site_name" in raw.columns:
-        facilities["name"] = to_text(raw["care_site_name"])
+    if "care_site_name" in cells.frame.columns:
+        facilities["name"] = cells.text("care_site_name")
     usable = facilities["level"].isin([1, 2, 3]) & facilities["facility_id"].notna()
-    for column in ("lon", "lat"):
-        usable &= facilities[column].notna() if column in facilities else False
+    usable &= facilities["lon"].notna() & facilities["lat"].notna()
     left_out["care sites without coordinates or a level 1-3 (care_site)"] += int((~usable).sum())
     if not usable.any():
         return None

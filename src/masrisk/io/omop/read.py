@@ -34,49 +34,31 @@ __all__ = ["read_cdm"]
 logger = logging.getLogger("masrisk.io.omop")
 
 
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "person": ("person_id", "gender_concept_id", "year_of_birth", "location_id"),
-    "visit_occurrence": (
-        "visit_occurrence_id",
-        "person_id",
-        "visit_concept_id",
-        "visit_start_date",
-    ),
+#: Columns read per OMOP table: those required, then those read when present.
+_REQUIRED: dict[str, str] = {
+    "person": "person_id gender_concept_id year_of_birth location_id",
+    "visit_occurrence": "visit_occurrence_id person_id visit_concept_id visit_start_date",
     "condition_occurrence": (
-        "condition_occurrence_id",
-        "person_id",
-        "visit_occurrence_id",
-        "condition_source_value",
+        "condition_occurrence_id person_id visit_occurrence_id condition_source_value"
     ),
-    "drug_exposure": ("person_id", "drug_exposure_start_date", "drug_source_value"),
-    "procedure_occurrence": ("person_id", "procedure_date", "procedure_source_value"),
-    "measurement": ("person_id", "measurement_date", "measurement_source_value", "value_as_number"),
-    "death": ("person_id", "death_date"),
-    "location": ("location_id",),
-    "care_site": ("care_site_id",),
-    "payer_plan_period": ("person_id", "payer_plan_period_end_date"),
+    "drug_exposure": "person_id drug_exposure_start_date drug_source_value",
+    "procedure_occurrence": "person_id procedure_date procedure_source_value",
+    "measurement": "person_id measurement_date measurement_source_value value_as_number",
+    "death": "person_id death_date",
+    "location": "location_id",
+    "care_site": "care_site_id",
+    "payer_plan_period": "person_id payer_plan_period_end_date",
 }
-_OPTIONAL: dict[str, tuple[str, ...]] = {
-    "person": (
-        "month_of_birth",
-        "day_of_birth",
-        "birth_datetime",
-        "person_source_value",
-        "gender_source_value",
-    ),
-    "condition_occurrence": ("condition_status_concept_id",),
-    "drug_exposure": ("drug_exposure_id", "visit_occurrence_id"),
-    "procedure_occurrence": ("procedure_occurrence_id",),
-    "measurement": ("measurement_id",),
-    "death": ("cause_source_value",),
-    "location": ("location_source_value", "latitude", "longitude"),
-    "care_site": (
-        "care_site_name",
-        "location_id",
-        "care_site_source_value",
-        "place_of_service_source_value",
-    ),
-    "payer_plan_period": ("payer_source_value", "plan_source_value"),
+_OPTIONAL: dict[str, str] = {
+    "person": "month_of_birth day_of_birth birth_datetime person_source_value gender_source_value",
+    "condition_occurrence": "condition_status_concept_id",
+    "drug_exposure": "drug_exposure_id visit_occurrence_id",
+    "procedure_occurrence": "procedure_occurrence_id",
+    "measurement": "measurement_id",
+    "death": "cause_source_value",
+    "location": "location_source_value latitude longitude",
+    "care_site": "care_site_name location_id care_site_source_value place_of_service_source_value",
+    "payer_plan_period": "payer_source_value plan_source_value",
 }
 
 
@@ -120,8 +102,8 @@ def _plan(
     store: Store, options: PeopleOptions, *, given: bool, problems: Problems
 ) -> dict[str, list[str] | None]:
     """Columns to read per table (``None``: table absent); missing ones are problems."""
-    required = {table: list(columns) for table, columns in _REQUIRED.items()}
-    optional = {table: list(_OPTIONAL.get(table, ())) for table in _REQUIRED}
+    required = {table: columns.split() for table, columns in _REQUIRED.items()}
+    optional = {table: _OPTIONAL.get(table, "").split() for table in _REQUIRED}
     optional["location"].append(options.territory_column)
     if options.ids == "source":
         for table, column in (
@@ -192,31 +174,24 @@ def _places(
     default_zone: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Households and territories: the caller's where given, else built from locations."""
-    if given_households is not None:
-        households = given_households
-        if "household_id" in households.columns:
-            households = households.assign(
-                household_id=align_ids(households["household_id"], persons["household_id"])
-            )
-    else:
-        households = built
-    if given_territories is None:
+    households = built if given_households is None else given_households
+    if given_households is not None and "household_id" in households.columns:
+        ids = align_ids(households["household_id"], persons["household_id"])
+        households = households.assign(household_id=ids)
+    territories = given_territories
+    if territories is None:
         territories = build_territories(
             households, persons["household_id"], facilities, default_zone
         )
-        return households.drop(columns=["lat", "lon"], errors="ignore"), territories
-    households = households.drop(columns=["lat", "lon"], errors="ignore")
-    territories = given_territories
-    if {"territory_id"} <= set(territories.columns) & set(households.columns):
-        households = households.assign(
-            territory_id=align_ids(households["territory_id"], territories["territory_id"])
-        )
+    elif {"territory_id"} <= set(territories.columns) & set(households.columns):
+        ids = align_ids(households["territory_id"], territories["territory_id"])
+        households = households.assign(territory_id=ids)
         if "population" not in territories.columns:
             territory_of = households.set_index("household_id")["territory_id"]
             counts = persons["household_id"].map(territory_of).value_counts()
             population = territories["territory_id"].map(counts).fillna(0).astype("int64")
             territories = territories.assign(population=population)
-    return households, territories
+    return households.drop(columns=["lat", "lon"], errors="ignore"), territories
 
 
 def _log_left_out(left_out: Counter) -> None:

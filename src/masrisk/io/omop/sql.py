@@ -34,25 +34,15 @@ class SQLStore(Store):
     def _load_catalog(self) -> dict[str, tuple[str, dict[str, str]]]:
         import sqlalchemy as sa
 
-        names = sa.inspect(self.engine).get_table_names(schema=self.schema)
-        return {name.lower(): (name, {}) for name in names}  # columns: on first use
-
-    def columns(self, table: str) -> dict[str, str] | None:
-        """Return the columns of ``table`` in the store's schema, or ``None``."""
-        import sqlalchemy as sa
-
-        found = self._tables().get(table)
-        if found is None:
-            return None
-        stored, columns = found
-        if not columns:
-            for column in sa.inspect(self.engine).get_columns(stored, schema=self.schema):
-                columns[column["name"].lower()] = column["name"]
-        return columns
+        found = sa.inspect(self.engine).get_multi_columns(schema=self.schema)
+        return {
+            table.lower(): (table, {c["name"].lower(): c["name"] for c in columns})
+            for (_, table), columns in found.items()
+        }
 
     def _qualified(self, table: str) -> str:
         quote = self.engine.dialect.identifier_preparer.quote
-        return table if self.schema is None else f"{quote(self.schema)}.{quote(table)}"
+        return quote(table) if self.schema is None else f"{quote(self.schema)}.{quote(table)}"
 
     def read(self, table: str, columns: Sequence[str], chunksize: int) -> Iterator[pd.DataFrame]:
         """Yield chunks from a server-side cursor where the driver has one."""

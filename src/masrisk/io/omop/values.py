@@ -1,64 +1,81 @@
 """Typed values out of OMOP columns, with every unreadable value reported, never dropped.
 
-OMOP tables arrive typed (Parquet, databases) or as text (CSV). The converters here accept
-both, and record each broken rule in a :class:`~masrisk.exceptions.Problems` collector -
-table, column, rule, how many rows and a few example ids (``labels``: the rows' ids, named
-by their column) - that raises one :class:`~masrisk.ValidationError` at the end.
+OMOP tables arrive typed (Parquet, databases) or as text (CSV). :class:`Cells` reads the
+columns of one chunk from either, and records each broken rule in a
+:class:`~masrisk.exceptions.Problems` collector - table, column, rule, how many rows and a few
+example ids (``labels``: the rows' ids, named by their column) - that raises one
+:class:`~masrisk.ValidationError` at the end.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problems
+from masrisk.io.user_tables import to_text
 
-__all__ = [
-    "dates_from_parts",
-    "plain",
-    "to_dates",
-    "to_ids",
-    "to_numbers",
-]
+__all__ = ["Cells", "dates_from_parts", "plain"]
 
 
-def to_ids(
-    values: pd.Series, table: str, column: str, problems: Problems, labels: pd.Series
-) -> pd.Series:
-    """Integers (``Int64``, missing kept) out of an OMOP id or concept id column."""
-    if pd.api.types.is_integer_dtype(values.dtype):
-        return values.astype("Int64")  # no float on the way: ids may pass 2**53
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    bad |= numbers.notna() & (numbers % 1 != 0)
-    problems.add_rows(table, column, "not an integer id", bad, ids=labels)
-    return numbers.mask(bad).astype("Float64").astype("Int64")
+@dataclass(frozen=True)
+class Cells:
+    """The columns of one chunk of an OMOP table; a column the chunk lacks reads as missing."""
 
+    frame: pd.DataFrame
+    table: str
+    problems: Problems
+    labels: pd.Series
 
-def to_numbers(
-    values: pd.Series, table: str, column: str, problems: Problems, labels: pd.Series
-) -> pd.Series:
-    """Floats out of a numeric column; text that is not a number is a problem."""
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    problems.add_rows(table, column, "not a number", numbers.isna() & values.notna(), ids=labels)
-    return numbers
+    def raw(self, column: str) -> pd.Series:
+        """Return the column as read (all missing when absent)."""
+        if column in self.frame.columns:
+            return self.frame[column]
+        return pd.Series(pd.NA, index=self.frame.index, dtype=object)
 
+    def flag(
+        self, column: str | None, rule: str, mask: pd.Series, *, ids: Any = None, detail: str = ""
+    ) -> None:
+        """Record the rows where ``mask`` holds, named by ``ids`` (by default the labels)."""
+        ids = self.labels if ids is None else ids
+        self.problems.add_rows(self.table, column, rule, mask, ids=ids, detail=detail)
 
-def to_dates(
-    values: pd.Series, table: str, column: str, problems: Problems, labels: pd.Series
-) -> pd.Series:
-    """Dates (midnight timestamps) out of DATE, TIMESTAMP or ISO 8601 text columns."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        parsed = (
-            values.dt.tz_localize(None) if hasattr(values.dt, "tz") and values.dt.tz else values
-        )
-    elif pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime"):
-        parsed = pd.to_datetime(values, errors="coerce")
-    else:
-        parsed = pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce")
-        parsed = parsed.where(values.notna())
-    problems.add_rows(table, column, "not a date", parsed.isna() & values.notna(), ids=labels)
-    return parsed.dt.normalize().astype("datetime64[ns]")
+    def ids(self, column: str) -> pd.Series:
+        """Return integers (``Int64``, missing kept) out of an OMOP id or concept id column."""
+        values = self.raw(column)
+        if pd.api.types.is_integer_dtype(values.dtype):
+            return values.astype("Int64")  # no float on the way: ids may pass 2**53
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = (numbers.isna() & values.notna()) | (numbers.notna() & (numbers % 1 != 0))
+        self.flag(column, "not an integer id", bad)
+        return numbers.mask(bad).astype("Float64").astype("Int64")
+
+    def numbers(self, column: str) -> pd.Series:
+        """Return floats out of a numeric column; text that is not a number is a problem."""
+        values = self.raw(column)
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        self.flag(column, "not a number", numbers.isna() & values.notna())
+        return numbers
+
+    def dates(self, column: str) -> pd.Series:
+        """Return dates (midnight timestamps) out of DATE, TIMESTAMP or ISO 8601 text."""
+        values = self.raw(column)
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            parsed = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
+        elif pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime"):
+            parsed = pd.to_datetime(values, errors="coerce")
+        else:
+            parsed = pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce")
+            parsed = parsed.where(values.notna())
+        self.flag(column, "not a date", parsed.isna() & values.notna())
+        return parsed.dt.normalize().astype("datetime64[ns]")
+
+    def text(self, column: str) -> pd.Series:
+        """Return the column as text, spaces stripped; empty text is missing."""
+        return to_text(self.raw(column))
 
 
 def plain(values: pd.Series) -> pd.Series:

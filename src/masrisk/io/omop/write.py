@@ -7,11 +7,13 @@ sorted order. Either way the masrisk id is kept in the table's ``*_source_value`
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from masrisk.codes import LAB_CODES
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import Problems
 from masrisk.io.omop.cdm import (
     EHR,
     FEMALE,
@@ -59,20 +61,14 @@ def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
 
 
 def _check_events(events: pd.DataFrame) -> None:
+    found = Problems("OMOP export")
     kinds = events["kind"].astype("str")
-    unknown = sorted(set(kinds.unique()) - set(_KNOWN_KINDS))
-    if unknown:
-        raise MasriskError(
-            f"events.kind: OMOP export knows no table for kinds {', '.join(map(repr, unknown))}"
-        )
+    found.add_values("events", "kind", "kind with no OMOP table", ~kinds.isin(_KNOWN_KINDS), kinds)
     uncoded = kinds.isin(_CODED_KINDS) & events["code"].isna()
-    if uncoded.any():
-        examples = ", ".join(map(str, events.loc[uncoded, "person_id"].unique()[:5]))
-        raise MasriskError(
-            f"events.code: {int(uncoded.sum()):,} vaccinations or screenings have no code "
-            f"(person_id {examples}); OMOP tells them from other drugs and procedures only by "
-            "their code (drug_source_value, procedure_source_value)"
-        )
+    detail = "OMOP tells them from other drugs and procedures only by their code"
+    rule = "vaccination or screening without a code"
+    found.add_rows("events", "code", rule, uncoded, ids=events["person_id"], detail=detail)
+    found.raise_if_any()
 
 
 def _codes(events: pd.DataFrame) -> pd.Categorical:
@@ -86,8 +82,8 @@ def _codes(events: pd.DataFrame) -> pd.Categorical:
     return pd.Categorical.from_codes(values.cat.codes.to_numpy(), categories)
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("str").where(values.notna())
+def _text(values: pd.Series) -> np.ndarray:
+    return values.astype("str").where(values.notna()).to_numpy()
 
 
 # --------------------------------------------------------------------------- places, persons
@@ -95,43 +91,42 @@ def _text(values: pd.Series) -> pd.Series:
 
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
-    households = tables.households
-    home_ids = omop_ids(households["household_id"])
+    households, facilities = tables.households, tables.facilities
     centre = tables.territories.set_index("territory_id")
     homes = pd.DataFrame(
         {
-            "location_id": home_ids.reindex(households["household_id"]).to_numpy(),
-            "county": _text(households["territory_id"]).to_numpy(),
-            "location_source_value": _text(households["household_id"]).to_numpy(),
+            "location_id": omop_ids(households["household_id"])
+            .reindex(households["household_id"])
+            .to_numpy(),
+            "county": _text(households["territory_id"]),
+            "location_source_value": _text(households["household_id"]),
         }
     )
     if {"lon", "lat"} <= set(centre.columns):
         homes["latitude"] = households["territory_id"].map(centre["lat"]).to_numpy()
         homes["longitude"] = households["territory_id"].map(centre["lon"]).to_numpy()
-    facilities = tables.facilities
     if facilities is None or not len(facilities):
         return {"location": homes}
     first = int(homes["location_id"].max()) + 1 if len(homes) else 1
+    site = np.arange(first, first + len(facilities), dtype="int64")
+    none = pd.Series(pd.NA, index=facilities.index)
     sites = pd.DataFrame(
         {
-            "location_id": np.arange(first, first + len(facilities), dtype="int64"),
+            "location_id": site,
             "latitude": facilities["lat"].to_numpy(dtype="float64"),
             "longitude": facilities["lon"].to_numpy(dtype="float64"),
-            "location_source_value": _text(facilities["facility_id"]).to_numpy(),
+            "location_source_value": _text(facilities["facility_id"]),
+            "county": _text(facilities.get("territory_id", none)),
         }
     )
-    if "territory_id" in facilities.columns:
-        sites["county"] = _text(facilities["territory_id"]).to_numpy()
     care_site = pd.DataFrame(
         {
             "care_site_id": omop_ids(facilities["facility_id"])
             .reindex(facilities["facility_id"])
             .to_numpy(),
-            "care_site_name": _text(
-                facilities.get("name", pd.Series(pd.NA, index=facilities.index))
-            ),
-            "location_id": sites["location_id"].to_numpy(),
-            "care_site_source_value": _text(facilities["facility_id"]).to_numpy(),
+            "care_site_name": _text(facilities.get("name", none)),
+            "location_id": site,
+            "care_site_source_value": _text(facilities["facility_id"]),
             "place_of_service_source_value": facilities["level"].astype("str").to_numpy(),
         }
     )
@@ -154,7 +149,7 @@ def _person(tables: Tables, person_ids: pd.Series, locations: pd.DataFrame) -> p
             "race_concept_id": NO_CONCEPT,
             "ethnicity_concept_id": NO_CONCEPT,
             "location_id": home.reindex(persons["household_id"]).to_numpy(),
-            "person_source_value": _text(persons["person_id"]).to_numpy(),
+            "person_source_value": _text(persons["person_id"]),
             "gender_source_value": sex.to_numpy(),
         }
     )
@@ -172,34 +167,27 @@ def _periods(tables: Tables, person_ids: pd.Series) -> dict[str, pd.DataFrame]:
     death = pd.Series(died.reindex(persons["person_id"]).to_numpy(), index=persons.index)
     end = death.fillna(last).clip(upper=last)
     ids = person_ids.reindex(persons["person_id"]).to_numpy()
-    number = np.arange(1, len(persons) + 1, dtype="int64")
-    frames = {
-        "observation_period": pd.DataFrame(
+
+    def period(name: str, **more: Any) -> pd.DataFrame:
+        return pd.DataFrame(
             {
-                "observation_period_id": number,
+                f"{name}_id": np.arange(1, len(persons) + 1, dtype="int64"),
                 "person_id": ids,
-                "observation_period_start_date": start.to_numpy(),
-                "observation_period_end_date": end.to_numpy(),
-                "period_type_concept_id": EHR,
+                f"{name}_start_date": start.to_numpy(),
+                f"{name}_end_date": end.to_numpy(),
+                **more,
             }
         )
-    }
+
+    frames = {"observation_period": period("observation_period", period_type_concept_id=EHR)}
     plans = {
         source: _text(persons[column])
         for column, source in (("insurer", "payer_source_value"), ("regime", "plan_source_value"))
         if column in persons.columns
     }
     if plans:
-        insured = pd.concat(plans, axis=1).notna().any(axis=1).to_numpy()
-        frames["payer_plan_period"] = pd.DataFrame(
-            {
-                "payer_plan_period_id": number,
-                "person_id": ids,
-                "payer_plan_period_start_date": start.to_numpy(),
-                "payer_plan_period_end_date": end.to_numpy(),
-                **{k: v.to_numpy() for k, v in plans.items()},
-            }
-        )[insured]
+        insured = pd.DataFrame(plans).notna().any(axis=1).to_numpy()
+        frames["payer_plan_period"] = period("payer_plan_period", **plans)[insured]
     return frames
 
 
@@ -223,23 +211,34 @@ def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> d
     )
     visit_code = code[mask]
     coded = visit_code.codes >= 0
-    conditions = pd.DataFrame(
-        {
-            "condition_occurrence_id": np.arange(1, int(coded.sum()) + 1, dtype="int64"),
-            "person_id": visits["person_id"].to_numpy()[coded],
-            "condition_concept_id": NO_CONCEPT,
-            "condition_start_date": dates[coded],
-            "condition_type_concept_id": EHR,
-            "condition_status_concept_id": PRIMARY_DIAGNOSIS,
-            "visit_occurrence_id": visits["visit_occurrence_id"].to_numpy()[coded],
-            "condition_source_value": visit_code[coded],
-        }
+    conditions = _clinical(
+        "condition_occurrence",
+        "condition_start_date",
+        visits["person_id"].to_numpy()[coded],
+        dates[coded],
+        visit_code[coded],
+        condition_status_concept_id=PRIMARY_DIAGNOSIS,
+        visit_occurrence_id=visits["visit_occurrence_id"].to_numpy()[coded],
     )
     pharmacy = visits[concept[mask] == VISIT_CONCEPTS["pharmacy"]]
     return {
         "visit_occurrence": visits,
-        "condition_occurrence": conditions,
+        "condition_occurrence": pd.DataFrame(conditions),
         "pharmacy_visits": pharmacy,
+    }
+
+
+def _clinical(table: str, date: str, person: Any, dates: Any, source: Any, **more: Any) -> dict:
+    """Columns of OMOP clinical records: numbered, no standard concept, type EHR, source value."""
+    stem = table.split("_")[0]
+    return {
+        f"{table}_id": np.arange(1, len(person) + 1, dtype="int64"),
+        "person_id": person,
+        f"{stem}_concept_id": NO_CONCEPT,
+        date: dates,
+        f"{stem}_type_concept_id": EHR,
+        f"{stem}_source_value": source,
+        **more,
     }
 
 
@@ -255,33 +254,25 @@ def _drugs(
     visit = np.concatenate(
         [pharmacy["visit_occurrence_id"].to_numpy(dtype="float64"), np.full(vaccine.sum(), np.nan)]
     )
-    return pd.DataFrame(
-        {
-            "drug_exposure_id": np.arange(1, len(dates) + 1, dtype="int64"),
-            "person_id": np.concatenate([pharmacy["person_id"].to_numpy(), person[vaccine]]),
-            "drug_concept_id": NO_CONCEPT,
-            "drug_exposure_start_date": dates,
-            "drug_exposure_end_date": dates,
-            "drug_type_concept_id": EHR,
-            "visit_occurrence_id": pd.array(visit).astype("Int64"),
-            "drug_source_value": pd.Categorical.from_codes(
-                np.concatenate([none, code.codes[vaccine]]), code.categories
-            ),
-        }
+    source = pd.Categorical.from_codes(np.concatenate([none, code.codes[vaccine]]), code.categories)
+    person = np.concatenate([pharmacy["person_id"].to_numpy(), person[vaccine]])
+    columns = _clinical(
+        "drug_exposure",
+        "drug_exposure_start_date",
+        person,
+        dates,
+        source,
+        drug_exposure_end_date=dates,
+        visit_occurrence_id=pd.array(visit).astype("Int64"),
     )
+    return pd.DataFrame(columns)
 
 
 def _procedures(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:
     mask = (events["kind"] == "screening").to_numpy()
+    dates = events["date"].to_numpy()[mask]
     return pd.DataFrame(
-        {
-            "procedure_occurrence_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
-            "person_id": person[mask],
-            "procedure_concept_id": NO_CONCEPT,
-            "procedure_date": events["date"].to_numpy()[mask],
-            "procedure_type_concept_id": EHR,
-            "procedure_source_value": code[mask],
-        }
+        _clinical("procedure_occurrence", "procedure_date", person[mask], dates, code[mask])
     )
 
 
@@ -289,19 +280,17 @@ def _measurements(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical
     mask = (events["kind"] == "lab").to_numpy()
     value = events["value"] if "value" in events.columns else pd.Series(np.nan, index=events.index)
     units = {k: unit for k, (_, unit) in LAB_CODES.items()}
-    lab = code[mask]
-    return pd.DataFrame(
-        {
-            "measurement_id": np.arange(1, int(mask.sum()) + 1, dtype="int64"),
-            "person_id": person[mask],
-            "measurement_concept_id": NO_CONCEPT,
-            "measurement_date": events["date"].to_numpy()[mask],
-            "measurement_type_concept_id": EHR,
-            "value_as_number": value.to_numpy(dtype="float64")[mask],
-            "measurement_source_value": lab,
-            "unit_source_value": lab.map(units, na_action="ignore"),
-        }
+    lab, dates = code[mask], events["date"].to_numpy()[mask]
+    columns = _clinical(
+        "measurement",
+        "measurement_date",
+        person[mask],
+        dates,
+        lab,
+        value_as_number=value.to_numpy(dtype="float64")[mask],
+        unit_source_value=lab.map(units, na_action="ignore"),
     )
+    return pd.DataFrame(columns)
 
 
 def _deaths(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> pd.DataFrame:

@@ -88,11 +88,11 @@ from typing import Literal
 import pandas as pd
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.exceptions import ParameterError
+from masrisk.exceptions import ParameterError, Problem
 from masrisk.io.rips.assemble import assemble
 from masrisk.io.rips.codes import CUPS_CODES
 from masrisk.io.rips.places import read_places
-from masrisk.io.rips.reader import RipsProblem, RipsReader
+from masrisk.io.rips.reader import RipsReader
 from masrisk.io.rips.writer import RipsExport, to_rips
 from masrisk.io.user_tables import TableInput
 from masrisk.outputs import output_directory, write_table
@@ -102,7 +102,10 @@ __all__ = ["CUPS_CODES", "RipsExport", "RipsImport", "RipsProblem", "from_rips",
 
 logger = logging.getLogger(__name__)
 
-_PROBLEM_COLUMNS = ["file", "path", "rule", "value"]
+_PROBLEM_COLUMNS = ["file", "path", "rule", "value", "detail"]
+
+#: The former name of an import's problems, now :class:`masrisk.exceptions.Problem`.
+RipsProblem = Problem
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,12 @@ class RipsImport:
     ----------
     tables : Tables
         Territories, households, persons and events, validated against the data contract.
-    problems : tuple of RipsProblem
-        Every problem, by file and JSON path; nothing that was read is dropped without one
-        (but see ``unmapped_cups`` and ``counts``).
+    problems : tuple of masrisk.exceptions.Problem
+        Every problem: ``table`` is the file, ``column`` the JSON path in it (``None`` for the
+        whole document), ``rule`` what is wrong, ``examples`` the offending value as written
+        and ``detail`` more (the JSON parser's message, the votes of disagreeing invoices).
+        Nothing that was read is dropped without one (but see ``unmapped_cups`` and
+        ``counts``).
     unmatched : pandas.DataFrame
         Persons missing from the membership table, kept in households of their own:
         ``person_id, document_type, document_number, household_id, territory_id``.
@@ -132,14 +138,17 @@ class RipsImport:
     """
 
     tables: Tables
-    problems: tuple[RipsProblem, ...]
+    problems: tuple[Problem, ...]
     unmatched: pd.DataFrame
     counts: dict[str, int]
     unmapped_cups: dict[str, int] = field(default_factory=dict)
 
     def problems_frame(self) -> pd.DataFrame:
-        """Return the problems as a frame: ``file, path, rule, value``, one row each."""
-        rows = [(p.file, p.path, p.rule, p.value) for p in self.problems]
+        """Return the problems as a frame: ``file, path, rule, value, detail``, one row each."""
+        rows = [
+            (p.table, p.column or "", p.rule, ", ".join(p.examples), p.detail)
+            for p in self.problems
+        ]
         return pd.DataFrame(rows, columns=_PROBLEM_COLUMNS, dtype="str")
 
     def to_dict(self) -> dict[str, int]:
@@ -257,14 +266,13 @@ def from_rips(
     for k, (path, name) in enumerate(_json_files(paths), start=1):
         reader.read(path, name)
         if k % 1000 == 0:
-            logger.info("RIPS: %s files read, %s events", f"{k:,}", f"{_n_events(reader):,}")
+            events = sum(len(chunk[0]) for chunk in reader.chunks)
+            logger.info("RIPS: %s files read, %s events", f"{k:,}", f"{events:,}")
     built = assemble(reader, places)
-    problems = (*reader.problems, *built.problems)
+    problems = tuple(reader.problems)
+    read = ("files", "documents", "user_entries", "user_entries_skipped")
     counts = {
-        **{
-            k: int(reader.counts[k])
-            for k in ("files", "documents", "user_entries", "user_entries_skipped")
-        },
+        **{k: int(reader.counts[k]) for k in read},
         **built.counts,
         "services": int(reader.counts["services"]),
         "procedures_unmapped": int(sum(reader.unmapped_cups.values())),
@@ -300,7 +308,3 @@ def _json_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
         else:
             raise FileNotFoundError(f"RIPS path not found: {root}")
     return found
-
-
-def _n_events(reader: RipsReader) -> int:
-    return sum(len(chunk[0]) for chunk in reader.chunks)

@@ -12,47 +12,60 @@ from masrisk.exceptions import Problems
 from masrisk.io.rips.codes import KIND_CODE
 from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
 from masrisk.io.rips.places import Places, new_ids
-from masrisk.io.rips.reader import RipsProblem, RipsReader, events_frame
+from masrisk.io.rips.reader import RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
 
-_PERSON_COLUMNS = ("person_id", "household_id", "birth_date", "sex", "regime")
-_UNMATCHED_COLUMNS = ("person_id", "document_type", "document_number", "household_id")
+_PERSON_COLUMNS = [
+    "person_id",
+    "household_id",
+    "birth_date",
+    "sex",
+    "regime",
+    "insurer",
+    "pregnant",
+    "disability",
+]
+_UNMATCHED_COLUMNS = [
+    "person_id",
+    "document_type",
+    "document_number",
+    "household_id",
+    "territory_id",
+]
 
 
 @dataclass(frozen=True)
 class Assembled:
-    """The tables of an import, its unmatched persons, the problems and counts it adds."""
+    """The tables of an import, its unmatched persons and the counts it adds."""
 
     tables: Tables
     unmatched: pd.DataFrame
-    problems: list[RipsProblem]
     counts: dict[str, int]
 
 
 def assemble(reader: RipsReader, places: Places) -> Assembled:
     """Build validated tables from the reader's persons and events and the user's places.
 
+    Problems found on the way are added to ``reader.problems``.
+
     Raises
     ------
     masrisk.ValidationError
         If no person could be read, or the tables break the data contract.
     """
-    people, problems = resolve_persons(reader)
-    people = place_persons(people, places)
+    people = place_persons(resolve_persons(reader), places)
     keep = (people["left_out"] == "").to_numpy()
     if not keep.any() and places.members is None:
         found = Problems("RIPS import")
         found.add("persons", None, "no person read from the RIPS files")
         found.raise_if_any()
     households, territories, people = _place_unmatched(people, keep, places)
-    events, dropped = _events(reader, people, keep, problems)
+    events, dropped = _events(reader, people, keep)
     extra, members_left_out = members_without_services(places, people)
-    persons = pd.concat(
-        [people.loc[keep, [c for c in people.columns if c in _columns(people)]], extra],
-        ignore_index=True,
-    )[_columns(people, extra)]
+    columns = [c for c in _PERSON_COLUMNS if c in people or c in extra]
+    persons = pd.concat([people[keep], extra], ignore_index=True)[columns]
     if households is not None and pd.api.types.is_integer_dtype(households["household_id"].dtype):
         persons["household_id"] = persons["household_id"].astype(households["household_id"].dtype)
     persons = persons.sort_values("person_id", kind="stable", ignore_index=True)
@@ -63,10 +76,8 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "events": events,
     }
     tables = Tables.from_frames(frames, source="RIPS import")
-    unmatched = people.loc[keep & ~people["matched"].to_numpy(), list(_UNMATCHED_COLUMNS)]
-    unmatched = unmatched.assign(
-        territory_id=people.loc[unmatched.index, "territory_id"]
-    ).reset_index(drop=True)
+    unmatched = people.loc[keep & ~people["matched"].to_numpy(), _UNMATCHED_COLUMNS]
+    unmatched = unmatched.reset_index(drop=True)
     counts = {
         "persons": len(tables.persons),
         "persons_left_out": int((~keep).sum()),
@@ -77,13 +88,7 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "deaths": int((tables.events["kind"] == "death").sum()),
         "events_left_out": dropped,
     }
-    return Assembled(tables, unmatched, problems, counts)
-
-
-def _columns(people: pd.DataFrame, extra: pd.DataFrame | None = None) -> list[str]:
-    names = [*_PERSON_COLUMNS, "insurer", "pregnant", "disability"]
-    present = set(people.columns) | (set(extra.columns) if extra is not None else set())
-    return [c for c in names if c in present]
+    return Assembled(tables, unmatched, counts)
 
 
 def _place_unmatched(
@@ -97,21 +102,14 @@ def _place_unmatched(
     households, territories = places.households, places.territories
     alone = keep & ~people["matched"].to_numpy()
     people = people.assign(territory_id=None)
-    if households is not None:
-        known = people["household_id"].notna()
-        lookup = households.set_index("household_id")["territory_id"]
-        people.loc[known, "territory_id"] = people.loc[known, "household_id"].map(lookup)
     if not alone.any():
         return households, territories, people
     new = people[alone]
     zone_letter = new["zone"].astype("str").str[0].str.upper()  # U(rban), R(ural)
     place = "RIPS-" + new["municipality"] + "-" + zone_letter
-    existing_t = None if territories is None else territories["territory_id"]
-    territory = new_ids(existing_t, place, "territories")
-    existing_h = None if households is None else households["household_id"]
-    household = new_ids(
-        existing_h, "RIPS-" + new["document_type"] + "-" + new["document_number"], "households"
-    )
+    territory = new_ids(_ids(territories, "territory_id"), place, "territories")
+    label = "RIPS-" + new["document_type"] + "-" + new["document_number"]
+    household = new_ids(_ids(households, "household_id"), label, "households")
     people = people.astype({"household_id": object, "territory_id": object})
     people.loc[alone, "household_id"] = household.to_numpy()
     people.loc[alone, "territory_id"] = territory.to_numpy()
@@ -125,37 +123,30 @@ def _place_unmatched(
     added_h = pd.DataFrame(
         {"household_id": household.to_numpy(), "territory_id": territory.to_numpy()}
     )
-    households = (
-        added_h if households is None else pd.concat([households, added_h], ignore_index=True)
-    )
-    territories = (
-        added_t if territories is None else pd.concat([territories, added_t], ignore_index=True)
-    )
-    return households, territories, people
+    return _append(households, added_h), _append(territories, added_t), people
 
 
-def _events(
-    reader: RipsReader, people: pd.DataFrame, keep: np.ndarray, problems: list[RipsProblem]
-) -> tuple[pd.DataFrame, int]:
+def _ids(frame: pd.DataFrame | None, column: str) -> pd.Series | None:
+    return None if frame is None else frame[column]
+
+
+def _append(frame: pd.DataFrame | None, added: pd.DataFrame) -> pd.DataFrame:
+    return added if frame is None else pd.concat([frame, added], ignore_index=True)
+
+
+def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Return the events of the persons kept, one death each, sorted by person and date."""
     events = events_frame(reader)
-    deaths = _deaths(reader, keep, problems)
+    deaths = _deaths(reader, keep)
     events = pd.concat([events, deaths], ignore_index=True)
     person = events["person"].to_numpy()
     kept = keep[person] if len(person) else np.zeros(0, dtype=bool)
     dropped = int((~kept).sum())
     birth = people["birth_date"].to_numpy().astype("datetime64[D]").astype("int64")
     early = kept & (events["day"].to_numpy() < birth[person])
+    rule = "services before the birth date kept for this person left out"
     for pidx, n in pd.Series(person[early]).value_counts(sort=False).items():
-        at = reader.where[pidx]
-        problems.append(
-            RipsProblem(
-                reader.files[at.file],
-                at.path,
-                "services before the birth date kept for this person left out",
-                f"{n} services",
-            )
-        )
+        reader.report(*reader.where[pidx], rule, detail=f"{n} services")
     events = events[kept & ~early]
     dropped += int(early.sum())
     rank = people["person_id"].rank(method="dense").to_numpy()
@@ -174,7 +165,7 @@ def _events(
     return frame, dropped
 
 
-def _deaths(reader: RipsReader, keep: np.ndarray, problems: list[RipsProblem]) -> pd.DataFrame:
+def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
     """One death per person, the earliest; a problem for each further one."""
     columns = ["person", "day", "code", "at"]
     deaths = pd.DataFrame(reader.deaths, columns=columns)
@@ -182,12 +173,7 @@ def _deaths(reader: RipsReader, keep: np.ndarray, problems: list[RipsProblem]) -
     deaths = deaths.sort_values(["person", "day"], kind="stable")
     again = deaths["person"].duplicated()
     for at, day in zip(deaths.loc[again, "at"], deaths.loc[again, "day"], strict=True):
-        date = np.datetime64(int(day), "D")
-        problems.append(
-            RipsProblem(
-                reader.files[at.file], at.path, "second death of the same person", str(date)
-            )
-        )
+        reader.report(*at, "second death of the same person", np.datetime64(int(day), "D"))
     deaths = deaths[~again]
     return pd.DataFrame(
         {

@@ -13,20 +13,22 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import show
-from masrisk.io.rips.codes import SEXES, USER_TYPE_REGIME, ZONES
-from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
-from masrisk.io.rips.reader import RipsProblem, RipsReader
-from masrisk.io.rips.values import (
+from masrisk.io.rips.codes import (
     BIRTH,
     MUNICIPALITY,
     SEX,
+    SEXES,
     USER_FIELDS,
     USER_TYPE,
+    USER_TYPE_REGIME,
     ZONE,
+    ZONES,
     best_value,
     check_user_value,
     parse_days,
 )
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
+from masrisk.io.rips.reader import RipsReader
 
 __all__ = ["PERSON_EXTRAS", "resolve_persons", "place_persons", "members_without_services"]
 
@@ -34,30 +36,22 @@ __all__ = ["PERSON_EXTRAS", "resolve_persons", "place_persons", "members_without
 PERSON_EXTRAS: tuple[str, ...] = ("insurer", "regime", "pregnant", "disability")
 
 
-def resolve_persons(reader: RipsReader) -> tuple[pd.DataFrame, list[RipsProblem]]:
-    """One row per person the reader saw, in reader order, and the problems found.
+def resolve_persons(reader: RipsReader) -> pd.DataFrame:
+    """One row per person the reader saw, in reader order; problems go to ``reader.problems``.
 
     Columns: ``document_type, document_number, birth_date, sex, regime, municipality, zone,
     left_out`` (why the person cannot be imported, or ``""``).
     """
     values = pd.DataFrame.from_records(reader.first, columns=list(USER_FIELDS))
     values = values.astype(object) if len(values) else values
-    problems = []
     for (pidx, k), votes in reader.votes.items():
-        chosen = best_value(k, votes)
-        values.iat[pidx, k] = chosen
+        chosen = values.iat[pidx, k] = best_value(k, votes)
         valid = [v for v in votes if not check_user_value(k, v)]
         if k in (BIRTH, SEX) and len(valid) > 1:
             at = reader.conflict_at[pidx, k]
             counts = ", ".join(f"{show(v)} in {n}" for v, n in votes.most_common())
-            problems.append(
-                RipsProblem(
-                    reader.files[at.file],
-                    at.path,
-                    f"{USER_FIELDS[k]} differs across invoices",
-                    f"{counts}; kept {show(chosen)}",
-                )
-            )
+            rule = f"{USER_FIELDS[k]} differs across invoices"
+            reader.report(*at, rule, detail=f"{counts}; kept {show(chosen)}")
     days, status = parse_days(values[USER_FIELDS[BIRTH]].tolist())
     sex = values[USER_FIELDS[SEX]]
     left_out = np.where(
@@ -79,12 +73,9 @@ def resolve_persons(reader: RipsReader) -> tuple[pd.DataFrame, list[RipsProblem]
         }
     )
     for pidx in np.flatnonzero(left_out != ""):
-        at = reader.where[pidx]
         label = f"{keys[pidx][0]}-{keys[pidx][1]}"
-        problems.append(
-            RipsProblem(reader.files[at.file], at.path, f"person left out: {left_out[pidx]}", label)
-        )
-    return people, problems
+        reader.report(*reader.where[pidx], f"person left out: {left_out[pidx]}", label)
+    return people
 
 
 def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
@@ -101,27 +92,17 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     aligned = members.set_index(list(MEMBER_KEY)).reindex(key)
     matched = aligned["household_id"].notna().to_numpy()
     out = people.assign(matched=matched)
+    out["person_id"] = labels
     if "person_id" in members.columns:
-        fresh = new_ids(members["person_id"], labels[~matched], "members")
-        out["person_id"] = _fill(
-            aligned["person_id"].to_numpy(), ~matched, fresh, members["person_id"]
-        )
-    else:
-        out["person_id"] = labels
+        ids = pd.Series(aligned["person_id"].to_numpy(), dtype=object)
+        ids[~matched] = new_ids(members["person_id"], labels[~matched], "members").to_numpy()
+        integer = pd.api.types.is_integer_dtype(members["person_id"].dtype)
+        out["person_id"] = ids.astype(members["person_id"].dtype) if integer else ids
     out["household_id"] = aligned["household_id"].to_numpy()
     for column in PERSON_EXTRAS:
         if column in aligned.columns:
             extra = aligned[column].to_numpy()
             out[column] = out[column].where(out[column].notna(), extra) if column in out else extra
-    return out
-
-
-def _fill(values: np.ndarray, mask: np.ndarray, fresh: pd.Series, like: pd.Series) -> pd.Series:
-    """``values`` with ``fresh`` where ``mask``, in the dtype of ``like`` when it is integer."""
-    out = pd.Series(values, dtype=object)
-    out[mask] = fresh.to_numpy()
-    if pd.api.types.is_integer_dtype(like.dtype):
-        return out.astype(like.dtype)
     return out
 
 
@@ -152,7 +133,5 @@ def members_without_services(places: Places, people: pd.DataFrame) -> tuple[pd.D
             "document_number": rest["document_number"],
         }
     )
-    for column in PERSON_EXTRAS:
-        if column in rest.columns:
-            out[column] = rest[column]
-    return out.reset_index(drop=True), int((~usable).sum())
+    extras = rest[[c for c in PERSON_EXTRAS if c in rest.columns]]
+    return pd.concat([out, extras], axis=1).reset_index(drop=True), int((~usable).sum())

@@ -9,7 +9,6 @@ parsed per file with pandas, so no Python object outlives its file for each even
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,52 +17,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import show
+from masrisk.exceptions import Problems, show
 from masrisk.io.rips.codes import (
     DECEASED,
     DIAGNOSIS_FIELD,
     DOCUMENT_TYPES,
     EGRESS_GROUPS,
     KIND_CODE,
+    NO_DAY,
     SERVICE_GROUPS,
+    USER_FIELDS,
     Located,
+    check_user_value,
+    parse_days,
     read_icd10,
 )
-from masrisk.io.rips.values import NO_DAY, USER_FIELDS, check_user_value, parse_days
 
-__all__ = ["RipsProblem", "RipsReader"]
-
-logger = logging.getLogger("masrisk.io.rips")
+__all__ = ["RipsReader", "events_frame"]
 
 _GROUP_NAMES = tuple(SERVICE_GROUPS)
 _GROUP_CODE = {name: g for g, name in enumerate(_GROUP_NAMES)}
-
-
-@dataclass(frozen=True)
-class RipsProblem:
-    """One problem found in the RIPS files: where, which rule, which value.
-
-    Attributes
-    ----------
-    file : str
-        The file, relative to the folder read.
-    path : str
-        The JSON path in the file, e.g.
-        ``usuarios[3].servicios.consultas[0].fechaInicioAtencion``; ``$`` for the document.
-    rule : str
-        What is wrong (``"not a date"``, ``"unknown service group"``, ...).
-    value : str
-        The offending value as written, or a detail such as the JSON parser's message.
-    """
-
-    file: str
-    path: str
-    rule: str
-    value: str = ""
-
-    def __str__(self) -> str:
-        text = f"{self.file}: {self.path}: {self.rule}"
-        return f"{text} ({self.value})" if self.value else text
+_IDENTITY = ("tipoDocumentoIdentificacion", "numDocumentoIdentificacion")
+_DATE_RULES = (
+    "",
+    "missing date",
+    "not a date",
+    "date out of range 1850-2200",
+    "service before the user's fechaNacimiento",
+)
 
 
 def _plain(value: object) -> object:
@@ -71,33 +52,28 @@ def _plain(value: object) -> object:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
+def _service_path(user: int, group: int, item: int, name: str) -> str:
+    return f"usuarios[{user}].servicios.{_GROUP_NAMES[group]}[{item}].{name}"
+
+
 @dataclass
 class _Batch:
-    """The events (and deaths) of one file, as Python lists until the file ends."""
+    """One file's birth dates (per user entry), events and deaths, until the file ends.
 
-    person: list[int] = field(default_factory=list)
-    date: list[object] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    code: list[int] = field(default_factory=list)
-    user: list[int] = field(default_factory=list)
-    group: list[int] = field(default_factory=list)
-    item: list[int] = field(default_factory=list)
-    birth: list[object] = field(default_factory=list)  # per user entry of the document
-    deaths: list[tuple[int, object, int, int, int, int]] = field(default_factory=list)
+    An event is ``(person, raw date, kind, code, user, group, item)``; a death is
+    ``(person, raw date, cause, user, group, item)``.
+    """
 
-    def add(self, person: int, date: object, kind: int, code: int, where: tuple[int, int, int]):
-        """Add one event: its person, raw date, kind and code ids, and (user, group, item)."""
-        self.person.append(person)
-        self.date.append(date)
-        self.kind.append(kind)
-        self.code.append(code)
-        self.user.append(where[0])
-        self.group.append(where[1])
-        self.item.append(where[2])
+    birth: list[object] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
+    deaths: list[tuple] = field(default_factory=list)
 
 
 class RipsReader:
     """Read RIPS files one by one; keep persons, events and problems.
+
+    Problems are kept in :attr:`problems` by file (the table), JSON path (the column, ``None``
+    for the whole document) and rule, with the offending value as example.
 
     Parameters
     ----------
@@ -107,7 +83,7 @@ class RipsReader:
 
     def __init__(self, cups: Mapping[str, tuple[str, str]]) -> None:
         self.files: list[str] = []
-        self.problems: list[RipsProblem] = []
+        self.problems = Problems("RIPS import")
         self.counts: Counter[str] = Counter()
         self.not_imported: Counter[str] = Counter()  # records of groups that give no events
         self.unmapped_cups: Counter[str] = Counter()
@@ -141,33 +117,39 @@ class RipsReader:
             document = json.loads(path.read_bytes())
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-            self._problem(fidx, "$", "invalid JSON", where)
+            self.report(fidx, None, "invalid JSON", detail=where)
             return
         except RecursionError:
-            self._problem(fidx, "$", "invalid JSON", "nested too deeply to be a RIPS document")
+            self.report(fidx, None, "invalid JSON", detail="nested too deeply for a RIPS document")
             return
         except (OSError, ValueError) as exc:  # UnicodeDecodeError, a 5,000-digit number
-            self._problem(fidx, "$", "unreadable file", str(exc))
+            self.report(fidx, None, "unreadable file", detail=str(exc))
             return
         if not isinstance(document, dict):
-            self._problem(fidx, "$", "not a RIPS document", type(document).__name__)
+            self.report(fidx, None, "not a RIPS document", detail=type(document).__name__)
             return
         users = document.get("usuarios")
         if not isinstance(users, list):
-            rule = "missing usuarios" if users is None else "usuarios is not a list"
-            self._problem(fidx, "usuarios", rule, "" if users is None else show(users))
+            if users is None:
+                self.report(fidx, "usuarios", "missing usuarios")
+            else:
+                self.report(fidx, "usuarios", "usuarios is not a list", users)
             return
         for name_ in ("numDocumentoIdObligado", "numFactura"):
             if not document.get(name_):
-                self._problem(fidx, name_, "missing field")
+                self.report(fidx, name_, "missing field")
         self.counts["documents"] += 1
         batch = _Batch()
         for ui, user in enumerate(users):
             self._read_user(fidx, ui, user, batch)
         self._finish(fidx, batch)
 
-    def _problem(self, fidx: int, path: str, rule: str, value: str = "") -> None:
-        self.problems.append(RipsProblem(self.files[fidx], path, rule, value))
+    def report(
+        self, fidx: int, path: str | None, rule: str, *values: object, detail: str = ""
+    ) -> None:
+        """Record a problem of file ``fidx`` at a JSON path, showing the offending values."""
+        shown = [show(v) for v in values]
+        self.problems.add(self.files[fidx], path, rule, examples=shown, detail=detail)
 
     # ------------------------------------------------------------------ users
 
@@ -175,7 +157,7 @@ class RipsReader:
         base = f"usuarios[{ui}]"
         batch.birth.append(None)
         if not isinstance(user, dict):
-            self._problem(fidx, base, "not an object", show(user))
+            self.report(fidx, base, "not an object", user)
             return
         self.counts["user_entries"] += 1
         pidx = self._person(fidx, base, user)
@@ -185,25 +167,19 @@ class RipsReader:
         services = user.get("servicios")
         if not isinstance(services, dict):
             rule = "missing servicios" if services is None else "servicios is not an object"
-            self._problem(fidx, f"{base}.servicios", rule)
+            self.report(fidx, f"{base}.servicios", rule)
             return
         for group, items in services.items():
             self._read_group(fidx, (ui, pidx), str(group), items, batch)
 
     def _person(self, fidx: int, base: str, user: dict) -> int | None:
         """Return the person of a user entry (created on first sight); ``None`` without identity."""
-        kind, number = (
-            user.get("tipoDocumentoIdentificacion"),
-            user.get("numDocumentoIdentificacion"),
-        )
+        kind, number = (user.get(name) for name in _IDENTITY)
         if isinstance(number, int) and not isinstance(number, bool):
             number = str(number)
-        for name, value in (
-            ("tipoDocumentoIdentificacion", kind),
-            ("numDocumentoIdentificacion", number),
-        ):
+        for name, value in zip(_IDENTITY, (kind, number), strict=True):
             if not isinstance(value, str) or not value.strip():
-                self._problem(fidx, f"{base}.{name}", "missing identity document", show(value))
+                self.report(fidx, f"{base}.{name}", "missing identity document", value)
                 self.counts["user_entries_skipped"] += 1
                 return None
         key = (kind.strip().upper(), number.strip())
@@ -216,9 +192,7 @@ class RipsReader:
             self.where.append(Located(fidx, base))
             self._seen.append(1)
             if key[0] not in DOCUMENT_TYPES:
-                self._problem(
-                    fidx, f"{base}.tipoDocumentoIdentificacion", "unknown document type", show(kind)
-                )
+                self.report(fidx, f"{base}.{_IDENTITY[0]}", "unknown document type", kind)
             for k, value in enumerate(values):
                 self._check(fidx, base, k, value)
             return pidx
@@ -246,65 +220,57 @@ class RipsReader:
     def _check(self, fidx: int, base: str, k: int, value: object) -> None:
         rule = check_user_value(k, value)
         if rule:
-            self._problem(fidx, f"{base}.{USER_FIELDS[k]}", rule, show(value))
+            self.report(fidx, f"{base}.{USER_FIELDS[k]}", rule, value)
 
     # ------------------------------------------------------------------ services
 
     def _read_group(
         self, fidx: int, user: tuple[int, int], group: str, items: object, batch: _Batch
     ) -> None:
-        path = f"usuarios[{user[0]}].servicios.{group}"
+        ui, pidx = user
+        path = f"usuarios[{ui}].servicios.{group}"
         spec = SERVICE_GROUPS.get(group)
         if spec is None:
-            self._problem(fidx, path, "unknown service group", show(group))
+            self.report(fidx, path, "unknown service group", group)
             return
         if items is None:
             return
         if not isinstance(items, list):
-            self._problem(fidx, path, "not a list", show(items))
+            self.report(fidx, path, "not a list", items)
             return
         self.counts["services"] += len(items)
-        if group == "procedimientos":
-            self._procedures(fidx, user, items, batch)
-        elif spec[1] is None:
+        if spec[1] is None and group != "procedimientos":
             self.not_imported[group] += len(items)
-        else:
-            self._clinical(fidx, user, group, items, batch)
+            return
+        g = _GROUP_CODE[group]
+        for ii, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.report(fidx, f"{path}[{ii}]", "not an object")
+            elif group == "procedimientos":
+                self._procedure(pidx, item, (ui, g, ii), batch)
+            else:
+                self._clinical(fidx, pidx, item, (ui, g, ii), batch)
 
     def _clinical(
-        self, fidx: int, user: tuple[int, int], group: str, items: list, batch: _Batch
+        self, fidx: int, pidx: int, item: dict, where: tuple[int, int, int], batch: _Batch
     ) -> None:
-        """Consultations, emergencies, admissions, dispensations: kind from the group."""
-        ui, pidx = user
+        """Add a consultation, emergency, admission or dispensation: kind from the group."""
+        group = _GROUP_NAMES[where[1]]
         date_field, kind = SERVICE_GROUPS[group]
-        g, kind_code = _GROUP_CODE[group], KIND_CODE[kind]
-        egress = group in EGRESS_GROUPS
-        for ii, item in enumerate(items):
-            if not isinstance(item, dict):
-                self._problem(fidx, f"usuarios[{ui}].servicios.{group}[{ii}]", "not an object")
-                continue
-            code = self._diagnosis(fidx, item, DIAGNOSIS_FIELD, (ui, g, ii))
-            batch.add(pidx, item.get(date_field), kind_code, code, (ui, g, ii))
-            if egress and item.get("condicionDestinoUsuarioEgreso") == DECEASED:
-                cause = self._diagnosis(fidx, item, "codDiagnosticoCausaMuerte", (ui, g, ii))
-                batch.deaths.append((pidx, item.get("fechaEgreso"), cause, ui, g, ii))
+        code = self._diagnosis(fidx, item, DIAGNOSIS_FIELD, where)
+        batch.events.append((pidx, item.get(date_field), KIND_CODE[kind], code, *where))
+        if group in EGRESS_GROUPS and item.get("condicionDestinoUsuarioEgreso") == DECEASED:
+            cause = self._diagnosis(fidx, item, "codDiagnosticoCausaMuerte", where)
+            batch.deaths.append((pidx, item.get("fechaEgreso"), cause, *where))
 
-    def _procedures(self, fidx: int, user: tuple[int, int], items: list, batch: _Batch) -> None:
-        """Procedures: labs, vaccinations and screenings by their CUPS code; others counted."""
-        ui, pidx = user
-        g = _GROUP_CODE["procedimientos"]
-        for ii, item in enumerate(items):
-            if not isinstance(item, dict):
-                self._problem(
-                    fidx, f"usuarios[{ui}].servicios.procedimientos[{ii}]", "not an object"
-                )
-                continue
-            cups = item.get("codProcedimiento")
-            mapped = self._cups.get(cups) if isinstance(cups, str) else None
-            if mapped is None:
-                self.unmapped_cups[show(cups)] += 1
-                continue
-            batch.add(pidx, item.get("fechaInicioAtencion"), mapped[0], mapped[1], (ui, g, ii))
+    def _procedure(self, pidx: int, item: dict, where: tuple[int, int, int], batch: _Batch) -> None:
+        """Add a lab, vaccination or screening by its CUPS code; count other procedures."""
+        cups = item.get("codProcedimiento")
+        mapped = self._cups.get(cups) if isinstance(cups, str) else None
+        if mapped is None:
+            self.unmapped_cups[show(cups)] += 1
+        else:
+            batch.events.append((pidx, item.get("fechaInicioAtencion"), *mapped, *where))
 
     def _diagnosis(self, fidx: int, item: dict, name: str, where: tuple[int, int, int]) -> int:
         """Code id of an ICD-10 diagnosis; -1 (and a problem) when missing or not a code."""
@@ -317,10 +283,8 @@ class RipsReader:
             code = self._icd[raw] = -1 if normal is None else self._code_id(normal)
             if code >= 0:
                 return code
-        ui, g, ii = where
         rule = "not an ICD-10 code" if isinstance(raw, str) and raw.strip() else "missing diagnosis"
-        path = f"usuarios[{ui}].servicios.{_GROUP_NAMES[g]}[{ii}].{name}"
-        self._problem(fidx, path, rule, show(raw))
+        self.report(fidx, _service_path(*where, name), rule, raw)
         return -1
 
     def _code_id(self, code: str) -> int:
@@ -331,50 +295,41 @@ class RipsReader:
     def _finish(self, fidx: int, batch: _Batch) -> None:
         """Parse the file's dates at once; keep the events that are dated and after birth."""
         birth, _ = parse_days(batch.birth)
-        if batch.person:
-            user = np.asarray(batch.user, dtype="int64")
-            day, keep = self._dated(fidx, batch, batch.date, birth[user], None)
+        if batch.events:
+            person, raw, kind, code, *where = zip(*batch.events, strict=True)
+            day, keep = self._dated(fidx, raw, where, birth, None)
             self.chunks.append(
                 (
-                    np.asarray(batch.person, dtype="int32")[keep],
+                    np.asarray(person, dtype="int32")[keep],
                     day[keep].astype("int32"),
-                    np.asarray(batch.kind, dtype="int8")[keep],
-                    np.asarray(batch.code, dtype="int32")[keep],
+                    np.asarray(kind, dtype="int8")[keep],
+                    np.asarray(code, dtype="int32")[keep],
                 )
             )
         if batch.deaths:
-            pidx, raw, cause, ui, g, ii = (list(c) for c in zip(*batch.deaths, strict=True))
-            located = _Batch(user=ui, group=g, item=ii)
-            day, keep = self._dated(fidx, located, raw, birth[np.asarray(ui)], "fechaEgreso")
+            person, raw, cause, *where = zip(*batch.deaths, strict=True)
+            day, keep = self._dated(fidx, raw, where, birth, "fechaEgreso")
             for k in np.flatnonzero(keep):
-                path = f"usuarios[{ui[k]}].servicios.{_GROUP_NAMES[g[k]]}[{ii[k]}].fechaEgreso"
-                self.deaths.append((pidx[k], int(day[k]), cause[k], Located(fidx, path)))
+                at = Located(fidx, _service_path(*(w[k] for w in where), "fechaEgreso"))
+                self.deaths.append((person[k], int(day[k]), cause[k], at))
 
     def _dated(
-        self, fidx: int, batch: _Batch, raw: list, birth: np.ndarray, name: str | None
+        self, fidx: int, raw: tuple, where: list[tuple], birth: np.ndarray, name: str | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Days of ``raw`` dates and which to keep; a problem for each date left out.
 
-        ``name`` is the date's field, or ``None`` for the date field of each event's group.
+        ``where`` holds the (user, group, item) of each date; ``name`` is the date's field, or
+        ``None`` for the date field of each event's group.
         """
-        day, status = parse_days(raw)
-        early = (status == 0) & (birth != NO_DAY) & (day < birth)
+        day, status = parse_days(list(raw))
+        born = birth[np.asarray(where[0])]
+        early = (status == 0) & (born != NO_DAY) & (day < born)
         status = np.where(early, len(_DATE_RULES) - 1, status)
         for k in np.flatnonzero(status):
-            group = _GROUP_NAMES[batch.group[k]]
-            field_ = name or SERVICE_GROUPS[group][0]
-            path = f"usuarios[{batch.user[k]}].servicios.{group}[{batch.item[k]}].{field_}"
-            self._problem(fidx, path, _DATE_RULES[status[k]], show(raw[k]))
+            ui, g, ii = (w[k] for w in where)
+            field_ = name or SERVICE_GROUPS[_GROUP_NAMES[g]][0]
+            self.report(fidx, _service_path(ui, g, ii, field_), _DATE_RULES[status[k]], raw[k])
         return day, status == 0
-
-
-_DATE_RULES = (
-    "",
-    "missing date",
-    "not a date",
-    "date out of range 1850-2200",
-    "service before the user's fechaNacimiento",
-)
 
 
 def events_frame(reader: RipsReader) -> pd.DataFrame:

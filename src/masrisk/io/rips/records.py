@@ -10,6 +10,7 @@ placeholders that were not checked against the RIPS code tables: the reader igno
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 __all__ = ["RECORD_BUILDERS"]
 
@@ -17,25 +18,41 @@ __all__ = ["RECORD_BUILDERS"]
 # immunisation against combinations of infectious diseases, Z13.9 special screening
 # examination (not read back: procedures take their code from the CUPS table)
 _PROCEDURE_DIAGNOSIS = {"lab": "Z017", "vaccination": "Z279", "screening": "Z139"}
-_NONE = {"numAutorizacion": None, "tipoDocumentoIdentificacion": None}
-_PAYMENT = {
-    "vrServicio": 0,
-    "conceptoRecaudo": "05",
-    "valorPagoModerador": 0,
-    "numFEVPagoModerador": None,
+_PAYMENT = {"vrServicio": 0, "conceptoRecaudo": "05", "valorPagoModerador": 0}
+
+
+def _empty(names: str) -> dict[str, None]:
+    """Fields left empty (``null``), named in one string."""
+    return dict.fromkeys(names.split())
+
+
+_EMPTY = {
+    "consultas": _empty(
+        "numAutorizacion codDiagnosticoRelacionado1 codDiagnosticoRelacionado2 "
+        "codDiagnosticoRelacionado3 tipoDocumentoIdentificacion numDocumentoIdentificacion "
+        "numFEVPagoModerador"
+    ),
+    "procedimientos": _empty(
+        "idMIPRES numAutorizacion tipoDocumentoIdentificacion numDocumentoIdentificacion "
+        "codDiagnosticoRelacionado codComplicacion numFEVPagoModerador"
+    ),
+    "egress": _empty(
+        "codDiagnosticoRelacionadoE1 codDiagnosticoRelacionadoE2 codDiagnosticoRelacionadoE3"
+    ),
+    "hospitalizacion": _empty("numAutorizacion codComplicacion"),
+    "medicamentos": _empty(
+        "numAutorizacion idMIPRES codDiagnosticoRelacionado codTecnologiaSalud "
+        "nomTecnologiaSalud formaFarmaceutica tipoDocumentoIdentificacion "
+        "numDocumentoIdentificacion numFEVPagoModerador"
+    ),
 }
-
-
-def _provider(nit: str) -> str:
-    return f"{nit}01"
 
 
 def consultation(row: dict, consecutive: int, nit: str) -> dict:
     """Return a ``consultas`` record: a general practice consultation (CUPS 890201)."""
     return {
-        "codPrestador": _provider(nit),
+        "codPrestador": f"{nit}01",
         "fechaInicioAtencion": row["start"],
-        "numAutorizacion": None,
         "codConsulta": "890201",
         "modalidadGrupoServicioTecSal": "01",
         "grupoServicios": "01",
@@ -43,12 +60,8 @@ def consultation(row: dict, consecutive: int, nit: str) -> dict:
         "finalidadTecnologiaSalud": "15",
         "causaMotivoAtencion": "38",
         "codDiagnosticoPrincipal": row["icd"],
-        "codDiagnosticoRelacionado1": None,
-        "codDiagnosticoRelacionado2": None,
-        "codDiagnosticoRelacionado3": None,
         "tipoDiagnosticoPrincipal": "01",
-        **_NONE,
-        "numDocumentoIdentificacion": None,
+        **_EMPTY["consultas"],
         **_PAYMENT,
         "consecutivo": consecutive,
     }
@@ -57,60 +70,32 @@ def consultation(row: dict, consecutive: int, nit: str) -> dict:
 def procedure(row: dict, consecutive: int, nit: str) -> dict:
     """Return a ``procedimientos`` record: a lab, vaccine or screening by its CUPS code."""
     return {
-        "codPrestador": _provider(nit),
+        "codPrestador": f"{nit}01",
         "fechaInicioAtencion": row["start"],
-        "idMIPRES": None,
-        "numAutorizacion": None,
         "codProcedimiento": row["cups"],
         "viaIngresoServicioSalud": "01",
         "modalidadGrupoServicioTecSal": "01",
         "grupoServicios": "02",
         "codServicio": 706,
         "finalidadTecnologiaSalud": "14",
-        "tipoDocumentoIdentificacion": None,
-        "numDocumentoIdentificacion": None,
         "codDiagnosticoPrincipal": _PROCEDURE_DIAGNOSIS.get(row["kind"], "Z000"),
-        "codDiagnosticoRelacionado": None,
-        "codComplicacion": None,
+        **_EMPTY["procedimientos"],
         **_PAYMENT,
         "consecutivo": consecutive,
     }
 
 
-def _egress(row: dict) -> dict:
+def egress(row: dict, consecutive: int, nit: str, group: str = "urgencias") -> dict:
+    """Return an ``urgencias`` (or ``hospitalizacion``) record; a death is egress ``"02"``."""
+    stay = {"viaIngresoServicioSalud": "02", **_EMPTY[group]} if group != "urgencias" else {}
     return {
+        "codPrestador": f"{nit}01",
+        **stay,
+        "fechaInicioAtencion": row["start"],
+        "causaMotivoAtencion": "38",
         "codDiagnosticoPrincipal": row["icd"],
         "codDiagnosticoPrincipalE": row["icd"],
-        "codDiagnosticoRelacionadoE1": None,
-        "codDiagnosticoRelacionadoE2": None,
-        "codDiagnosticoRelacionadoE3": None,
-    }
-
-
-def emergency(row: dict, consecutive: int, nit: str) -> dict:
-    """Return an ``urgencias`` record; a death is its egress condition ``"02"``."""
-    return {
-        "codPrestador": _provider(nit),
-        "fechaInicioAtencion": row["start"],
-        "causaMotivoAtencion": "38",
-        **_egress(row),
-        "condicionDestinoUsuarioEgreso": row["condition"],
-        "codDiagnosticoCausaMuerte": row["cause"],
-        "fechaEgreso": row["end"],
-        "consecutivo": consecutive,
-    }
-
-
-def admission(row: dict, consecutive: int, nit: str) -> dict:
-    """Return a ``hospitalizacion`` record; a death is its egress condition ``"02"``."""
-    return {
-        "codPrestador": _provider(nit),
-        "viaIngresoServicioSalud": "02",
-        "fechaInicioAtencion": row["start"],
-        "numAutorizacion": None,
-        "causaMotivoAtencion": "38",
-        **_egress(row),
-        "codComplicacion": None,
+        **_EMPTY["egress"],
         "condicionDestinoUsuarioEgreso": row["condition"],
         "codDiagnosticoCausaMuerte": row["cause"],
         "fechaEgreso": row["end"],
@@ -121,24 +106,17 @@ def admission(row: dict, consecutive: int, nit: str) -> dict:
 def dispensation(row: dict, consecutive: int, nit: str) -> dict:
     """Return a ``medicamentos`` record; masrisk knows the diagnosis, not the drug."""
     return {
-        "codPrestador": _provider(nit),
-        "numAutorizacion": None,
-        "idMIPRES": None,
+        "codPrestador": f"{nit}01",
         "fechaDispensAdmon": row["start"],
         "codDiagnosticoPrincipal": row["icd"],
-        "codDiagnosticoRelacionado": None,
         "tipoMedicamento": "01",
-        "codTecnologiaSalud": None,
-        "nomTecnologiaSalud": None,
         "concentracionMedicamento": 0,
         "unidadMedida": 0,
-        "formaFarmaceutica": None,
         "unidadMinDispensa": 1,
         "cantidadMedicamento": 1,
         "diasTratamiento": 30,
-        "tipoDocumentoIdentificacion": None,
-        "numDocumentoIdentificacion": None,
         "vrUnitMedicamento": 0,
+        **_EMPTY["medicamentos"],
         **_PAYMENT,
         "consecutivo": consecutive,
     }
@@ -148,7 +126,7 @@ def dispensation(row: dict, consecutive: int, nit: str) -> dict:
 RECORD_BUILDERS: dict[str, Callable[[dict, int, str], dict]] = {
     "consultas": consultation,
     "procedimientos": procedure,
-    "urgencias": emergency,
-    "hospitalizacion": admission,
+    "urgencias": egress,
+    "hospitalizacion": partial(egress, group="hospitalizacion"),
     "medicamentos": dispensation,
 }

@@ -29,6 +29,7 @@ from masrisk.io.rips.codes import (
     write_icd10,
 )
 from masrisk.io.rips.records import RECORD_BUILDERS
+from masrisk.outputs import write_table
 from masrisk.tables import Tables
 
 __all__ = ["RipsExport", "to_rips"]
@@ -140,8 +141,6 @@ def to_rips(
         birth_date=people["birth_date"], sex=people["sex"].astype("str")
     )
     if members_path is not None:
-        from masrisk.outputs import write_table
-
         write_table(members, members_path)
     return RipsExport(
         files=files,
@@ -165,13 +164,9 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
     position = pd.Series(
         np.arange(len(tables.territories)), index=tables.territories["territory_id"]
     )
-    if isinstance(municipality, str):
-        place = pd.Series(municipality, index=persons.index)
-    else:
-        place = territory.map(municipality).fillna("00000")
-    regime = (
-        persons["regime"] if "regime" in persons.columns else pd.Series(None, index=persons.index)
-    )
+    if not isinstance(municipality, str):
+        municipality = territory.map(municipality).fillna("00000").astype("str")
+    regime = persons.get("regime", pd.Series(None, index=persons.index, dtype=object))
     return pd.DataFrame(
         {
             "person_id": persons["person_id"],
@@ -182,7 +177,7 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
             "document_type": kind,
             "document_number": [str(1_000_000_000 + k) for k in range(len(persons))],
             "user_type": regime.map(REGIME_USER_TYPE).fillna(NO_REGIME_USER_TYPE).astype("str"),
-            "municipality": place.astype("str"),
+            "municipality": municipality,
             "zone": territory.map(zones).map(_ZONE_CODE).astype("str"),
             "provider": territory.map(position).to_numpy() % providers,
         }
@@ -297,32 +292,18 @@ def _write_invoices(records: pd.DataFrame, people: pd.DataFrame, out: Path):
 
 def _users(invoice: pd.DataFrame, users: list[dict], nit: str) -> list[dict]:
     """Return the user entries of one invoice, whose records are sorted by person and group."""
-    rows = {
-        "person": invoice["person"].tolist(),
-        "group": invoice["group"].tolist(),
-        "kind": invoice["kind"].tolist(),
-        "icd": invoice["icd"].tolist(),
-        "cups": invoice["cups"].tolist(),
-        "start": _stamps(invoice["date"], "08:00"),
-        "end": _stamps(invoice["egress"], "20:00"),
-        "condition": invoice["condition"].tolist(),
-        "cause": invoice["cause"].tolist(),
-    }
-    names = list(rows)
+    names = ("person", "group", "kind", "icd", "cups", "condition", "cause")
+    rows = {name: invoice[name].tolist() for name in names}
+    rows |= {"start": _stamps(invoice["date"], "08:00"), "end": _stamps(invoice["egress"], "20:00")}
     entries: list[dict] = []
-    services: dict[str, list] = {}
+    person = None
     for values in zip(*rows.values(), strict=True):
-        row = dict(zip(names, values, strict=True))
-        if not entries or entries[-1]["_person"] != row["person"]:
-            services = {}
-            entries.append(
-                {**_user(users[row["person"]], len(entries) + 1), "_person": row["person"]}
-            )
-            entries[-1]["servicios"] = services
-        records = services.setdefault(row["group"], [])
+        row = dict(zip(rows, values, strict=True))
+        if row["person"] != person:
+            person = row["person"]
+            entries.append(_user(users[person], len(entries) + 1))
+        records = entries[-1]["servicios"].setdefault(row["group"], [])
         records.append(RECORD_BUILDERS[row["group"]](row, len(records) + 1, nit))
-    for entry in entries:
-        del entry["_person"]
     return entries
 
 
@@ -363,14 +344,11 @@ def _dump(document: dict, path: Path) -> Path:
 
 
 def _not_carried(tables: Tables, dropped_events: int) -> dict[str, int]:
-    persons, events = tables.persons, tables.events
-    counts = {"value": int(events["value"].notna().sum()) if "value" in events else 0}
-    for column in ("insurer", "pregnant", "disability"):
-        counts[column] = int(persons[column].notna().sum()) if column in persons else 0
-    if "regime" in persons:
-        regime = persons["regime"]
-        counts["regime"] = int((regime.notna() & ~regime.isin(list(REGIME_USER_TYPE))).sum())
-    else:
-        counts["regime"] = 0
-    counts["events"] = dropped_events
-    return counts
+    persons, events, none = tables.persons, tables.events, pd.Series(dtype=object)
+    counts = {
+        "value": events.get("value", none).notna().sum(),
+        **{c: persons.get(c, none).notna().sum() for c in ("insurer", "pregnant", "disability")},
+    }
+    regime = persons.get("regime", none)
+    counts["regime"] = (regime.notna() & ~regime.isin(list(REGIME_USER_TYPE))).sum()
+    return {**{k: int(n) for k, n in counts.items()}, "events": dropped_events}
