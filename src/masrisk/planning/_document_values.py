@@ -1,12 +1,7 @@
-"""Checks and JSON form of the values in :mod:`masrisk.planning.documents`.
+"""Checks and JSON form of the fields of the records in :mod:`masrisk.planning.documents`.
 
-The records there (:class:`~masrisk.planning.documents.CommunityPlan`,
-:class:`~masrisk.planning.documents.CitySummary` and their parts) check and convert each field
-when they are built, with the functions here: whole counts (:func:`_count`), ranks from 1
-(:func:`_rank`), finite amounts (:func:`_amount`), non-empty ids and names (:func:`_text`), a
-value from a vocabulary (:func:`_choice`), tiers, axes and phases. Each raises ``ValueError``
-(``TypeError`` for objects of the wrong kind) naming the field and the value it got.
-:func:`_round`, :func:`_plain` and :func:`_dumps` give the JSON output its stable form.
+Each check takes the field's name and value and returns the value converted, or raises
+``ValueError`` (``TypeError`` for objects of the wrong kind) naming the field and the value.
 """
 
 from __future__ import annotations
@@ -15,7 +10,7 @@ import json
 import math
 import numbers
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -51,6 +46,12 @@ def _amount(name: str, value: Any, *, signed: bool = False) -> float:
     raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
+def _str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
 def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
     if optional and (value is None or (isinstance(value, float) and math.isnan(value))):
         return None  # NaN: a missing name in a pandas column
@@ -59,6 +60,10 @@ def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
     if isinstance(value, str) and value:
         return value
     raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _ids(name: str, value: Any) -> tuple[str, ...]:
+    return tuple(_text(name, v) for v in value)
 
 
 def _choice(name: str, value: Any, options: Sequence[str]) -> str:
@@ -75,9 +80,25 @@ def _items(name: str, value: Any, kind: type) -> tuple:
     return items
 
 
-def _set(obj: object, **values: Any) -> None:
-    for name, value in values.items():
-        object.__setattr__(obj, name, value)
+def _check(record: Any, label: str = "", **checks: Callable[[str, Any], Any]) -> None:
+    """Set each field of a frozen record to what its check returns (``label`` + name in errors)."""
+    for name, check in checks.items():
+        object.__setattr__(record, name, check(f"{label}{name}", getattr(record, name)))
+
+
+def _fields(record: Any, digits: Mapping[str, int]) -> dict[str, Any]:
+    """Return a record's fields as JSON-safe data, the floats of ``digits`` rounded."""
+    data = {}
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if field.name in digits:
+            value = _round(value, digits[field.name])
+        elif isinstance(value, tuple):
+            value = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+        elif isinstance(value, dict):
+            value = dict(value)
+        data[field.name] = value
+    return data
 
 
 def _round(value: float, digits: int) -> float:
@@ -103,11 +124,11 @@ def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _tiers(value: Mapping[str, Any]) -> dict[str, int]:
+def _tiers(name: str, value: Mapping[str, Any]) -> dict[str, int]:
     unknown = sorted(set(value) - set(TIERS))
     if unknown:
-        raise ValueError(f"unknown tiers {unknown}; tiers are {', '.join(TIERS)}")
-    return {tier: _count(f"tiers[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
+        raise ValueError(f"unknown {name} {unknown}; tiers are {', '.join(TIERS)}")
+    return {tier: _count(f"{name}[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
 
 
 def _from_dict(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,27 +139,27 @@ def _from_dict(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return {name: data[name] for name in names}
 
 
-def _territories(value: Any) -> tuple[tuple[str, int], ...]:
+def _territories(name: str, value: Any) -> tuple[tuple[str, int], ...]:
     territories = tuple((_text("territory_id", t), _rank("phase", p)) for t, p in value)
     repeated = sorted(t for t, n in Counter(t for t, _ in territories).items() if n > 1)
     if repeated:
-        raise ValueError(f"territories listed more than once: {', '.join(repeated[:5])}")
+        raise ValueError(f"{name} listed more than once: {', '.join(repeated[:5])}")
     return territories
 
 
-def _by_axis(value: Mapping[str, Any]) -> dict[str, dict]:
+def _by_axis(name: str, value: Mapping[str, Any]) -> dict[str, dict]:
     unknown = sorted(set(value) - set(AXES))
     if unknown:
-        raise ValueError(f"unknown axes {unknown}; axes are {', '.join(AXES)}")
+        raise ValueError(f"unknown {name} keys {unknown}; axes are {', '.join(AXES)}")
     return {
         axis: {
-            "persons": _count(f"{axis} persons", value.get(axis, {}).get("persons", 0)),
-            "hours": _amount(f"{axis} hours", value.get(axis, {}).get("hours", 0.0)),
+            "persons": _count(f"{name}[{axis!r}] persons", value.get(axis, {}).get("persons", 0)),
+            "hours": _amount(f"{name}[{axis!r}] hours", value.get(axis, {}).get("hours", 0.0)),
         }
         for axis in AXES
     }
 
 
-def _phases(value: Mapping[Any, Any]) -> dict[int, int]:
-    phases = {_rank("phase", k): _count("territories", v) for k, v in value.items()}
+def _phases(name: str, value: Mapping[Any, Any]) -> dict[int, int]:
+    phases = {_rank(f"{name} key", k): _count(f"{name}[{k!r}]", v) for k, v in value.items()}
     return dict(sorted(phases.items()))

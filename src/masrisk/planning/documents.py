@@ -5,25 +5,19 @@ households, the risk pyramid, the drivers of risk in words, the interventions by
 persons and team-hours, the households to visit first, the rollout phase and the expected events
 averted. A :class:`CitySummary` holds the territories in priority order and the totals.
 
-Each renders three ways:
-
-- ``to_dict()`` / ``to_json()``: the internal, machine-readable output. It keeps **exact**
-  counts (no suppression); floats are rounded (hours to 2 decimals, events to 3, log-odds to 4)
-  and keys are sorted, so the same plan always gives the same bytes.
-- ``to_markdown()`` / ``to_html()`` (and ``_repr_html_`` in Jupyter): the public pages, built
-  by :mod:`masrisk.planning.render`. Every count of persons, households or events above 0 and
-  below ``suppress_below`` (default 5) is shown as ``"<5"`` (the threshold in the text), see
-  :func:`suppress`; **zero is shown as 0** (a true zero identifies nobody). Expected events,
-  which are fractional, follow the same rule. No share or ratio of a count is shown, and a
-  territory with fewer priority households than the threshold lists none (the list would show
-  how many). Suppression is primary only: a hidden cell may still follow from others (a tier
-  from the population and the other tiers). A driver's "NN% of persons" that stands for 1 to
-  4 persons reads "fewer than 5 persons".
+- ``to_dict()`` / ``to_json()``: the internal output, with **exact** counts; floats are rounded
+  (hours to 2 decimals, events to 3, log-odds to 4) and keys sorted, so the same plan always
+  gives the same bytes.
+- ``to_markdown()`` / ``to_html()``: the public pages (:mod:`masrisk.planning.render`). Every
+  count of persons, households or events above 0 and below ``suppress_below`` (default 5),
+  fractional expected events included, is shown as ``"<5"`` (:func:`suppress`); **zero is
+  shown as 0**. No share or ratio of a count is shown, a territory with fewer priority
+  households than the threshold lists none, and a driver's "NN% of persons" that stands for 1
+  to 4 persons reads "fewer than 5 persons". Suppression is primary only: a hidden cell may
+  still follow from others.
 
 :func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
 (:meth:`CommunityPlan.pseudonymized`; territory ids are public).
-:func:`~masrisk.planning.writing.write_plans` writes the plans
-directory atomically and refuses territory ids that are not safe file names.
 
 Examples
 --------
@@ -51,21 +45,26 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
+from masrisk.planning import render
 from masrisk.planning._document_values import (
     _amount,
     _by_axis,
+    _check,
     _choice,
     _count,
     _dumps,
+    _fields,
     _from_dict,
+    _ids,
     _items,
     _phases,
     _plain,
     _rank,
     _round,
-    _set,
+    _str,
     _territories,
     _text,
     _threshold,
@@ -85,9 +84,6 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------- records
-
-
 @dataclass(frozen=True)
 class InterventionLine:
     """One intervention planned in a territory: ``persons`` covered with ``hours`` of team time.
@@ -103,24 +99,19 @@ class InterventionLine:
     hours: float
 
     def __post_init__(self) -> None:
-        _set(
+        _check(
             self,
-            name=_text("intervention name", self.name),
-            axis=_choice("intervention axis", self.axis, AXES),
-            setting=_text("intervention setting", self.setting),
-            persons=_count("intervention persons", self.persons),
-            hours=_amount("intervention hours", self.hours),
+            "intervention ",
+            name=_text,
+            axis=partial(_choice, options=AXES),
+            setting=_text,
+            persons=_count,
+            hours=_amount,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{name, axis, setting, persons, hours}``, JSON-safe."""
-        return {
-            "name": self.name,
-            "axis": self.axis,
-            "setting": self.setting,
-            "persons": self.persons,
-            "hours": _round(self.hours, 2),
-        }
+        return _fields(self, {"hours": 2})
 
 
 @dataclass(frozen=True)
@@ -132,25 +123,27 @@ class Driver:
     contribution: float
 
     def __post_init__(self) -> None:
-        if not isinstance(self.description, str):
-            raise ValueError(f"driver description must be a string, got {self.description!r}")
-        _set(
-            self,
-            feature=_text("driver feature", self.feature),
-            contribution=_amount("driver contribution", self.contribution, signed=True),
-        )
+        signed = partial(_amount, signed=True)
+        _check(self, "driver ", description=_str, feature=_text, contribution=signed)
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{feature, description, contribution}``, JSON-safe."""
-        return {
-            "feature": self.feature,
-            "description": self.description,
-            "contribution": _round(self.contribution, 4),
-        }
+        return _fields(self, {"contribution": 4})
+
+
+class _Document:
+    """What both documents share: their JSON text and their view in Jupyter."""
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
+        return _dumps(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
 @dataclass(frozen=True)
-class CommunityPlan:
+class CommunityPlan(_Document):
     """The integral risk-management plan of one territory (community).
 
     ``tiers`` counts persons per tier (missing tiers count 0); ``priority`` is the territory's
@@ -176,26 +169,25 @@ class CommunityPlan:
     outcome: str
 
     def __post_init__(self) -> None:
-        _set(
+        optional = partial(_text, optional=True)
+        _check(
             self,
-            territory_id=_text("territory_id", self.territory_id),
-            name=_text("name", self.name, optional=True),
-            district=_text("district", self.district, optional=True),
-            zone=_choice("zone", self.zone, ZONES),
-            phase=_rank("phase", self.phase),
-            priority=_rank("priority", self.priority),
-            population=_count("population", self.population),
-            households=_count("households", self.households),
-            expected_events=_amount("expected_events", self.expected_events),
-            tiers=_tiers(self.tiers),
-            drivers=_items("drivers", self.drivers, Driver),
-            interventions=_items("interventions", self.interventions, InterventionLine),
-            priority_households=tuple(_text("household id", h) for h in self.priority_households),
-            hours_allocated=_amount("hours_allocated", self.hours_allocated),
-            expected_events_averted=_amount(
-                "expected_events_averted", self.expected_events_averted
-            ),
-            outcome=_text("outcome", self.outcome),
+            territory_id=_text,
+            name=optional,
+            district=optional,
+            zone=partial(_choice, options=ZONES),
+            phase=_rank,
+            priority=_rank,
+            population=_count,
+            households=_count,
+            expected_events=_amount,
+            tiers=_tiers,
+            drivers=partial(_items, kind=Driver),
+            interventions=partial(_items, kind=InterventionLine),
+            priority_households=_ids,
+            hours_allocated=_amount,
+            expected_events_averted=_amount,
+            outcome=_text,
         )
 
     def pseudonymized(self, key: str | bytes) -> CommunityPlan:
@@ -208,28 +200,8 @@ class CommunityPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-safe data, with exact counts (internal output)."""
-        return {
-            "territory_id": self.territory_id,
-            "name": self.name,
-            "district": self.district,
-            "zone": self.zone,
-            "phase": self.phase,
-            "priority": self.priority,
-            "population": self.population,
-            "households": self.households,
-            "expected_events": _round(self.expected_events, 3),
-            "tiers": dict(self.tiers),
-            "drivers": [d.to_dict() for d in self.drivers],
-            "interventions": [i.to_dict() for i in self.interventions],
-            "priority_households": list(self.priority_households),
-            "hours_allocated": _round(self.hours_allocated, 2),
-            "expected_events_averted": _round(self.expected_events_averted, 3),
-            "outcome": self.outcome,
-        }
-
-    def to_json(self) -> str:
-        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
-        return _dumps(self.to_dict())
+        digits = {"expected_events": 3, "hours_allocated": 2, "expected_events_averted": 3}
+        return _fields(self, digits)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CommunityPlan:
@@ -242,25 +214,19 @@ class CommunityPlan:
 
     def to_markdown(self, suppress_below: int = 5, *, households_shown: int = 10) -> str:
         """Return the public page in Markdown; counts below ``suppress_below`` are hidden."""
-        from masrisk.planning import render
-
-        return render.plan_markdown(self, _threshold(suppress_below), households_shown)
+        blocks = render.plan_blocks(self, _threshold(suppress_below), households_shown)
+        return render.to_markdown(blocks)
 
     def to_html(
         self, suppress_below: int = 5, *, households_shown: int = 10, standalone: bool = False
     ) -> str:
         """Return the public page in HTML: a ``<div>``, or a whole document if ``standalone``."""
-        from masrisk.planning import render
-
-        threshold = _threshold(suppress_below)
-        return render.plan_html(self, threshold, households_shown, standalone=standalone)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+        blocks = render.plan_blocks(self, _threshold(suppress_below), households_shown)
+        return render.to_html(blocks, standalone=standalone)
 
 
 @dataclass(frozen=True)
-class CitySummary:
+class CitySummary(_Document):
     """The city-wide summary: territories in priority order with their phase, and totals.
 
     ``by_axis`` maps each axis (:data:`masrisk.planning.catalog.AXES`) to ``{"persons": int,
@@ -280,22 +246,17 @@ class CitySummary:
     solver: dict
 
     def __post_init__(self) -> None:
-        territories = _territories(self.territories)
-        by_axis = _by_axis(self.by_axis)
-        phases = _phases(self.phases)
-        _set(
+        _check(
             self,
-            outcome=_text("outcome", self.outcome),
-            territories=territories,
-            total_hours=_amount("total_hours", self.total_hours),
-            capacity_hours=_amount("capacity_hours", self.capacity_hours),
-            expected_events=_amount("expected_events", self.expected_events),
-            expected_events_averted=_amount(
-                "expected_events_averted", self.expected_events_averted
-            ),
-            by_axis=by_axis,
-            phases=phases,
-            solver=_plain(dict(sorted(self.solver.items()))),
+            territories=_territories,
+            by_axis=_by_axis,
+            phases=_phases,
+            outcome=_text,
+            total_hours=_amount,
+            capacity_hours=_amount,
+            expected_events=_amount,
+            expected_events_averted=_amount,
+            solver=lambda _, solver: _plain(dict(sorted(solver.items()))),
         )
 
     @classmethod
@@ -329,24 +290,16 @@ class CitySummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as JSON-safe data, with exact counts (internal output)."""
+        digits = {"total_hours": 2, "capacity_hours": 2}
         return {
-            "outcome": self.outcome,
+            **_fields(self, digits | {"expected_events": 3, "expected_events_averted": 3}),
             "territories": [{"territory_id": t, "phase": p} for t, p in self.territories],
-            "total_hours": _round(self.total_hours, 2),
-            "capacity_hours": _round(self.capacity_hours, 2),
-            "expected_events": _round(self.expected_events, 3),
-            "expected_events_averted": _round(self.expected_events_averted, 3),
             "by_axis": {
                 axis: {"persons": v["persons"], "hours": _round(v["hours"], 2)}
                 for axis, v in self.by_axis.items()
             },
             "phases": {str(k): v for k, v in self.phases.items()},
-            "solver": self.solver,
         }
-
-    def to_json(self) -> str:
-        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
-        return _dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CitySummary:
@@ -360,9 +313,7 @@ class CitySummary:
         self, suppress_below: int = 5, *, plans: Sequence[CommunityPlan] | None = None
     ) -> str:
         """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
-        from masrisk.planning import render
-
-        return render.summary_markdown(self, _threshold(suppress_below), plans)
+        return render.to_markdown(render.summary_blocks(self, _threshold(suppress_below), plans))
 
     def to_html(
         self,
@@ -372,10 +323,5 @@ class CitySummary:
         standalone: bool = False,
     ) -> str:
         """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
-        from masrisk.planning import render
-
-        threshold = _threshold(suppress_below)
-        return render.summary_html(self, threshold, plans, standalone=standalone)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+        blocks = render.summary_blocks(self, _threshold(suppress_below), plans)
+        return render.to_html(blocks, standalone=standalone)

@@ -2,11 +2,11 @@
 
 The ``to_markdown()`` and ``to_html()`` methods of
 :class:`~masrisk.planning.documents.CommunityPlan` and
-:class:`~masrisk.planning.documents.CitySummary` call the functions here; use those methods.
-A page is built once as a list of blocks, then written out as Markdown or HTML, so both formats
-show the same cells. Counts reach a page only through
-:func:`~masrisk.planning.documents.suppress`; a driver's share of persons that stands for
-fewer persons than the threshold is hidden too. Names and descriptions are escaped.
+:class:`~masrisk.planning.documents.CitySummary` build a page once as a list of blocks
+(:func:`plan_blocks`, :func:`summary_blocks`), then write it out with :func:`to_markdown` or
+:func:`to_html`, so both formats show the same cells. Counts reach a page only through
+:func:`~masrisk.planning.privacy.suppress`; a driver's share of persons that stands for fewer
+persons than the threshold is hidden too. Names and descriptions are escaped.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from masrisk.planning.catalog import AXES
-from masrisk.planning.documents import suppress
+from masrisk.planning.privacy import suppress
 
 if TYPE_CHECKING:
     from masrisk.planning.documents import CitySummary, CommunityPlan, Driver
 
-__all__ = ["plan_html", "plan_markdown", "summary_html", "summary_markdown"]
+__all__ = ["AXIS_LABELS", "TIER_LABELS", "plan_blocks", "summary_blocks", "to_html", "to_markdown"]
 
 AXIS_LABELS = {
     "promotion": "Promotion (promoción de la salud)",
@@ -41,8 +41,9 @@ TIER_LABELS = {
 
 # ----------------------------------------------------------------------------- blocks
 # A page is a list of blocks: ("h", level, parts), ("p", parts), ("ol", [parts, ...]) or
-# ("table", header, rows). Parts are a str or a tuple of str; the str subclasses below say how a
-# piece renders. Counts reach a page only as _Count, already passed through suppress().
+# ("table", header, rows); the first block is the page's title, ("h", 1, title). Parts are a str
+# or a tuple of str; the str subclasses below say how a piece renders. Counts reach a page only
+# as _Count, already passed through suppress().
 
 
 class _Code(str):
@@ -63,7 +64,6 @@ class _Count(str):
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 _MD_OPENER = re.compile(r"([<&])(?=[A-Za-z/!?#])")  # what could start an HTML tag or entity
-_SUMMARY_TITLE = "City-wide summary of the integral risk-management plans"
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
     "table{border-collapse:collapse;margin:0.5rem 0 1rem}"
@@ -127,7 +127,8 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     return lines
 
 
-def _markdown(blocks: Sequence[tuple]) -> str:
+def to_markdown(blocks: Sequence[tuple]) -> str:
+    """Return a page of blocks as Markdown."""
     lines: list[str] = []
     for block in blocks:
         kind = block[0]
@@ -149,7 +150,8 @@ def _html_cell(cell: Any) -> str:
     return f"<td{attribute}>{_html_inline(cell)}</td>"
 
 
-def _html(blocks: Sequence[tuple], *, title: str, standalone: bool) -> str:
+def to_html(blocks: Sequence[tuple], *, standalone: bool) -> str:
+    """Return a page of blocks as a ``<div>``, or as a whole document if ``standalone``."""
     out = ['<div class="masrisk-plan">']
     for block in blocks:
         kind = block[0]
@@ -170,7 +172,7 @@ def _html(blocks: Sequence[tuple], *, title: str, standalone: bool) -> str:
     body = "\n".join(out)
     if not standalone:
         return body
-    return _PAGE.format(title=html.escape(title), css=_CSS, body=body)
+    return _PAGE.format(title=html.escape(blocks[0][2]), css=_CSS, body=body)
 
 
 def _footnote(threshold: int) -> tuple:
@@ -179,10 +181,6 @@ def _footnote(threshold: int) -> tuple:
         f"<{threshold} to protect privacy; 0 is shown as 0."
     )
     return ("p", text) if threshold > 1 else ("p", "No count is suppressed.")
-
-
-def _plan_title(plan: CommunityPlan) -> str:
-    return f"Integral risk-management plan: {plan.name or plan.territory_id}"
 
 
 _SHARE = re.compile(r"\b(\d{1,3})% of persons")
@@ -265,13 +263,14 @@ def _household_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
     return [*blocks, ("ol", [(_Code(h),) for h in first])] if first else blocks
 
 
-def _plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+def plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+    """Return the blocks of one plan's page (threshold ``t``, ``shown`` households listed)."""
     intro = ("Gestión integral del riesgo for territory ", _Code(plan.territory_id))
     intro += (", outcome ", _Code(plan.outcome), ".")
     tiers = [[TIER_LABELS[k], _Count(suppress(v, t))] for k, v in plan.tiers.items()]
     drivers = [_driver_item(d, plan.population, t) for d in plan.drivers]
     return [
-        ("h", 1, _plan_title(plan)),
+        ("h", 1, f"Integral risk-management plan: {plan.name or plan.territory_id}"),
         ("p", intro),
         ("h", 2, "Key figures"),
         ("table", ("Figure", "Value"), _key_figures(plan, t)),
@@ -305,9 +304,10 @@ def _territory_rows(summary: CitySummary, t: int, plans: Sequence[CommunityPlan]
     return rows
 
 
-def _summary_blocks(
+def summary_blocks(
     summary: CitySummary, t: int, plans: Sequence[CommunityPlan] | None
 ) -> list[tuple]:
+    """Return the blocks of the summary page (with ``plans``: hours and events averted)."""
     used = summary.total_hours / summary.capacity_hours if summary.capacity_hours else 0.0
     figures = [
         ["Territories", _Num(f"{len(summary.territories):,}")],
@@ -325,7 +325,7 @@ def _summary_blocks(
         for a, v in summary.by_axis.items()
     ]
     return [
-        ("h", 1, _SUMMARY_TITLE),
+        ("h", 1, "City-wide summary of the integral risk-management plans"),
         ("p", ("Gestión integral del riesgo, outcome ", _Code(summary.outcome), ".")),
         ("h", 2, "Key figures"),
         ("table", ("Figure", "Value"), figures),
@@ -341,39 +341,3 @@ def _summary_blocks(
         ("table", ("Axis", "Persons", "Team-hours"), axes),
         _footnote(t),
     ]
-
-
-# ----------------------------------------------------------------------------- entry points
-# The calling methods have already checked ``threshold`` (an integer >= 1).
-
-
-def plan_markdown(plan: CommunityPlan, threshold: int, households_shown: int) -> str:
-    """Return the public page of one plan in Markdown."""
-    return _markdown(_plan_blocks(plan, threshold, households_shown))
-
-
-def plan_html(
-    plan: CommunityPlan, threshold: int, households_shown: int, *, standalone: bool
-) -> str:
-    """Return the public page of one plan in HTML: a ``<div>``, or a document if ``standalone``."""
-    blocks = _plan_blocks(plan, threshold, households_shown)
-    return _html(blocks, title=_plan_title(plan), standalone=standalone)
-
-
-def summary_markdown(
-    summary: CitySummary, threshold: int, plans: Sequence[CommunityPlan] | None
-) -> str:
-    """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
-    return _markdown(_summary_blocks(summary, threshold, plans))
-
-
-def summary_html(
-    summary: CitySummary,
-    threshold: int,
-    plans: Sequence[CommunityPlan] | None,
-    *,
-    standalone: bool,
-) -> str:
-    """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
-    blocks = _summary_blocks(summary, threshold, plans)
-    return _html(blocks, title=_SUMMARY_TITLE, standalone=standalone)
