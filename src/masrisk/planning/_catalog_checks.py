@@ -62,6 +62,15 @@ def _feature_problem(name: str) -> str | None:
     return None
 
 
+def _features(names: tuple[str, ...]) -> tuple[str, ...]:
+    problems = [p for name in names if (p := _feature_problem(name))]
+    if problems:
+        raise ValueError("; ".join(problems))
+    if len(set(names)) < len(names):
+        raise ValueError("a feature is listed twice")
+    return names
+
+
 def _fills_a_known_value(name: str, spec_name: str) -> bool:
     """Whether ``name`` fills its spec's placeholder with a known value, where values are known.
 

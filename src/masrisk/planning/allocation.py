@@ -10,24 +10,17 @@ minimum coverage per intervention. It solves a mixed-integer programme with HiGH
                 sum over t in district d, and i, of hours[i] * x[t, i] <= capacity[d]
 
 :func:`greedy_allocation` is the baseline: minimums first, then persons in order of benefit per
-hour. Its fractional version is the linear relaxation (districts do not share hours, so it is
-one fractional knapsack per district), which gives an upper bound and each district's price of
-an hour. :func:`allocate` uses both to fix, before calling HiGHS, every cell whose reduced cost
-shows it cannot change in a plan at least as good as the greedy one; the optimum is unchanged
-and the programme HiGHS sees is a tenth of the size or less.
+hour. With the linear relaxation it lets :func:`allocate` fix, before calling HiGHS, every cell
+that cannot change in a plan at least as good (:mod:`masrisk.planning._allocation_reduction`).
 
 Examples
 --------
 >>> import numpy as np
 >>> from masrisk.planning.allocation import AllocationProblem, allocate
 >>> problem = AllocationProblem(
-...     benefit=np.array([[0.30, 0.10], [0.20, 0.05]]),
-...     eligible=np.array([[2, 10], [3, 10]]),
-...     hours=np.array([2.0, 0.5]),
-...     district=np.array([0, 0]),
-...     capacity=np.array([10.0]),
-...     min_coverage=np.array([0.0, 0.2]),
-... )
+...     benefit=np.array([[0.30, 0.10], [0.20, 0.05]]), eligible=np.array([[2, 10], [3, 10]]),
+...     hours=np.array([2.0, 0.5]), district=np.array([0, 0]), capacity=np.array([10.0]),
+...     min_coverage=np.array([0.0, 0.2]))
 >>> result = allocate(problem, gap=0.0)
 >>> result.persons
 array([[ 2, 10],
@@ -82,11 +75,9 @@ class AllocationProblem:
     Parameters
     ----------
     benefit : ndarray of shape (T, I)
-        Expected events averted per person covered in territory ``t`` with intervention ``i``,
-        >= 0.
+        Expected events averted per person covered in territory ``t`` with intervention ``i``.
     eligible : ndarray of shape (T, I)
-        Whole number of persons eligible in territory ``t`` for intervention ``i``: the upper
-        bound of the persons covered.
+        Whole number of persons eligible: the most that can be covered.
     hours : ndarray of shape (I,)
         Team-hours per person covered with each intervention, > 0.
     district : ndarray of shape (T,)
@@ -94,15 +85,13 @@ class AllocationProblem:
     capacity : ndarray of shape (D,)
         Team-hours available in each district, >= 0.
     min_coverage : ndarray of shape (I,) or (T, I)
-        Share in [0, 1]: each territory covers at least ``floor(min_coverage[i] *
-        eligible[t, i])`` persons with intervention ``i`` (``min_coverage[t, i]`` when given
-        per territory).
+        Share in [0, 1] of the eligible that each territory must cover (rounded down).
 
     Raises
     ------
     InvalidProblemError
-        If an array has a wrong shape, a negative or non-finite value, a fractional person
-        count, or a district code without capacity; the message lists them all.
+        Listing every wrong shape, negative or non-finite value, fractional person count and
+        district code without capacity.
     """
 
     benefit: np.ndarray
@@ -120,8 +109,7 @@ class AllocationProblem:
     def minimum(self) -> np.ndarray:
         """Persons each territory must cover with each intervention, shape (T, I).
 
-        ``floor(min_coverage[i] * eligible[t, i])``, with a 1e-9 allowance so that a share
-        such as 0.29 of 100 persons gives 29 rather than 28 through floating-point rounding.
+        ``floor(min_coverage * eligible)``, where 0.29 of 100 persons gives 29 despite rounding.
         """
         coverage = self.min_coverage if self.min_coverage.ndim == 2 else self.min_coverage[None]
         share = coverage * self.eligible
@@ -155,14 +143,12 @@ class Allocation:
     events_averted : float
         Expected events averted, ``sum(benefit * persons)``.
     status : str
-        ``"optimal"`` (solved to the requested gap), ``"time limit (feasible)"`` (the best plan
-        found when the time limit came) or ``"greedy"`` (from :func:`greedy_allocation`).
+        ``"optimal"`` (to the requested gap), ``"time limit (feasible)"`` (the best plan found
+        in time) or ``"greedy"`` (:func:`greedy_allocation`).
     gap : float
-        Relative gap between the bound and ``events_averted``, as the solver reports it (0 when
-        proven optimal); at most the ``gap`` asked of :func:`allocate` when ``"optimal"``.
+        Relative gap between ``bound`` and ``events_averted`` (0 when proven optimal).
     seconds : float
-        Wall-clock seconds spent in :func:`allocate` or :func:`greedy_allocation` (the arrays
-        are checked earlier, when the problem is built).
+        Wall-clock seconds spent solving (not checking the problem).
     bound : float
         Upper bound on the events averted by any feasible plan: the solver's dual bound, or
         the linear relaxation's value if that is lower.
@@ -211,19 +197,24 @@ def _result(
     problem: AllocationProblem,
     persons: np.ndarray,
     status: str,
+    start: float,
     *,
-    gap: float,
-    seconds: float,
-    bound: float,
+    bound: float = -math.inf,
+    gap: float | None = None,
 ) -> Allocation:
+    """Return the allocation of ``persons``; its gap is measured against ``bound`` if not given."""
     persons = _frozen(persons.astype("int64"))
+    value = float((problem.benefit * persons).sum())
+    bound = max(bound, value)
+    if gap is None or not np.isfinite(gap):
+        gap = _relative_gap(value, bound)
     return Allocation(
         persons=persons,
         hours=_frozen(persons * problem.hours[np.newaxis, :]),
-        events_averted=float((problem.benefit * persons).sum()),
+        events_averted=value,
         status=status,
-        gap=gap,
-        seconds=seconds,
+        gap=max(float(gap), 0.0),
+        seconds=time.perf_counter() - start,
         bound=bound,
     )
 
@@ -246,12 +237,11 @@ def allocate(
 ) -> Allocation:
     """Allocate each district's team-hours to maximise expected events averted.
 
-    The greedy plan and the linear relaxation first fix every cell whose reduced cost shows
-    it cannot move in a plan at least as good as the greedy one (about 3,000 of 33,000 cells
-    stay free in a city-sized test); HiGHS then solves the rest. The result is never worse
-    than :func:`greedy_allocation`. Cells with no benefit get exactly their minimum. HiGHS is
-    deterministic: the same problem gives the same plan, unless the time limit stops the
-    search.
+    The greedy plan and the linear relaxation first fix every cell that cannot move in a plan
+    at least as good as the greedy one (about 3,000 of 33,000 cells stay free in a city-sized
+    test); HiGHS then solves the rest, deterministically unless the time limit stops it. The
+    result is never worse than :func:`greedy_allocation`; cells with no benefit get their
+    minimum.
 
     Parameters
     ----------
@@ -260,8 +250,7 @@ def allocate(
     gap : float, default 0.01
         Relative optimality gap at which the solver stops (0 to prove optimality).
     time_limit : float, default 30.0
-        Seconds after which the solver stops with the best plan found so far (counted from the
-        call, so the bound tightening before the solver is included).
+        Seconds from the call after which the solver stops with the best plan found so far.
 
     Returns
     -------
@@ -271,8 +260,8 @@ def allocate(
     Raises
     ------
     InfeasibleAllocationError
-        If the minimum coverage alone needs more hours than a district has (checked before
-        solving; the message names the districts, hours needed and hours available).
+        If the minimum coverage alone needs more hours than a district has, naming the
+        districts, the hours needed and the hours available.
     AllocationError
         If the solver stops without any feasible plan.
     """
@@ -283,24 +272,20 @@ def allocate(
     problem.check_minimums()
     greedy = _greedy_persons(problem)
     lo, hi, relaxed = _tightened_bounds(problem, greedy)
-    persons, n_i = lo.copy(), lo.shape[1]
     cells = np.flatnonzero((hi > lo).ravel())
     if cells.size == 0:  # the greedy plan is the only candidate left: optimal
-        value = float((problem.benefit * persons).sum())
-        seconds = time.perf_counter() - start
-        return _result(problem, persons, "optimal", gap=0.0, seconds=seconds, bound=value)
-    fixed = persons.ravel().copy()
-    fixed[cells] = 0
-    fixed = fixed.reshape(persons.shape)
+        return _result(problem, lo, "optimal", start)
+    fixed = lo.copy()
+    np.put(fixed, cells, 0)
     benefit = problem.benefit.ravel()[cells]
     scale = float(benefit.max())  # objective coefficients near 1 suit the solver's tolerances
     # The fixed cells' events enter as one more column, fixed at 1, so that the solver's gap
     # and bound are those of the whole plan.
     cost = np.r_[-benefit, -(problem.benefit * fixed).sum()] / scale
-    t = cells // n_i
     remaining = max(float(time_limit) - (time.perf_counter() - start), 1e-3)
+    t, i = np.divmod(cells, lo.shape[1])
     matrix = sparse.csr_array(
-        (problem.hours[cells % n_i], (problem.district[t], np.arange(cells.size))),
+        (problem.hours[i], (problem.district[t], np.arange(cells.size))),
         shape=(len(problem.capacity), cells.size + 1),
     )
     res = optimize.milp(
@@ -319,31 +304,24 @@ def allocate(
             f"the solver found no feasible allocation (status {res.status}: {res.message}); "
             "raise time_limit or check the capacities"
         )
+    persons = lo.copy()
     np.put(persons, cells, np.rint(res.x[:-1]).astype("int64"))
     persons = _repair(problem, persons)
-    value = float((problem.benefit * persons).sum())
-    reached = res.get("mip_gap")
-    if value < float((problem.benefit * greedy).sum()):  # stopped within the gap, below greedy
-        persons, value, reached = greedy, float((problem.benefit * greedy).sum()), None
     dual = res.get("mip_dual_bound")
     bound = -float(dual) * scale if dual is not None and np.isfinite(dual) else math.inf
-    bound = max(min(bound, float(relaxed.sum())), value)
-    if reached is None or not np.isfinite(reached):
-        reached = _relative_gap(value, bound)
+    bound = min(bound, float(relaxed.sum()))
     status = "optimal" if res.status == 0 else "time limit (feasible)"
-    seconds = time.perf_counter() - start
-    return _result(
-        problem, persons, status, gap=max(float(reached), 0.0), seconds=seconds, bound=bound
-    )
+    if (problem.benefit * persons).sum() < (problem.benefit * greedy).sum():
+        return _result(problem, greedy, status, start, bound=bound)  # stopped below greedy
+    return _result(problem, persons, status, start, bound=bound, gap=res.get("mip_gap"))
 
 
 def greedy_allocation(problem: AllocationProblem) -> Allocation:
     """Allocate by benefit per hour: the baseline that :func:`allocate` must equal or beat.
 
-    Each territory first covers its minimums; then cells are filled in decreasing order of
-    benefit per hour (ties by position), each with as many persons as its district's remaining
-    hours allow. ``bound`` is the linear relaxation's value, which no plan can exceed, and
-    ``gap`` is measured against it.
+    Each territory first covers its minimums; then cells are filled in decreasing benefit per
+    hour (ties by position) while the district has hours. ``bound`` is the linear relaxation's
+    value, which no plan can exceed, and ``gap`` is measured against it.
 
     Parameters
     ----------
@@ -362,10 +340,5 @@ def greedy_allocation(problem: AllocationProblem) -> Allocation:
     """
     start = time.perf_counter()
     problem.check_minimums()
-    persons = _greedy_persons(problem)
-    value = float((problem.benefit * persons).sum())
-    bound = max(float(_relaxation(problem)[0].sum()), value)
-    seconds = time.perf_counter() - start
-    return _result(
-        problem, persons, "greedy", gap=_relative_gap(value, bound), seconds=seconds, bound=bound
-    )
+    bound = float(_relaxation(problem)[0].sum())
+    return _result(problem, _greedy_persons(problem), "greedy", start, bound=bound)

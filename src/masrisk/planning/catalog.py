@@ -1,19 +1,11 @@
 """The interventions catalogue: what the teams can offer, to whom, at what cost and effect.
 
 Each :class:`Intervention` belongs to one of the five axes of care of MAS-Bienestar
-(:data:`AXES`), one risk route of Colombia's RIAS (:data:`ROUTES`; ``general`` for what is
-offered to everyone) and one setting (:data:`SETTINGS`) at a level of care (1 to 3, as in
-Mexico's three levels). It says who is eligible - life-course stages, sex, tiers, ages in
-completed years, and conditions or care gaps of which at least one must be present
-(``requires_any``: features at 0.5 or more) - how many team-hours it takes per person covered
-over the plan's 12 months, by how much it lowers that person's risk of the outcome (a
-conservative relative risk reduction, with its source), and the share of eligible persons a
-territory must reach when it is offered.
-
-The shipped catalogue is ``configs/interventions.yaml`` (:func:`load_catalog`); a catalogue
-must cover every axis, every route and every life-course stage.
-:func:`~masrisk.planning.eligibility_rules.eligibility` turns a table of persons into one boolean
-column per intervention.
+(:data:`AXES`), one risk route of Colombia's RIAS (:data:`ROUTES`) and one setting
+(:data:`SETTINGS`) at a level of care. It says who is eligible, how many team-hours it takes per
+person covered, by how much it lowers that person's risk (with its source), and the share of
+the eligible a territory must reach. The shipped catalogue is ``configs/interventions.yaml``
+(:func:`load_catalog`); a catalogue covers every axis, route and life-course stage.
 
 Examples
 --------
@@ -32,11 +24,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from masrisk.codes import LIFE_COURSE_STAGES
 from masrisk.config import read_yaml
@@ -44,7 +37,7 @@ from masrisk.exceptions import ConfigError
 from masrisk.planning._catalog_checks import (
     _describe,
     _duplicate_names,
-    _feature_problem,
+    _features,
     _subset,
     _uncovered,
 )
@@ -91,6 +84,10 @@ STAGE_COLUMN, SEX_COLUMN, AGE_COLUMN, TIER_COLUMN = "ind_life_stage", "ind_sex",
 #: A feature meets ``requires_any`` at or above this value (flags are 0/1, counts 0, 1, ...).
 REQUIRES_THRESHOLD = 0.5
 _CATALOG_FILE = "interventions.yaml"
+
+_Stages = Annotated[tuple[str, ...], AfterValidator(partial(_subset, known=STAGES, what="stage"))]
+_Tiers = Annotated[tuple[str, ...], AfterValidator(partial(_subset, known=TIERS, what="tier"))]
+_Features = Annotated[tuple[str, ...], AfterValidator(_features)]
 
 
 class _Strict(BaseModel):
@@ -142,36 +139,16 @@ class Intervention(_Strict):
     route: Route
     setting: Setting
     level_of_care: int = Field(default=1, ge=1, le=3)
-    stages: tuple[str, ...] = STAGES
+    stages: _Stages = STAGES
     sex: Literal["F", "M"] | None = None
-    tiers: tuple[str, ...] = TIERS
+    tiers: _Tiers = TIERS
     min_age: int | None = Field(default=None, ge=0, le=120)
     max_age: int | None = Field(default=None, ge=0, le=120)
-    requires_any: tuple[str, ...] = ()
+    requires_any: _Features = ()
     hours_per_person: float = Field(gt=0, le=500)
     relative_risk_reduction: float = Field(gt=0, lt=0.5)
     min_coverage: float = Field(default=0.0, ge=0, le=1)
     source: str = Field(min_length=1)
-
-    @field_validator("stages")
-    @classmethod
-    def _stages_are_known(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
-        return _subset(stages, STAGES, "stage")
-
-    @field_validator("tiers")
-    @classmethod
-    def _tiers_are_known(cls, tiers: tuple[str, ...]) -> tuple[str, ...]:
-        return _subset(tiers, TIERS, "tier")
-
-    @field_validator("requires_any")
-    @classmethod
-    def _features_are_known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        problems = [p for name in names if (p := _feature_problem(name))]
-        if problems:
-            raise ValueError("; ".join(problems))
-        if len(set(names)) < len(names):
-            raise ValueError("a feature is listed twice")
-        return names
 
     @model_validator(mode="after")
     def _ages_fit_the_stages(self) -> Intervention:
@@ -179,15 +156,13 @@ class Intervention(_Strict):
         high = 120 if self.max_age is None else self.max_age
         if low > high:
             raise ValueError(f"min_age ({low}) is above max_age ({high})")
-        if not any(first <= high and low <= last for first, last in self._stage_ages()):
+        ages = [LIFE_COURSE_STAGES[stage] for stage in self.stages]
+        if not any(first <= high and low <= last for first, last in ages):
             raise ValueError(
                 f"no age in {low}-{high} falls in the stages {', '.join(self.stages)}, "
                 "so nobody would be eligible"
             )
         return self
-
-    def _stage_ages(self) -> list[tuple[int, int]]:
-        return [LIFE_COURSE_STAGES[stage] for stage in self.stages]
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -300,17 +275,8 @@ class InterventionCatalog(_Strict):
         >>> list(frame.columns[:5])
         ['name', 'axis', 'route', 'setting', 'level_of_care']
         """
-        columns = [
-            "name",
-            "axis",
-            "route",
-            "setting",
-            "level_of_care",
-            "hours_per_person",
-            "relative_risk_reduction",
-            "min_coverage",
-            "source",
-        ]
+        hidden = ("description", "stages", "sex", "tiers", "min_age", "max_age", "requires_any")
+        columns = [c for c in Intervention.model_fields if c not in hidden]
         rows = [
             [getattr(i, c) for c in columns] + [i.eligibility_text()] for i in self.interventions
         ]
