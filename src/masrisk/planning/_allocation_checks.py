@@ -1,12 +1,6 @@
 """Input checks of an allocation problem, and the errors of :mod:`masrisk.planning.allocation`.
 
-:class:`~masrisk.planning.allocation.AllocationProblem` converts and checks its arrays with
-:func:`_checked` when it is built: each array must have the right dimension and shape, finite
-values, and values that follow its rules (no negative benefit, whole person counts, positive
-hours, shares in [0, 1], district codes that have a capacity). Every problem found is listed
-in one :class:`InvalidProblemError`.
-
-The error classes live here so that the checks can raise them; import them from
+The errors live here so that the checks can raise them; import them from
 :mod:`masrisk.planning.allocation`, where they are documented, shown and pickled.
 """
 
@@ -21,14 +15,14 @@ from masrisk.exceptions import MasriskError
 if TYPE_CHECKING:
     from masrisk.planning.allocation import AllocationProblem
 
-# What each array must look like: shape in words, and the rules its values must follow.
+# What each array must look like: shape in words, dimensions, and the rules its values follow.
 _SHAPES = {
-    "benefit": "(T, I)",
-    "eligible": "(T, I)",
-    "hours": "(I,)",
-    "district": "(T,)",
-    "capacity": "(D,)",
-    "min_coverage": "(I,) or (T, I)",
+    "benefit": ("(T, I)", (2,)),
+    "eligible": ("(T, I)", (2,)),
+    "hours": ("(I,)", (1,)),
+    "district": ("(T,)", (1,)),
+    "capacity": ("(D,)", (1,)),
+    "min_coverage": ("(I,) or (T, I)", (1, 2)),
 }
 _RULES = {
     "benefit": [(lambda a: a < 0, "are negative")],
@@ -88,14 +82,14 @@ def _frozen(value: np.ndarray) -> np.ndarray:
 
 def _as_float(name: str, value: Any, problems: list[str]) -> np.ndarray | None:
     """Return ``value`` as a finite float array of the right dimension, or note why not."""
+    shape, dimensions = _SHAPES[name]
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
-        problems.append(f"{name}: expected numbers with shape {_SHAPES[name]}, got {value!r:.60}")
+        problems.append(f"{name}: expected numbers with shape {shape}, got {value!r:.60}")
         return None
-    dimensions = {"benefit": (2,), "eligible": (2,), "min_coverage": (1, 2)}.get(name, (1,))
     if array.ndim not in dimensions:
-        problems.append(f"{name}: expected shape {_SHAPES[name]}, got shape {array.shape}")
+        problems.append(f"{name}: expected shape {shape}, got shape {array.shape}")
         return None
     bad = ~np.isfinite(array)
     if bad.any():
@@ -138,7 +132,9 @@ def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
     for name, shape in _expected_shapes(arrays).items():
         array = arrays[name]
         if array is not None and array.shape != shape:
-            problems.append(f"{name}: expected shape {_SHAPES[name]} = {shape}, got {array.shape}")
+            problems.append(
+                f"{name}: expected shape {_SHAPES[name][0]} = {shape}, got {array.shape}"
+            )
             arrays[name] = None
     for name, array in arrays.items():
         if array is not None:

@@ -1,13 +1,4 @@
-"""Checks of the interventions catalogue, and the messages of :mod:`masrisk.planning.catalog`.
-
-The validators of :class:`~masrisk.planning.catalog.Intervention` and
-:class:`~masrisk.planning.catalog.InterventionCatalog` call the checks here: known stages and
-tiers (:func:`_subset`), features that ``requires_any`` can name (:func:`_feature_problem`),
-unique names and an intervention for every axis, route and stage (:func:`_duplicate_names`,
-:func:`_uncovered`). :func:`~masrisk.planning.catalog.load_catalog` turns pydantic's errors
-into one line per problem, keyed like ``interventions[3].axis`` and naming the intervention
-(:func:`_describe`).
-"""
+"""Checks of the interventions catalogue, and the messages of :mod:`masrisk.planning.catalog`."""
 
 from __future__ import annotations
 
@@ -72,10 +63,9 @@ def _features(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _fills_a_known_value(name: str, spec_name: str) -> bool:
-    """Whether ``name`` fills its spec's placeholder with a known value, where values are known.
+    """Whether ``name`` fills its spec's placeholder with a known value (when values are fixed).
 
-    Lab codes and outcomes depend on the data and the configuration, so any value fills
-    them; poverty-index indicators and dimensions are fixed, so a typo there is caught.
+    Any lab code or outcome fills its placeholder; poverty-index indicators are checked.
     """
     if "{" not in spec_name:
         return True

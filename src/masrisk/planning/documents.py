@@ -48,28 +48,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+from masrisk.planning import _document_values as field
 from masrisk.planning import render
-from masrisk.planning._document_values import (
-    _amount,
-    _by_axis,
-    _check,
-    _choice,
-    _count,
-    _dumps,
-    _fields,
-    _from_dict,
-    _ids,
-    _items,
-    _phases,
-    _plain,
-    _rank,
-    _round,
-    _str,
-    _territories,
-    _text,
-    _threshold,
-    _tiers,
-)
 from masrisk.planning.catalog import AXES
 from masrisk.planning.privacy import pseudonymize, suppress
 from masrisk.vocabulary import ZONES
@@ -99,19 +79,19 @@ class InterventionLine:
     hours: float
 
     def __post_init__(self) -> None:
-        _check(
+        field.set_checked(
             self,
             "intervention ",
-            name=_text,
-            axis=partial(_choice, options=AXES),
-            setting=_text,
-            persons=_count,
-            hours=_amount,
+            name=field.text,
+            axis=partial(field.choice, options=AXES),
+            setting=field.text,
+            persons=field.count,
+            hours=field.amount,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{name, axis, setting, persons, hours}``, JSON-safe."""
-        return _fields(self, {"hours": 2})
+        return field.as_data(self, {"hours": 2})
 
 
 @dataclass(frozen=True)
@@ -123,12 +103,14 @@ class Driver:
     contribution: float
 
     def __post_init__(self) -> None:
-        signed = partial(_amount, signed=True)
-        _check(self, "driver ", description=_str, feature=_text, contribution=signed)
+        signed = partial(field.amount, signed=True)
+        field.set_checked(
+            self, "driver ", description=field.string, feature=field.text, contribution=signed
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{feature, description, contribution}``, JSON-safe."""
-        return _fields(self, {"contribution": 4})
+        return field.as_data(self, {"contribution": 4})
 
 
 class _Document:
@@ -136,7 +118,7 @@ class _Document:
 
     def to_json(self) -> str:
         """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
-        return _dumps(self.to_dict())
+        return field.dumps(self.to_dict())
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -169,25 +151,25 @@ class CommunityPlan(_Document):
     outcome: str
 
     def __post_init__(self) -> None:
-        optional = partial(_text, optional=True)
-        _check(
+        optional = partial(field.text, optional=True)
+        field.set_checked(
             self,
-            territory_id=_text,
+            territory_id=field.text,
             name=optional,
             district=optional,
-            zone=partial(_choice, options=ZONES),
-            phase=_rank,
-            priority=_rank,
-            population=_count,
-            households=_count,
-            expected_events=_amount,
-            tiers=_tiers,
-            drivers=partial(_items, kind=Driver),
-            interventions=partial(_items, kind=InterventionLine),
-            priority_households=_ids,
-            hours_allocated=_amount,
-            expected_events_averted=_amount,
-            outcome=_text,
+            zone=partial(field.choice, options=ZONES),
+            phase=field.rank,
+            priority=field.rank,
+            population=field.count,
+            households=field.count,
+            expected_events=field.amount,
+            tiers=field.tiers,
+            drivers=partial(field.items, kind=Driver),
+            interventions=partial(field.items, kind=InterventionLine),
+            priority_households=field.ids,
+            hours_allocated=field.amount,
+            expected_events_averted=field.amount,
+            outcome=field.text,
         )
 
     def pseudonymized(self, key: str | bytes) -> CommunityPlan:
@@ -201,12 +183,12 @@ class CommunityPlan(_Document):
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-safe data, with exact counts (internal output)."""
         digits = {"expected_events": 3, "hours_allocated": 2, "expected_events_averted": 3}
-        return _fields(self, digits)
+        return field.as_data(self, digits)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CommunityPlan:
         """Rebuild a plan from :meth:`to_dict` output (e.g. a territory's JSON file)."""
-        values = _from_dict(cls, data)
+        values = field.from_data(cls, data)
         values["drivers"] = tuple(Driver(**d) for d in values["drivers"])
         values["interventions"] = tuple(InterventionLine(**i) for i in values["interventions"])
         values["priority_households"] = tuple(values["priority_households"])
@@ -214,14 +196,14 @@ class CommunityPlan(_Document):
 
     def to_markdown(self, suppress_below: int = 5, *, households_shown: int = 10) -> str:
         """Return the public page in Markdown; counts below ``suppress_below`` are hidden."""
-        blocks = render.plan_blocks(self, _threshold(suppress_below), households_shown)
+        blocks = render.plan_blocks(self, field.threshold(suppress_below), households_shown)
         return render.to_markdown(blocks)
 
     def to_html(
         self, suppress_below: int = 5, *, households_shown: int = 10, standalone: bool = False
     ) -> str:
         """Return the public page in HTML: a ``<div>``, or a whole document if ``standalone``."""
-        blocks = render.plan_blocks(self, _threshold(suppress_below), households_shown)
+        blocks = render.plan_blocks(self, field.threshold(suppress_below), households_shown)
         return render.to_html(blocks, standalone=standalone)
 
 
@@ -246,17 +228,17 @@ class CitySummary(_Document):
     solver: dict
 
     def __post_init__(self) -> None:
-        _check(
+        field.set_checked(
             self,
-            territories=_territories,
-            by_axis=_by_axis,
-            phases=_phases,
-            outcome=_text,
-            total_hours=_amount,
-            capacity_hours=_amount,
-            expected_events=_amount,
-            expected_events_averted=_amount,
-            solver=lambda _, solver: _plain(dict(sorted(solver.items()))),
+            territories=field.territories,
+            by_axis=field.by_axis,
+            phases=field.phases,
+            outcome=field.text,
+            total_hours=field.amount,
+            capacity_hours=field.amount,
+            expected_events=field.amount,
+            expected_events_averted=field.amount,
+            solver=field.solver,
         )
 
     @classmethod
@@ -292,10 +274,10 @@ class CitySummary(_Document):
         """Return the summary as JSON-safe data, with exact counts (internal output)."""
         digits = {"total_hours": 2, "capacity_hours": 2}
         return {
-            **_fields(self, digits | {"expected_events": 3, "expected_events_averted": 3}),
+            **field.as_data(self, digits | {"expected_events": 3, "expected_events_averted": 3}),
             "territories": [{"territory_id": t, "phase": p} for t, p in self.territories],
             "by_axis": {
-                axis: {"persons": v["persons"], "hours": _round(v["hours"], 2)}
+                axis: {"persons": v["persons"], "hours": field.rounded(v["hours"], 2)}
                 for axis, v in self.by_axis.items()
             },
             "phases": {str(k): v for k, v in self.phases.items()},
@@ -304,7 +286,7 @@ class CitySummary(_Document):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CitySummary:
         """Rebuild a summary from :meth:`to_dict` output (``summary.json``)."""
-        values = _from_dict(cls, data)
+        values = field.from_data(cls, data)
         values["territories"] = tuple((t["territory_id"], t["phase"]) for t in data["territories"])
         values["phases"] = {int(k): v for k, v in data["phases"].items()}
         return cls(**values)
@@ -313,7 +295,8 @@ class CitySummary(_Document):
         self, suppress_below: int = 5, *, plans: Sequence[CommunityPlan] | None = None
     ) -> str:
         """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
-        return render.to_markdown(render.summary_blocks(self, _threshold(suppress_below), plans))
+        blocks = render.summary_blocks(self, field.threshold(suppress_below), plans)
+        return render.to_markdown(blocks)
 
     def to_html(
         self,
@@ -323,5 +306,5 @@ class CitySummary(_Document):
         standalone: bool = False,
     ) -> str:
         """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
-        blocks = render.summary_blocks(self, _threshold(suppress_below), plans)
+        blocks = render.summary_blocks(self, field.threshold(suppress_below), plans)
         return render.to_html(blocks, standalone=standalone)

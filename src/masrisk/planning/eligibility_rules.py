@@ -1,10 +1,5 @@
 """Eligibility: which persons each intervention of the catalogue can reach.
 
-:func:`eligibility` turns a table of persons into one boolean column per intervention of an
-:class:`~masrisk.planning.catalog.InterventionCatalog`. A person is eligible when their
-life-course stage, sex, tier and age in completed years are among the intervention's, and at
-least one of its ``requires_any`` features (a condition, a care gap) is 0.5 or more.
-
 Examples
 --------
 >>> import pandas as pd
@@ -51,11 +46,9 @@ def eligibility(
 ) -> pd.DataFrame:
     """Say which persons are eligible for which interventions.
 
-    A person is eligible when their stage, sex, tier and age (in completed years) are among
-    the intervention's, and at least one of its ``requires_any`` features is 0.5 or more. A
-    missing value (NaN) fails every rule that reads it: a person of unknown age is not
-    eligible for an intervention with age limits, and a NaN feature does not meet
-    ``requires_any``.
+    A person is eligible when their life-course stage, sex, tier and age (in completed years)
+    are among the intervention's, and at least one of its ``requires_any`` features (a
+    condition, a care gap) is 0.5 or more. A missing value (NaN) fails every rule that reads it.
 
     Parameters
     ----------
@@ -132,10 +125,8 @@ class _Attributes:
         if intervention.max_age is not None:
             mask &= self._number(AGE_COLUMN, floor=True) <= intervention.max_age
         if intervention.requires_any:
-            met = np.zeros(len(self._persons), dtype=bool)
-            for feature in intervention.requires_any:
-                met |= self._number(feature) >= REQUIRES_THRESHOLD
-            mask &= met
+            met = [self._number(f) >= REQUIRES_THRESHOLD for f in intervention.requires_any]
+            mask &= np.any(met, axis=0)
         return mask
 
     def _member(self, column: str, known: tuple[str, ...], allowed: tuple[str, ...]) -> np.ndarray:

@@ -11,7 +11,7 @@ import hmac
 import numbers
 from typing import Any
 
-from masrisk.planning._document_values import _amount, _threshold
+from masrisk.planning import _document_values as field
 
 __all__ = ["pseudonymize", "suppress"]
 
@@ -32,8 +32,8 @@ def suppress(count: float, threshold: int = 5) -> str:
     str
         ``"<5"``, or the count with thousands separators (floats with one decimal).
     """
-    threshold = _threshold(threshold)
-    value = _amount("count", count)
+    threshold = field.threshold(threshold)
+    value = field.amount("count", count)
     if 0 < value < threshold:
         return f"<{threshold}"
     if isinstance(count, numbers.Integral):

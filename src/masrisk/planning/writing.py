@@ -1,10 +1,4 @@
-"""Writing the plans directory: JSON for machines, Markdown and HTML for people.
-
-:func:`write_plans` writes ``summary.json``, ``summary.md`` and ``summary.html`` and, per
-territory, ``<territory_id>.json``, ``.md`` and ``.html`` (see
-:mod:`masrisk.planning.documents` for what each holds and how small counts are hidden). It
-writes a temporary directory beside the target and renames it into place, so the directory
-holds every file or none, and it refuses territory ids that are not safe file names.
+"""Writing the plans directory, atomically: JSON for machines, Markdown and HTML for people.
 
 Examples
 --------
@@ -35,7 +29,7 @@ from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.outputs import output_directory
-from masrisk.planning._document_values import _threshold
+from masrisk.planning import _document_values as field
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["write_plans"]
@@ -48,8 +42,7 @@ _RESERVED = frozenset(
 
 
 def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[Problem]:
@@ -58,16 +51,13 @@ def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[P
     folded = Counter(i.lower() for i in ids)
     repeated = sorted({i for i in ids if folded[i.lower()] > 1})
     listed, planned = dict(summary.territories), set(ids)
+    moved = [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase]
     checks = [
         ("not a safe file name", unsafe, "use letters, digits, '.', '_' and '-' (not 'summary')"),
         ("duplicate id (ignoring case)", repeated, "each territory gets one file"),
         ("missing from the summary", [i for i in ids if i not in listed], ""),
         ("in the summary but without a plan", [i for i in listed if i not in planned], ""),
-        (
-            "phase differs from the summary",
-            [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase],
-            "",
-        ),
+        ("phase differs from the summary", moved, ""),
     ]
     return [
         Problem("plans", "territory_id", rule, len(bad), tuple(repr(b) for b in bad[:5]), detail)
@@ -88,10 +78,9 @@ def write_plans(
 ) -> Path:
     """Write the plans directory atomically: JSON for machines, Markdown and HTML for people.
 
-    Writes ``summary.json``, ``summary.md``, ``summary.html`` and, per territory,
-    ``<territory_id>.json``, ``.md`` and ``.html``. The files are written in a temporary
-    directory beside ``out_dir`` that is then renamed into place, so ``out_dir`` holds either
-    every file or none (:func:`masrisk.outputs.output_directory`).
+    Writes ``summary.json``, ``.md`` and ``.html`` and, per territory, ``<territory_id>.json``,
+    ``.md`` and ``.html`` (:mod:`masrisk.planning.documents` says what each holds). ``out_dir``
+    holds every file or none (:func:`masrisk.outputs.output_directory`).
 
     Parameters
     ----------
@@ -120,13 +109,12 @@ def write_plans(
     ------
     masrisk.ValidationError
         Listing every territory id that is not a safe file name (letters, digits, ``.``, ``_``,
-        ``-``; not starting with ``.``; not ``summary`` or a reserved device name), that repeats
-        (ignoring case), or that does not match the summary. Ids are refused, not encoded, so
-        that ``<territory_id>.json`` stays findable by id.
+        ``-``, not first ``.``; not ``summary`` or a device name), that repeats (ignoring case),
+        or that does not match the summary. Ids are refused, not encoded, to stay findable.
     masrisk.outputs.OutputExistsError
         If ``out_dir`` exists and ``overwrite`` is false, or masrisk did not write it.
     """
-    threshold = _threshold(suppress_below)
+    threshold = field.threshold(suppress_below)
     target = Path(out_dir)
     plans = list(plans)
     if pseudonym_key is not None:
@@ -140,6 +128,7 @@ def write_plans(
         for stem, document, options in documents:
             _write(staging / f"{stem}.json", document.to_json())
             _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
-            page = document.to_html(threshold, standalone=True, **options)
-            _write(staging / f"{stem}.html", page)
+            _write(
+                staging / f"{stem}.html", document.to_html(threshold, standalone=True, **options)
+            )
     return target
