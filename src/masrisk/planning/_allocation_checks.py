@@ -1,16 +1,10 @@
-"""Input checks of an allocation problem, and the errors of :mod:`masrisk.planning.allocation`.
-
-The errors live here so that the checks can raise them; import them from
-:mod:`masrisk.planning.allocation`, where they are documented, shown and pickled.
-"""
+"""Input checks of an allocation problem: shapes, finite values, signs, whole counts, codes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from masrisk.exceptions import MasriskError
 
 if TYPE_CHECKING:
     from masrisk.planning.allocation import AllocationProblem
@@ -32,46 +26,6 @@ _RULES = {
     "capacity": [(lambda a: a < 0, "are negative")],
     "min_coverage": [(lambda a: (a < 0) | (a > 1), "are outside [0, 1]")],
 }
-
-
-class AllocationError(MasriskError):
-    """The solver returned no usable allocation (e.g. the time limit came before any plan)."""
-
-
-class InvalidProblemError(AllocationError, ValueError):
-    """An array of an :class:`AllocationProblem` has a wrong shape, sign or type.
-
-    The message lists every problem found, one per line, naming the array.
-    """
-
-
-class InfeasibleAllocationError(AllocationError, ValueError):
-    """The minimum coverage alone needs more team-hours than some districts have.
-
-    Parameters
-    ----------
-    districts : sequence of int
-        Codes of the districts short of hours.
-    needed : sequence of float
-        Team-hours the minimums need in each of those districts.
-    available : sequence of float
-        Team-hours available in each of those districts.
-    """
-
-    def __init__(self, districts: Any, needed: Any, available: Any) -> None:
-        self.districts = tuple(int(d) for d in districts)
-        self.needed = tuple(float(h) for h in needed)
-        self.available = tuple(float(h) for h in available)
-        lines = [
-            f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
-            for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
-        ]
-        n = len(lines)
-        head = (
-            f"minimum coverage needs more team-hours than {n} district{'s' if n != 1 else ''} have"
-        )
-        tail = "lower min_coverage or add capacity to these districts"
-        super().__init__("\n  ".join([f"{head}:", *lines, tail]))
 
 
 def _frozen(value: np.ndarray) -> np.ndarray:
@@ -125,8 +79,8 @@ def _value_problems(name: str, array: np.ndarray) -> list[str]:
     return found
 
 
-def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
-    """Return the problem's arrays converted and checked; raise listing every problem."""
+def _checked(problem: AllocationProblem) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Return the problem's arrays converted, or every problem found with them."""
     problems: list[str] = []
     arrays = {name: _as_float(name, getattr(problem, name), problems) for name in _SHAPES}
     for name, shape in _expected_shapes(arrays).items():
@@ -147,17 +101,8 @@ def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
             f"codes 0..{len(capacity) - 1})"
         )
     if problems:
-        n = len(problems)
-        head = f"invalid allocation problem: {n} problem{'s' if n != 1 else ''}"
-        raise InvalidProblemError("\n  ".join([head, *problems]))
+        return {}, problems
     converted = {name: _frozen(array) for name, array in arrays.items()}
     for name in ("eligible", "district"):
         converted[name] = _frozen(np.round(converted[name]).astype("int64"))
-    return converted
-
-
-# The errors are public names of masrisk.planning.allocation, which re-exports them: name
-# them there in tracebacks, pickles and documentation.
-for _error in (AllocationError, InvalidProblemError, InfeasibleAllocationError):
-    _error.__module__ = "masrisk.planning.allocation"
-del _error
+    return converted, []

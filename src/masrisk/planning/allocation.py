@@ -1,17 +1,13 @@
 """Capacity allocation: team-hours across territories and interventions (planner step 5).
 
-:func:`allocate` chooses how many persons each territory covers with each intervention so that
-the expected events averted are as many as possible, under each district's team-hours and a
-minimum coverage per intervention. It solves a mixed-integer programme with HiGHS
-(``scipy.optimize.milp``)::
+:func:`allocate` chooses how many persons each territory covers with each intervention, with
+HiGHS (``scipy.optimize.milp``)::
 
     maximise    sum over t, i of benefit[t, i] * x[t, i]
     subject to  floor(min_coverage[i] * eligible[t, i]) <= x[t, i] <= eligible[t, i], integer
                 sum over t in district d, and i, of hours[i] * x[t, i] <= capacity[d]
 
-:func:`greedy_allocation` is the baseline: minimums first, then persons in order of benefit per
-hour. With the linear relaxation it lets :func:`allocate` fix, before calling HiGHS, every cell
-that cannot change in a plan at least as good (:mod:`masrisk.planning._allocation_reduction`).
+:func:`greedy_allocation` is the baseline, minimums first, then benefit per hour.
 
 Examples
 --------
@@ -39,13 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from masrisk.planning._allocation_checks import (
-    AllocationError,
-    InfeasibleAllocationError,
-    InvalidProblemError,
-    _checked,
-    _frozen,
-)
+from masrisk.exceptions import MasriskError
+from masrisk.planning._allocation_checks import _checked, _frozen
 from masrisk.planning._allocation_reduction import (
     _TOL,
     _by_district,
@@ -64,6 +55,46 @@ __all__ = [
     "allocate",
     "greedy_allocation",
 ]
+
+
+class AllocationError(MasriskError):
+    """The solver returned no usable allocation (e.g. the time limit came before any plan)."""
+
+
+class InvalidProblemError(AllocationError, ValueError):
+    """An array of an :class:`AllocationProblem` has a wrong shape, sign or type.
+
+    The message lists every problem found, one per line, naming the array.
+    """
+
+
+class InfeasibleAllocationError(AllocationError, ValueError):
+    """The minimum coverage alone needs more team-hours than some districts have.
+
+    Parameters
+    ----------
+    districts : sequence of int
+        Codes of the districts short of hours.
+    needed : sequence of float
+        Team-hours the minimums need in each of those districts.
+    available : sequence of float
+        Team-hours available in each of those districts.
+    """
+
+    def __init__(self, districts: Any, needed: Any, available: Any) -> None:
+        self.districts = tuple(int(d) for d in districts)
+        self.needed = tuple(float(h) for h in needed)
+        self.available = tuple(float(h) for h in available)
+        lines = [
+            f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
+            for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
+        ]
+        n = len(lines)
+        head = (
+            f"minimum coverage needs more team-hours than {n} district{'s' if n != 1 else ''} have"
+        )
+        tail = "lower min_coverage or add capacity to these districts"
+        super().__init__("\n  ".join([f"{head}:", *lines, tail]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +133,12 @@ class AllocationProblem:
     min_coverage: np.ndarray
 
     def __post_init__(self) -> None:
-        for name, array in _checked(self).items():
+        arrays, problems = _checked(self)
+        if problems:
+            n = len(problems)
+            head = f"invalid allocation problem: {n} problem{'s' if n != 1 else ''}"
+            raise InvalidProblemError("\n  ".join([head, *problems]))
+        for name, array in arrays.items():
             object.__setattr__(self, name, array)
 
     @property
@@ -320,23 +356,9 @@ def greedy_allocation(problem: AllocationProblem) -> Allocation:
     """Allocate by benefit per hour: the baseline that :func:`allocate` must equal or beat.
 
     Each territory first covers its minimums; then cells are filled in decreasing benefit per
-    hour (ties by position) while the district has hours. ``bound`` is the linear relaxation's
-    value, which no plan can exceed, and ``gap`` is measured against it.
-
-    Parameters
-    ----------
-    problem : AllocationProblem
-        Benefits, eligible persons, hours per person, districts and their capacity.
-
-    Returns
-    -------
-    Allocation
-        With ``status`` ``"greedy"``.
-
-    Raises
-    ------
-    InfeasibleAllocationError
-        If the minimum coverage alone needs more hours than a district has.
+    hour (ties by position) while the district has hours. The result's ``status`` is
+    ``"greedy"``; its ``bound`` is the linear relaxation's value, which no plan can exceed.
+    Raises :class:`InfeasibleAllocationError` as :func:`allocate` does.
     """
     start = time.perf_counter()
     problem.check_minimums()

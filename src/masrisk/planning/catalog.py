@@ -99,30 +99,22 @@ class Intervention(_Strict):
 
     Parameters
     ----------
-    name : str
-        Unique snake_case name (``"prenatal_control"``).
-    description : str
-        One line, in English.
-    axis : str
-        Axis of care (:data:`AXES`): promotion, prevention, diagnosis_treatment,
-        rehabilitation or palliative_care.
-    route : str
-        Risk route (:data:`ROUTES`), or ``"general"``.
-    setting : {"home", "community", "primary_care", "specialist"}
-        Where it is delivered.
+    name, description : str
+        Unique snake_case name (``"prenatal_control"``); one line, in English.
+    axis, route, setting : str
+        Axis of care (:data:`AXES`), risk route (:data:`ROUTES`, ``"general"`` for everyone)
+        and where it is delivered (:data:`SETTINGS`).
     level_of_care : {1, 2, 3}
         Level of care that delivers it (Mexico's first, second and third levels).
-    stages : tuple of str
-        Eligible life-course stages; all of them when left out.
+    stages, tiers : tuple of str
+        Eligible life-course stages and tiers (:data:`masrisk.tiers.TIERS`); all if left out.
     sex : {"F", "M"} or None
         Eligible sex; anyone when left out.
-    tiers : tuple of str
-        Eligible tiers of the risk pyramid (:data:`masrisk.tiers.TIERS`); all when left out.
     min_age, max_age : int or None
         Eligible ages in completed years, both included.
     requires_any : tuple of str
-        Features of :func:`masrisk.features.feature_catalog` of which at least one must be
-        0.5 or more (a condition, a care gap, a family situation); none when left out.
+        Features (:func:`masrisk.features.feature_catalog`) of which at least one must be 0.5
+        or more: a condition, a care gap, a family situation; none when left out.
     hours_per_person : float
         Team-hours per person covered over the plan's 12 months, travel included.
     relative_risk_reduction : float
@@ -252,21 +244,14 @@ class InterventionCatalog(_Strict):
 
     @property
     def required_columns(self) -> tuple[str, ...]:
-        """Columns of the persons table that eligibility reads for this catalogue.
-
-        See :func:`masrisk.planning.eligibility_rules.eligibility`.
-        """
+        """Columns of the persons table that :func:`~masrisk.planning.eligibility` reads."""
         return tuple(dict.fromkeys(c for i in self.interventions for c in i.required_columns))
 
     def to_frame(self) -> pd.DataFrame:
-        """Return one row per intervention, for notebooks and documentation.
+        """Return one row per intervention, in catalogue order, for notebooks and documentation.
 
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``name, axis, route, setting, level_of_care, hours_per_person,
-            relative_risk_reduction, min_coverage, source, eligible`` (``eligible`` says who,
-            in words), in catalogue order.
+        The columns are the fields, with who is eligible in words (``eligible``) in place of
+        ``description``, ``stages``, ``sex``, ``tiers``, the ages and ``requires_any``.
 
         Examples
         --------

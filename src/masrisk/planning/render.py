@@ -62,6 +62,14 @@ class _Count(str):
     """A count already passed through :func:`suppress`."""
 
 
+def _count(value: float, threshold: int) -> _Count:
+    return _Count(suppress(value, threshold))
+
+
+def _hours(value: float) -> _Num:
+    return _Num(f"{value:,.1f}")
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 _MD_OPENER = re.compile(r"([<&])(?=[A-Za-z/!?#])")  # what could start an HTML tag or entity
 _CSS = (
@@ -90,30 +98,26 @@ def _md(text: str) -> str:
     return _MD_OPENER.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
 
 
+_MD_PARTS = {
+    _Code: lambda part: "`" + re.sub(r"\s+", " ", part.replace("`", "'")) + "`",
+    _Strong: lambda part: f"**{_md(part)}**",
+    _Num: str,  # made here: digits, separators and "<"
+    _Count: str,
+}
+_HTML_PARTS = {
+    _Code: lambda part: f"<code>{html.escape(part)}</code>",
+    _Strong: lambda part: f"<strong>{html.escape(part)}</strong>",
+}
+
+
 def _md_inline(parts: str | Sequence[str]) -> str:
-    out = []
-    for part in (parts,) if isinstance(parts, str) else parts:
-        if isinstance(part, _Code):
-            out.append("`" + re.sub(r"\s+", " ", part.replace("`", "'")) + "`")
-        elif isinstance(part, _Strong):
-            out.append(f"**{_md(part)}**")
-        elif isinstance(part, (_Num, _Count)):
-            out.append(str(part))  # made here: digits, separators and "<"
-        else:
-            out.append(_md(part))
-    return "".join(out)
+    parts = (parts,) if isinstance(parts, str) else parts
+    return "".join(_MD_PARTS.get(type(part), _md)(part) for part in parts)
 
 
 def _html_inline(parts: str | Sequence[str]) -> str:
-    out = []
-    for part in (parts,) if isinstance(parts, str) else parts:
-        text = html.escape(part)
-        if isinstance(part, _Code):
-            text = f"<code>{text}</code>"
-        elif isinstance(part, _Strong):
-            text = f"<strong>{text}</strong>"
-        out.append(text)
-    return "".join(out)
+    parts = (parts,) if isinstance(parts, str) else parts
+    return "".join(_HTML_PARTS.get(type(part), html.escape)(part) for part in parts)
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -127,20 +131,17 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     return lines
 
 
+_MD_BLOCKS = {
+    "h": lambda level, parts: ["#" * level + " " + _md_inline(parts)],
+    "p": lambda parts: [_md_inline(parts)],
+    "ol": lambda items: [f"{i}. {_md_inline(item)}" for i, item in enumerate(items, start=1)],
+    "table": _md_table,
+}
+
+
 def to_markdown(blocks: Sequence[tuple]) -> str:
     """Return a page of blocks as Markdown."""
-    lines: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            lines.append("#" * block[1] + " " + _md_inline(block[2]))
-        elif kind == "p":
-            lines.append(_md_inline(block[1]))
-        elif kind == "ol":
-            lines += [f"{i}. {_md_inline(item)}" for i, item in enumerate(block[1], start=1)]
-        else:
-            lines += _md_table(block[1], block[2])
-        lines.append("")
+    lines = [line for kind, *block in blocks for line in [*_MD_BLOCKS[kind](*block), ""]]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -150,26 +151,24 @@ def _html_cell(cell: Any) -> str:
     return f"<td{attribute}>{_html_inline(cell)}</td>"
 
 
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_HTML_BLOCKS = {
+    "h": lambda level, parts: f"<h{level}>{_html_inline(parts)}</h{level}>",
+    "p": lambda parts: f"<p>{_html_inline(parts)}</p>",
+    "ol": lambda items: "<ol>" + "".join(f"<li>{_html_inline(i)}</li>" for i in items) + "</ol>",
+    "table": _html_table,
+}
+
+
 def to_html(blocks: Sequence[tuple], *, standalone: bool) -> str:
     """Return a page of blocks as a ``<div>``, or as a whole document if ``standalone``."""
-    out = ['<div class="masrisk-plan">']
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            out.append(f"<h{block[1]}>{_html_inline(block[2])}</h{block[1]}>")
-        elif kind == "p":
-            out.append(f"<p>{_html_inline(block[1])}</p>")
-        elif kind == "ol":
-            items = "".join(f"<li>{_html_inline(item)}</li>" for item in block[1])
-            out.append(f"<ol>{items}</ol>")
-        else:
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
-            body = "".join(
-                "<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in block[2]
-            )
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    out.append("</div>")
-    body = "\n".join(out)
+    out = [_HTML_BLOCKS[kind](*block) for kind, *block in blocks]
+    body = "\n".join(['<div class="masrisk-plan">', *out, "</div>"])
     if not standalone:
         return body
     return _PAGE.format(title=html.escape(blocks[0][2]), css=_CSS, body=body)
@@ -220,11 +219,11 @@ def _key_figures(plan: CommunityPlan, t: int) -> list[list[Any]]:
         ["Zone", plan.zone],
         ["Rollout phase", _Num(str(plan.phase))],
         ["Priority (rank)", _Num(f"{plan.priority:,}")],
-        ["Population", _Count(suppress(plan.population, t))],
-        ["Households", _Count(suppress(plan.households, t))],
-        ["Expected events", _Count(suppress(plan.expected_events, t))],
-        ["Team-hours allocated", _Num(f"{plan.hours_allocated:,.1f}")],
-        ["Expected events averted", _Count(suppress(plan.expected_events_averted, t))],
+        ["Population", _count(plan.population, t)],
+        ["Households", _count(plan.households, t)],
+        ["Expected events", _count(plan.expected_events, t)],
+        ["Team-hours allocated", _hours(plan.hours_allocated)],
+        ["Expected events averted", _count(plan.expected_events_averted, t)],
     ]
 
 
@@ -237,12 +236,7 @@ def _intervention_blocks(plan: CommunityPlan, t: int) -> list[tuple]:
             blocks.append(("p", "No intervention planned on this axis."))
             continue
         rows = [
-            [
-                i.name,
-                i.setting.replace("_", " "),
-                _Count(suppress(i.persons, t)),
-                _Num(f"{i.hours:,.1f}"),
-            ]
+            [i.name, i.setting.replace("_", " "), _count(i.persons, t), _hours(i.hours)]
             for i in lines
         ]
         blocks.append(("table", ("Intervention", "Setting", "Persons", "Team-hours"), rows))
@@ -267,7 +261,7 @@ def plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
     """Return the blocks of one plan's page (threshold ``t``, ``shown`` households listed)."""
     intro = ("Gestión integral del riesgo for territory ", _Code(plan.territory_id))
     intro += (", outcome ", _Code(plan.outcome), ".")
-    tiers = [[TIER_LABELS[k], _Count(suppress(v, t))] for k, v in plan.tiers.items()]
+    tiers = [[TIER_LABELS[k], _count(v, t)] for k, v in plan.tiers.items()]
     drivers = [_driver_item(d, plan.population, t) for d in plan.drivers]
     return [
         ("h", 1, f"Integral risk-management plan: {plan.name or plan.territory_id}"),
@@ -297,8 +291,8 @@ def _territory_rows(summary: CitySummary, t: int, plans: Sequence[CommunityPlan]
         if plans is not None:
             plan = by_id.get(tid)
             row[1] = (plan.name + " ", _Code(tid)) if plan and plan.name else row[1]
-            hours = _Num(f"{plan.hours_allocated:,.1f}") if plan else "—"
-            averted = _Count(suppress(plan.expected_events_averted, t)) if plan else "—"
+            hours = _hours(plan.hours_allocated) if plan else "—"
+            averted = _count(plan.expected_events_averted, t) if plan else "—"
             row += [hours, averted]
         rows.append(row)
     return rows
@@ -311,30 +305,25 @@ def summary_blocks(
     used = summary.total_hours / summary.capacity_hours if summary.capacity_hours else 0.0
     figures = [
         ["Territories", _Num(f"{len(summary.territories):,}")],
-        ["Team-hours allocated", _Num(f"{summary.total_hours:,.1f}")],
-        ["Team-hours available", _Num(f"{summary.capacity_hours:,.1f}")],
+        ["Team-hours allocated", _hours(summary.total_hours)],
+        ["Team-hours available", _hours(summary.capacity_hours)],
         ["Share of team-hours used", _Num(f"{used:.0%}")],
-        ["Expected events", _Count(suppress(summary.expected_events, t))],
-        ["Expected events averted", _Count(suppress(summary.expected_events_averted, t))],
+        ["Expected events", _count(summary.expected_events, t)],
+        ["Expected events averted", _count(summary.expected_events_averted, t)],
         ["Allocation solver", _solver_text(summary.solver)],
     ]
     header = ("Priority", "Territory", "Phase")
     header += ("Team-hours", "Events averted") if plans is not None else ()
-    axes = [
-        [AXIS_LABELS[a], _Count(suppress(v["persons"], t)), _Num(f"{v['hours']:,.1f}")]
-        for a, v in summary.by_axis.items()
-    ]
+    phases = [[_Num(str(k)), _Num(f"{v:,}")] for k, v in summary.phases.items()]
+    by_axis = summary.by_axis.items()
+    axes = [[AXIS_LABELS[a], _count(v["persons"], t), _hours(v["hours"])] for a, v in by_axis]
     return [
         ("h", 1, "City-wide summary of the integral risk-management plans"),
         ("p", ("Gestión integral del riesgo, outcome ", _Code(summary.outcome), ".")),
         ("h", 2, "Key figures"),
         ("table", ("Figure", "Value"), figures),
         ("h", 2, "Rollout phases"),
-        (
-            "table",
-            ("Phase", "Territories"),
-            [[_Num(str(k)), _Num(f"{v:,}")] for k, v in summary.phases.items()],
-        ),
+        ("table", ("Phase", "Territories"), phases),
         ("h", 2, "Territories by priority"),
         ("table", header, _territory_rows(summary, t, plans)),
         ("h", 2, "Interventions by axis"),
