@@ -118,10 +118,19 @@ def solver(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
     return plain(dict(sorted(value.items())))
 
 
-def set_checked(record: Any, label: str = "", **checks: Callable[[str, Any], Any]) -> None:
+def optional_text(name: str, value: Any) -> str | None:
+    return text(name, value, optional=True)
+
+
+#: The check of a field by its annotation, unless the record names another.
+_BY_TYPE = {"str": text, "str | None": optional_text, "int": count, "float": amount}
+
+
+def check_fields(record: Any, label: str = "", **checks: Callable[[str, Any], Any]) -> None:
     """Set each field of a frozen record to what its check returns (``label`` + name in errors)."""
-    for name, check in checks.items():
-        object.__setattr__(record, name, check(f"{label}{name}", getattr(record, name)))
+    for f in fields(record):
+        check = checks.get(f.name) or _BY_TYPE[f.type]
+        object.__setattr__(record, f.name, check(f"{label}{f.name}", getattr(record, f.name)))
 
 
 def rounded(value: float, digits: int) -> float:

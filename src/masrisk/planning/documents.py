@@ -79,15 +79,7 @@ class InterventionLine:
     hours: float
 
     def __post_init__(self) -> None:
-        field.set_checked(
-            self,
-            "intervention ",
-            name=field.text,
-            axis=partial(field.choice, options=AXES),
-            setting=field.text,
-            persons=field.count,
-            hours=field.amount,
-        )
+        field.check_fields(self, "intervention ", axis=partial(field.choice, options=AXES))
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{name, axis, setting, persons, hours}``, JSON-safe."""
@@ -104,9 +96,7 @@ class Driver:
 
     def __post_init__(self) -> None:
         signed = partial(field.amount, signed=True)
-        field.set_checked(
-            self, "driver ", description=field.string, feature=field.text, contribution=signed
-        )
+        field.check_fields(self, "driver ", description=field.string, contribution=signed)
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{feature, description, contribution}``, JSON-safe."""
@@ -151,25 +141,15 @@ class CommunityPlan(_Document):
     outcome: str
 
     def __post_init__(self) -> None:
-        optional = partial(field.text, optional=True)
-        field.set_checked(
+        field.check_fields(
             self,
-            territory_id=field.text,
-            name=optional,
-            district=optional,
             zone=partial(field.choice, options=ZONES),
             phase=field.rank,
             priority=field.rank,
-            population=field.count,
-            households=field.count,
-            expected_events=field.amount,
             tiers=field.tiers,
             drivers=partial(field.items, kind=Driver),
             interventions=partial(field.items, kind=InterventionLine),
             priority_households=field.ids,
-            hours_allocated=field.amount,
-            expected_events_averted=field.amount,
-            outcome=field.text,
         )
 
     def pseudonymized(self, key: str | bytes) -> CommunityPlan:
@@ -228,16 +208,11 @@ class CitySummary(_Document):
     solver: dict
 
     def __post_init__(self) -> None:
-        field.set_checked(
+        field.check_fields(
             self,
             territories=field.territories,
             by_axis=field.by_axis,
             phases=field.phases,
-            outcome=field.text,
-            total_hours=field.amount,
-            capacity_hours=field.amount,
-            expected_events=field.amount,
-            expected_events_averted=field.amount,
             solver=field.solver,
         )
 

@@ -37,6 +37,7 @@ from masrisk.planning.catalog import (
     InterventionCatalog,
 )
 from masrisk.tiers import TIERS
+from masrisk.vocabulary import SEXES
 
 __all__ = ["eligibility"]
 
@@ -56,9 +57,7 @@ def eligibility(
         The interventions (names must be unique).
     persons : pandas.DataFrame
         One row per person with the columns the interventions read
-        (:attr:`InterventionCatalog.required_columns`): ``ind_life_stage``, ``ind_sex``
-        (``'F'``/``'M'``), ``ind_age`` (years), ``tier`` and the features named in
-        ``requires_any``.
+        (:attr:`InterventionCatalog.required_columns`).
 
     Returns
     -------
@@ -117,7 +116,7 @@ class _Attributes:
         if intervention.stages != STAGES:
             mask &= self._member(STAGE_COLUMN, STAGES, intervention.stages)
         if intervention.sex is not None:
-            mask &= self._member(SEX_COLUMN, ("F", "M"), (intervention.sex,))
+            mask &= self._member(SEX_COLUMN, SEXES, (intervention.sex,))
         if intervention.tiers != TIERS:
             mask &= self._member(TIER_COLUMN, TIERS, intervention.tiers)
         if intervention.min_age is not None:

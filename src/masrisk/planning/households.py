@@ -32,31 +32,19 @@ def rank_households(
 ) -> pd.DataFrame:
     """Return the households in visiting order within each territory.
 
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        ``household_id``, ``territory_id`` and ``risk`` per person.
-    deprivation : pandas.Series
-        Deprivation score (0-1) by ``household_id``; missing counts as 0.
-    planning : PlanningConfig
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per household: ``territory_id``, ``household_id``, ``members``,
-        ``expected_events``, ``visit_hours``, ``events_averted``, ``deprivation``,
-        ``priority`` and ``rank`` (1 = first visit in its territory), sorted by territory and
-        rank.
+    ``scores`` has ``household_id``, ``territory_id`` and ``risk`` per person;
+    ``deprivation`` is the score (0-1) by ``household_id`` (missing counts as 0). The result
+    has one row per household, sorted by territory and rank: ``territory_id``,
+    ``household_id``, ``members``, ``expected_events``, ``visit_hours``, ``events_averted``,
+    ``deprivation``, ``priority`` and ``rank`` (1 = first visit in its territory).
     """
     grouped = scores.groupby(["territory_id", "household_id"], sort=True, observed=True)
     out = grouped["risk"].agg(members="size", expected_events="sum").reset_index()
-    out["visit_hours"] = planning.home_visit_hours + planning.home_visit_hours_per_member * (
-        out["members"] - 1
-    )
+    extra = planning.home_visit_hours_per_member * (out["members"] - 1)
+    out["visit_hours"] = planning.home_visit_hours + extra
     out["events_averted"] = planning.home_visit_rrr * out["expected_events"]
-    out["deprivation"] = (
-        deprivation.reindex(out["household_id"].to_numpy()).fillna(0.0).to_numpy(dtype="float64")
-    )
+    known = deprivation.reindex(out["household_id"].to_numpy()).fillna(0.0)
+    out["deprivation"] = known.to_numpy(dtype="float64")
     per_hour = out["events_averted"] / out["visit_hours"]
     out["priority"] = per_hour * (1.0 + planning.equity_weight * out["deprivation"])
     out = out.sort_values(

@@ -25,12 +25,8 @@ def suppress(count: float, threshold: int = 5) -> str:
         A count of persons, households or events (a float for expected events), ``>= 0``.
     threshold : int
         Counts with ``0 < count < threshold`` are shown as ``f"<{threshold}"``; must be ``>= 1``.
-        Zero is shown as ``"0"``: a true zero identifies nobody.
-
-    Returns
-    -------
-    str
-        ``"<5"``, or the count with thousands separators (floats with one decimal).
+        Zero is shown as ``"0"``: a true zero identifies nobody. Other counts are shown with
+        thousands separators (floats with one decimal).
     """
     threshold = field.threshold(threshold)
     value = field.amount("count", count)
@@ -48,10 +44,7 @@ def pseudonymize(value: Any, key: str | bytes, *, prefix: str = "h_") -> str:
     does not). Without the key the ids cannot be recovered by hashing guesses; keep the key
     secret and the same across runs so that pseudonyms stay stable.
 
-    Raises
-    ------
-    ValueError
-        If the key is empty.
+    Raises ``ValueError`` if the key is empty.
 
     Examples
     --------

@@ -84,17 +84,14 @@ def write_plans(
 
     Parameters
     ----------
-    plans : sequence of CommunityPlan
-        One plan per territory of ``summary``.
-    summary : CitySummary
-        The city-wide summary; its territories must be exactly the plans', with the same phases.
+    plans, summary : sequence of CommunityPlan, CitySummary
+        One plan per territory of the summary, with the same phases.
     out_dir : path-like
         The plans directory to create.
     suppress_below : int
         Small-cell threshold of the Markdown and HTML pages (JSON keeps exact counts).
     overwrite : bool
-        Replace a plans directory masrisk wrote (or an empty one); any other directory is
-        never replaced.
+        Replace a plans directory masrisk wrote (or an empty one), never another directory.
     pseudonym_key : str or bytes, optional
         If given, household ids are replaced by :func:`pseudonymize` ids in every file.
     households_shown : int
