@@ -83,10 +83,8 @@ def _tightened_bounds(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bounds on persons that every plan at least as good as ``incumbent`` keeps (and the bound).
 
-    In each district, a plan that averts as many events as the incumbent can stray from the
-    relaxation's choice only by the incumbent's slack ``bound_d - value_d``; a cell whose
-    reduced cost exceeds that slack is fixed. Districts are independent, so the optimal plan
-    does at least as well as the incumbent in every district and keeps these bounds.
+    A plan as good as the incumbent strays from the relaxation's choice in a district only by
+    the incumbent's slack ``bound_d - value_d``; a cell whose reduced cost exceeds it is fixed.
     """
     bound, reduced = _relaxation(problem)
     slack = bound - _by_district(problem, problem.benefit * incumbent)

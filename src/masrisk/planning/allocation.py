@@ -62,23 +62,14 @@ class AllocationError(MasriskError):
 
 
 class InvalidProblemError(AllocationError, ValueError):
-    """An array of an :class:`AllocationProblem` has a wrong shape, sign or type.
-
-    The message lists every problem found, one per line, naming the array.
-    """
+    """Arrays of an :class:`AllocationProblem` have a wrong shape, sign or type (all listed)."""
 
 
 class InfeasibleAllocationError(AllocationError, ValueError):
     """The minimum coverage alone needs more team-hours than some districts have.
 
-    Parameters
-    ----------
-    districts : sequence of int
-        Codes of the districts short of hours.
-    needed : sequence of float
-        Team-hours the minimums need in each of those districts.
-    available : sequence of float
-        Team-hours available in each of those districts.
+    ``districts`` are the codes of the districts short of hours, ``needed`` the team-hours their
+    minimums need and ``available`` the team-hours they have.
     """
 
     def __init__(self, districts: Any, needed: Any, available: Any) -> None:
@@ -105,10 +96,9 @@ class AllocationProblem:
 
     Parameters
     ----------
-    benefit : ndarray of shape (T, I)
-        Expected events averted per person covered in territory ``t`` with intervention ``i``.
-    eligible : ndarray of shape (T, I)
-        Whole number of persons eligible: the most that can be covered.
+    benefit, eligible : ndarray of shape (T, I)
+        Expected events averted per person covered in territory ``t`` with intervention ``i``,
+        and the whole number of persons eligible there: the most that can be covered.
     hours : ndarray of shape (I,)
         Team-hours per person covered with each intervention, > 0.
     district : ndarray of shape (T,)
@@ -121,8 +111,7 @@ class AllocationProblem:
     Raises
     ------
     InvalidProblemError
-        Listing every wrong shape, negative or non-finite value, fractional person count and
-        district code without capacity.
+        Listing every wrong shape, negative or non-finite value, fractional count and code.
     """
 
     benefit: np.ndarray
@@ -172,10 +161,8 @@ class Allocation:
 
     Attributes
     ----------
-    persons : ndarray of int64, shape (T, I)
-        Persons covered.
-    hours : ndarray of float64, shape (T, I)
-        Team-hours spent: ``persons * hours_per_person``.
+    persons, hours : ndarray of shape (T, I)
+        Persons covered (int64) and team-hours spent: ``persons * hours_per_person``.
     events_averted : float
         Expected events averted, ``sum(benefit * persons)``.
     status : str
@@ -274,10 +261,9 @@ def allocate(
     """Allocate each district's team-hours to maximise expected events averted.
 
     The greedy plan and the linear relaxation first fix every cell that cannot move in a plan
-    at least as good as the greedy one (about 3,000 of 33,000 cells stay free in a city-sized
-    test); HiGHS then solves the rest, deterministically unless the time limit stops it. The
-    result is never worse than :func:`greedy_allocation`; cells with no benefit get their
-    minimum.
+    at least as good (about 3,000 of 33,000 cells stay free in a city-sized test); HiGHS solves
+    the rest, deterministically unless the time limit stops it. The result is never worse than
+    :func:`greedy_allocation`; cells with no benefit get their minimum.
 
     Parameters
     ----------
@@ -296,8 +282,7 @@ def allocate(
     Raises
     ------
     InfeasibleAllocationError
-        If the minimum coverage alone needs more hours than a district has, naming the
-        districts, the hours needed and the hours available.
+        If the minimum coverage alone needs more hours than a district has.
     AllocationError
         If the solver stops without any feasible plan.
     """

@@ -1,11 +1,7 @@
 """The interventions catalogue: what the teams can offer, to whom, at what cost and effect.
 
-Each :class:`Intervention` belongs to one of the five axes of care of MAS-Bienestar
-(:data:`AXES`), one risk route of Colombia's RIAS (:data:`ROUTES`) and one setting
-(:data:`SETTINGS`) at a level of care. It says who is eligible, how many team-hours it takes per
-person covered, by how much it lowers that person's risk (with its source), and the share of
-the eligible a territory must reach. The shipped catalogue is ``configs/interventions.yaml``
-(:func:`load_catalog`); a catalogue covers every axis, route and life-course stage.
+The shipped catalogue is ``configs/interventions.yaml`` (:func:`load_catalog`); a catalogue
+covers every axis of care (:data:`AXES`), risk route (:data:`ROUTES`) and life-course stage.
 
 Examples
 --------
@@ -171,10 +167,10 @@ class Intervention(_Strict):
     def eligibility_text(self) -> str:
         """Say in a few words who is eligible (``"F, 50-69 y, with ind_gap_mammography"``)."""
         parts = [self.sex] if self.sex else []
-        if (self.min_age, self.max_age) != (None, None):
-            low = "" if self.min_age is None else self.min_age
-            high = "" if self.max_age is None else self.max_age
-            parts.append(f"{low}-{high} y" if high != "" else f"{low}+ y")
+        if self.max_age is not None:
+            parts.append(f"{'' if self.min_age is None else self.min_age}-{self.max_age} y")
+        elif self.min_age is not None:
+            parts.append(f"{self.min_age}+ y")
         if self.stages != STAGES:
             parts.append("/".join(self.stages))
         if self.tiers != TIERS:
@@ -200,15 +196,10 @@ class Intervention(_Strict):
 
 
 class InterventionCatalog(_Strict):
-    """A validated catalogue of interventions.
+    """A validated catalogue of interventions, in the order they are shown.
 
     Names are unique, and the catalogue covers every axis (:data:`AXES`), every route
     (:data:`ROUTES`) and every life-course stage (:data:`STAGES`).
-
-    Parameters
-    ----------
-    interventions : tuple of Intervention
-        The interventions, in the order they are shown.
     """
 
     interventions: tuple[Intervention, ...] = Field(min_length=1)
@@ -284,20 +275,10 @@ def catalog_path() -> Path:
 def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> InterventionCatalog:
     """Read and validate an interventions catalogue.
 
-    Parameters
-    ----------
-    source : str, pathlib.Path, dict or None
-        ``None`` or ``"default"`` for the shipped ``configs/interventions.yaml``; the path of
-        a YAML file; or the catalogue as a dictionary (``{"interventions": [...]}``).
-
-    Returns
-    -------
-    InterventionCatalog
-
-    Raises
-    ------
-    masrisk.ConfigError
-        Naming every bad key (``interventions[3].axis: ...``) and the file it came from.
+    ``source`` is ``None`` or ``"default"`` for the shipped ``configs/interventions.yaml``, the
+    path of a YAML file, or the catalogue as a dictionary (``{"interventions": [...]}``). Raises
+    :class:`masrisk.ConfigError` naming every bad key (``interventions[3].axis: ...``) and the
+    file it came from.
     """
     where: str | None = None
     if isinstance(source, Mapping):

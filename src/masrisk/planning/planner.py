@@ -63,12 +63,10 @@ class Plans:
 
     Attributes
     ----------
-    plans : tuple of CommunityPlan
-        In priority order.
-    summary : CitySummary
+    plans, summary : tuple of CommunityPlan, CitySummary
+        The plans in priority order, and the city summary.
     allocation : Allocation
-        The capacity allocation (persons and hours per territory and intervention, solver
-        status, gap and seconds).
+        Persons and hours per territory and intervention, solver status, gap and seconds.
     territories : pandas.DataFrame
         One row per territory: summary figures, ``priority_score``, ``priority``, ``phase``,
         ``hours_allocated`` and ``expected_events_averted``.
@@ -134,17 +132,12 @@ def plan(
     config : Config
         Its ``planning`` section: capacity, priorities, phases, households, catalogue.
     persons : pandas.DataFrame
-        Features indexed by ``person_id`` with at least the columns the catalogue's
-        eligibility reads (``ind_life_stage``, ``ind_sex``, ``ind_age`` and the
-        ``requires_any`` features): ``masrisk.build_features`` at the scores' ``as_of``.
+        ``masrisk.build_features`` at the scores' ``as_of``, indexed by ``person_id``, with at
+        least the columns the catalogue's eligibility reads.
     drivers : pandas.DataFrame, optional
         ``Explanation.drivers("territory")``: the drivers listed in each plan.
     catalog : InterventionCatalog, optional
         By default the one named by ``config.planning.catalog``.
-
-    Returns
-    -------
-    Plans
     """
     settings = config.planning
     catalog = catalog or load_catalog(settings.catalog)

@@ -102,8 +102,7 @@ def assign_phases(priority: pd.Series, phases: PhasesConfig) -> pd.Series:
     """Return the phase (1, 2, ...) of each unit from its priority, highest first.
 
     Phase 1 takes the first ``first_share`` of the units; the rest are split evenly, in
-    priority order, into phases 2 to ``count``. Ties are broken by the index, so the result is
-    deterministic. (Rural territories are moved to phase 1 by the planner.)
+    priority order (ties by index), into phases 2 to ``count``.
     """
     order = (
         priority.rename("priority")
