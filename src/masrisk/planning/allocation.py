@@ -187,15 +187,10 @@ class Allocation:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary: events averted, status, gap, bound, seconds and totals."""
-        return {
-            "events_averted": self.events_averted,
-            "status": self.status,
-            "gap": self.gap,
-            "bound": self.bound,
-            "seconds": self.seconds,
-            "persons": int(self.persons.sum()),
-            "hours": float(self.hours.sum()),
+        facts = {
+            k: getattr(self, k) for k in ("events_averted", "status", "gap", "bound", "seconds")
         }
+        return facts | {"persons": int(self.persons.sum()), "hours": float(self.hours.sum())}
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported lazily
         """Return one row per covered cell: territory, intervention, persons, hours."""

@@ -1,9 +1,7 @@
 """Plan documents: one plan per community and a city-wide summary (planner step 6).
 
-A :class:`CommunityPlan` holds what a field team needs for one territory: population and
-households, the risk pyramid, the drivers of risk in words, the interventions by axis with
-persons and team-hours, the households to visit first, the rollout phase and the expected events
-averted. A :class:`CitySummary` holds the territories in priority order and the totals.
+A :class:`CommunityPlan` holds what a field team needs for one territory; a
+:class:`CitySummary` the territories in priority order and the totals.
 
 - ``to_dict()`` / ``to_json()``: the internal output, with **exact** counts; floats are rounded
   (hours to 2 decimals, events to 3, log-odds to 4) and keys sorted, so the same plan always
@@ -14,10 +12,8 @@ averted. A :class:`CitySummary` holds the territories in priority order and the 
   shown as 0**. No share or ratio of a count is shown, a territory with fewer priority
   households than the threshold lists none, and a driver's "NN% of persons" that stands for 1
   to 4 persons reads "fewer than 5 persons". Suppression is primary only: a hidden cell may
-  still follow from others.
-
-:func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
-(:meth:`CommunityPlan.pseudonymized`; territory ids are public).
+  still follow from others. Household ids can be pseudonymised
+  (:meth:`CommunityPlan.pseudonymized`); territory ids are public.
 
 Examples
 --------
@@ -171,7 +167,6 @@ class CommunityPlan(_Document):
         values = field.from_data(cls, data)
         values["drivers"] = tuple(Driver(**d) for d in values["drivers"])
         values["interventions"] = tuple(InterventionLine(**i) for i in values["interventions"])
-        values["priority_households"] = tuple(values["priority_households"])
         return cls(**values)
 
     def to_markdown(self, suppress_below: int = 5, *, households_shown: int = 10) -> str:

@@ -5,16 +5,11 @@ Examples
 >>> import pandas as pd
 >>> from masrisk.planning import eligibility, load_catalog
 >>> screening = load_catalog()["mammography_screening"]
->>> persons = pd.DataFrame(
-...     {
-...         "ind_life_stage": ["adultez", "adultez", "vejez"],
-...         "ind_sex": ["F", "M", "F"],
-...         "ind_age": [55.0, 55.0, 71.2],
-...         "tier": ["promotion_prevention"] * 3,
-...         "ind_gap_mammography": [1.0, 0.0, 1.0],
-...     },
-...     index=pd.Index(["P1", "P2", "P3"], name="person_id"),
-... )
+>>> persons = pd.DataFrame({
+...     "ind_life_stage": ["adultez", "adultez", "vejez"], "ind_sex": ["F", "M", "F"],
+...     "ind_age": [55.0, 55.0, 71.2], "tier": ["promotion_prevention"] * 3,
+...     "ind_gap_mammography": [1.0, 0.0, 1.0],
+... }, index=pd.Index(["P1", "P2", "P3"], name="person_id"))
 >>> eligibility([screening], persons)["mammography_screening"].tolist()
 [True, False, False]
 """

@@ -47,10 +47,9 @@ _WHOLE = "all"  # the district of every territory when the data has no district 
 
 @dataclass(frozen=True)
 class Places:
-    """What the planner reads of the tables: the territories and every household.
+    """What the planner reads of the tables (a whole :class:`~masrisk.tables.Tables` serves too).
 
-    A population split in parts gives these without its persons and events; a whole
-    :class:`~masrisk.tables.Tables` serves as well.
+    A population split in parts gives its territories and households without the persons.
     """
 
     territories: pd.DataFrame
@@ -303,12 +302,8 @@ def _capacity(
     """Team-hours of each district: configured, or per 1,000 persons scored in it."""
     capacity = config.planning.capacity
     population = territories["population"].groupby(districts.to_numpy()).sum()
-    return np.array(
-        [
-            capacity.districts.get(name, capacity.hours_per_1000 * population[name] / 1000)
-            for name in names
-        ]
-    )
+    scaled = capacity.hours_per_1000 * population / 1000
+    return np.array([capacity.districts.get(name, scaled[name]) for name in names])
 
 
 def _drivers_by_territory(drivers: pd.DataFrame | None, top: int) -> dict[Any, tuple]:
