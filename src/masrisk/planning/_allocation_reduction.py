@@ -1,8 +1,7 @@
 """The greedy plan, the linear relaxation, bound tightening and repair for ``allocate``.
 
-The relaxation gives an upper bound and each district's price of an hour; with them,
-:func:`_tightened_bounds` fixes every cell whose reduced cost shows it cannot move in a plan at
-least as good as the greedy one, so the optimum is unchanged and HiGHS sees a tenth of the cells.
+Fixing every cell that cannot move in a plan as good as the greedy one leaves the optimum
+unchanged, and HiGHS a tenth of the cells.
 """
 
 from __future__ import annotations

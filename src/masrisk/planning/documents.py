@@ -50,14 +50,7 @@ from masrisk.planning.catalog import AXES
 from masrisk.planning.privacy import pseudonymize, suppress
 from masrisk.vocabulary import ZONES
 
-__all__ = [
-    "CitySummary",
-    "CommunityPlan",
-    "Driver",
-    "InterventionLine",
-    "pseudonymize",
-    "suppress",
-]
+__all__ = ["CitySummary", "CommunityPlan", "Driver", "InterventionLine", "pseudonymize", "suppress"]
 
 
 @dataclass(frozen=True)

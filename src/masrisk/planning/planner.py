@@ -242,12 +242,8 @@ def _eligibility_by_territory(
     territory_ids: pd.Index,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return persons eligible (T, I) and expected events averted per person covered (T, I)."""
-    needed = [c for c in catalog.required_columns if c != "tier"]
-    missing = [c for c in needed if c not in persons.columns]
-    if missing:
-        raise ValueError(
-            f"persons lacks the columns the catalogue's eligibility reads: {', '.join(missing)}"
-        )
+    # a missing column is named, with the interventions that read it, by eligibility()
+    needed = [c for c in catalog.required_columns if c != "tier" and c in persons.columns]
     attributes = persons[needed].reindex(scores["person_id"].to_numpy())
     attributes["tier"] = scores["tier"].to_numpy()
     eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)

@@ -1,8 +1,4 @@
-"""What keeps a plan's public pages from identifying anyone: small-cell suppression and pseudonyms.
-
-:func:`suppress` formats a count for a public page, hiding cells about fewer than the
-threshold's persons; :func:`pseudonymize` replaces an id by a keyed HMAC-SHA256 pseudonym.
-"""
+"""What keeps public pages from identifying anyone: small-cell suppression and pseudonyms."""
 
 from __future__ import annotations
 

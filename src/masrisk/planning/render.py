@@ -1,12 +1,9 @@
 """Public pages of the plans: Markdown and HTML for people (planner step 6).
 
-The ``to_markdown()`` and ``to_html()`` methods of
-:class:`~masrisk.planning.documents.CommunityPlan` and
-:class:`~masrisk.planning.documents.CitySummary` build a page once as a list of blocks
-(:func:`plan_blocks`, :func:`summary_blocks`), then write it out with :func:`to_markdown` or
-:func:`to_html`, so both formats show the same cells. Counts reach a page only through
-:func:`~masrisk.planning.privacy.suppress`; a driver's share of persons that stands for fewer
-persons than the threshold is hidden too. Names and descriptions are escaped.
+A page is built once as a list of blocks (:func:`plan_blocks`, :func:`summary_blocks`), then
+written out with :func:`to_markdown` or :func:`to_html`, so both formats show the same cells.
+Counts reach a page only through :func:`~masrisk.planning.privacy.suppress`, and a driver's
+share of persons that stands for fewer persons than the threshold is hidden too.
 """
 
 from __future__ import annotations
