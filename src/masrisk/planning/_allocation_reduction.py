@@ -51,9 +51,8 @@ def _greedy_persons(problem: AllocationProblem) -> np.ndarray:
 def _relaxation(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray]:
     """Solve the linear relaxation; return its bound per district and the reduced costs.
 
-    It is one fractional knapsack per district: cells in decreasing benefit per hour until the
-    hours run out; the benefit per hour there is the district's price of an hour (``lam``). For
-    any plan ``x``, ``value_d(x) <= bound_d - sum |reduced| * (distance of x from the choice)``.
+    One fractional knapsack per district; the benefit per hour where its hours run out is the
+    price of an hour (``lam``). Any plan has ``value_d <= bound_d - sum |reduced| * distance``.
     """
     minimum, n_i = problem.minimum, problem.benefit.shape[1]
     ratio = (problem.benefit / problem.hours).ravel()
@@ -100,10 +99,7 @@ def _tightened_bounds(
 
 
 def _repair(problem: AllocationProblem, persons: np.ndarray) -> np.ndarray:
-    """Undo a district's over-run of hours left by rounding the solver's near-integers.
-
-    Removes persons from the cells with the lowest benefit per hour, never below the minimums.
-    """
+    """Undo an over-run of hours from rounding the solver: lowest benefit per hour first."""
     over = _by_district(problem, persons * problem.hours) - problem.capacity
     minimum = problem.minimum
     ratio = problem.benefit / problem.hours

@@ -63,10 +63,7 @@ def _features(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _fills_a_known_value(name: str, spec_name: str) -> bool:
-    """Whether ``name`` fills its spec's placeholder with a known value (when values are fixed).
-
-    Any lab code or outcome fills its placeholder; poverty-index indicators are checked.
-    """
+    """Whether ``name`` fills its placeholder with a known value (any lab code or outcome)."""
     if "{" not in spec_name:
         return True
     prefix, placeholder, suffix = re.split(r"\{([a-z_]+)\}", spec_name)

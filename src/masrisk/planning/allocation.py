@@ -132,13 +132,10 @@ class AllocationProblem:
 
     @property
     def minimum(self) -> np.ndarray:
-        """Persons each territory must cover with each intervention, shape (T, I).
-
-        ``floor(min_coverage * eligible)``, where 0.29 of 100 persons gives 29 despite rounding.
-        """
+        """Persons each territory must cover, ``floor(min_coverage * eligible)``, shape (T, I)."""
         coverage = self.min_coverage if self.min_coverage.ndim == 2 else self.min_coverage[None]
-        share = coverage * self.eligible
-        return np.minimum(np.floor(share + 1e-9).astype("int64"), self.eligible)
+        share = coverage * self.eligible + 1e-9  # 0.29 of 100 persons is 29 despite rounding
+        return np.minimum(np.floor(share).astype("int64"), self.eligible)
 
     def minimum_hours(self) -> np.ndarray:
         """Team-hours the minimum coverage needs in each district, shape (D,)."""

@@ -57,8 +57,7 @@ __all__ = ["CitySummary", "CommunityPlan", "Driver", "InterventionLine", "pseudo
 class InterventionLine:
     """One intervention planned in a territory: ``persons`` covered with ``hours`` of team time.
 
-    ``axis`` is one of :data:`masrisk.planning.catalog.AXES`; ``setting`` is where it happens
-    (``home``, ``community``, ``primary_care``, ``specialist``).
+    ``axis`` is one of :data:`~masrisk.planning.catalog.AXES`, ``setting`` one of its settings.
     """
 
     name: str
@@ -142,10 +141,7 @@ class CommunityPlan(_Document):
         )
 
     def pseudonymized(self, key: str | bytes) -> CommunityPlan:
-        """Return a copy whose priority households carry :func:`pseudonymize` ids.
-
-        Only household ids identify anyone; territory ids and names are public.
-        """
+        """Return a copy whose household ids (the only ids that identify anyone) are pseudonyms."""
         ids = tuple(pseudonymize(h, key) for h in self.priority_households)
         return replace(self, priority_households=ids)
 

@@ -174,23 +174,9 @@ def plan(
         for k in order
     )
     # no solve time in the documents: the same inputs must give byte-identical plans
-    summary = CitySummary.from_plans(
-        plans,
-        capacity_hours=float(capacity.sum()),
-        solver={
-            "status": allocation.status,
-            "gap": allocation.gap,
-            "minimum_coverage_scaled": scale,
-        },
-    )
-    return Plans(
-        plans=plans,
-        summary=summary,
-        allocation=allocation,
-        territories=territories,
-        households=households,
-        suppress_below=settings.suppress_below,
-    )
+    solver = {"status": allocation.status, "gap": allocation.gap, "minimum_coverage_scaled": scale}
+    summary = CitySummary.from_plans(plans, capacity_hours=float(capacity.sum()), solver=solver)
+    return Plans(plans, summary, allocation, territories, households, settings.suppress_below)
 
 
 def _one_outcome(scores: pd.DataFrame) -> str:
