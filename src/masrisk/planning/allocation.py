@@ -1,7 +1,6 @@
 """Capacity allocation: team-hours across territories and interventions (planner step 5).
 
-:func:`allocate` chooses how many persons each territory covers with each intervention, with
-HiGHS (``scipy.optimize.milp``)::
+:func:`allocate` chooses the persons covered with HiGHS (``scipy.optimize.milp``)::
 
     maximise    sum over t, i of benefit[t, i] * x[t, i]
     subject to  floor(min_coverage[i] * eligible[t, i]) <= x[t, i] <= eligible[t, i], integer
@@ -80,19 +79,18 @@ class InfeasibleAllocationError(AllocationError, ValueError):
             f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
             for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
         ]
-        n = len(lines)
-        head = (
-            f"minimum coverage needs more team-hours than {n} district{'s' if n != 1 else ''} have"
-        )
+        short = f"{len(lines)} district{'s' if len(lines) != 1 else ''}"
+        head = f"minimum coverage needs more team-hours than {short} have:"
         tail = "lower min_coverage or add capacity to these districts"
-        super().__init__("\n  ".join([f"{head}:", *lines, tail]))
+        super().__init__("\n  ".join([head, *lines, tail]))
 
 
 @dataclass(frozen=True, eq=False)
 class AllocationProblem:
     """Who can be covered, what it is worth, what it costs and the hours each district has.
 
-    The arrays are checked and copied (read-only) when the problem is built.
+    The arrays are checked when the problem is built (:class:`InvalidProblemError` lists every
+    wrong shape, negative or non-finite value, fractional count and code) and copied read-only.
 
     Parameters
     ----------
@@ -107,11 +105,6 @@ class AllocationProblem:
         Team-hours available in each district, >= 0.
     min_coverage : ndarray of shape (I,) or (T, I)
         Share in [0, 1] of the eligible that each territory must cover (rounded down).
-
-    Raises
-    ------
-    InvalidProblemError
-        Listing every wrong shape, negative or non-finite value, fractional count and code.
     """
 
     benefit: np.ndarray

@@ -111,10 +111,9 @@ class Intervention(_Strict):
     requires_any : tuple of str
         Features (:func:`masrisk.features.feature_catalog`) of which at least one must be 0.5
         or more: a condition, a care gap, a family situation; none when left out.
-    hours_per_person : float
-        Team-hours per person covered over the plan's 12 months, travel included.
-    relative_risk_reduction : float
-        Conservative reduction of the person's 12-month risk of the outcome, in (0, 0.5).
+    hours_per_person, relative_risk_reduction : float
+        Team-hours per person covered over the plan's 12 months, travel included, and the
+        conservative reduction of the person's 12-month risk of the outcome, in (0, 0.5).
     min_coverage : float
         Share of eligible persons a territory must reach when the intervention is offered.
     source : str

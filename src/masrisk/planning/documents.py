@@ -175,10 +175,9 @@ class CommunityPlan(_Document):
 class CitySummary(_Document):
     """The city-wide summary: territories in priority order with their phase, and totals.
 
-    ``by_axis`` maps each axis (:data:`masrisk.planning.catalog.AXES`) to ``{"persons": int,
-    "hours": float}`` (missing axes count 0); ``phases`` maps a phase to its number of
-    territories; ``solver`` holds the allocation's ``status``, ``gap`` and ``seconds`` (any
-    JSON-like facts).
+    ``by_axis`` maps each axis to ``{"persons": int, "hours": float}`` (missing axes count 0);
+    ``phases`` maps a phase to its number of territories; ``solver`` holds JSON-like facts of
+    the allocation (``status``, ``gap``).
     """
 
     outcome: str

@@ -45,6 +45,8 @@ def eligibility(
     A person is eligible when their life-course stage, sex, tier and age (in completed years)
     are among the intervention's, and at least one of its ``requires_any`` features (a
     condition, a care gap) is 0.5 or more. A missing value (NaN) fails every rule that reads it.
+    Raises ``ValueError`` naming a missing column (and who reads it), an unknown stage, sex or
+    tier, or a feature that is not numeric.
 
     Parameters
     ----------
@@ -58,12 +60,6 @@ def eligibility(
     -------
     pandas.DataFrame
         Boolean, indexed like ``persons``, one column per intervention in catalogue order.
-
-    Raises
-    ------
-    ValueError
-        If a column an intervention needs is missing (naming both), a stage, sex or tier
-        is unknown, or a feature is not numeric.
     """
     interventions = _as_tuple(catalog)
     _check_columns(interventions, persons)

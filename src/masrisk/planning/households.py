@@ -1,10 +1,9 @@
 """Households ranked for home visits: expected events averted per visit hour, with equity.
 
 A home visit to a household of ``m`` scored members takes ``home_visit_hours +
-home_visit_hours_per_member * (m - 1)`` team-hours and reduces each member's risk by
-``home_visit_rrr``, so it averts ``home_visit_rrr * sum(risk)`` expected events. Households are
-ranked by events averted per hour, multiplied by ``1 + equity_weight * deprivation`` (the
-Alkire-Foster score, 0-1), within each territory.
+home_visit_hours_per_member * (m - 1)`` team-hours and averts ``home_visit_rrr * sum(risk)``
+expected events. Households are ranked within each territory by events averted per hour times
+``1 + equity_weight * deprivation`` (the Alkire-Foster score, 0-1).
 
 Examples
 --------

@@ -1,14 +1,10 @@
 """The planner: from scores to an integral risk-management plan per community.
 
-:func:`plan` summarises, ranks and phases the territories (:mod:`~masrisk.planning.territories`);
-finds who is eligible for what (:mod:`~masrisk.planning.eligibility_rules`), which gives per
-territory and intervention the persons eligible and the events a covered person averts (the
-mean risk of the eligible times the relative risk reduction); allocates each district's
-team-hours (:mod:`~masrisk.planning.allocation`); ranks households for home visits
-(:mod:`~masrisk.planning.households`); and writes one
-:class:`~masrisk.planning.documents.CommunityPlan` per territory and a
-:class:`~masrisk.planning.documents.CitySummary`. Events averted add up across interventions
-as if each acted on its own: the usual first-order estimate of a programme's effect.
+:func:`plan` ranks and phases the territories, finds who is eligible for what (a covered
+person averts the mean risk of the eligible times the relative risk reduction), allocates each
+district's team-hours, ranks households for home visits and writes the documents. Events
+averted add up across interventions as if each acted on its own: the usual first-order
+estimate of a programme's effect.
 """
 
 from __future__ import annotations
@@ -66,11 +62,9 @@ class Plans:
         The plans in priority order, and the city summary.
     allocation : Allocation
         Persons and hours per territory and intervention, solver status, gap and seconds.
-    territories : pandas.DataFrame
-        One row per territory: summary figures, ``priority_score``, ``priority``, ``phase``,
-        ``hours_allocated`` and ``expected_events_averted``.
-    households : pandas.DataFrame
-        Every household ranked for home visits within its territory.
+    territories, households : pandas.DataFrame
+        One row per territory (figures, priority, phase, hours allocated, events averted), and
+        every household ranked for home visits within its territory.
     """
 
     plans: tuple[CommunityPlan, ...]

@@ -1,10 +1,9 @@
 """Territories: their burden, priority and rollout phase.
 
-A territory's **expected burden** is the sum of its persons' risks; its **priority** weighs
-(:class:`~masrisk.config.PriorityConfig`) the z-scores of that burden and of its households'
-mean deprivation, and its rurality. **Phases** follow the priority order, phase 1 holding the
-first share of the units and every rural territory (as in Bogotá: 696 of 1,170 sectors plus the
-rural area); with ``group_by="district"`` (Mexico's Distritos de Salud) whole districts move.
+A territory's **expected burden** is the sum of its persons' risks; its **priority** weighs the
+z-scores of that burden and of its households' deprivation, and its rurality. Phase 1 holds
+the first units by priority and every rural territory (as in Bogotá: 696 of 1,170 sectors plus
+the rural area); with ``group_by="district"`` whole districts move together.
 
 Examples
 --------
@@ -104,13 +103,8 @@ def assign_phases(priority: pd.Series, phases: PhasesConfig) -> pd.Series:
     Phase 1 takes the first ``first_share`` of the units; the rest are split evenly, in
     priority order (ties by index), into phases 2 to ``count``.
     """
-    order = (
-        priority.rename("priority")
-        .to_frame()
-        .assign(_key=priority.index)
-        .sort_values(["priority", "_key"], ascending=[False, True], kind="stable")
-        .index
-    )
+    frame = priority.rename("priority").to_frame().assign(_key=priority.index)
+    order = frame.sort_values(["priority", "_key"], ascending=[False, True], kind="stable").index
     phase = pd.Series(1, index=priority.index, dtype="int64", name="phase")
     first = min(len(order), int(round(phases.first_share * len(order))))
     if phases.count > 1:

@@ -35,10 +35,8 @@ from masrisk.planning.documents import CitySummary, CommunityPlan
 __all__ = ["write_plans"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
-_RESERVED = frozenset(
-    {"summary", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
-    | {f"lpt{i}" for i in range(10)}
-)
+_DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))}
+_RESERVED = frozenset({"summary", *_DEVICES})
 
 
 def _write(path: Path, text: str) -> None:
