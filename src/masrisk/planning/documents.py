@@ -57,7 +57,7 @@ __all__ = ["CitySummary", "CommunityPlan", "Driver", "InterventionLine", "pseudo
 class InterventionLine:
     """One intervention planned in a territory: ``persons`` covered with ``hours`` of team time.
 
-    ``axis`` is one of :data:`~masrisk.planning.catalog.AXES`, ``setting`` one of its settings.
+    ``axis`` is one of :data:`~masrisk.planning.catalog.AXES`, ``setting`` of ``SETTINGS``.
     """
 
     name: str
