@@ -233,3 +233,9 @@ def test_minimums_are_scaled_only_where_a_district_lacks_the_hours(bogota):
     others = squeezed.territories["district"] != poorest
     np.testing.assert_array_equal(squeezed.allocation.persons[others.to_numpy()] >= 0, True)
     assert squeezed.territories.loc[others, "hours_allocated"].sum() > 0
+
+
+def test_persons_without_a_column_the_catalogue_reads_are_refused(bogota):
+    population, config, scores, features, *_ = bogota
+    with pytest.raises(ValueError, match="column 'ind_age', needed by intervention"):
+        plan(scores, population.tables, config=config, persons=features.drop(columns="ind_age"))

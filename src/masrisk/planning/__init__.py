@@ -1,14 +1,10 @@
 """Planning: from scores to an integral risk-management plan per community.
 
-- :mod:`~masrisk.planning.catalog`: the interventions teams can offer, to whom, at what cost
-  in team-hours and with what effect;
-- :mod:`~masrisk.planning.eligibility_rules`: which persons each intervention can reach;
-- :mod:`~masrisk.planning.territories`: burden, priority and rollout phases;
-- :mod:`~masrisk.planning.households`: households in visiting order;
-- :mod:`~masrisk.planning.allocation`: team-hours allocated by a MILP (HiGHS);
-- :mod:`~masrisk.planning.documents`: the plans as JSON, Markdown and HTML;
-- :mod:`~masrisk.planning.writing`: the plans directory, written atomically;
-- :mod:`~masrisk.planning.planner`: :func:`plan`, which runs them in order.
+:func:`plan` (:mod:`~masrisk.planning.planner`) runs the steps in order: the interventions
+(``catalog``) and who can get them (``eligibility_rules``), territories' priority and phases
+(``territories``), households' visiting order (``households``), team-hours by a MILP
+(``allocation``), the plans as JSON, Markdown and HTML (``documents``, ``render``) and the plans
+directory (``writing``).
 """
 
 from __future__ import annotations

@@ -1,14 +1,4 @@
-"""Input checks of an allocation problem, and the errors of :mod:`masrisk.planning.allocation`.
-
-:class:`~masrisk.planning.allocation.AllocationProblem` converts and checks its arrays with
-:func:`_checked` when it is built: each array must have the right dimension and shape, finite
-values, and values that follow its rules (no negative benefit, whole person counts, positive
-hours, shares in [0, 1], district codes that have a capacity). Every problem found is listed
-in one :class:`InvalidProblemError`.
-
-The error classes live here so that the checks can raise them; import them from
-:mod:`masrisk.planning.allocation`, where they are documented, shown and pickled.
-"""
+"""Input checks of an allocation problem: shapes, finite values, signs, whole counts, codes."""
 
 from __future__ import annotations
 
@@ -16,19 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from masrisk.exceptions import MasriskError
-
 if TYPE_CHECKING:
     from masrisk.planning.allocation import AllocationProblem
 
-# What each array must look like: shape in words, and the rules its values must follow.
+# What each array must look like: shape in words, dimensions, and the rules its values follow.
 _SHAPES = {
-    "benefit": "(T, I)",
-    "eligible": "(T, I)",
-    "hours": "(I,)",
-    "district": "(T,)",
-    "capacity": "(D,)",
-    "min_coverage": "(I,) or (T, I)",
+    "benefit": ("(T, I)", (2,)),
+    "eligible": ("(T, I)", (2,)),
+    "hours": ("(I,)", (1,)),
+    "district": ("(T,)", (1,)),
+    "capacity": ("(D,)", (1,)),
+    "min_coverage": ("(I,) or (T, I)", (1, 2)),
 }
 _RULES = {
     "benefit": [(lambda a: a < 0, "are negative")],
@@ -40,46 +28,6 @@ _RULES = {
 }
 
 
-class AllocationError(MasriskError):
-    """The solver returned no usable allocation (e.g. the time limit came before any plan)."""
-
-
-class InvalidProblemError(AllocationError, ValueError):
-    """An array of an :class:`AllocationProblem` has a wrong shape, sign or type.
-
-    The message lists every problem found, one per line, naming the array.
-    """
-
-
-class InfeasibleAllocationError(AllocationError, ValueError):
-    """The minimum coverage alone needs more team-hours than some districts have.
-
-    Parameters
-    ----------
-    districts : sequence of int
-        Codes of the districts short of hours.
-    needed : sequence of float
-        Team-hours the minimums need in each of those districts.
-    available : sequence of float
-        Team-hours available in each of those districts.
-    """
-
-    def __init__(self, districts: Any, needed: Any, available: Any) -> None:
-        self.districts = tuple(int(d) for d in districts)
-        self.needed = tuple(float(h) for h in needed)
-        self.available = tuple(float(h) for h in available)
-        lines = [
-            f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
-            for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
-        ]
-        n = len(lines)
-        head = (
-            f"minimum coverage needs more team-hours than {n} district{'s' if n != 1 else ''} have"
-        )
-        tail = "lower min_coverage or add capacity to these districts"
-        super().__init__("\n  ".join([f"{head}:", *lines, tail]))
-
-
 def _frozen(value: np.ndarray) -> np.ndarray:
     value = np.array(value)  # a copy the caller cannot change under us
     value.setflags(write=False)
@@ -88,14 +36,14 @@ def _frozen(value: np.ndarray) -> np.ndarray:
 
 def _as_float(name: str, value: Any, problems: list[str]) -> np.ndarray | None:
     """Return ``value`` as a finite float array of the right dimension, or note why not."""
+    shape, dimensions = _SHAPES[name]
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
-        problems.append(f"{name}: expected numbers with shape {_SHAPES[name]}, got {value!r:.60}")
+        problems.append(f"{name}: expected numbers with shape {shape}, got {value!r:.60}")
         return None
-    dimensions = {"benefit": (2,), "eligible": (2,), "min_coverage": (1, 2)}.get(name, (1,))
     if array.ndim not in dimensions:
-        problems.append(f"{name}: expected shape {_SHAPES[name]}, got shape {array.shape}")
+        problems.append(f"{name}: expected shape {shape}, got shape {array.shape}")
         return None
     bad = ~np.isfinite(array)
     if bad.any():
@@ -131,14 +79,16 @@ def _value_problems(name: str, array: np.ndarray) -> list[str]:
     return found
 
 
-def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
-    """Return the problem's arrays converted and checked; raise listing every problem."""
+def _checked(problem: AllocationProblem) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Return the problem's arrays converted, or every problem found with them."""
     problems: list[str] = []
     arrays = {name: _as_float(name, getattr(problem, name), problems) for name in _SHAPES}
     for name, shape in _expected_shapes(arrays).items():
         array = arrays[name]
         if array is not None and array.shape != shape:
-            problems.append(f"{name}: expected shape {_SHAPES[name]} = {shape}, got {array.shape}")
+            problems.append(
+                f"{name}: expected shape {_SHAPES[name][0]} = {shape}, got {array.shape}"
+            )
             arrays[name] = None
     for name, array in arrays.items():
         if array is not None:
@@ -151,17 +101,8 @@ def _checked(problem: AllocationProblem) -> dict[str, np.ndarray]:
             f"codes 0..{len(capacity) - 1})"
         )
     if problems:
-        n = len(problems)
-        head = f"invalid allocation problem: {n} problem{'s' if n != 1 else ''}"
-        raise InvalidProblemError("\n  ".join([head, *problems]))
+        return {}, problems
     converted = {name: _frozen(array) for name, array in arrays.items()}
     for name in ("eligible", "district"):
         converted[name] = _frozen(np.round(converted[name]).astype("int64"))
-    return converted
-
-
-# The errors are public names of masrisk.planning.allocation, which re-exports them: name
-# them there in tracebacks, pickles and documentation.
-for _error in (AllocationError, InvalidProblemError, InfeasibleAllocationError):
-    _error.__module__ = "masrisk.planning.allocation"
-del _error
+    return converted, []

@@ -1,10 +1,7 @@
-"""Bound tightening and repair for :func:`~masrisk.planning.allocation.allocate`.
+"""The greedy plan, the linear relaxation, bound tightening and repair for ``allocate``.
 
-:func:`_greedy_persons` covers the minimums, then persons in decreasing benefit per hour while
-the district has hours. :func:`_relaxation` solves the linear relaxation (one fractional
-knapsack per district) and returns its bound and the reduced costs. :func:`_tightened_bounds`
-fixes every cell whose reduced cost shows it cannot move in a plan at least as good as a given
-one, and :func:`_repair` undoes a district's over-run left by rounding the solver's output.
+Fixing every cell that cannot move in a plan as good as the greedy one leaves the optimum
+unchanged, and HiGHS a tenth of the cells.
 """
 
 from __future__ import annotations
@@ -54,11 +51,8 @@ def _greedy_persons(problem: AllocationProblem) -> np.ndarray:
 def _relaxation(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray]:
     """Solve the linear relaxation; return its bound per district and the reduced costs.
 
-    Districts do not share hours, so the relaxation is one fractional knapsack per district:
-    cells in decreasing benefit per hour until the hours left after the minimums run out. The
-    benefit per hour of the cell where they run out is the district's price of an hour
-    (``lam``, 0 if they never do). For any ``lam >= 0`` and any plan ``x``,
-    ``value_d(x) <= bound_d - sum |reduced| * (distance of x from the relaxation's choice)``.
+    One fractional knapsack per district; the benefit per hour where its hours run out is the
+    price of an hour (``lam``). Any plan has ``value_d <= bound_d - sum |reduced| * distance``.
     """
     minimum, n_i = problem.minimum, problem.benefit.shape[1]
     ratio = (problem.benefit / problem.hours).ravel()
@@ -87,10 +81,8 @@ def _tightened_bounds(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bounds on persons that every plan at least as good as ``incumbent`` keeps (and the bound).
 
-    In each district, a plan that averts as many events as the incumbent can stray from the
-    relaxation's choice only by the incumbent's slack ``bound_d - value_d``; a cell whose
-    reduced cost exceeds that slack is fixed. Districts are independent, so the optimal plan
-    does at least as well as the incumbent in every district and keeps these bounds.
+    A plan as good as the incumbent strays from the relaxation's choice in a district only by
+    the incumbent's slack ``bound_d - value_d``; a cell whose reduced cost exceeds it is fixed.
     """
     bound, reduced = _relaxation(problem)
     slack = bound - _by_district(problem, problem.benefit * incumbent)
@@ -107,11 +99,7 @@ def _tightened_bounds(
 
 
 def _repair(problem: AllocationProblem, persons: np.ndarray) -> np.ndarray:
-    """Undo an over-run of a district's hours left by rounding the solver's near-integers.
-
-    Removes persons from the cells with the lowest benefit per hour, never below the minimums.
-    Rarely has anything to do; with integral solver output it returns ``persons`` unchanged.
-    """
+    """Undo an over-run of hours from rounding the solver: lowest benefit per hour first."""
     over = _by_district(problem, persons * problem.hours) - problem.capacity
     minimum = problem.minimum
     ratio = problem.benefit / problem.hours

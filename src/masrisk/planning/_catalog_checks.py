@@ -1,13 +1,4 @@
-"""Checks of the interventions catalogue, and the messages of :mod:`masrisk.planning.catalog`.
-
-The validators of :class:`~masrisk.planning.catalog.Intervention` and
-:class:`~masrisk.planning.catalog.InterventionCatalog` call the checks here: known stages and
-tiers (:func:`_subset`), features that ``requires_any`` can name (:func:`_feature_problem`),
-unique names and an intervention for every axis, route and stage (:func:`_duplicate_names`,
-:func:`_uncovered`). :func:`~masrisk.planning.catalog.load_catalog` turns pydantic's errors
-into one line per problem, keyed like ``interventions[3].axis`` and naming the intervention
-(:func:`_describe`).
-"""
+"""Checks of the interventions catalogue, and the messages of :mod:`masrisk.planning.catalog`."""
 
 from __future__ import annotations
 
@@ -62,12 +53,17 @@ def _feature_problem(name: str) -> str | None:
     return None
 
 
-def _fills_a_known_value(name: str, spec_name: str) -> bool:
-    """Whether ``name`` fills its spec's placeholder with a known value, where values are known.
+def _features(names: tuple[str, ...]) -> tuple[str, ...]:
+    problems = [p for name in names if (p := _feature_problem(name))]
+    if problems:
+        raise ValueError("; ".join(problems))
+    if len(set(names)) < len(names):
+        raise ValueError("a feature is listed twice")
+    return names
 
-    Lab codes and outcomes depend on the data and the configuration, so any value fills
-    them; poverty-index indicators and dimensions are fixed, so a typo there is caught.
-    """
+
+def _fills_a_known_value(name: str, spec_name: str) -> bool:
+    """Whether ``name`` fills its placeholder with a known value (any lab code or outcome)."""
     if "{" not in spec_name:
         return True
     prefix, placeholder, suffix = re.split(r"\{([a-z_]+)\}", spec_name)

@@ -1,12 +1,7 @@
-"""Checks and JSON form of the values in :mod:`masrisk.planning.documents`.
+"""Checks and JSON form of the fields of the records in :mod:`masrisk.planning.documents`.
 
-The records there (:class:`~masrisk.planning.documents.CommunityPlan`,
-:class:`~masrisk.planning.documents.CitySummary` and their parts) check and convert each field
-when they are built, with the functions here: whole counts (:func:`_count`), ranks from 1
-(:func:`_rank`), finite amounts (:func:`_amount`), non-empty ids and names (:func:`_text`), a
-value from a vocabulary (:func:`_choice`), tiers, axes and phases. Each raises ``ValueError``
-(``TypeError`` for objects of the wrong kind) naming the field and the value it got.
-:func:`_round`, :func:`_plain` and :func:`_dumps` give the JSON output its stable form.
+Each check takes the field's name and value and returns the value converted, or raises
+``ValueError`` (``TypeError`` for objects of the wrong kind) naming the field and the value.
 """
 
 from __future__ import annotations
@@ -15,7 +10,7 @@ import json
 import math
 import numbers
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -23,26 +18,27 @@ from masrisk.planning.catalog import AXES
 from masrisk.tiers import TIERS
 
 
-def _threshold(value: Any) -> int:
+def threshold(value: Any) -> int:
+    """Check a small-cell threshold: an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"suppress_below must be an integer >= 1, got {value!r}")
     return int(value)
 
 
-def _count(name: str, value: Any) -> int:
+def count(name: str, value: Any) -> int:
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if real and float(value).is_integer() and value >= 0:
         return int(value)
     raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
 
 
-def _rank(name: str, value: Any) -> int:
-    if _count(name, value) < 1:
+def rank(name: str, value: Any) -> int:
+    if count(name, value) < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
 
 
-def _amount(name: str, value: Any, *, signed: bool = False) -> float:
+def amount(name: str, value: Any, *, signed: bool = False) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
         if math.isfinite(number) and (signed or number >= 0):
@@ -51,7 +47,13 @@ def _amount(name: str, value: Any, *, signed: bool = False) -> float:
     raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
-def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
+def string(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def text(name: str, value: Any, *, optional: bool = False) -> str | None:
     if optional and (value is None or (isinstance(value, float) and math.isnan(value))):
         return None  # NaN: a missing name in a pandas column
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -61,84 +63,117 @@ def _text(name: str, value: Any, *, optional: bool = False) -> str | None:
     raise ValueError(f"{name} must be a non-empty string, got {value!r}")
 
 
-def _choice(name: str, value: Any, options: Sequence[str]) -> str:
+def ids(name: str, value: Any) -> tuple[str, ...]:
+    return tuple(text(name, v) for v in value)
+
+
+def choice(name: str, value: Any, options: Sequence[str]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value
 
 
-def _items(name: str, value: Any, kind: type) -> tuple:
-    items = tuple(value)
-    wrong = [item for item in items if not isinstance(item, kind)]
+def items(name: str, value: Any, kind: type) -> tuple:
+    found = tuple(value)
+    wrong = [item for item in found if not isinstance(item, kind)]
     if wrong:
         raise TypeError(f"{name} must hold {kind.__name__} objects, got {wrong[0]!r}")
-    return items
+    return found
 
 
-def _set(obj: object, **values: Any) -> None:
-    for name, value in values.items():
-        object.__setattr__(obj, name, value)
-
-
-def _round(value: float, digits: int) -> float:
-    return round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _plain(value: Any) -> Any:
-    """Return ``value`` as JSON-safe Python (numpy scalars unwrapped, non-finite as None)."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float):
-        return _round(value, 6) if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int)):
-        return value
-    raise TypeError(f"solver details must be JSON-like, got {value!r}")
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _tiers(value: Mapping[str, Any]) -> dict[str, int]:
+def tiers(name: str, value: Mapping[str, Any]) -> dict[str, int]:
     unknown = sorted(set(value) - set(TIERS))
     if unknown:
-        raise ValueError(f"unknown tiers {unknown}; tiers are {', '.join(TIERS)}")
-    return {tier: _count(f"tiers[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
+        raise ValueError(f"unknown {name} {unknown}; tiers are {', '.join(TIERS)}")
+    return {tier: count(f"{name}[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
 
 
-def _from_dict(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    names = [f.name for f in fields(cls)]
-    missing = [name for name in names if name not in data]
-    if missing:
-        raise ValueError(f"{cls.__name__}: missing keys {', '.join(missing)}")
-    return {name: data[name] for name in names}
-
-
-def _territories(value: Any) -> tuple[tuple[str, int], ...]:
-    territories = tuple((_text("territory_id", t), _rank("phase", p)) for t, p in value)
-    repeated = sorted(t for t, n in Counter(t for t, _ in territories).items() if n > 1)
+def territories(name: str, value: Any) -> tuple[tuple[str, int], ...]:
+    pairs = tuple((text("territory_id", t), rank("phase", p)) for t, p in value)
+    repeated = sorted(t for t, n in Counter(t for t, _ in pairs).items() if n > 1)
     if repeated:
-        raise ValueError(f"territories listed more than once: {', '.join(repeated[:5])}")
-    return territories
+        raise ValueError(f"{name} listed more than once: {', '.join(repeated[:5])}")
+    return pairs
 
 
-def _by_axis(value: Mapping[str, Any]) -> dict[str, dict]:
+def by_axis(name: str, value: Mapping[str, Any]) -> dict[str, dict]:
     unknown = sorted(set(value) - set(AXES))
     if unknown:
-        raise ValueError(f"unknown axes {unknown}; axes are {', '.join(AXES)}")
+        raise ValueError(f"unknown {name} keys {unknown}; axes are {', '.join(AXES)}")
     return {
         axis: {
-            "persons": _count(f"{axis} persons", value.get(axis, {}).get("persons", 0)),
-            "hours": _amount(f"{axis} hours", value.get(axis, {}).get("hours", 0.0)),
+            "persons": count(f"{name}[{axis!r}] persons", value.get(axis, {}).get("persons", 0)),
+            "hours": amount(f"{name}[{axis!r}] hours", value.get(axis, {}).get("hours", 0.0)),
         }
         for axis in AXES
     }
 
 
-def _phases(value: Mapping[Any, Any]) -> dict[int, int]:
-    phases = {_rank("phase", k): _count("territories", v) for k, v in value.items()}
-    return dict(sorted(phases.items()))
+def phases(name: str, value: Mapping[Any, Any]) -> dict[int, int]:
+    checked = {rank(f"{name} key", k): count(f"{name}[{k!r}]", v) for k, v in value.items()}
+    return dict(sorted(checked.items()))
+
+
+def solver(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    return plain(dict(sorted(value.items())))
+
+
+def optional_text(name: str, value: Any) -> str | None:
+    return text(name, value, optional=True)
+
+
+#: The check of a field by its annotation, unless the record names another.
+_BY_TYPE = {"str": text, "str | None": optional_text, "int": count, "float": amount}
+
+
+def check_fields(record: Any, label: str = "", **checks: Callable[[str, Any], Any]) -> None:
+    """Set each field of a frozen record to what its check returns (``label`` + name in errors)."""
+    for f in fields(record):
+        check = checks.get(f.name) or _BY_TYPE[f.type]
+        object.__setattr__(record, f.name, check(f"{label}{f.name}", getattr(record, f.name)))
+
+
+def rounded(value: float, digits: int) -> float:
+    return round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` as JSON-safe Python (numpy scalars unwrapped, non-finite as None)."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return rounded(value, 6) if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise TypeError(f"solver details must be JSON-like, got {value!r}")
+
+
+def as_data(record: Any, digits: Mapping[str, int]) -> dict[str, Any]:
+    """Return a record's fields as JSON-safe data, the floats of ``digits`` rounded."""
+    data = {}
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if field.name in digits:
+            value = rounded(value, digits[field.name])
+        elif isinstance(value, tuple):
+            value = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+        elif isinstance(value, dict):
+            value = dict(value)
+        data[field.name] = value
+    return data
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def from_data(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = [f.name for f in fields(cls)]
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise ValueError(f"{cls.__name__}: missing keys {', '.join(missing)}")
+    return {name: data[name] for name in names}

@@ -1,33 +1,21 @@
 """Capacity allocation: team-hours across territories and interventions (planner step 5).
 
-:func:`allocate` chooses how many persons each territory covers with each intervention so that
-the expected events averted are as many as possible, under each district's team-hours and a
-minimum coverage per intervention. It solves a mixed-integer programme with HiGHS
-(``scipy.optimize.milp``)::
+:func:`allocate` chooses the persons covered with HiGHS (``scipy.optimize.milp``)::
 
     maximise    sum over t, i of benefit[t, i] * x[t, i]
     subject to  floor(min_coverage[i] * eligible[t, i]) <= x[t, i] <= eligible[t, i], integer
                 sum over t in district d, and i, of hours[i] * x[t, i] <= capacity[d]
 
-:func:`greedy_allocation` is the baseline: minimums first, then persons in order of benefit per
-hour. Its fractional version is the linear relaxation (districts do not share hours, so it is
-one fractional knapsack per district), which gives an upper bound and each district's price of
-an hour. :func:`allocate` uses both to fix, before calling HiGHS, every cell whose reduced cost
-shows it cannot change in a plan at least as good as the greedy one; the optimum is unchanged
-and the programme HiGHS sees is a tenth of the size or less.
+:func:`greedy_allocation` is the baseline, minimums first, then benefit per hour.
 
 Examples
 --------
 >>> import numpy as np
 >>> from masrisk.planning.allocation import AllocationProblem, allocate
 >>> problem = AllocationProblem(
-...     benefit=np.array([[0.30, 0.10], [0.20, 0.05]]),
-...     eligible=np.array([[2, 10], [3, 10]]),
-...     hours=np.array([2.0, 0.5]),
-...     district=np.array([0, 0]),
-...     capacity=np.array([10.0]),
-...     min_coverage=np.array([0.0, 0.2]),
-... )
+...     benefit=np.array([[0.30, 0.10], [0.20, 0.05]]), eligible=np.array([[2, 10], [3, 10]]),
+...     hours=np.array([2.0, 0.5]), district=np.array([0, 0]), capacity=np.array([10.0]),
+...     min_coverage=np.array([0.0, 0.2]))
 >>> result = allocate(problem, gap=0.0)
 >>> result.persons
 array([[ 2, 10],
@@ -46,13 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from masrisk.planning._allocation_checks import (
-    AllocationError,
-    InfeasibleAllocationError,
-    InvalidProblemError,
-    _checked,
-    _frozen,
-)
+from masrisk.exceptions import MasriskError
+from masrisk.planning._allocation_checks import _checked, _frozen
 from masrisk.planning._allocation_reduction import (
     _TOL,
     _by_district,
@@ -73,20 +56,47 @@ __all__ = [
 ]
 
 
+class AllocationError(MasriskError):
+    """The solver returned no usable allocation (e.g. the time limit came before any plan)."""
+
+
+class InvalidProblemError(AllocationError, ValueError):
+    """Arrays of an :class:`AllocationProblem` have a wrong shape, sign or type (all listed)."""
+
+
+class InfeasibleAllocationError(AllocationError, ValueError):
+    """The minimum coverage alone needs more team-hours than some districts have.
+
+    ``districts`` are the codes of the districts short of hours, ``needed`` the team-hours their
+    minimums need and ``available`` the team-hours they have.
+    """
+
+    def __init__(self, districts: Any, needed: Any, available: Any) -> None:
+        self.districts = tuple(int(d) for d in districts)
+        self.needed = tuple(float(h) for h in needed)
+        self.available = tuple(float(h) for h in available)
+        lines = [
+            f"district {d}: {n:,.2f} h needed for the minimums, {a:,.2f} h available"
+            for d, n, a in zip(self.districts, self.needed, self.available, strict=True)
+        ]
+        short = f"{len(lines)} district{'s' if len(lines) != 1 else ''}"
+        head = f"minimum coverage needs more team-hours than {short} have:"
+        tail = "lower min_coverage or add capacity to these districts"
+        super().__init__("\n  ".join([head, *lines, tail]))
+
+
 @dataclass(frozen=True, eq=False)
 class AllocationProblem:
     """Who can be covered, what it is worth, what it costs and the hours each district has.
 
-    The arrays are checked and copied (read-only) when the problem is built.
+    The arrays are checked when the problem is built (:class:`InvalidProblemError` lists every
+    wrong shape, negative or non-finite value, fractional count and code) and copied read-only.
 
     Parameters
     ----------
-    benefit : ndarray of shape (T, I)
+    benefit, eligible : ndarray of shape (T, I)
         Expected events averted per person covered in territory ``t`` with intervention ``i``,
-        >= 0.
-    eligible : ndarray of shape (T, I)
-        Whole number of persons eligible in territory ``t`` for intervention ``i``: the upper
-        bound of the persons covered.
+        and the whole number of persons eligible there: the most that can be covered.
     hours : ndarray of shape (I,)
         Team-hours per person covered with each intervention, > 0.
     district : ndarray of shape (T,)
@@ -94,15 +104,7 @@ class AllocationProblem:
     capacity : ndarray of shape (D,)
         Team-hours available in each district, >= 0.
     min_coverage : ndarray of shape (I,) or (T, I)
-        Share in [0, 1]: each territory covers at least ``floor(min_coverage[i] *
-        eligible[t, i])`` persons with intervention ``i`` (``min_coverage[t, i]`` when given
-        per territory).
-
-    Raises
-    ------
-    InvalidProblemError
-        If an array has a wrong shape, a negative or non-finite value, a fractional person
-        count, or a district code without capacity; the message lists them all.
+        Share in [0, 1] of the eligible that each territory must cover (rounded down).
     """
 
     benefit: np.ndarray
@@ -113,19 +115,20 @@ class AllocationProblem:
     min_coverage: np.ndarray
 
     def __post_init__(self) -> None:
-        for name, array in _checked(self).items():
+        arrays, problems = _checked(self)
+        if problems:
+            n = len(problems)
+            head = f"invalid allocation problem: {n} problem{'s' if n != 1 else ''}"
+            raise InvalidProblemError("\n  ".join([head, *problems]))
+        for name, array in arrays.items():
             object.__setattr__(self, name, array)
 
     @property
     def minimum(self) -> np.ndarray:
-        """Persons each territory must cover with each intervention, shape (T, I).
-
-        ``floor(min_coverage[i] * eligible[t, i])``, with a 1e-9 allowance so that a share
-        such as 0.29 of 100 persons gives 29 rather than 28 through floating-point rounding.
-        """
+        """Persons each territory must cover, ``floor(min_coverage * eligible)``, shape (T, I)."""
         coverage = self.min_coverage if self.min_coverage.ndim == 2 else self.min_coverage[None]
-        share = coverage * self.eligible
-        return np.minimum(np.floor(share + 1e-9).astype("int64"), self.eligible)
+        share = coverage * self.eligible + 1e-9  # 0.29 of 100 persons is 29 despite rounding
+        return np.minimum(np.floor(share).astype("int64"), self.eligible)
 
     def minimum_hours(self) -> np.ndarray:
         """Team-hours the minimum coverage needs in each district, shape (D,)."""
@@ -148,21 +151,17 @@ class Allocation:
 
     Attributes
     ----------
-    persons : ndarray of int64, shape (T, I)
-        Persons covered.
-    hours : ndarray of float64, shape (T, I)
-        Team-hours spent: ``persons * hours_per_person``.
+    persons, hours : ndarray of shape (T, I)
+        Persons covered (int64) and team-hours spent: ``persons * hours_per_person``.
     events_averted : float
         Expected events averted, ``sum(benefit * persons)``.
     status : str
-        ``"optimal"`` (solved to the requested gap), ``"time limit (feasible)"`` (the best plan
-        found when the time limit came) or ``"greedy"`` (from :func:`greedy_allocation`).
+        ``"optimal"`` (to the requested gap), ``"time limit (feasible)"`` (the best plan found
+        in time) or ``"greedy"`` (:func:`greedy_allocation`).
     gap : float
-        Relative gap between the bound and ``events_averted``, as the solver reports it (0 when
-        proven optimal); at most the ``gap`` asked of :func:`allocate` when ``"optimal"``.
+        Relative gap between ``bound`` and ``events_averted`` (0 when proven optimal).
     seconds : float
-        Wall-clock seconds spent in :func:`allocate` or :func:`greedy_allocation` (the arrays
-        are checked earlier, when the problem is built).
+        Wall-clock seconds spent solving (not checking the problem).
     bound : float
         Upper bound on the events averted by any feasible plan: the solver's dual bound, or
         the linear relaxation's value if that is lower.
@@ -178,15 +177,10 @@ class Allocation:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary: events averted, status, gap, bound, seconds and totals."""
-        return {
-            "events_averted": self.events_averted,
-            "status": self.status,
-            "gap": self.gap,
-            "bound": self.bound,
-            "seconds": self.seconds,
-            "persons": int(self.persons.sum()),
-            "hours": float(self.hours.sum()),
+        facts = {
+            k: getattr(self, k) for k in ("events_averted", "status", "gap", "bound", "seconds")
         }
+        return facts | {"persons": int(self.persons.sum()), "hours": float(self.hours.sum())}
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported lazily
         """Return one row per covered cell: territory, intervention, persons, hours."""
@@ -211,19 +205,24 @@ def _result(
     problem: AllocationProblem,
     persons: np.ndarray,
     status: str,
+    start: float,
     *,
-    gap: float,
-    seconds: float,
-    bound: float,
+    bound: float = -math.inf,
+    gap: float | None = None,
 ) -> Allocation:
+    """Return the allocation of ``persons``; its gap is measured against ``bound`` if not given."""
     persons = _frozen(persons.astype("int64"))
+    value = float((problem.benefit * persons).sum())
+    bound = max(bound, value)
+    if gap is None or not np.isfinite(gap):
+        gap = _relative_gap(value, bound)
     return Allocation(
         persons=persons,
         hours=_frozen(persons * problem.hours[np.newaxis, :]),
-        events_averted=float((problem.benefit * persons).sum()),
+        events_averted=value,
         status=status,
-        gap=gap,
-        seconds=seconds,
+        gap=max(float(gap), 0.0),
+        seconds=time.perf_counter() - start,
         bound=bound,
     )
 
@@ -246,12 +245,10 @@ def allocate(
 ) -> Allocation:
     """Allocate each district's team-hours to maximise expected events averted.
 
-    The greedy plan and the linear relaxation first fix every cell whose reduced cost shows
-    it cannot move in a plan at least as good as the greedy one (about 3,000 of 33,000 cells
-    stay free in a city-sized test); HiGHS then solves the rest. The result is never worse
-    than :func:`greedy_allocation`. Cells with no benefit get exactly their minimum. HiGHS is
-    deterministic: the same problem gives the same plan, unless the time limit stops the
-    search.
+    The greedy plan and the linear relaxation first fix every cell that cannot move in a plan
+    at least as good (about 3,000 of 33,000 cells stay free in a city-sized test); HiGHS solves
+    the rest, deterministically unless the time limit stops it. The result is never worse than
+    :func:`greedy_allocation`; cells with no benefit get their minimum.
 
     Parameters
     ----------
@@ -260,8 +257,7 @@ def allocate(
     gap : float, default 0.01
         Relative optimality gap at which the solver stops (0 to prove optimality).
     time_limit : float, default 30.0
-        Seconds after which the solver stops with the best plan found so far (counted from the
-        call, so the bound tightening before the solver is included).
+        Seconds from the call after which the solver stops with the best plan found so far.
 
     Returns
     -------
@@ -271,8 +267,7 @@ def allocate(
     Raises
     ------
     InfeasibleAllocationError
-        If the minimum coverage alone needs more hours than a district has (checked before
-        solving; the message names the districts, hours needed and hours available).
+        If the minimum coverage alone needs more hours than a district has.
     AllocationError
         If the solver stops without any feasible plan.
     """
@@ -283,24 +278,20 @@ def allocate(
     problem.check_minimums()
     greedy = _greedy_persons(problem)
     lo, hi, relaxed = _tightened_bounds(problem, greedy)
-    persons, n_i = lo.copy(), lo.shape[1]
     cells = np.flatnonzero((hi > lo).ravel())
     if cells.size == 0:  # the greedy plan is the only candidate left: optimal
-        value = float((problem.benefit * persons).sum())
-        seconds = time.perf_counter() - start
-        return _result(problem, persons, "optimal", gap=0.0, seconds=seconds, bound=value)
-    fixed = persons.ravel().copy()
-    fixed[cells] = 0
-    fixed = fixed.reshape(persons.shape)
+        return _result(problem, lo, "optimal", start)
+    fixed = lo.copy()
+    np.put(fixed, cells, 0)
     benefit = problem.benefit.ravel()[cells]
     scale = float(benefit.max())  # objective coefficients near 1 suit the solver's tolerances
     # The fixed cells' events enter as one more column, fixed at 1, so that the solver's gap
     # and bound are those of the whole plan.
     cost = np.r_[-benefit, -(problem.benefit * fixed).sum()] / scale
-    t = cells // n_i
     remaining = max(float(time_limit) - (time.perf_counter() - start), 1e-3)
+    t, i = np.divmod(cells, lo.shape[1])
     matrix = sparse.csr_array(
-        (problem.hours[cells % n_i], (problem.district[t], np.arange(cells.size))),
+        (problem.hours[i], (problem.district[t], np.arange(cells.size))),
         shape=(len(problem.capacity), cells.size + 1),
     )
     res = optimize.milp(
@@ -319,53 +310,27 @@ def allocate(
             f"the solver found no feasible allocation (status {res.status}: {res.message}); "
             "raise time_limit or check the capacities"
         )
+    persons = lo.copy()
     np.put(persons, cells, np.rint(res.x[:-1]).astype("int64"))
     persons = _repair(problem, persons)
-    value = float((problem.benefit * persons).sum())
-    reached = res.get("mip_gap")
-    if value < float((problem.benefit * greedy).sum()):  # stopped within the gap, below greedy
-        persons, value, reached = greedy, float((problem.benefit * greedy).sum()), None
     dual = res.get("mip_dual_bound")
     bound = -float(dual) * scale if dual is not None and np.isfinite(dual) else math.inf
-    bound = max(min(bound, float(relaxed.sum())), value)
-    if reached is None or not np.isfinite(reached):
-        reached = _relative_gap(value, bound)
+    bound = min(bound, float(relaxed.sum()))
     status = "optimal" if res.status == 0 else "time limit (feasible)"
-    seconds = time.perf_counter() - start
-    return _result(
-        problem, persons, status, gap=max(float(reached), 0.0), seconds=seconds, bound=bound
-    )
+    if (problem.benefit * persons).sum() < (problem.benefit * greedy).sum():
+        return _result(problem, greedy, status, start, bound=bound)  # stopped below greedy
+    return _result(problem, persons, status, start, bound=bound, gap=res.get("mip_gap"))
 
 
 def greedy_allocation(problem: AllocationProblem) -> Allocation:
     """Allocate by benefit per hour: the baseline that :func:`allocate` must equal or beat.
 
-    Each territory first covers its minimums; then cells are filled in decreasing order of
-    benefit per hour (ties by position), each with as many persons as its district's remaining
-    hours allow. ``bound`` is the linear relaxation's value, which no plan can exceed, and
-    ``gap`` is measured against it.
-
-    Parameters
-    ----------
-    problem : AllocationProblem
-        Benefits, eligible persons, hours per person, districts and their capacity.
-
-    Returns
-    -------
-    Allocation
-        With ``status`` ``"greedy"``.
-
-    Raises
-    ------
-    InfeasibleAllocationError
-        If the minimum coverage alone needs more hours than a district has.
+    Each territory first covers its minimums; then cells are filled in decreasing benefit per
+    hour (ties by position) while the district has hours. The result's ``status`` is
+    ``"greedy"``; its ``bound`` is the linear relaxation's value, which no plan can exceed.
+    Raises :class:`InfeasibleAllocationError` as :func:`allocate` does.
     """
     start = time.perf_counter()
     problem.check_minimums()
-    persons = _greedy_persons(problem)
-    value = float((problem.benefit * persons).sum())
-    bound = max(float(_relaxation(problem)[0].sum()), value)
-    seconds = time.perf_counter() - start
-    return _result(
-        problem, persons, "greedy", gap=_relative_gap(value, bound), seconds=seconds, bound=bound
-    )
+    bound = float(_relaxation(problem)[0].sum())
+    return _result(problem, _greedy_persons(problem), "greedy", start, bound=bound)

@@ -1,19 +1,7 @@
 """The interventions catalogue: what the teams can offer, to whom, at what cost and effect.
 
-Each :class:`Intervention` belongs to one of the five axes of care of MAS-Bienestar
-(:data:`AXES`), one risk route of Colombia's RIAS (:data:`ROUTES`; ``general`` for what is
-offered to everyone) and one setting (:data:`SETTINGS`) at a level of care (1 to 3, as in
-Mexico's three levels). It says who is eligible - life-course stages, sex, tiers, ages in
-completed years, and conditions or care gaps of which at least one must be present
-(``requires_any``: features at 0.5 or more) - how many team-hours it takes per person covered
-over the plan's 12 months, by how much it lowers that person's risk of the outcome (a
-conservative relative risk reduction, with its source), and the share of eligible persons a
-territory must reach when it is offered.
-
 The shipped catalogue is ``configs/interventions.yaml`` (:func:`load_catalog`); a catalogue
-must cover every axis, every route and every life-course stage.
-:func:`~masrisk.planning.eligibility_rules.eligibility` turns a table of persons into one boolean
-column per intervention.
+covers every axis of care (:data:`AXES`), risk route (:data:`ROUTES`) and life-course stage.
 
 Examples
 --------
@@ -32,11 +20,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from masrisk.codes import LIFE_COURSE_STAGES
 from masrisk.config import read_yaml
@@ -44,7 +33,7 @@ from masrisk.exceptions import ConfigError
 from masrisk.planning._catalog_checks import (
     _describe,
     _duplicate_names,
-    _feature_problem,
+    _features,
     _subset,
     _uncovered,
 )
@@ -92,6 +81,10 @@ STAGE_COLUMN, SEX_COLUMN, AGE_COLUMN, TIER_COLUMN = "ind_life_stage", "ind_sex",
 REQUIRES_THRESHOLD = 0.5
 _CATALOG_FILE = "interventions.yaml"
 
+_Stages = Annotated[tuple[str, ...], AfterValidator(partial(_subset, known=STAGES, what="stage"))]
+_Tiers = Annotated[tuple[str, ...], AfterValidator(partial(_subset, known=TIERS, what="tier"))]
+_Features = Annotated[tuple[str, ...], AfterValidator(_features)]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -102,34 +95,25 @@ class Intervention(_Strict):
 
     Parameters
     ----------
-    name : str
-        Unique snake_case name (``"prenatal_control"``).
-    description : str
-        One line, in English.
-    axis : str
-        Axis of care (:data:`AXES`): promotion, prevention, diagnosis_treatment,
-        rehabilitation or palliative_care.
-    route : str
-        Risk route (:data:`ROUTES`), or ``"general"``.
-    setting : {"home", "community", "primary_care", "specialist"}
-        Where it is delivered.
+    name, description : str
+        Unique snake_case name (``"prenatal_control"``); one line, in English.
+    axis, route, setting : str
+        Axis of care (:data:`AXES`), risk route (:data:`ROUTES`, ``"general"`` for everyone)
+        and where it is delivered (:data:`SETTINGS`).
     level_of_care : {1, 2, 3}
         Level of care that delivers it (Mexico's first, second and third levels).
-    stages : tuple of str
-        Eligible life-course stages; all of them when left out.
+    stages, tiers : tuple of str
+        Eligible life-course stages and tiers (:data:`masrisk.tiers.TIERS`); all if left out.
     sex : {"F", "M"} or None
         Eligible sex; anyone when left out.
-    tiers : tuple of str
-        Eligible tiers of the risk pyramid (:data:`masrisk.tiers.TIERS`); all when left out.
     min_age, max_age : int or None
         Eligible ages in completed years, both included.
     requires_any : tuple of str
-        Features of :func:`masrisk.features.feature_catalog` of which at least one must be
-        0.5 or more (a condition, a care gap, a family situation); none when left out.
-    hours_per_person : float
-        Team-hours per person covered over the plan's 12 months, travel included.
-    relative_risk_reduction : float
-        Conservative reduction of the person's 12-month risk of the outcome, in (0, 0.5).
+        Features (:func:`masrisk.features.feature_catalog`) of which at least one must be 0.5
+        or more: a condition, a care gap, a family situation; none when left out.
+    hours_per_person, relative_risk_reduction : float
+        Team-hours per person covered over the plan's 12 months, travel included, and the
+        conservative reduction of the person's 12-month risk of the outcome, in (0, 0.5).
     min_coverage : float
         Share of eligible persons a territory must reach when the intervention is offered.
     source : str
@@ -142,36 +126,16 @@ class Intervention(_Strict):
     route: Route
     setting: Setting
     level_of_care: int = Field(default=1, ge=1, le=3)
-    stages: tuple[str, ...] = STAGES
+    stages: _Stages = STAGES
     sex: Literal["F", "M"] | None = None
-    tiers: tuple[str, ...] = TIERS
+    tiers: _Tiers = TIERS
     min_age: int | None = Field(default=None, ge=0, le=120)
     max_age: int | None = Field(default=None, ge=0, le=120)
-    requires_any: tuple[str, ...] = ()
+    requires_any: _Features = ()
     hours_per_person: float = Field(gt=0, le=500)
     relative_risk_reduction: float = Field(gt=0, lt=0.5)
     min_coverage: float = Field(default=0.0, ge=0, le=1)
     source: str = Field(min_length=1)
-
-    @field_validator("stages")
-    @classmethod
-    def _stages_are_known(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
-        return _subset(stages, STAGES, "stage")
-
-    @field_validator("tiers")
-    @classmethod
-    def _tiers_are_known(cls, tiers: tuple[str, ...]) -> tuple[str, ...]:
-        return _subset(tiers, TIERS, "tier")
-
-    @field_validator("requires_any")
-    @classmethod
-    def _features_are_known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        problems = [p for name in names if (p := _feature_problem(name))]
-        if problems:
-            raise ValueError("; ".join(problems))
-        if len(set(names)) < len(names):
-            raise ValueError("a feature is listed twice")
-        return names
 
     @model_validator(mode="after")
     def _ages_fit_the_stages(self) -> Intervention:
@@ -179,15 +143,13 @@ class Intervention(_Strict):
         high = 120 if self.max_age is None else self.max_age
         if low > high:
             raise ValueError(f"min_age ({low}) is above max_age ({high})")
-        if not any(first <= high and low <= last for first, last in self._stage_ages()):
+        ages = [LIFE_COURSE_STAGES[stage] for stage in self.stages]
+        if not any(first <= high and low <= last for first, last in ages):
             raise ValueError(
                 f"no age in {low}-{high} falls in the stages {', '.join(self.stages)}, "
                 "so nobody would be eligible"
             )
         return self
-
-    def _stage_ages(self) -> list[tuple[int, int]]:
-        return [LIFE_COURSE_STAGES[stage] for stage in self.stages]
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -204,10 +166,10 @@ class Intervention(_Strict):
     def eligibility_text(self) -> str:
         """Say in a few words who is eligible (``"F, 50-69 y, with ind_gap_mammography"``)."""
         parts = [self.sex] if self.sex else []
-        if (self.min_age, self.max_age) != (None, None):
-            low = "" if self.min_age is None else self.min_age
-            high = "" if self.max_age is None else self.max_age
-            parts.append(f"{low}-{high} y" if high != "" else f"{low}+ y")
+        if self.max_age is not None:
+            parts.append(f"{'' if self.min_age is None else self.min_age}-{self.max_age} y")
+        elif self.min_age is not None:
+            parts.append(f"{self.min_age}+ y")
         if self.stages != STAGES:
             parts.append("/".join(self.stages))
         if self.tiers != TIERS:
@@ -233,15 +195,10 @@ class Intervention(_Strict):
 
 
 class InterventionCatalog(_Strict):
-    """A validated catalogue of interventions.
+    """A validated catalogue of interventions, in the order they are shown.
 
     Names are unique, and the catalogue covers every axis (:data:`AXES`), every route
     (:data:`ROUTES`) and every life-course stage (:data:`STAGES`).
-
-    Parameters
-    ----------
-    interventions : tuple of Intervention
-        The interventions, in the order they are shown.
     """
 
     interventions: tuple[Intervention, ...] = Field(min_length=1)
@@ -277,21 +234,14 @@ class InterventionCatalog(_Strict):
 
     @property
     def required_columns(self) -> tuple[str, ...]:
-        """Columns of the persons table that eligibility reads for this catalogue.
-
-        See :func:`masrisk.planning.eligibility_rules.eligibility`.
-        """
+        """Columns of the persons table that :func:`~masrisk.planning.eligibility` reads."""
         return tuple(dict.fromkeys(c for i in self.interventions for c in i.required_columns))
 
     def to_frame(self) -> pd.DataFrame:
-        """Return one row per intervention, for notebooks and documentation.
+        """Return one row per intervention, in catalogue order, for notebooks and documentation.
 
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``name, axis, route, setting, level_of_care, hours_per_person,
-            relative_risk_reduction, min_coverage, source, eligible`` (``eligible`` says who,
-            in words), in catalogue order.
+        The columns are the fields, with who is eligible in words (``eligible``) in place of
+        ``description``, ``stages``, ``sex``, ``tiers``, the ages and ``requires_any``.
 
         Examples
         --------
@@ -300,17 +250,8 @@ class InterventionCatalog(_Strict):
         >>> list(frame.columns[:5])
         ['name', 'axis', 'route', 'setting', 'level_of_care']
         """
-        columns = [
-            "name",
-            "axis",
-            "route",
-            "setting",
-            "level_of_care",
-            "hours_per_person",
-            "relative_risk_reduction",
-            "min_coverage",
-            "source",
-        ]
+        hidden = ("description", "stages", "sex", "tiers", "min_age", "max_age", "requires_any")
+        columns = [c for c in Intervention.model_fields if c not in hidden]
         rows = [
             [getattr(i, c) for c in columns] + [i.eligibility_text()] for i in self.interventions
         ]
@@ -333,20 +274,10 @@ def catalog_path() -> Path:
 def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> InterventionCatalog:
     """Read and validate an interventions catalogue.
 
-    Parameters
-    ----------
-    source : str, pathlib.Path, dict or None
-        ``None`` or ``"default"`` for the shipped ``configs/interventions.yaml``; the path of
-        a YAML file; or the catalogue as a dictionary (``{"interventions": [...]}``).
-
-    Returns
-    -------
-    InterventionCatalog
-
-    Raises
-    ------
-    masrisk.ConfigError
-        Naming every bad key (``interventions[3].axis: ...``) and the file it came from.
+    ``source`` is ``None`` or ``"default"`` for the shipped ``configs/interventions.yaml``, the
+    path of a YAML file, or the catalogue as a dictionary (``{"interventions": [...]}``). Raises
+    :class:`masrisk.ConfigError` naming every bad key (``interventions[3].axis: ...``) and the
+    file it came from.
     """
     where: str | None = None
     if isinstance(source, Mapping):

@@ -1,29 +1,19 @@
 """Plan documents: one plan per community and a city-wide summary (planner step 6).
 
-A :class:`CommunityPlan` holds what a field team needs for one territory: population and
-households, the risk pyramid, the drivers of risk in words, the interventions by axis with
-persons and team-hours, the households to visit first, the rollout phase and the expected events
-averted. A :class:`CitySummary` holds the territories in priority order and the totals.
+A :class:`CommunityPlan` holds what a field team needs for one territory; a
+:class:`CitySummary` the territories in priority order and the totals.
 
-Each renders three ways:
-
-- ``to_dict()`` / ``to_json()``: the internal, machine-readable output. It keeps **exact**
-  counts (no suppression); floats are rounded (hours to 2 decimals, events to 3, log-odds to 4)
-  and keys are sorted, so the same plan always gives the same bytes.
-- ``to_markdown()`` / ``to_html()`` (and ``_repr_html_`` in Jupyter): the public pages, built
-  by :mod:`masrisk.planning.render`. Every count of persons, households or events above 0 and
-  below ``suppress_below`` (default 5) is shown as ``"<5"`` (the threshold in the text), see
-  :func:`suppress`; **zero is shown as 0** (a true zero identifies nobody). Expected events,
-  which are fractional, follow the same rule. No share or ratio of a count is shown, and a
-  territory with fewer priority households than the threshold lists none (the list would show
-  how many). Suppression is primary only: a hidden cell may still follow from others (a tier
-  from the population and the other tiers). A driver's "NN% of persons" that stands for 1 to
-  4 persons reads "fewer than 5 persons".
-
-:func:`pseudonymize` replaces household ids by keyed HMAC-SHA256 pseudonyms
-(:meth:`CommunityPlan.pseudonymized`; territory ids are public).
-:func:`~masrisk.planning.writing.write_plans` writes the plans
-directory atomically and refuses territory ids that are not safe file names.
+- ``to_dict()`` / ``to_json()``: the internal output, with **exact** counts; floats are rounded
+  (hours to 2 decimals, events to 3, log-odds to 4) and keys sorted, so the same plan always
+  gives the same bytes.
+- ``to_markdown()`` / ``to_html()``: the public pages (:mod:`masrisk.planning.render`). Every
+  count of persons, households or events above 0 and below ``suppress_below`` (default 5),
+  fractional expected events included, is shown as ``"<5"`` (:func:`suppress`); **zero is
+  shown as 0**. No share or ratio of a count is shown, a territory with fewer priority
+  households than the threshold lists none, and a driver's "NN% of persons" that stands for 1
+  to 4 persons reads "fewer than 5 persons". Suppression is primary only: a hidden cell may
+  still follow from others. Household ids can be pseudonymised
+  (:meth:`CommunityPlan.pseudonymized`); territory ids are public.
 
 Examples
 --------
@@ -51,49 +41,23 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
-from masrisk.planning._document_values import (
-    _amount,
-    _by_axis,
-    _choice,
-    _count,
-    _dumps,
-    _from_dict,
-    _items,
-    _phases,
-    _plain,
-    _rank,
-    _round,
-    _set,
-    _territories,
-    _text,
-    _threshold,
-    _tiers,
-)
+from masrisk.planning import _document_values as field
+from masrisk.planning import render
 from masrisk.planning.catalog import AXES
 from masrisk.planning.privacy import pseudonymize, suppress
 from masrisk.vocabulary import ZONES
 
-__all__ = [
-    "CitySummary",
-    "CommunityPlan",
-    "Driver",
-    "InterventionLine",
-    "pseudonymize",
-    "suppress",
-]
-
-
-# ----------------------------------------------------------------------------- records
+__all__ = ["CitySummary", "CommunityPlan", "Driver", "InterventionLine", "pseudonymize", "suppress"]
 
 
 @dataclass(frozen=True)
 class InterventionLine:
     """One intervention planned in a territory: ``persons`` covered with ``hours`` of team time.
 
-    ``axis`` is one of :data:`masrisk.planning.catalog.AXES`; ``setting`` is where it happens
-    (``home``, ``community``, ``primary_care``, ``specialist``).
+    ``axis`` is one of :data:`~masrisk.planning.catalog.AXES`, ``setting`` of ``SETTINGS``.
     """
 
     name: str
@@ -103,24 +67,11 @@ class InterventionLine:
     hours: float
 
     def __post_init__(self) -> None:
-        _set(
-            self,
-            name=_text("intervention name", self.name),
-            axis=_choice("intervention axis", self.axis, AXES),
-            setting=_text("intervention setting", self.setting),
-            persons=_count("intervention persons", self.persons),
-            hours=_amount("intervention hours", self.hours),
-        )
+        field.check_fields(self, "intervention ", axis=partial(field.choice, options=AXES))
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{name, axis, setting, persons, hours}``, JSON-safe."""
-        return {
-            "name": self.name,
-            "axis": self.axis,
-            "setting": self.setting,
-            "persons": self.persons,
-            "hours": _round(self.hours, 2),
-        }
+        return field.as_data(self, {"hours": 2})
 
 
 @dataclass(frozen=True)
@@ -132,25 +83,27 @@ class Driver:
     contribution: float
 
     def __post_init__(self) -> None:
-        if not isinstance(self.description, str):
-            raise ValueError(f"driver description must be a string, got {self.description!r}")
-        _set(
-            self,
-            feature=_text("driver feature", self.feature),
-            contribution=_amount("driver contribution", self.contribution, signed=True),
-        )
+        signed = partial(field.amount, signed=True)
+        field.check_fields(self, "driver ", description=field.string, contribution=signed)
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{feature, description, contribution}``, JSON-safe."""
-        return {
-            "feature": self.feature,
-            "description": self.description,
-            "contribution": _round(self.contribution, 4),
-        }
+        return field.as_data(self, {"contribution": 4})
+
+
+class _Document:
+    """What both documents share: their JSON text and their view in Jupyter."""
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
+        return field.dumps(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
 @dataclass(frozen=True)
-class CommunityPlan:
+class CommunityPlan(_Document):
     """The integral risk-management plan of one territory (community).
 
     ``tiers`` counts persons per tier (missing tiers count 0); ``priority`` is the territory's
@@ -176,97 +129,55 @@ class CommunityPlan:
     outcome: str
 
     def __post_init__(self) -> None:
-        _set(
+        field.check_fields(
             self,
-            territory_id=_text("territory_id", self.territory_id),
-            name=_text("name", self.name, optional=True),
-            district=_text("district", self.district, optional=True),
-            zone=_choice("zone", self.zone, ZONES),
-            phase=_rank("phase", self.phase),
-            priority=_rank("priority", self.priority),
-            population=_count("population", self.population),
-            households=_count("households", self.households),
-            expected_events=_amount("expected_events", self.expected_events),
-            tiers=_tiers(self.tiers),
-            drivers=_items("drivers", self.drivers, Driver),
-            interventions=_items("interventions", self.interventions, InterventionLine),
-            priority_households=tuple(_text("household id", h) for h in self.priority_households),
-            hours_allocated=_amount("hours_allocated", self.hours_allocated),
-            expected_events_averted=_amount(
-                "expected_events_averted", self.expected_events_averted
-            ),
-            outcome=_text("outcome", self.outcome),
+            zone=partial(field.choice, options=ZONES),
+            phase=field.rank,
+            priority=field.rank,
+            tiers=field.tiers,
+            drivers=partial(field.items, kind=Driver),
+            interventions=partial(field.items, kind=InterventionLine),
+            priority_households=field.ids,
         )
 
     def pseudonymized(self, key: str | bytes) -> CommunityPlan:
-        """Return a copy whose priority households carry :func:`pseudonymize` ids.
-
-        Only household ids identify anyone; territory ids and names are public.
-        """
+        """Return a copy whose household ids (the only ids that identify anyone) are pseudonyms."""
         ids = tuple(pseudonymize(h, key) for h in self.priority_households)
         return replace(self, priority_households=ids)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan as JSON-safe data, with exact counts (internal output)."""
-        return {
-            "territory_id": self.territory_id,
-            "name": self.name,
-            "district": self.district,
-            "zone": self.zone,
-            "phase": self.phase,
-            "priority": self.priority,
-            "population": self.population,
-            "households": self.households,
-            "expected_events": _round(self.expected_events, 3),
-            "tiers": dict(self.tiers),
-            "drivers": [d.to_dict() for d in self.drivers],
-            "interventions": [i.to_dict() for i in self.interventions],
-            "priority_households": list(self.priority_households),
-            "hours_allocated": _round(self.hours_allocated, 2),
-            "expected_events_averted": _round(self.expected_events_averted, 3),
-            "outcome": self.outcome,
-        }
-
-    def to_json(self) -> str:
-        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
-        return _dumps(self.to_dict())
+        digits = {"expected_events": 3, "hours_allocated": 2, "expected_events_averted": 3}
+        return field.as_data(self, digits)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CommunityPlan:
         """Rebuild a plan from :meth:`to_dict` output (e.g. a territory's JSON file)."""
-        values = _from_dict(cls, data)
+        values = field.from_data(cls, data)
         values["drivers"] = tuple(Driver(**d) for d in values["drivers"])
         values["interventions"] = tuple(InterventionLine(**i) for i in values["interventions"])
-        values["priority_households"] = tuple(values["priority_households"])
         return cls(**values)
 
     def to_markdown(self, suppress_below: int = 5, *, households_shown: int = 10) -> str:
         """Return the public page in Markdown; counts below ``suppress_below`` are hidden."""
-        from masrisk.planning import render
-
-        return render.plan_markdown(self, _threshold(suppress_below), households_shown)
+        blocks = render.plan_blocks(self, field.threshold(suppress_below), households_shown)
+        return render.to_markdown(blocks)
 
     def to_html(
         self, suppress_below: int = 5, *, households_shown: int = 10, standalone: bool = False
     ) -> str:
         """Return the public page in HTML: a ``<div>``, or a whole document if ``standalone``."""
-        from masrisk.planning import render
-
-        threshold = _threshold(suppress_below)
-        return render.plan_html(self, threshold, households_shown, standalone=standalone)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+        blocks = render.plan_blocks(self, field.threshold(suppress_below), households_shown)
+        return render.to_html(blocks, standalone=standalone)
 
 
 @dataclass(frozen=True)
-class CitySummary:
+class CitySummary(_Document):
     """The city-wide summary: territories in priority order with their phase, and totals.
 
-    ``by_axis`` maps each axis (:data:`masrisk.planning.catalog.AXES`) to ``{"persons": int,
-    "hours": float}`` (missing axes count 0); ``phases`` maps a phase to its number of
-    territories; ``solver`` holds the allocation's ``status``, ``gap`` and ``seconds`` (any
-    JSON-like facts).
+    ``by_axis`` maps each axis to ``{"persons": int, "hours": float}`` (missing axes count 0);
+    ``phases`` maps a phase to its number of territories; ``solver`` holds JSON-like facts of
+    the allocation (``status``, ``gap``).
     """
 
     outcome: str
@@ -280,22 +191,12 @@ class CitySummary:
     solver: dict
 
     def __post_init__(self) -> None:
-        territories = _territories(self.territories)
-        by_axis = _by_axis(self.by_axis)
-        phases = _phases(self.phases)
-        _set(
+        field.check_fields(
             self,
-            outcome=_text("outcome", self.outcome),
-            territories=territories,
-            total_hours=_amount("total_hours", self.total_hours),
-            capacity_hours=_amount("capacity_hours", self.capacity_hours),
-            expected_events=_amount("expected_events", self.expected_events),
-            expected_events_averted=_amount(
-                "expected_events_averted", self.expected_events_averted
-            ),
-            by_axis=by_axis,
-            phases=phases,
-            solver=_plain(dict(sorted(self.solver.items()))),
+            territories=field.territories,
+            by_axis=field.by_axis,
+            phases=field.phases,
+            solver=field.solver,
         )
 
     @classmethod
@@ -329,29 +230,21 @@ class CitySummary:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as JSON-safe data, with exact counts (internal output)."""
+        digits = {"total_hours": 2, "capacity_hours": 2}
         return {
-            "outcome": self.outcome,
+            **field.as_data(self, digits | {"expected_events": 3, "expected_events_averted": 3}),
             "territories": [{"territory_id": t, "phase": p} for t, p in self.territories],
-            "total_hours": _round(self.total_hours, 2),
-            "capacity_hours": _round(self.capacity_hours, 2),
-            "expected_events": _round(self.expected_events, 3),
-            "expected_events_averted": _round(self.expected_events_averted, 3),
             "by_axis": {
-                axis: {"persons": v["persons"], "hours": _round(v["hours"], 2)}
+                axis: {"persons": v["persons"], "hours": field.rounded(v["hours"], 2)}
                 for axis, v in self.by_axis.items()
             },
             "phases": {str(k): v for k, v in self.phases.items()},
-            "solver": self.solver,
         }
-
-    def to_json(self) -> str:
-        """Return :meth:`to_dict` as JSON text: sorted keys, 2-space indent, final newline."""
-        return _dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CitySummary:
         """Rebuild a summary from :meth:`to_dict` output (``summary.json``)."""
-        values = _from_dict(cls, data)
+        values = field.from_data(cls, data)
         values["territories"] = tuple((t["territory_id"], t["phase"]) for t in data["territories"])
         values["phases"] = {int(k): v for k, v in data["phases"].items()}
         return cls(**values)
@@ -360,9 +253,8 @@ class CitySummary:
         self, suppress_below: int = 5, *, plans: Sequence[CommunityPlan] | None = None
     ) -> str:
         """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
-        from masrisk.planning import render
-
-        return render.summary_markdown(self, _threshold(suppress_below), plans)
+        blocks = render.summary_blocks(self, field.threshold(suppress_below), plans)
+        return render.to_markdown(blocks)
 
     def to_html(
         self,
@@ -372,10 +264,5 @@ class CitySummary:
         standalone: bool = False,
     ) -> str:
         """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
-        from masrisk.planning import render
-
-        threshold = _threshold(suppress_below)
-        return render.summary_html(self, threshold, plans, standalone=standalone)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+        blocks = render.summary_blocks(self, field.threshold(suppress_below), plans)
+        return render.to_html(blocks, standalone=standalone)

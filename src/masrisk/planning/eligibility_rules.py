@@ -1,25 +1,15 @@
 """Eligibility: which persons each intervention of the catalogue can reach.
 
-:func:`eligibility` turns a table of persons into one boolean column per intervention of an
-:class:`~masrisk.planning.catalog.InterventionCatalog`. A person is eligible when their
-life-course stage, sex, tier and age in completed years are among the intervention's, and at
-least one of its ``requires_any`` features (a condition, a care gap) is 0.5 or more.
-
 Examples
 --------
 >>> import pandas as pd
 >>> from masrisk.planning import eligibility, load_catalog
 >>> screening = load_catalog()["mammography_screening"]
->>> persons = pd.DataFrame(
-...     {
-...         "ind_life_stage": ["adultez", "adultez", "vejez"],
-...         "ind_sex": ["F", "M", "F"],
-...         "ind_age": [55.0, 55.0, 71.2],
-...         "tier": ["promotion_prevention"] * 3,
-...         "ind_gap_mammography": [1.0, 0.0, 1.0],
-...     },
-...     index=pd.Index(["P1", "P2", "P3"], name="person_id"),
-... )
+>>> persons = pd.DataFrame({
+...     "ind_life_stage": ["adultez", "adultez", "vejez"], "ind_sex": ["F", "M", "F"],
+...     "ind_age": [55.0, 55.0, 71.2], "tier": ["promotion_prevention"] * 3,
+...     "ind_gap_mammography": [1.0, 0.0, 1.0],
+... }, index=pd.Index(["P1", "P2", "P3"], name="person_id"))
 >>> eligibility([screening], persons)["mammography_screening"].tolist()
 [True, False, False]
 """
@@ -42,6 +32,7 @@ from masrisk.planning.catalog import (
     InterventionCatalog,
 )
 from masrisk.tiers import TIERS
+from masrisk.vocabulary import SEXES
 
 __all__ = ["eligibility"]
 
@@ -51,11 +42,11 @@ def eligibility(
 ) -> pd.DataFrame:
     """Say which persons are eligible for which interventions.
 
-    A person is eligible when their stage, sex, tier and age (in completed years) are among
-    the intervention's, and at least one of its ``requires_any`` features is 0.5 or more. A
-    missing value (NaN) fails every rule that reads it: a person of unknown age is not
-    eligible for an intervention with age limits, and a NaN feature does not meet
-    ``requires_any``.
+    A person is eligible when their life-course stage, sex, tier and age (in completed years)
+    are among the intervention's, and at least one of its ``requires_any`` features (a
+    condition, a care gap) is 0.5 or more. A missing value (NaN) fails every rule that reads it.
+    Raises ``ValueError`` naming a missing column (and who reads it), an unknown stage, sex or
+    tier, or a feature that is not numeric.
 
     Parameters
     ----------
@@ -63,20 +54,12 @@ def eligibility(
         The interventions (names must be unique).
     persons : pandas.DataFrame
         One row per person with the columns the interventions read
-        (:attr:`InterventionCatalog.required_columns`): ``ind_life_stage``, ``ind_sex``
-        (``'F'``/``'M'``), ``ind_age`` (years), ``tier`` and the features named in
-        ``requires_any``.
+        (:attr:`InterventionCatalog.required_columns`).
 
     Returns
     -------
     pandas.DataFrame
         Boolean, indexed like ``persons``, one column per intervention in catalogue order.
-
-    Raises
-    ------
-    ValueError
-        If a column an intervention needs is missing (naming both), a stage, sex or tier
-        is unknown, or a feature is not numeric.
     """
     interventions = _as_tuple(catalog)
     _check_columns(interventions, persons)
@@ -124,7 +107,7 @@ class _Attributes:
         if intervention.stages != STAGES:
             mask &= self._member(STAGE_COLUMN, STAGES, intervention.stages)
         if intervention.sex is not None:
-            mask &= self._member(SEX_COLUMN, ("F", "M"), (intervention.sex,))
+            mask &= self._member(SEX_COLUMN, SEXES, (intervention.sex,))
         if intervention.tiers != TIERS:
             mask &= self._member(TIER_COLUMN, TIERS, intervention.tiers)
         if intervention.min_age is not None:
@@ -132,10 +115,8 @@ class _Attributes:
         if intervention.max_age is not None:
             mask &= self._number(AGE_COLUMN, floor=True) <= intervention.max_age
         if intervention.requires_any:
-            met = np.zeros(len(self._persons), dtype=bool)
-            for feature in intervention.requires_any:
-                met |= self._number(feature) >= REQUIRES_THRESHOLD
-            mask &= met
+            met = [self._number(f) >= REQUIRES_THRESHOLD for f in intervention.requires_any]
+            mask &= np.any(met, axis=0)
         return mask
 
     def _member(self, column: str, known: tuple[str, ...], allowed: tuple[str, ...]) -> np.ndarray:

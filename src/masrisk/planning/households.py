@@ -1,10 +1,9 @@
 """Households ranked for home visits: expected events averted per visit hour, with equity.
 
 A home visit to a household of ``m`` scored members takes ``home_visit_hours +
-home_visit_hours_per_member * (m - 1)`` team-hours and reduces each member's risk by
-``home_visit_rrr``, so it averts ``home_visit_rrr * sum(risk)`` expected events. Households are
-ranked by events averted per hour, multiplied by ``1 + equity_weight * deprivation`` (the
-Alkire-Foster score, 0-1), within each territory.
+home_visit_hours_per_member * (m - 1)`` team-hours and averts ``home_visit_rrr * sum(risk)``
+expected events. Households are ranked within each territory by events averted per hour times
+``1 + equity_weight * deprivation`` (the Alkire-Foster score, 0-1).
 
 Examples
 --------
@@ -32,31 +31,19 @@ def rank_households(
 ) -> pd.DataFrame:
     """Return the households in visiting order within each territory.
 
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        ``household_id``, ``territory_id`` and ``risk`` per person.
-    deprivation : pandas.Series
-        Deprivation score (0-1) by ``household_id``; missing counts as 0.
-    planning : PlanningConfig
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per household: ``territory_id``, ``household_id``, ``members``,
-        ``expected_events``, ``visit_hours``, ``events_averted``, ``deprivation``,
-        ``priority`` and ``rank`` (1 = first visit in its territory), sorted by territory and
-        rank.
+    ``scores`` has ``household_id``, ``territory_id`` and ``risk`` per person;
+    ``deprivation`` is the score (0-1) by ``household_id`` (missing counts as 0). The result
+    has one row per household, sorted by territory and rank: ``territory_id``,
+    ``household_id``, ``members``, ``expected_events``, ``visit_hours``, ``events_averted``,
+    ``deprivation``, ``priority`` and ``rank`` (1 = first visit in its territory).
     """
     grouped = scores.groupby(["territory_id", "household_id"], sort=True, observed=True)
     out = grouped["risk"].agg(members="size", expected_events="sum").reset_index()
-    out["visit_hours"] = planning.home_visit_hours + planning.home_visit_hours_per_member * (
-        out["members"] - 1
-    )
+    extra = planning.home_visit_hours_per_member * (out["members"] - 1)
+    out["visit_hours"] = planning.home_visit_hours + extra
     out["events_averted"] = planning.home_visit_rrr * out["expected_events"]
-    out["deprivation"] = (
-        deprivation.reindex(out["household_id"].to_numpy()).fillna(0.0).to_numpy(dtype="float64")
-    )
+    known = deprivation.reindex(out["household_id"].to_numpy()).fillna(0.0)
+    out["deprivation"] = known.to_numpy(dtype="float64")
     per_hour = out["events_averted"] / out["visit_hours"]
     out["priority"] = per_hour * (1.0 + planning.equity_weight * out["deprivation"])
     out = out.sort_values(

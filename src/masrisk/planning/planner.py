@@ -1,31 +1,17 @@
 """The planner: from scores to an integral risk-management plan per community.
 
-:func:`plan` takes each person's risk and tier, the persons' features (for eligibility), the
-tables and the configuration, and returns :class:`Plans`:
-
-1. **Territories** are summarised (population, households, expected burden = sum of risks,
-   mean household deprivation, the pyramid's counts), ranked by priority and given a rollout
-   phase (:mod:`masrisk.planning.territories`).
-2. **Eligibility** of every person for every intervention of the catalogue
-   (:mod:`masrisk.planning.catalog`, :mod:`masrisk.planning.eligibility_rules`) gives, per
-   territory and intervention, the persons eligible and the expected events a covered person
-   averts: the mean risk of the eligible times the intervention's relative risk reduction.
-3. **Capacity**: each district's team-hours are allocated across its territories and the
-   interventions by a MILP (HiGHS) maximising expected events averted under the hours,
-   eligibility caps and minimum coverage (:mod:`masrisk.planning.allocation`).
-4. **Households** are ranked for home visits (:mod:`masrisk.planning.households`).
-5. One :class:`~masrisk.planning.documents.CommunityPlan` per territory and a
-   :class:`~masrisk.planning.documents.CitySummary`.
-
-Events averted add up across interventions as if each acted on its own; with conservative
-risk reductions this is the usual first-order estimate of a programme's effect.
+:func:`plan` ranks and phases the territories, finds who is eligible for what (a covered
+person averts the mean risk of the eligible times the relative risk reduction), allocates each
+district's team-hours, ranks households for home visits and writes the documents. Events
+averted add up across interventions as if each acted on its own: the usual first-order
+estimate of a programme's effect.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +43,9 @@ _WHOLE = "all"  # the district of every territory when the data has no district 
 
 @dataclass(frozen=True)
 class Places:
-    """What the planner reads of the tables: the territories and every household.
+    """What the planner reads of the tables (a whole :class:`~masrisk.tables.Tables` serves too).
 
-    A population split in parts gives these without its persons and events; a whole
-    :class:`~masrisk.tables.Tables` serves as well.
+    A population split in parts gives its territories and households without the persons.
     """
 
     territories: pd.DataFrame
@@ -73,17 +58,13 @@ class Plans:
 
     Attributes
     ----------
-    plans : tuple of CommunityPlan
-        In priority order.
-    summary : CitySummary
+    plans, summary : tuple of CommunityPlan, CitySummary
+        The plans in priority order, and the city summary.
     allocation : Allocation
-        The capacity allocation (persons and hours per territory and intervention, solver
-        status, gap and seconds).
-    territories : pandas.DataFrame
-        One row per territory: summary figures, ``priority_score``, ``priority``, ``phase``,
-        ``hours_allocated`` and ``expected_events_averted``.
-    households : pandas.DataFrame
-        Every household ranked for home visits within its territory.
+        Persons and hours per territory and intervention, solver status, gap and seconds.
+    territories, households : pandas.DataFrame
+        One row per territory (figures, priority, phase, hours allocated, events averted), and
+        every household ranked for home visits within its territory.
     """
 
     plans: tuple[CommunityPlan, ...]
@@ -144,26 +125,20 @@ def plan(
     config : Config
         Its ``planning`` section: capacity, priorities, phases, households, catalogue.
     persons : pandas.DataFrame
-        Features indexed by ``person_id`` with at least the columns the catalogue's
-        eligibility reads (``ind_life_stage``, ``ind_sex``, ``ind_age`` and the
-        ``requires_any`` features): ``masrisk.build_features`` at the scores' ``as_of``.
+        ``masrisk.build_features`` at the scores' ``as_of``, indexed by ``person_id``, with at
+        least the columns the catalogue's eligibility reads.
     drivers : pandas.DataFrame, optional
         ``Explanation.drivers("territory")``: the drivers listed in each plan.
     catalog : InterventionCatalog, optional
         By default the one named by ``config.planning.catalog``.
-
-    Returns
-    -------
-    Plans
     """
     settings = config.planning
     catalog = catalog or load_catalog(settings.catalog)
     outcome = _one_outcome(scores)
     territories = territory_summary(scores, tables)
-    territories = _prioritise(territories, config)
-
-    eligible, benefit = _eligibility_by_territory(scores, persons, catalog, territories.index)
     districts = territories["district"].fillna(_WHOLE).astype(str)
+    territories = _prioritise(territories, districts, config)
+    eligible, benefit = _eligibility_by_territory(scores, persons, catalog, territories.index)
     district_names, district_codes = np.unique(districts.to_numpy(), return_inverse=True)
     capacity = _capacity(territories, district_names, districts, config)
     interventions = catalog.interventions
@@ -177,9 +152,8 @@ def plan(
     )
     problem, scale = _feasible_minimums(problem, district_names)
     allocation = allocate(problem, gap=settings.mip_gap, time_limit=settings.time_limit_s)
-    averted = (allocation.persons * benefit).sum(axis=1)
     territories["hours_allocated"] = allocation.hours.sum(axis=1)
-    territories["expected_events_averted"] = averted
+    territories["expected_events_averted"] = (allocation.persons * benefit).sum(axis=1)
 
     households = rank_households(scores, household_deprivation(tables.households), settings)
     visits = (
@@ -188,37 +162,15 @@ def plan(
         .agg(lambda ids: tuple(str(h) for h in ids))
     )
     listed = _drivers_by_territory(drivers, settings.drivers)
+    order = np.argsort(territories["priority"].to_numpy(), kind="stable")
     plans = tuple(
-        _community_plan(
-            territories.index[k],
-            territories.iloc[k],
-            allocation.persons[k],
-            allocation.hours[k],
-            interventions,
-            visits.get(territories.index[k], ()),
-            listed.get(territories.index[k], ()),
-            outcome,
-        )
-        for k in np.argsort(territories["priority"].to_numpy(), kind="stable")
+        _community_plan(territories, k, allocation, interventions, visits, listed, outcome)
+        for k in order
     )
     # no solve time in the documents: the same inputs must give byte-identical plans
-    summary = CitySummary.from_plans(
-        plans,
-        capacity_hours=float(capacity.sum()),
-        solver={
-            "status": allocation.status,
-            "gap": allocation.gap,
-            "minimum_coverage_scaled": scale,
-        },
-    )
-    return Plans(
-        plans=plans,
-        summary=summary,
-        allocation=allocation,
-        territories=territories,
-        households=households,
-        suppress_below=settings.suppress_below,
-    )
+    solver = {"status": allocation.status, "gap": allocation.gap, "minimum_coverage_scaled": scale}
+    summary = CitySummary.from_plans(plans, capacity_hours=float(capacity.sum()), solver=solver)
+    return Plans(plans, summary, allocation, territories, households, settings.suppress_below)
 
 
 def _one_outcome(scores: pd.DataFrame) -> str:
@@ -228,14 +180,13 @@ def _one_outcome(scores: pd.DataFrame) -> str:
     return str(outcomes[0])
 
 
-def _prioritise(territories: pd.DataFrame, config: Config) -> pd.DataFrame:
+def _prioritise(territories: pd.DataFrame, districts: pd.Series, config: Config) -> pd.DataFrame:
     """Add ``priority_score``, ``priority`` (rank, 1 first) and ``phase`` to each territory."""
     settings = config.planning
     territories = territories.copy()
     territories["priority_score"] = priority_score(territories, settings.priority)
     if settings.phases.group_by == "district":
-        district = territories["district"].fillna(_WHOLE).astype(str)
-        grouped = territories.groupby(district.to_numpy(), sort=True)
+        grouped = territories.groupby(districts.to_numpy(), sort=True)
         units = pd.DataFrame(
             {
                 "expected_events": grouped["expected_events"].sum(),
@@ -247,10 +198,9 @@ def _prioritise(territories: pd.DataFrame, config: Config) -> pd.DataFrame:
             }
         )
         unit_score = priority_score(units, settings.priority)
-        territories["phase"] = (
-            assign_phases(unit_score, settings.phases).reindex(district).to_numpy()
-        )
-        territories["unit_score"] = unit_score.reindex(district).to_numpy()
+        phase = assign_phases(unit_score, settings.phases)
+        territories["phase"] = phase.reindex(districts).to_numpy()
+        territories["unit_score"] = unit_score.reindex(districts).to_numpy()
     else:
         territories["phase"] = assign_phases(territories["priority_score"], settings.phases)
         territories["unit_score"] = territories["priority_score"]
@@ -272,12 +222,8 @@ def _eligibility_by_territory(
     territory_ids: pd.Index,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return persons eligible (T, I) and expected events averted per person covered (T, I)."""
-    needed = [c for c in catalog.required_columns if c != "tier"]
-    missing = [c for c in needed if c not in persons.columns]
-    if missing:
-        raise ValueError(
-            f"persons lacks the columns the catalogue's eligibility reads: {', '.join(missing)}"
-        )
+    # a missing column is named, with the interventions that read it, by eligibility()
+    needed = [c for c in catalog.required_columns if c != "tier" and c in persons.columns]
     attributes = persons[needed].reindex(scores["person_id"].to_numpy())
     attributes["tier"] = scores["tier"].to_numpy()
     eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)
@@ -299,11 +245,9 @@ def _eligibility_by_territory(
 def _feasible_minimums(
     problem: AllocationProblem, district_names: np.ndarray
 ) -> tuple[AllocationProblem, dict[str, float]]:
-    """Scale the minimum coverage down in the districts that lack the hours to meet it.
+    """Scale the minimum coverage down, by the largest factor affordable, where hours lack.
 
-    The minimums of such a district are multiplied by the largest factor it can afford; other
-    districts keep theirs. The factors are logged and reported in the summary
-    (``solver.minimum_coverage_scale``), never applied silently.
+    The factors are logged and reported in the summary (``solver.minimum_coverage_scaled``).
     """
     needed = problem.minimum_hours()
     short = needed > problem.capacity
@@ -314,14 +258,7 @@ def _feasible_minimums(
     scale = np.ones(len(problem.capacity))
     while short.any():  # minimums are floors of shares: shrink until each district affords them
         scale[short] *= problem.capacity[short] / needed[short] * (1 - 1e-6)
-        problem = AllocationProblem(
-            benefit=problem.benefit,
-            eligible=problem.eligible,
-            hours=problem.hours,
-            district=problem.district,
-            capacity=problem.capacity,
-            min_coverage=base * scale[problem.district, None],
-        )
+        problem = replace(problem, min_coverage=base * scale[problem.district, None])
         needed = problem.minimum_hours()
         short = needed > problem.capacity
     scaled = {str(district_names[d]): round(float(scale[d]), 4) for d in np.flatnonzero(scale < 1)}
@@ -341,12 +278,8 @@ def _capacity(
     """Team-hours of each district: configured, or per 1,000 persons scored in it."""
     capacity = config.planning.capacity
     population = territories["population"].groupby(districts.to_numpy()).sum()
-    return np.array(
-        [
-            capacity.districts.get(name, capacity.hours_per_1000 * population[name] / 1000)
-            for name in names
-        ]
-    )
+    scaled = capacity.hours_per_1000 * population / 1000
+    return np.array([capacity.districts.get(name, scaled[name]) for name in names])
 
 
 def _drivers_by_territory(drivers: pd.DataFrame | None, top: int) -> dict[Any, tuple]:
@@ -363,35 +296,33 @@ def _drivers_by_territory(drivers: pd.DataFrame | None, top: int) -> dict[Any, t
 
 
 def _community_plan(
-    territory_id: Any,
-    row: pd.Series,
-    persons: np.ndarray,
-    hours: np.ndarray,
+    territories: pd.DataFrame,
+    k: int,
+    allocation: Allocation,
     interventions: tuple,
-    visits: tuple[str, ...],
-    drivers: tuple[Driver, ...],
+    visits: pd.Series,
+    drivers: dict[Any, tuple[Driver, ...]],
     outcome: str,
 ) -> CommunityPlan:
+    """Return the plan of the ``k``-th territory."""
+    territory_id, row = territories.index[k], territories.iloc[k]
+    persons, hours = allocation.persons[k], allocation.hours[k]
     lines = tuple(
-        InterventionLine(i.name, i.axis, i.setting, int(persons[k]), float(hours[k]))
-        for k, i in enumerate(interventions)
-        if persons[k] > 0
+        InterventionLine(i.name, i.axis, i.setting, int(persons[j]), float(hours[j]))
+        for j, i in enumerate(interventions)
+        if persons[j] > 0
     )
+    amounts = ("expected_events", "hours_allocated", "expected_events_averted")
     return CommunityPlan(
         territory_id=str(territory_id),
         name=None if pd.isna(row["name"]) else str(row["name"]),
         district=None if pd.isna(row["district"]) else str(row["district"]),
         zone=str(row["zone"]),
-        phase=int(row["phase"]),
-        priority=int(row["priority"]),
-        population=int(row["population"]),
-        households=int(row["households"]),
-        expected_events=float(row["expected_events"]),
+        **{c: int(row[c]) for c in ("phase", "priority", "population", "households")},
+        **{c: float(row[c]) for c in amounts},
         tiers={tier: int(row[tier]) for tier in TIERS},
-        drivers=drivers,
+        drivers=drivers.get(territory_id, ()),
         interventions=lines,
-        priority_households=visits,
-        hours_allocated=float(row["hours_allocated"]),
-        expected_events_averted=float(row["expected_events_averted"]),
+        priority_households=visits.get(territory_id, ()),
         outcome=outcome,
     )

@@ -1,8 +1,4 @@
-"""What keeps a plan's public pages from identifying anyone: small-cell suppression and pseudonyms.
-
-:func:`suppress` formats a count for a public page, hiding cells about fewer than the
-threshold's persons; :func:`pseudonymize` replaces an id by a keyed HMAC-SHA256 pseudonym.
-"""
+"""What keeps public pages from identifying anyone: small-cell suppression and pseudonyms."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import hmac
 import numbers
 from typing import Any
 
-from masrisk.planning._document_values import _amount, _threshold
+from masrisk.planning import _document_values as field
 
 __all__ = ["pseudonymize", "suppress"]
 
@@ -25,15 +21,11 @@ def suppress(count: float, threshold: int = 5) -> str:
         A count of persons, households or events (a float for expected events), ``>= 0``.
     threshold : int
         Counts with ``0 < count < threshold`` are shown as ``f"<{threshold}"``; must be ``>= 1``.
-        Zero is shown as ``"0"``: a true zero identifies nobody.
-
-    Returns
-    -------
-    str
-        ``"<5"``, or the count with thousands separators (floats with one decimal).
+        Zero is shown as ``"0"``: a true zero identifies nobody. Other counts are shown with
+        thousands separators (floats with one decimal).
     """
-    threshold = _threshold(threshold)
-    value = _amount("count", count)
+    threshold = field.threshold(threshold)
+    value = field.amount("count", count)
     if 0 < value < threshold:
         return f"<{threshold}"
     if isinstance(count, numbers.Integral):
@@ -48,10 +40,7 @@ def pseudonymize(value: Any, key: str | bytes, *, prefix: str = "h_") -> str:
     does not). Without the key the ids cannot be recovered by hashing guesses; keep the key
     secret and the same across runs so that pseudonyms stay stable.
 
-    Raises
-    ------
-    ValueError
-        If the key is empty.
+    Raises ``ValueError`` if the key is empty.
 
     Examples
     --------

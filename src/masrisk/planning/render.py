@@ -1,12 +1,9 @@
 """Public pages of the plans: Markdown and HTML for people (planner step 6).
 
-The ``to_markdown()`` and ``to_html()`` methods of
-:class:`~masrisk.planning.documents.CommunityPlan` and
-:class:`~masrisk.planning.documents.CitySummary` call the functions here; use those methods.
-A page is built once as a list of blocks, then written out as Markdown or HTML, so both formats
-show the same cells. Counts reach a page only through
-:func:`~masrisk.planning.documents.suppress`; a driver's share of persons that stands for
-fewer persons than the threshold is hidden too. Names and descriptions are escaped.
+A page is built once as a list of blocks (:func:`plan_blocks`, :func:`summary_blocks`), then
+written out with :func:`to_markdown` or :func:`to_html`, so both formats show the same cells.
+Counts reach a page only through :func:`~masrisk.planning.privacy.suppress`, and a driver's
+share of persons that stands for fewer persons than the threshold is hidden too.
 """
 
 from __future__ import annotations
@@ -18,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from masrisk.planning.catalog import AXES
-from masrisk.planning.documents import suppress
+from masrisk.planning.privacy import suppress
 
 if TYPE_CHECKING:
     from masrisk.planning.documents import CitySummary, CommunityPlan, Driver
 
-__all__ = ["plan_html", "plan_markdown", "summary_html", "summary_markdown"]
+__all__ = ["AXIS_LABELS", "TIER_LABELS", "plan_blocks", "summary_blocks", "to_html", "to_markdown"]
 
 AXIS_LABELS = {
     "promotion": "Promotion (promoción de la salud)",
@@ -41,8 +38,9 @@ TIER_LABELS = {
 
 # ----------------------------------------------------------------------------- blocks
 # A page is a list of blocks: ("h", level, parts), ("p", parts), ("ol", [parts, ...]) or
-# ("table", header, rows). Parts are a str or a tuple of str; the str subclasses below say how a
-# piece renders. Counts reach a page only as _Count, already passed through suppress().
+# ("table", header, rows); the first block is the page's title, ("h", 1, title). Parts are a str
+# or a tuple of str; the str subclasses below say how a piece renders. Counts reach a page only
+# as _Count, already passed through suppress().
 
 
 class _Code(str):
@@ -61,9 +59,16 @@ class _Count(str):
     """A count already passed through :func:`suppress`."""
 
 
+def _count(value: float, threshold: int) -> _Count:
+    return _Count(suppress(value, threshold))
+
+
+def _hours(value: float) -> _Num:
+    return _Num(f"{value:,.1f}")
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 _MD_OPENER = re.compile(r"([<&])(?=[A-Za-z/!?#])")  # what could start an HTML tag or entity
-_SUMMARY_TITLE = "City-wide summary of the integral risk-management plans"
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
     "table{border-collapse:collapse;margin:0.5rem 0 1rem}"
@@ -90,30 +95,26 @@ def _md(text: str) -> str:
     return _MD_OPENER.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
 
 
+_MD_PARTS = {
+    _Code: lambda part: "`" + re.sub(r"\s+", " ", part.replace("`", "'")) + "`",
+    _Strong: lambda part: f"**{_md(part)}**",
+    _Num: str,  # made here: digits, separators and "<"
+    _Count: str,
+}
+_HTML_PARTS = {
+    _Code: lambda part: f"<code>{html.escape(part)}</code>",
+    _Strong: lambda part: f"<strong>{html.escape(part)}</strong>",
+}
+
+
 def _md_inline(parts: str | Sequence[str]) -> str:
-    out = []
-    for part in (parts,) if isinstance(parts, str) else parts:
-        if isinstance(part, _Code):
-            out.append("`" + re.sub(r"\s+", " ", part.replace("`", "'")) + "`")
-        elif isinstance(part, _Strong):
-            out.append(f"**{_md(part)}**")
-        elif isinstance(part, (_Num, _Count)):
-            out.append(str(part))  # made here: digits, separators and "<"
-        else:
-            out.append(_md(part))
-    return "".join(out)
+    parts = (parts,) if isinstance(parts, str) else parts
+    return "".join(_MD_PARTS.get(type(part), _md)(part) for part in parts)
 
 
 def _html_inline(parts: str | Sequence[str]) -> str:
-    out = []
-    for part in (parts,) if isinstance(parts, str) else parts:
-        text = html.escape(part)
-        if isinstance(part, _Code):
-            text = f"<code>{text}</code>"
-        elif isinstance(part, _Strong):
-            text = f"<strong>{text}</strong>"
-        out.append(text)
-    return "".join(out)
+    parts = (parts,) if isinstance(parts, str) else parts
+    return "".join(_HTML_PARTS.get(type(part), html.escape)(part) for part in parts)
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -127,19 +128,17 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]
     return lines
 
 
-def _markdown(blocks: Sequence[tuple]) -> str:
-    lines: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            lines.append("#" * block[1] + " " + _md_inline(block[2]))
-        elif kind == "p":
-            lines.append(_md_inline(block[1]))
-        elif kind == "ol":
-            lines += [f"{i}. {_md_inline(item)}" for i, item in enumerate(block[1], start=1)]
-        else:
-            lines += _md_table(block[1], block[2])
-        lines.append("")
+_MD_BLOCKS = {
+    "h": lambda level, parts: ["#" * level + " " + _md_inline(parts)],
+    "p": lambda parts: [_md_inline(parts)],
+    "ol": lambda items: [f"{i}. {_md_inline(item)}" for i, item in enumerate(items, start=1)],
+    "table": _md_table,
+}
+
+
+def to_markdown(blocks: Sequence[tuple]) -> str:
+    """Return a page of blocks as Markdown."""
+    lines = [line for kind, *block in blocks for line in [*_MD_BLOCKS[kind](*block), ""]]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -149,28 +148,27 @@ def _html_cell(cell: Any) -> str:
     return f"<td{attribute}>{_html_inline(cell)}</td>"
 
 
-def _html(blocks: Sequence[tuple], *, title: str, standalone: bool) -> str:
-    out = ['<div class="masrisk-plan">']
-    for block in blocks:
-        kind = block[0]
-        if kind == "h":
-            out.append(f"<h{block[1]}>{_html_inline(block[2])}</h{block[1]}>")
-        elif kind == "p":
-            out.append(f"<p>{_html_inline(block[1])}</p>")
-        elif kind == "ol":
-            items = "".join(f"<li>{_html_inline(item)}</li>" for item in block[1])
-            out.append(f"<ol>{items}</ol>")
-        else:
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
-            body = "".join(
-                "<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in block[2]
-            )
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    out.append("</div>")
-    body = "\n".join(out)
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_HTML_BLOCKS = {
+    "h": lambda level, parts: f"<h{level}>{_html_inline(parts)}</h{level}>",
+    "p": lambda parts: f"<p>{_html_inline(parts)}</p>",
+    "ol": lambda items: "<ol>" + "".join(f"<li>{_html_inline(i)}</li>" for i in items) + "</ol>",
+    "table": _html_table,
+}
+
+
+def to_html(blocks: Sequence[tuple], *, standalone: bool) -> str:
+    """Return a page of blocks as a ``<div>``, or as a whole document if ``standalone``."""
+    out = [_HTML_BLOCKS[kind](*block) for kind, *block in blocks]
+    body = "\n".join(['<div class="masrisk-plan">', *out, "</div>"])
     if not standalone:
         return body
-    return _PAGE.format(title=html.escape(title), css=_CSS, body=body)
+    return _PAGE.format(title=html.escape(blocks[0][2]), css=_CSS, body=body)
 
 
 def _footnote(threshold: int) -> tuple:
@@ -179,10 +177,6 @@ def _footnote(threshold: int) -> tuple:
         f"<{threshold} to protect privacy; 0 is shown as 0."
     )
     return ("p", text) if threshold > 1 else ("p", "No count is suppressed.")
-
-
-def _plan_title(plan: CommunityPlan) -> str:
-    return f"Integral risk-management plan: {plan.name or plan.territory_id}"
 
 
 _SHARE = re.compile(r"\b(\d{1,3})% of persons")
@@ -222,11 +216,11 @@ def _key_figures(plan: CommunityPlan, t: int) -> list[list[Any]]:
         ["Zone", plan.zone],
         ["Rollout phase", _Num(str(plan.phase))],
         ["Priority (rank)", _Num(f"{plan.priority:,}")],
-        ["Population", _Count(suppress(plan.population, t))],
-        ["Households", _Count(suppress(plan.households, t))],
-        ["Expected events", _Count(suppress(plan.expected_events, t))],
-        ["Team-hours allocated", _Num(f"{plan.hours_allocated:,.1f}")],
-        ["Expected events averted", _Count(suppress(plan.expected_events_averted, t))],
+        ["Population", _count(plan.population, t)],
+        ["Households", _count(plan.households, t)],
+        ["Expected events", _count(plan.expected_events, t)],
+        ["Team-hours allocated", _hours(plan.hours_allocated)],
+        ["Expected events averted", _count(plan.expected_events_averted, t)],
     ]
 
 
@@ -239,12 +233,7 @@ def _intervention_blocks(plan: CommunityPlan, t: int) -> list[tuple]:
             blocks.append(("p", "No intervention planned on this axis."))
             continue
         rows = [
-            [
-                i.name,
-                i.setting.replace("_", " "),
-                _Count(suppress(i.persons, t)),
-                _Num(f"{i.hours:,.1f}"),
-            ]
+            [i.name, i.setting.replace("_", " "), _count(i.persons, t), _hours(i.hours)]
             for i in lines
         ]
         blocks.append(("table", ("Intervention", "Setting", "Persons", "Team-hours"), rows))
@@ -265,13 +254,14 @@ def _household_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
     return [*blocks, ("ol", [(_Code(h),) for h in first])] if first else blocks
 
 
-def _plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+def plan_blocks(plan: CommunityPlan, t: int, shown: int) -> list[tuple]:
+    """Return the blocks of one plan's page (threshold ``t``, ``shown`` households listed)."""
     intro = ("Gestión integral del riesgo for territory ", _Code(plan.territory_id))
     intro += (", outcome ", _Code(plan.outcome), ".")
-    tiers = [[TIER_LABELS[k], _Count(suppress(v, t))] for k, v in plan.tiers.items()]
+    tiers = [[TIER_LABELS[k], _count(v, t)] for k, v in plan.tiers.items()]
     drivers = [_driver_item(d, plan.population, t) for d in plan.drivers]
     return [
-        ("h", 1, _plan_title(plan)),
+        ("h", 1, f"Integral risk-management plan: {plan.name or plan.territory_id}"),
         ("p", intro),
         ("h", 2, "Key figures"),
         ("table", ("Figure", "Value"), _key_figures(plan, t)),
@@ -298,82 +288,42 @@ def _territory_rows(summary: CitySummary, t: int, plans: Sequence[CommunityPlan]
         if plans is not None:
             plan = by_id.get(tid)
             row[1] = (plan.name + " ", _Code(tid)) if plan and plan.name else row[1]
-            hours = _Num(f"{plan.hours_allocated:,.1f}") if plan else "—"
-            averted = _Count(suppress(plan.expected_events_averted, t)) if plan else "—"
+            hours = _hours(plan.hours_allocated) if plan else "—"
+            averted = _count(plan.expected_events_averted, t) if plan else "—"
             row += [hours, averted]
         rows.append(row)
     return rows
 
 
-def _summary_blocks(
+def summary_blocks(
     summary: CitySummary, t: int, plans: Sequence[CommunityPlan] | None
 ) -> list[tuple]:
+    """Return the blocks of the summary page (with ``plans``: hours and events averted)."""
     used = summary.total_hours / summary.capacity_hours if summary.capacity_hours else 0.0
     figures = [
         ["Territories", _Num(f"{len(summary.territories):,}")],
-        ["Team-hours allocated", _Num(f"{summary.total_hours:,.1f}")],
-        ["Team-hours available", _Num(f"{summary.capacity_hours:,.1f}")],
+        ["Team-hours allocated", _hours(summary.total_hours)],
+        ["Team-hours available", _hours(summary.capacity_hours)],
         ["Share of team-hours used", _Num(f"{used:.0%}")],
-        ["Expected events", _Count(suppress(summary.expected_events, t))],
-        ["Expected events averted", _Count(suppress(summary.expected_events_averted, t))],
+        ["Expected events", _count(summary.expected_events, t)],
+        ["Expected events averted", _count(summary.expected_events_averted, t)],
         ["Allocation solver", _solver_text(summary.solver)],
     ]
     header = ("Priority", "Territory", "Phase")
     header += ("Team-hours", "Events averted") if plans is not None else ()
-    axes = [
-        [AXIS_LABELS[a], _Count(suppress(v["persons"], t)), _Num(f"{v['hours']:,.1f}")]
-        for a, v in summary.by_axis.items()
-    ]
+    phases = [[_Num(str(k)), _Num(f"{v:,}")] for k, v in summary.phases.items()]
+    by_axis = summary.by_axis.items()
+    axes = [[AXIS_LABELS[a], _count(v["persons"], t), _hours(v["hours"])] for a, v in by_axis]
     return [
-        ("h", 1, _SUMMARY_TITLE),
+        ("h", 1, "City-wide summary of the integral risk-management plans"),
         ("p", ("Gestión integral del riesgo, outcome ", _Code(summary.outcome), ".")),
         ("h", 2, "Key figures"),
         ("table", ("Figure", "Value"), figures),
         ("h", 2, "Rollout phases"),
-        (
-            "table",
-            ("Phase", "Territories"),
-            [[_Num(str(k)), _Num(f"{v:,}")] for k, v in summary.phases.items()],
-        ),
+        ("table", ("Phase", "Territories"), phases),
         ("h", 2, "Territories by priority"),
         ("table", header, _territory_rows(summary, t, plans)),
         ("h", 2, "Interventions by axis"),
         ("table", ("Axis", "Persons", "Team-hours"), axes),
         _footnote(t),
     ]
-
-
-# ----------------------------------------------------------------------------- entry points
-# The calling methods have already checked ``threshold`` (an integer >= 1).
-
-
-def plan_markdown(plan: CommunityPlan, threshold: int, households_shown: int) -> str:
-    """Return the public page of one plan in Markdown."""
-    return _markdown(_plan_blocks(plan, threshold, households_shown))
-
-
-def plan_html(
-    plan: CommunityPlan, threshold: int, households_shown: int, *, standalone: bool
-) -> str:
-    """Return the public page of one plan in HTML: a ``<div>``, or a document if ``standalone``."""
-    blocks = _plan_blocks(plan, threshold, households_shown)
-    return _html(blocks, title=_plan_title(plan), standalone=standalone)
-
-
-def summary_markdown(
-    summary: CitySummary, threshold: int, plans: Sequence[CommunityPlan] | None
-) -> str:
-    """Return the public summary page in Markdown (with ``plans``: hours, events averted)."""
-    return _markdown(_summary_blocks(summary, threshold, plans))
-
-
-def summary_html(
-    summary: CitySummary,
-    threshold: int,
-    plans: Sequence[CommunityPlan] | None,
-    *,
-    standalone: bool,
-) -> str:
-    """Return the public summary page in HTML: a ``<div>``, or a document if ``standalone``."""
-    blocks = _summary_blocks(summary, threshold, plans)
-    return _html(blocks, title=_SUMMARY_TITLE, standalone=standalone)

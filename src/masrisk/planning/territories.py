@@ -1,12 +1,9 @@
 """Territories: their burden, priority and rollout phase.
 
-A territory's **expected burden** is the sum of its persons' risks: the events expected in the
-horizon. Its **priority** adds, with the weights of :class:`~masrisk.config.PriorityConfig`,
-the z-score of that burden, the z-score of its households' mean deprivation score and its
-rurality. **Phases** follow the priority order: phase 1 holds the first share of the units and
-every rural territory (as in Bogotá: 696 of 1,170 sectors plus the rural area); the rest are
-split evenly into the later phases. With ``group_by="district"`` (Mexico's Distritos de
-Salud) whole districts enter a phase together.
+A territory's **expected burden** is the sum of its persons' risks; its **priority** weighs the
+z-scores of that burden and of its households' deprivation, and its rurality. Phase 1 holds
+the first units by priority and every rural territory (as in Bogotá: 696 of 1,170 sectors plus
+the rural area); with ``group_by="district"`` whole districts move together.
 
 Examples
 --------
@@ -33,12 +30,10 @@ __all__ = ["assign_phases", "household_deprivation", "priority_score", "territor
 def household_deprivation(households: pd.DataFrame) -> pd.Series:
     """Alkire-Foster deprivation score (0-1) of each household, indexed by ``household_id``.
 
-    Households without the poverty-index flags score 0 (no equity weight) rather than
-    missing, so that they are still ranked.
+    Households without the poverty-index flags score 0, so that they are still ranked.
     """
-    weights = deprivation_weights()
     score = pd.Series(0.0, index=households["household_id"].to_numpy())
-    for name, weight in weights.items():
+    for name, weight in deprivation_weights().items():
         if name in households.columns:
             score += weight * households[name].fillna(0).to_numpy(dtype="float64")
     return score.rename("deprivation")
@@ -75,15 +70,12 @@ def territory_summary(scores: pd.DataFrame, tables: Tables) -> pd.DataFrame:
         index=summary.index, columns=list(TIERS), fill_value=0
     )
     summary = summary.join(tiers)
-    places = tables.territories.set_index("territory_id")
-    summary["zone"] = places["zone"].reindex(summary.index).astype(str).to_numpy()
+    places = tables.territories.set_index("territory_id").reindex(summary.index)
+    summary["zone"] = places["zone"].astype(str).to_numpy()
     summary["rural"] = summary["zone"] == "rural"
     for column in ("name", "district"):
-        summary[column] = (
-            places[column].reindex(summary.index).astype(object).to_numpy()
-            if column in places.columns
-            else None
-        )
+        known = column in places.columns
+        summary[column] = places[column].astype(object).to_numpy() if known else None
     return summary.rename_axis("territory_id")
 
 
@@ -97,11 +89,10 @@ def priority_score(units: pd.DataFrame, weights: PriorityConfig) -> pd.Series:
 
     ``units`` has ``expected_events``, ``deprivation`` and ``rural`` (a flag or a share).
     """
-    rural = units["rural"].astype("float64")
     score = (
         weights.burden * _z(units["expected_events"])
         + weights.deprivation * _z(units["deprivation"].fillna(0.0))
-        + weights.rurality * rural
+        + weights.rurality * units["rural"].astype("float64")
     )
     return score.rename("priority")
 
@@ -110,16 +101,10 @@ def assign_phases(priority: pd.Series, phases: PhasesConfig) -> pd.Series:
     """Return the phase (1, 2, ...) of each unit from its priority, highest first.
 
     Phase 1 takes the first ``first_share`` of the units; the rest are split evenly, in
-    priority order, into phases 2 to ``count``. Ties are broken by the index, so the result is
-    deterministic. (Rural territories are moved to phase 1 by the planner.)
+    priority order (ties by index), into phases 2 to ``count``.
     """
-    order = (
-        priority.rename("priority")
-        .to_frame()
-        .assign(_key=priority.index)
-        .sort_values(["priority", "_key"], ascending=[False, True], kind="stable")
-        .index
-    )
+    frame = priority.rename("priority").to_frame().assign(_key=priority.index)
+    order = frame.sort_values(["priority", "_key"], ascending=[False, True], kind="stable").index
     phase = pd.Series(1, index=priority.index, dtype="int64", name="phase")
     first = min(len(order), int(round(phases.first_share * len(order))))
     if phases.count > 1:

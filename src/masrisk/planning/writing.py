@@ -1,10 +1,4 @@
-"""Writing the plans directory: JSON for machines, Markdown and HTML for people.
-
-:func:`write_plans` writes ``summary.json``, ``summary.md`` and ``summary.html`` and, per
-territory, ``<territory_id>.json``, ``.md`` and ``.html`` (see
-:mod:`masrisk.planning.documents` for what each holds and how small counts are hidden). It
-writes a temporary directory beside the target and renames it into place, so the directory
-holds every file or none, and it refuses territory ids that are not safe file names.
+"""Writing the plans directory, atomically: JSON for machines, Markdown and HTML for people.
 
 Examples
 --------
@@ -35,21 +29,18 @@ from typing import Any
 
 from masrisk.exceptions import Problem, ValidationError
 from masrisk.outputs import output_directory
-from masrisk.planning._document_values import _threshold
+from masrisk.planning import _document_values as field
 from masrisk.planning.documents import CitySummary, CommunityPlan
 
 __all__ = ["write_plans"]
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
-_RESERVED = frozenset(
-    {"summary", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
-    | {f"lpt{i}" for i in range(10)}
-)
+_DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{i}" for d in ("com", "lpt") for i in range(10))}
+_RESERVED = frozenset({"summary", *_DEVICES})
 
 
 def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[Problem]:
@@ -58,16 +49,13 @@ def _id_problems(plans: Sequence[CommunityPlan], summary: CitySummary) -> list[P
     folded = Counter(i.lower() for i in ids)
     repeated = sorted({i for i in ids if folded[i.lower()] > 1})
     listed, planned = dict(summary.territories), set(ids)
+    moved = [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase]
     checks = [
         ("not a safe file name", unsafe, "use letters, digits, '.', '_' and '-' (not 'summary')"),
         ("duplicate id (ignoring case)", repeated, "each territory gets one file"),
         ("missing from the summary", [i for i in ids if i not in listed], ""),
         ("in the summary but without a plan", [i for i in listed if i not in planned], ""),
-        (
-            "phase differs from the summary",
-            [p.territory_id for p in plans if listed.get(p.territory_id, p.phase) != p.phase],
-            "",
-        ),
+        ("phase differs from the summary", moved, ""),
     ]
     return [
         Problem("plans", "territory_id", rule, len(bad), tuple(repr(b) for b in bad[:5]), detail)
@@ -88,24 +76,20 @@ def write_plans(
 ) -> Path:
     """Write the plans directory atomically: JSON for machines, Markdown and HTML for people.
 
-    Writes ``summary.json``, ``summary.md``, ``summary.html`` and, per territory,
-    ``<territory_id>.json``, ``.md`` and ``.html``. The files are written in a temporary
-    directory beside ``out_dir`` that is then renamed into place, so ``out_dir`` holds either
-    every file or none (:func:`masrisk.outputs.output_directory`).
+    Writes ``summary.json``, ``.md`` and ``.html`` and, per territory, ``<territory_id>.json``,
+    ``.md`` and ``.html`` (:mod:`masrisk.planning.documents` says what each holds). ``out_dir``
+    holds every file or none (:func:`masrisk.outputs.output_directory`).
 
     Parameters
     ----------
-    plans : sequence of CommunityPlan
-        One plan per territory of ``summary``.
-    summary : CitySummary
-        The city-wide summary; its territories must be exactly the plans', with the same phases.
+    plans, summary : sequence of CommunityPlan, CitySummary
+        One plan per territory of the summary, with the same phases.
     out_dir : path-like
         The plans directory to create.
     suppress_below : int
         Small-cell threshold of the Markdown and HTML pages (JSON keeps exact counts).
     overwrite : bool
-        Replace a plans directory masrisk wrote (or an empty one); any other directory is
-        never replaced.
+        Replace a plans directory masrisk wrote (or an empty one), never another directory.
     pseudonym_key : str or bytes, optional
         If given, household ids are replaced by :func:`pseudonymize` ids in every file.
     households_shown : int
@@ -120,13 +104,12 @@ def write_plans(
     ------
     masrisk.ValidationError
         Listing every territory id that is not a safe file name (letters, digits, ``.``, ``_``,
-        ``-``; not starting with ``.``; not ``summary`` or a reserved device name), that repeats
-        (ignoring case), or that does not match the summary. Ids are refused, not encoded, so
-        that ``<territory_id>.json`` stays findable by id.
+        ``-``, not first ``.``; not ``summary`` or a device name), that repeats (ignoring case),
+        or that does not match the summary. Ids are refused, not encoded, to stay findable.
     masrisk.outputs.OutputExistsError
         If ``out_dir`` exists and ``overwrite`` is false, or masrisk did not write it.
     """
-    threshold = _threshold(suppress_below)
+    threshold = field.threshold(suppress_below)
     target = Path(out_dir)
     plans = list(plans)
     if pseudonym_key is not None:
@@ -140,6 +123,7 @@ def write_plans(
         for stem, document, options in documents:
             _write(staging / f"{stem}.json", document.to_json())
             _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
-            page = document.to_html(threshold, standalone=True, **options)
-            _write(staging / f"{stem}.html", page)
+            _write(
+                staging / f"{stem}.html", document.to_html(threshold, standalone=True, **options)
+            )
     return target
