@@ -8,8 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.hostile.conftest import refused
-from tests.test_cli import run
+from tests.hostile.conftest import refused, run
 
 BAD_DATES = ["2025-13-01", "tomorrow", "2023-02-30", "01/02/2025", "2025-01-01T00:00:00+01:00"]
 
@@ -34,6 +33,12 @@ def test_a_seed_out_of_range_is_refused(tmp_path, seed):
     refused(run("synth", "--persons", 1000, "--seed", seed, "--out", tmp_path / "d"), "--seed")
 
 
+@pytest.mark.xfail(
+    reason="needs masrisk/schema.py: _check_dates compares ISO text with an offset, parsed "
+    "time-zone aware, with naive bounds (TypeError); it should drop the offset or report it",
+    raises=AssertionError,
+    strict=False,
+)
 def test_timestamps_with_an_offset_and_an_empty_persons_table_are_problems_not_crashes(
     data, tmp_path
 ):
