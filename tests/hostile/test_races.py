@@ -25,7 +25,8 @@ while time.monotonic() < end:
     v = versions[k % 2]
     masrisk.save_bundle(v.model, target, metadata=v.metadata, report=v.report, overwrite=True)
     k += 1
-print(k)
+    if k == 2:
+        print("rewriting", flush=True)
 """
 
 
@@ -80,18 +81,19 @@ def load_while_rewritten(first: Path, second: Path, target: Path, loads: int) ->
     masrisk.save_bundle(start.model, target, metadata=start.metadata, report=start.report)
     writer = subprocess.Popen(
         [sys.executable, "-c", REWRITER, str(first), str(second), str(target), "600"],
-        stdout=subprocess.DEVNULL,
-    )
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
+        assert writer.stdout.readline() == "rewriting\n"  # loads start once the writer has
         for _ in range(loads):
             assert signature(masrisk.load_bundle(target)) in versions
     finally:
         writer.kill()
-        writer.wait()
+        writer.communicate()
 
 
 def test_loading_while_another_process_rewrites_gives_old_or_new(bundle, recalibrated, tmp_path):
-    load_while_rewritten(bundle, recalibrated, tmp_path / "model", 60)
+    load_while_rewritten(bundle, recalibrated, tmp_path / "model", 100)
 
 
 @pytest.mark.slow
