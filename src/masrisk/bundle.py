@@ -298,7 +298,7 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
         finally:
             os.close(handle)
         time.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise BundleError(f"no bundle directory at {directory}")  # gone while it was read
 
 
 def _still_there(directory: Path, handle: int) -> bool:
