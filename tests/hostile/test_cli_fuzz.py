@@ -30,6 +30,8 @@ NEAR_DATES = st.dates().map(str) | st.sampled_from(
     ["2025-13-01", "2023-02-30", "tomorrow", "01/02/2025", "2025-01-01T00:00:00+01:00", ""]
 )
 NUMBERS = st.integers(-(10**13), 10**13).map(str) | st.sampled_from(["nan", "1e400", "-0"])
+#: Sizes that make a run long: a value they accept is replaced by a cheap one, others kept.
+CHEAP = {"persons": 1000, "chunk_size": 100_000, "workers": 1, "partitions": 2}
 #: Options that name a remote service: junk only, so nothing is ever contacted.
 REMOTE = {"scheduler", "source"}
 
@@ -71,6 +73,11 @@ def value(param, paths: list[str]) -> st.SearchStrategy[str]:
         return st.sampled_from([*choices(param), "junk"])
     if kind == "path":
         return st.sampled_from(paths)
+    if kind == "int" and param.name in CHEAP:
+        cheap = CHEAP[param.name]
+        return st.integers(-(10**13), 10**13).map(
+            lambda n: str(cheap if 1 <= n <= 10**8 else n)
+        ) | st.sampled_from(["nan", "1e400"])  # fmt: skip
     if kind == "int":
         return NUMBERS
     if "as_of" in (param.name or "") or "date" in (param.name or ""):
