@@ -110,7 +110,3 @@ def make_frames() -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def frames() -> dict[str, pd.DataFrame]:
     return make_frames()
-
-
-# The hostile suite (issue 15) is collected once the fixes it checks have landed.
-collect_ignore_glob = ["hostile/*"]

@@ -19,6 +19,7 @@ from masrisk.bundle import (
 )
 from masrisk.features import lab_codes_in
 from masrisk.models import RiskModel
+from masrisk.outputs import MARKER
 
 CONFIG = masrisk.load_config("bogota")
 
@@ -48,6 +49,7 @@ def bundle_dir(trained, tmp_path):
 def test_bundle_holds_only_text_and_json(bundle_dir):
     names = sorted(p.name for p in bundle_dir.iterdir())
     assert names == [
+        MARKER,  # the output policy's: masrisk wrote this directory
         "baseline.json",
         "booster.txt",
         "calibrator.json",

@@ -6,17 +6,27 @@ logistic baseline was chosen), the baseline and the calibrator as JSON (``baseli
 dtypes and categories, outcome definition, cut-offs, metrics, package versions, data
 fingerprint), the evaluation report (``report.json``), a model card (``model_card.md``) and
 ``manifest.json``: the SHA-256 of every other file. Nothing is pickled, so loading a bundle
-never executes code from it; :func:`load_bundle` refuses a missing, extra or changed file.
-Writes are atomic: the bundle is built in a temporary directory that is then renamed.
+never executes code from it. A bundle is written under the output policy
+(:func:`masrisk.outputs.output_directory`): it appears, or replaces an older bundle, in one step.
+
+A bundle is data, not instructions, and :func:`load_bundle` reads one from an untrusted source
+as such: each file once, into memory, through the opened directory and never through a symbolic
+link, its size capped before it is read (:data:`MAX_BYTES`), its SHA-256 checked against the
+bytes read; JSON nested too deeply, numbers that are not finite, a profile masrisk does not
+ship, options out of bounds, a booster whose structure LightGBM's text format does not allow,
+a calibrator that does not give probabilities are each a :class:`~masrisk.BundleError` naming
+the file.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
-import shutil
-import tempfile
+import re
+import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -28,7 +38,7 @@ import pandas as pd
 import pydantic
 
 from masrisk.config import BUNDLED_CONFIGS
-from masrisk.exceptions import BundleError
+from masrisk.exceptions import BundleError, OutputExistsError
 from masrisk.models import (
     BundleMetadata,
     Calibrator,
@@ -38,11 +48,12 @@ from masrisk.models import (
     UnseenCategoryWarning,
     feature_specs,
 )
-from masrisk.models.facts import FORMAT_VERSION, describe_problems
-from masrisk.outputs import replace_directory, share
+from masrisk.models.facts import BOUNDS, FORMAT_VERSION, describe_problems
+from masrisk.outputs import MARKER, output_directory
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_BYTES",
     "Bundle",
     "BundleMetadata",
     "UnseenCategoryWarning",
@@ -53,6 +64,16 @@ __all__ = [
 ]
 
 _MANIFEST = "manifest.json"
+#: The files a bundle may hold besides its manifest; the booster is absent for the baseline.
+_FILES = frozenset(
+    {"metadata.json", "calibrator.json", "baseline.json", "report.json", "model_card.md"}
+)
+_BOOSTER = "booster.txt"
+#: The most bytes a bundle's file may hold, by suffix; a larger one is refused unread.
+MAX_BYTES: dict[str, int] = {".json": 16 * 2**20, ".md": 16 * 2**20, ".txt": 2**30}
+#: Reads of a bundle that another process replaced meanwhile, before giving up.
+_ATTEMPTS = 10
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _PACKAGES = ("masrisk", "lightgbm", "scikit-learn", "numpy", "pandas", "pyarrow")
 
 
@@ -102,6 +123,14 @@ class Bundle:
         return self.model.predict_risk(features)
 
 
+class BundleExistsError(BundleError, OutputExistsError):
+    """A bundle's path is taken: a BundleError, as before the output policy, and its error."""
+
+
+class _Changed(BundleError):
+    """A file missing or changed: final, unless another process replaced the bundle meanwhile."""
+
+
 def data_fingerprint(X: pd.DataFrame, y: Any) -> str:
     """Return the SHA-256 of the training features and labels (values, columns and index)."""
     digest = hashlib.sha256()
@@ -120,7 +149,7 @@ def save_bundle(
     model_card: str | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write a fitted model as a bundle directory, atomically.
+    """Write a fitted model as a bundle directory, under the output policy.
 
     Parameters
     ----------
@@ -139,11 +168,14 @@ def save_bundle(
         Markdown text of the model card; by default one is written from the metadata and
         the report (:func:`masrisk.model_card.render_model_card`).
     overwrite : bool
-        Replace an existing bundle at ``path``.
+        Replace a bundle masrisk wrote at ``path``; anything else there is never replaced.
+
+    Raises
+    ------
+    masrisk.BundleError
+        If ``path`` exists and may not be replaced (also an ``OutputExistsError``).
     """
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise BundleError(f"{target} exists; remove it or pass overwrite=True")
     facts = metadata if metadata is not None else getattr(model, "training_", None)
     if facts is None:
         raise BundleError("give metadata, or save a model trained by masrisk.train()")
@@ -166,7 +198,7 @@ def save_bundle(
         from masrisk.model_card import render_model_card
 
         model_card = render_model_card(meta, report or {})
-    files: dict[str, str] = {
+    files = {
         "metadata.json": _json(meta.to_dict()),
         "calibrator.json": _json(model.calibrator_.to_dict()),
         "baseline.json": _json(model.baseline_.to_dict()),
@@ -174,77 +206,341 @@ def save_bundle(
         "model_card.md": model_card,
     }
     if model.booster_ is not None:
-        files["booster.txt"] = model.booster_.model_to_string()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        files[_BOOSTER] = model.booster_.model_to_string()
+    encoded = {name: text.encode("utf-8") for name, text in sorted(files.items())}
+    manifest = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
+    encoded[_MANIFEST] = _json({"sha256": manifest}).encode("utf-8")
     try:
-        for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        manifest = {name: _sha256(staging / name) for name in sorted(files)}
-        (staging / _MANIFEST).write_text(_json({"sha256": manifest}), encoding="utf-8")
-        share(staging)  # mkdtemp makes it private; a bundle is meant to be shared
-        replace_directory(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with output_directory(target, kind="bundle", overwrite=overwrite) as staging:
+            for name, data in encoded.items():
+                (staging / name).write_bytes(data)
+    except OutputExistsError as exc:
+        raise BundleExistsError(str(exc)) from None
     return target
 
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
     """Read a bundle after checking every file against its manifest.
 
+    The files are read once into memory and the checks run on the bytes read, so a bundle
+    rewritten meanwhile by another process gives its old or its new version, never a mix.
+
     Raises
     ------
     masrisk.BundleError
-        If the directory or a file is missing, a file is not in the manifest, a checksum
-        differs, or ``metadata.json`` breaks its schema (a field of the wrong type or out of
-        bounds, a profile masrisk does not ship, another format version), naming the file
-        and the field.
+        Naming the file (and the field): a directory or file missing; a file not in the
+        manifest, not a plain file (a symbolic link), larger than :data:`MAX_BYTES`, or whose
+        checksum differs; a manifest entry that is not the plain name of a bundle file;
+        JSON malformed, nested too deeply or holding numbers that are not finite;
+        ``metadata.json`` breaking its schema (a field of the wrong type or out of bounds, a
+        profile masrisk does not ship, another format version); a booster whose structure
+        is not LightGBM's text format for the bundle's features; a calibrator that does not
+        map scores to probabilities in increasing order.
     """
     import lightgbm as lgb
 
     directory = Path(path)
-    if not directory.is_dir():
-        raise BundleError(f"no bundle directory at {directory}")
-    manifest_file = directory / _MANIFEST
-    if not manifest_file.is_file():
-        raise BundleError(f"{directory}: {_MANIFEST} is missing; this is not a masrisk bundle")
-    try:
-        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))["sha256"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{manifest_file}: unreadable manifest ({exc})") from None
-    present = {p.name for p in directory.iterdir() if p.is_file() and p.name != _MANIFEST}
-    for name in sorted(present - set(manifest)):
-        raise BundleError(f"{directory / name}: file not in the manifest; the bundle was altered")
-    for name, expected in sorted(manifest.items()):
-        file = directory / name
-        if not file.is_file():
-            raise BundleError(f"{file}: missing from the bundle")
-        if _sha256(file) != expected:
-            raise BundleError(
-                f"{file}: checksum mismatch; the file was changed after the bundle was written"
-            )
-    meta = _read(directory / "metadata.json", BundleMetadata.model_validate)
-    booster_file = directory / "booster.txt"
-    booster = (
-        lgb.Booster(model_str=booster_file.read_text(encoding="utf-8"))
-        if "booster.txt" in manifest
-        else None
-    )
+    files = _snapshot(directory)
+    meta = _read(directory / "metadata.json", files["metadata.json"], BundleMetadata.model_validate)
+    booster_file, booster = directory / _BOOSTER, None
+    if _BOOSTER in files:
+        text = _text(booster_file, files[_BOOSTER])
+        _check_booster(booster_file, text, meta.feature_names)
+        try:
+            booster = lgb.Booster(model_str=text)
+        except (lgb.basic.LightGBMError, ValueError, RecursionError) as exc:
+            raise BundleError(f"{booster_file}: LightGBM cannot read it ({exc})") from None
     if meta.chosen_model == "lightgbm" and booster is None:
         raise BundleError(f"{booster_file}: missing, but the bundle's model is LightGBM")
+    calibrator_file = directory / "calibrator.json"
+    calibrator = _read(calibrator_file, files["calibrator.json"], Calibrator.from_dict)
+    _check_calibrator(calibrator_file, calibrator)
     model = RiskModel.restore(
         features=meta.features,
         booster=booster,
-        baseline=_read(directory / "baseline.json", LogisticBaseline.from_dict),
-        calibrator=_read(directory / "calibrator.json", Calibrator.from_dict),
+        baseline=_read(
+            directory / "baseline.json", files["baseline.json"], LogisticBaseline.from_dict
+        ),
+        calibrator=calibrator,
         chosen=meta.chosen_model,
         choice_reason=meta.choice_reason,
         search=pd.DataFrame([row.to_dict() for row in meta.search]),
         outcome=meta.outcome,
         **meta.params.to_dict(),
     )
-    return Bundle(model=model, metadata=meta, report=_read(directory / "report.json", dict))
+    report = _read(directory / "report.json", files["report.json"], dict)
+    return Bundle(model=model, metadata=meta, report=report)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    """Read every file of the manifest once, checked; again if the bundle was replaced meanwhile.
+
+    The directory is opened once and its files read through it, so a bundle swapped or
+    renamed over while it is read is read whole from the tree that was opened, or fails as
+    :class:`_Changed` and is read again from the new one.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            if attempt == 0:  # later, the directory may be between two renames
+                raise BundleError(f"no bundle directory at {directory}") from None
+            time.sleep(0.01 * attempt)
+            continue
+        try:
+            return _read_files(directory, handle)
+        except _Changed as exc:
+            if attempt + 1 == _ATTEMPTS or _still_there(directory, handle):
+                raise BundleError(str(exc)) from None
+        finally:
+            os.close(handle)
+        time.sleep(0.01 * attempt)
+    raise BundleError(f"no bundle directory at {directory}")  # gone while it was read
+
+
+def _still_there(directory: Path, handle: int) -> bool:
+    """Whether ``directory`` is still the directory opened as ``handle``."""
+    try:
+        now, opened = os.stat(directory), os.fstat(handle)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _read_files(directory: Path, handle: int) -> dict[str, bytes]:
+    """Read the manifest's files of the directory opened as ``handle``, checked, by name."""
+    try:
+        sums = _manifest(directory, _read_at(directory, handle, _MANIFEST))
+    except _Changed:
+        message = f"{directory}: {_MANIFEST} is missing; this is not a masrisk bundle"
+        raise _Changed(message) from None
+    present = set(os.listdir(handle)) - {_MANIFEST, MARKER}
+    for name in sorted(present - set(sums)):
+        raise BundleError(f"{directory / name}: file not in the manifest; the bundle was altered")
+    for name in sorted(_FILES - {"model_card.md"} - set(sums)):
+        raise BundleError(f"{directory / name}: missing from the bundle's manifest")
+    files = {}
+    for name, expected in sorted(sums.items()):
+        files[name] = _read_at(directory, handle, name)
+        if hashlib.sha256(files[name]).hexdigest() != expected:
+            raise _Changed(
+                f"{directory / name}: checksum mismatch; the file was changed after the bundle "
+                "was written"
+            )
+    return files
+
+
+def _manifest(directory: Path, raw: bytes) -> dict[str, str]:
+    """Return the manifest's checksums by file name: plain names of bundle files only."""
+    file = directory / _MANIFEST
+    sums = _read(file, raw, lambda data: data["sha256"])
+    if not isinstance(sums, dict):
+        raise BundleError(f"{file}: unreadable manifest (sha256 is not a mapping)")
+    for name, expected in sums.items():
+        if name in ("", ".", "..") or name != os.path.basename(name) or "\0" in name:
+            raise BundleError(f"{file}: entry {name!r} is not a plain file name inside the bundle")
+        if name not in _FILES | {_BOOSTER}:
+            raise BundleError(f"{file}: entry {name!r} is not a file of a masrisk bundle")
+        if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
+            raise BundleError(f"{file}: entry {name!r} has no SHA-256 ({expected!r:.80})")
+    return sums
+
+
+def _read_at(directory: Path, handle: int, name: str) -> bytes:
+    """Read the plain file ``name`` of the directory opened as ``handle``, its size capped."""
+    file = directory / name
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=handle)
+    except FileNotFoundError:
+        raise _Changed(f"{file}: missing from the bundle") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BundleError(f"{file}: a symbolic link; a bundle holds plain files only") from None
+        raise BundleError(f"{file}: cannot be read ({exc.strerror})") from None
+    limit = MAX_BYTES[Path(name).suffix]
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BundleError(f"{file}: not a regular file; a bundle holds plain files only")
+        data = stream.read(limit + 1) if info.st_size <= limit else b""
+    if info.st_size > limit or len(data) > limit:
+        raise BundleError(
+            f"{file}: larger than the {limit:,} bytes a bundle's {Path(name).suffix} file may hold"
+        )
+    return data
+
+
+def _text(file: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{file}: not UTF-8 text ({exc})") from None
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not np.isfinite(number):
+        raise ValueError(f"{text}: numbers must be finite")
+    return number
+
+
+def _not_a_number(text: str) -> None:
+    raise ValueError(f"{text}: numbers must be finite")
+
+
+def _read(file: Path, data: bytes, parse: Callable[[Any], Any]) -> Any:
+    """Parse a JSON file of the bundle, or raise a BundleError naming it and the field."""
+    try:
+        document = json.loads(
+            _text(file, data), parse_float=_finite_float, parse_constant=_not_a_number
+        )
+    except RecursionError:
+        raise BundleError(f"{file}: unreadable (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise BundleError(f"{file}: unreadable ({exc})") from None
+    try:
+        return parse(document)
+    except pydantic.ValidationError as exc:
+        raise BundleError(f"{file}: {describe_problems(exc)}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise BundleError(f"{file}: unreadable ({type(exc).__name__}: {exc})") from None
+
+
+def _check_calibrator(file: Path, calibrator: Calibrator) -> None:
+    """Refuse a calibrator whose risks are not probabilities increasing with the score."""
+    with np.errstate(all="ignore"):
+        risk = calibrator(np.linspace(-50.0, 50.0, 201))
+    if not (np.isfinite(risk).all() and risk.min() >= 0 and risk.max() <= 1):
+        raise BundleError(f"{file}: the calibrator gives risks that are not finite probabilities")
+    if (np.diff(risk) < 0).any():
+        raise BundleError(f"{file}: the calibrator's risk falls as the score rises")
+
+
+# ------------------------------------------------------------------------- the booster
+
+#: Per tree, the arrays LightGBM reads and their lengths: one per split or one per leaf.
+_SPLIT_ARRAYS = ("split_feature", "split_gain", "threshold", "decision_type", "left_child",
+                 "right_child", "internal_value", "internal_weight", "internal_count")  # fmt: skip
+_LEAF_ARRAYS = ("leaf_value", "leaf_weight", "leaf_count")
+_REQUIRED = {"split_feature", "threshold", "decision_type", "left_child", "right_child",
+             "leaf_value"}  # fmt: skip
+
+
+def _check_booster(file: Path, text: str, features: list[str]) -> None:
+    """Check the structure of LightGBM's text model before its native parser reads it.
+
+    LightGBM's parser trusts its input: an index out of range is read out of memory. What
+    it indexes is checked here: the header, the trees' sizes, every array's length, feature
+    and child indices in range, finite leaf values, the categorical splits' bounds.
+    """
+    head, trees_marker, tail = text.partition("\nend of trees\n")
+    if not text.startswith("tree\n") or not trees_marker:
+        raise BundleError(f"{file}: not a LightGBM text model ('tree' ... 'end of trees')")
+    header_text, _, trees_text = head.partition("\nTree=")
+    header = _fields(file, header_text.splitlines()[1:], "the header")
+    for key in ("version", "num_class", "num_tree_per_iteration", "max_feature_idx",
+                "feature_names", "tree_sizes"):  # fmt: skip
+        if key not in header:
+            raise BundleError(f"{file}: the header has no {key}=")
+    if header["num_class"] != "1" or header["num_tree_per_iteration"] != "1":
+        raise BundleError(f"{file}: not a binary model (num_class={header['num_class']})")
+    names = header["feature_names"].split(" ")
+    if len(names) != len(features) or header["max_feature_idx"] != str(len(features) - 1):
+        raise BundleError(f"{file}: it has {len(names)} features, metadata.json {len(features)}")
+    blocks = ("Tree=" + trees_text + "\n").split("\n\n\n") if trees_text else []
+    blocks = [b for b in blocks if b.strip()]
+    sizes = header["tree_sizes"].split()
+    if len(blocks) != len(sizes) or len(blocks) > BOUNDS["trees"][2]:
+        raise BundleError(f"{file}: {len(blocks)} trees, but tree_sizes gives {len(sizes)}")
+    for number, (block, size) in enumerate(zip(blocks, sizes, strict=True)):
+        if str(len((block + "\n\n\n").encode("utf-8"))) != size:
+            raise BundleError(f"{file}: tree {number} is not of the size tree_sizes gives")
+        _check_tree(file, number, block, len(features))
+
+
+def _fields(file: Path, lines: list[str], where: str) -> dict[str, str]:
+    found = {}
+    for line in filter(None, lines):
+        key, equals, value = line.partition("=")
+        if not equals:
+            raise BundleError(f"{file}: {where}: {line[:80]!r} is not key=value")
+        found[key] = value
+    return found
+
+
+def _integers(file: Path, where: str, value: str, low: int, high: int) -> list[int]:
+    try:
+        numbers = [int(v) for v in value.split()]
+    except ValueError:
+        raise BundleError(f"{file}: {where} holds values that are not integers") from None
+    if any(not low <= n <= high for n in numbers):
+        raise BundleError(f"{file}: {where} holds values outside [{low}, {high}]")
+    return numbers
+
+
+def _finite(file: Path, where: str, value: str) -> None:
+    try:
+        numbers = np.asarray(value.split(), dtype="float64")
+    except ValueError:
+        raise BundleError(f"{file}: {where} holds values that are not numbers") from None
+    if not np.isfinite(numbers).all():
+        raise BundleError(f"{file}: {where} holds values that are not finite")
+
+
+def _integer(file: Path, where: str, value: str, low: int, high: int) -> int:
+    numbers = _integers(file, where, value, low, high)
+    if len(numbers) != 1:
+        raise BundleError(f"{file}: {where} is not one integer")
+    return numbers[0]
+
+
+def _check_tree(file: Path, number: int, block: str, n_features: int) -> None:
+    """Check one ``Tree=`` block: lengths, indices, values (see :func:`_check_booster`)."""
+    where = f"tree {number}"
+    tree = _fields(file, block.splitlines(), where)
+    if tree.get("Tree") != str(number):
+        raise BundleError(f"{file}: {where} is numbered {tree.get('Tree')!r}")
+    if tree.get("is_linear", "0") != "0":
+        raise BundleError(f"{file}: {where} is a linear tree, which masrisk never trains")
+    most = BOUNDS["num_leaves"][2]
+    leaves = _integer(file, f"{where}: num_leaves", tree.get("num_leaves", ""), 1, most)
+    for key, length in [*((k, leaves - 1) for k in _SPLIT_ARRAYS),
+                        *((k, leaves) for k in _LEAF_ARRAYS)]:  # fmt: skip
+        if (key in tree or key in _REQUIRED) and len(tree.get(key, "").split()) != length:
+            raise BundleError(f"{file}: {where}: {key} does not hold {length} values")
+    for key in ("split_gain", "threshold", "leaf_value"):
+        _finite(file, f"{where}: {key}", tree.get(key, ""))
+    _integers(file, f"{where}: split_feature", tree.get("split_feature", ""), 0, n_features - 1)
+    for key in ("left_child", "right_child"):
+        _integers(file, f"{where}: {key}", tree.get(key, ""), -leaves, leaves - 2)
+    decisions = _integers(file, f"{where}: decision_type", tree.get("decision_type", ""), 0, 15)
+    categorical = _integer(file, f"{where}: num_cat", tree.get("num_cat", "0"), 0, leaves - 1)
+    if categorical:
+        _check_categorical(file, where, tree, categorical, decisions)
+
+
+def _check_categorical(
+    file: Path, where: str, tree: dict[str, str], categorical: int, decisions: list[int]
+) -> None:
+    """Check a tree's categorical splits: their bounds, and thresholds that index them."""
+    bounds = _integers(file, f"{where}: cat_boundaries", tree.get("cat_boundaries", ""), 0, 2**31)
+    words = tree.get("cat_threshold", "").split()
+    if len(bounds) != categorical + 1 or bounds[0] != 0 or bounds != sorted(bounds):
+        raise BundleError(f"{file}: {where}: cat_boundaries are not {categorical + 1} bounds")
+    if bounds[-1] != len(words):
+        raise BundleError(f"{file}: {where}: cat_boundaries do not bound cat_threshold")
+    _integers(file, f"{where}: cat_threshold", " ".join(words), 0, 2**32 - 1)
+    for decision, threshold in zip(decisions, tree["threshold"].split(), strict=True):
+        if decision & 1 and not (
+            float(threshold).is_integer() and 0 <= float(threshold) < categorical
+        ):
+            raise BundleError(f"{file}: {where}: a categorical split points past num_cat")
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def _versions() -> dict[str, str]:
@@ -267,21 +563,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (pd.Timestamp,)):
         return value.strftime("%Y-%m-%d")
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def _read(file: Path, parse: Callable[[Any], Any]) -> Any:
-    """Parse a JSON file of the bundle, or raise a BundleError naming it and the field."""
-    try:
-        return parse(json.loads(file.read_text(encoding="utf-8")))
-    except pydantic.ValidationError as exc:
-        raise BundleError(f"{file}: {describe_problems(exc)}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{file}: unreadable ({type(exc).__name__}: {exc})") from None
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -13,8 +13,7 @@ import pytest
 
 import masrisk
 from masrisk.exceptions import BundleError
-from tests.hostile.conftest import refused
-from tests.test_cli import run
+from tests.hostile.conftest import refused, run
 
 
 def rewrite(bundle: Path, name: str, text: str | None = None, *, entry: str | None = None) -> None:

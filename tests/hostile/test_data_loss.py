@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 
-from tests.hostile.conftest import CUT_OFFS, digest, ok, refused
-from tests.test_cli import run
+from tests.hostile.conftest import CUT_OFFS, digest, ok, refused, run
 
 
 def train(data, out, *extra):
@@ -32,11 +31,12 @@ def test_train_overwrite_never_deletes_what_is_not_a_bundle(data, tmp_path, vict
     assert digest(target) == before
 
 
-def test_train_overwrite_replaces_its_own_bundle(data, tmp_path):
-    out = tmp_path / "model"
-    ok(train(data, out))
+@pytest.mark.slow
+def test_train_overwrite_replaces_its_own_bundle(data, bundle, tmp_path):
+    out = shutil.copytree(bundle, tmp_path / "model")
     refused(train(data, out), "--overwrite")
     ok(train(data, out, "--overwrite", "--seed", "5"))
+    assert digest(out) != digest(bundle)
     assert (out / "manifest.json").is_file()
 
 

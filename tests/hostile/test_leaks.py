@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.conftest import ok, refused
-from tests.test_cli import run
+from tests.hostile.conftest import ok, refused, run
 
 
 def test_the_pseudonym_key_is_never_a_command_line_value(data, scores, tmp_path):

@@ -86,7 +86,8 @@ def check_output(
         another kind (a synthetic data directory, when writing a bundle) is never replaced.
     header : tuple of str, optional
         The columns of the CSV table about to be written: an existing CSV file is masrisk's
-        when its header is the same.
+        when its header is the same. Without it, a CSV file passes this check and is checked
+        by :func:`output_file` against the header it writes, before replacing anything.
 
     Raises
     ------
@@ -127,13 +128,16 @@ def _not_ours(target: Path, kind: str, header: tuple[str, ...] | None) -> str:
         if written is None:
             return "it is a Parquet file masrisk did not write"
         return "" if written == kind.encode() else f"it is masrisk's {written.decode()!r} table"
-    if target.suffix == ".csv" and header is not None:
-        with open(target, encoding="utf-8", errors="replace") as handle:
-            first = handle.readline().rstrip("\r\n")
-        if first == ",".join(header):
-            return ""
+    if target.suffix == ".csv":
+        if header is None or _csv_header(target) == ",".join(header):
+            return ""  # without the header, checked again when the table is written
         return "it is a CSV file with other columns than the table being written"
     return "it is a file masrisk did not write"
+
+
+def _csv_header(file: Path) -> str:
+    with open(file, encoding="utf-8", errors="replace") as handle:
+        return handle.readline().rstrip("\r\n")
 
 
 def _empty_directory(target: Path) -> bool:
@@ -223,6 +227,8 @@ def output_file(
     try:
         yield temporary
         share(temporary)
+        if header is None and target.suffix == ".csv":
+            header = tuple(_csv_header(temporary).split(","))
         check_output(target, overwrite=overwrite, kind=kind, header=header)
         os.replace(temporary, target)
     finally:
