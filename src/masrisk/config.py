@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -136,15 +136,7 @@ class CapacityConfig(_Strict):
     """
 
     hours_per_1000: float = Field(default=800.0, gt=0)
-    districts: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("districts")
-    @classmethod
-    def _hours_are_positive(cls, districts: dict[str, float]) -> dict[str, float]:
-        bad = [name for name, hours in districts.items() if not hours > 0]
-        if bad:
-            raise ValueError(f"hours must be positive: {bad}")
-        return districts
+    districts: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
 class PlanningConfig(_Strict):
@@ -309,9 +301,7 @@ def describe_validation_error(
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         shown = item.get("input")
-        got = (
-            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
-        )
+        got = "" if item["type"] == "missing" or isinstance(shown, dict) else f" (got {shown!r})"
         hint = annotate(item["loc"]) if annotate else ""
         lines.append(f"{_key(item['loc'])}: {message}{got}{hint}")
     return lines
