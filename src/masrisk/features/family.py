@@ -148,14 +148,10 @@ def family_features(
 
 def _deprivation(households: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Return the flags, Alkire-Foster score and poverty of the households in ``index``."""
-    flags = households.set_index("household_id").reindex(index)
-    weights = deprivation_weights()
-    columns = {}
-    for name in MPI_INDICATORS:
-        values = flags[name] if name in flags.columns else pd.Series(np.nan, index=index)
-        columns[f"fam_{name}"] = values.astype("float32")
-    frame = pd.DataFrame(columns, index=index)
+    flags = households.set_index("household_id").reindex(index, columns=list(MPI_INDICATORS))
+    frame = flags.astype("float32").add_prefix("fam_")
     matrix = frame.to_numpy(dtype="float64")
+    weights = deprivation_weights()
     # A score needs every indicator: a household with one missing flag has no score.
     score = matrix @ np.array([weights[name] for name in MPI_INDICATORS])
     frame["fam_deprivation_score"] = score.astype("float32")
