@@ -1,17 +1,10 @@
 """Spatial statistics for territorial features: neighbours, smoothed rates, hot spots, distances.
 
-Plain functions on numpy arrays aligned with the territories, so each can be checked by hand:
-
-- neighbours: :func:`adjacency_weights` (from the adjacency table) and :func:`knn_neighbours`
-  (k nearest centroids, made symmetric), as sparse ``(n, n)`` matrices without self-loops;
-- rates: :func:`eb_rates` (Marshall's global empirical Bayes) and :func:`local_eb_rates`
-  (Marshall's local, spatial empirical Bayes);
-- :func:`spatial_lag` (row-standardised mean over neighbours) and :func:`gi_star` (the
-  Getis-Ord Gi* z-score);
-- :func:`nearest_km`: great-circle distance to the nearest of a set of points.
-
-Empty results are NaN, never a warning: territories without persons at risk have no raw
-rate, territories without neighbours no spatial lag.
+Plain functions on numpy arrays aligned with the territories, each checkable by hand:
+neighbours as sparse ``(n, n)`` matrices without self-loops (:func:`adjacency_weights`,
+:func:`knn_neighbours`), Marshall's global and local empirical-Bayes rates (:func:`eb_rates`,
+:func:`local_eb_rates`), :func:`spatial_lag`, the Getis-Ord :func:`gi_star` and
+:func:`nearest_km`. Empty results are NaN, never a warning.
 
 Examples
 --------
@@ -47,9 +40,6 @@ __all__ = [
 EARTH_RADIUS_KM: float = 6371.0088
 
 
-# --------------------------------------------------------------------------- geometry
-
-
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Return the ``(n, 3)`` unit vectors of points given in degrees (WGS 84, on a sphere)."""
     lon = np.radians(np.asarray(lon, dtype="float64"))
@@ -77,11 +67,6 @@ def nearest_km(
     nearest : numpy.ndarray
         int64 position of the nearest target, -1 where ``km`` is NaN.
 
-    Notes
-    -----
-    A k-d tree on unit vectors finds the nearest target by chord length, which orders
-    points as the arc does; the chord ``c`` is then turned into the arc ``2 R asin(c / 2)``.
-
     Examples
     --------
     >>> km, nearest = nearest_km([0.0], [0.0], [0.0, 5.0], [1.0, 5.0])
@@ -94,13 +79,11 @@ def nearest_km(
     ok = np.isfinite(points).all(axis=1)
     if len(to_lon) == 0 or not ok.any():
         return km, nearest
+    # The nearest by chord on unit vectors is the nearest by arc: arc = 2 R asin(chord / 2).
     chord, found = cKDTree(unit_vectors(to_lon, to_lat)).query(points[ok], k=1)
     km[ok] = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
     nearest[ok] = found
     return km, nearest
-
-
-# --------------------------------------------------------------------------- neighbours
 
 
 def adjacency_weights(adjacency: pd.DataFrame, territory_ids: pd.Index) -> sparse.csr_array:
@@ -187,9 +170,6 @@ def _edges(neighbours: sparse.csr_array, *, self_loops: bool) -> tuple[np.ndarra
     return rows, cols
 
 
-# --------------------------------------------------------------------------- rates
-
-
 def _shrink(
     rate: np.ndarray, at_risk: np.ndarray, mean: np.ndarray, variance: np.ndarray
 ) -> np.ndarray:
@@ -223,15 +203,11 @@ def eb_rates(observed: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float64 ``w_i r_i + (1 - w_i) m``, shrinking each raw rate ``r_i = O_i / n_i`` toward
-        the overall rate ``m = sum(O) / sum(n)`` the more, the smaller ``n_i``. A territory
-        without persons at risk gets ``m``; all are NaN when nobody is at risk.
-
-    Notes
-    -----
-    With ``k`` territories having persons at risk, ``n_bar = sum(n) / k``,
-    ``s2 = sum(n_i (r_i - m)^2) / sum(n)``, the between-territory variance
-    ``A = max(s2 - m / n_bar, 0)`` and the weights ``w_i = A / (A + m / n_i)``.
+        float64 ``w_i r_i + (1 - w_i) m``: each raw rate ``r_i = O_i / n_i`` shrunk toward
+        ``m = sum(O) / sum(n)`` with ``w_i = A / (A + m / n_i)``, where ``A = max(s2 - m /
+        n_bar, 0)``, ``s2 = sum(n_i (r_i - m)^2) / sum(n)`` and ``n_bar`` is the mean ``n_i``
+        over territories with persons at risk. Without persons at risk a territory gets
+        ``m``; all are NaN when nobody is at risk.
 
     References
     ----------
@@ -281,9 +257,6 @@ def local_eb_rates(
         spread = np.bincount(rows, at_risk[cols] * deviation**2, minlength=n) / total
         variance = np.maximum(spread - mean / (total / counted), 0.0)
     return _shrink(rate, at_risk, mean, variance)
-
-
-# --------------------------------------------------------------------------- spatial statistics
 
 
 def spatial_lag(values: np.ndarray, weights: sparse.sparray) -> np.ndarray:

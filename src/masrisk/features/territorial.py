@@ -226,7 +226,7 @@ def features_from_counts(
     ids = pd.Index(territories["territory_id"], name="territory_id")
     if not counts.territory_ids.equals(ids):
         raise ValueError("the territory counts are not of this territories table")
-    lon, lat = _centroids(territories)
+    lon, lat = _column(territories, "lon"), _column(territories, "lat")
     population = territories["population"].to_numpy(dtype="float64", na_value=np.nan)
     columns = {
         "ter_zone": pd.Categorical(territories["zone"].astype("str"), dtype=_ZONES),
@@ -247,20 +247,10 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame[name].to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _centroids(territories: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude of the centroids, NaN where (or when) not given."""
-    if not {"lon", "lat"} <= set(territories.columns):
-        return np.full(len(territories), np.nan), np.full(len(territories), np.nan)
-    return _column(territories, "lon"), _column(territories, "lat")
-
-
 def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """``scale * numerator / denominator`` where the denominator is positive, else NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denominator > 0, scale * numerator / denominator, np.nan)
-
-
-# --------------------------------------------------------------------------- vulnerability
 
 
 def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -298,9 +288,6 @@ def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
     }
 
 
-# --------------------------------------------------------------------------- outcome rates
-
-
 def _neighbours(
     tables: Tables, ids: pd.Index, lon: np.ndarray, lat: np.ndarray, k: int
 ) -> sparse.csr_array | None:
@@ -336,9 +323,6 @@ def _outcome_rates(
             f"ter_gistar_{name}": gi_star(smoothed, neighbours) if spatial else nan,
         }
     return columns
-
-
-# --------------------------------------------------------------------------- access
 
 
 def _access(

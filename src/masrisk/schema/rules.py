@@ -38,9 +38,6 @@ def check_tables(
     return typed
 
 
-# --------------------------------------------------------------------------- columns
-
-
 class _Column:
     """Where a column's problems go: its table, its name and the table's ids."""
 
@@ -184,9 +181,6 @@ def _as_plain(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.astype(object)
     return values
-
-
-# --------------------------------------------------------------------------- keys
 
 
 def _check_keys(typed: dict[str, pd.DataFrame], found: Problems) -> None:
