@@ -10,6 +10,7 @@ events in ``[as_of, as_of + horizon)``. :func:`feature_catalog` documents every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -113,12 +114,8 @@ def lab_codes_in(columns: Iterable[str]) -> list[str]:
     >>> lab_codes_in(["ind_age", "ind_lab_hba1c_last", "ind_lab_hba1c_change", "ind_lab_ldl_last"])
     ['hba1c', 'ldl']
     """
-    prefix, suffix = LAB_PREFIX, "_last"
-    return [
-        c[len(prefix) : -len(suffix)]
-        for c in columns
-        if c.startswith(prefix) and c.endswith(suffix)
-    ]
+    last = re.compile(rf"{LAB_PREFIX}(.*)_last")
+    return [match[1] for c in columns if (match := last.fullmatch(c))]
 
 
 def describe_column(column: str) -> FeatureSpec | None:

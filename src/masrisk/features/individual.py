@@ -2,12 +2,9 @@
 
 Everything is read from :attr:`Population.persons` (birth date, sex, insurance, disability)
 and :attr:`Population.events` (events dated before ``as_of``) and nothing else, so no feature
-sees past ``as_of``. Pregnancy, for instance, is read from pregnancy codes on events, never
-from ``persons.pregnant``, which describes the end of the data.
-
-All work is vectorised over the events (:class:`~masrisk.features.events.EventArrays`); the
-lab columns come from :mod:`masrisk.features.labs`. Column names say what they compute and
-:data:`CATALOG` documents each of them.
+sees past ``as_of``: pregnancy is read from pregnancy codes on events, never from
+``persons.pregnant`` (the end of the data). Lab columns come from :mod:`masrisk.features.labs`;
+:data:`CATALOG` documents every column.
 """
 
 from __future__ import annotations
@@ -238,8 +235,7 @@ def _demographics(persons: pd.DataFrame, as_of: pd.Timestamp):
         if name in persons.columns:
             columns[f"ind_{name}"] = persons[name].astype("category").array
     if "disability" in persons.columns:
-        flag = persons["disability"].fillna(0).to_numpy(dtype=np.int8)
-        columns["ind_disability"] = flag
+        columns["ind_disability"] = persons["disability"].fillna(0).to_numpy(dtype=np.int8)
     return years, age_days, columns
 
 

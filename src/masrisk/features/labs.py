@@ -123,8 +123,7 @@ def lab_columns(
     has_prev = (last > 0) & (pair[prev] == pair[last])
     column = pd.Index(chosen).get_indexer(names)  # -1: a lab not asked for
     pos, col = pair[last] % max(n, 1), column[pair[last] // max(n, 1)]
-    out_last = np.full((n, len(chosen)), np.nan, dtype=np.float32)
-    out_change = np.full((n, len(chosen)), np.nan, dtype=np.float32)
+    out_last, out_change = np.full((2, n, len(chosen)), np.nan, dtype=np.float32)
     keep = col >= 0
     out_last[pos[keep], col[keep]] = value[last[keep]]
     keep &= has_prev

@@ -1,12 +1,10 @@
 """The features of one part of a population (whole territories), and what parts add up.
 
-A part gives its persons' individual and family features, which depend on the part alone,
-and two additive counts: per territory what the territorial features are computed from
-(:class:`~masrisk.features.territorial.TerritoryCounts`) and per lab code the persons who
-have had it (:class:`LabCounts`). Summed over the parts, the counts give the territorial
-features (neighbours included) and the lab codes of the whole, which
-:func:`finish_features` joins to each part. :func:`masrisk.build_features` is this on one
-part, the whole population; an engine (:mod:`masrisk.engines`) runs it on many.
+A part gives its persons' individual and family features and two additive counts
+(:class:`FeatureCounts`): per territory, what the territorial features come from, and per
+lab code, the persons who have had it. Summed over the parts, they give the territorial
+features and lab codes of the whole, which :func:`finish_features` joins to each part.
+:func:`masrisk.build_features` is this on one part; an engine (:mod:`masrisk.engines`) on many.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """Territorial features: zone, density, vulnerability, smoothed outcome rates and access.
 
-One row per territory, every column prefixed ``ter_``; :func:`masrisk.build_features` joins
-them down to the persons living there. Four groups:
-
-- **basics**: zone, population and density;
-- **vulnerability**: deprivation percentile ranks across territories in the manner of the
-  CDC/ATSDR Social Vulnerability Index, per indicator of the multidimensional poverty index,
-  per dimension (theme) and overall;
-- **historical rates** of each outcome over the horizon before ``as_of``, raw and smoothed by
-  empirical Bayes (globally and over neighbours), their spatial lag and the Getis-Ord Gi*
-  hot-spot z-score (the statistics live in :mod:`masrisk.features.spatial`);
-- **access**: great-circle distance to the nearest level-1 and level-2/3 facility and the
-  facilities per 10,000 residents, when a facilities table is given.
-
-Columns are stable whatever the input: what cannot be computed (no deprivation flags, no
-neighbours, no facilities) is NaN.
+One row per territory, every column prefixed ``ter_`` and documented in :data:`CATALOG`;
+:func:`masrisk.build_features` joins them down to the persons living there. The spatial
+statistics live in :mod:`masrisk.features.spatial`. Columns are stable whatever the input:
+what cannot be computed (no deprivation flags, no neighbours, no facilities) is NaN.
 
 Examples
 --------
@@ -196,11 +185,10 @@ def territorial_features(
 
     Notes
     -----
-    The persons at risk of an outcome in a territory are those present at
-    ``as_of - horizon`` living there; those among them with a qualifying event in
-    ``[as_of - horizon, as_of)`` are its cases. The work is split in two so that it can run
-    on a population split by territory: :func:`territory_counts` counts what adds up across
-    parts, :func:`features_from_counts` turns the counts of the whole into features.
+    The persons at risk of an outcome in a territory are those living there at
+    ``as_of - horizon``; its cases, those of them with a qualifying event in
+    ``[as_of - horizon, as_of)``. This is :func:`territory_counts` (additive over parts split
+    by territory) followed by :func:`features_from_counts`.
     """
     counts = territory_counts(tables, population.as_of, outcomes=outcomes)
     return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
@@ -254,12 +242,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -
 
 
 def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
-    """``(rank - 1) / (n - 1)`` per column, ties at their lowest rank, NaN left out.
-
-    As CDC/ATSDR's SVI (Excel's PERCENTRANK.INC, R's ``dplyr::percent_rank``): tied values
-    share the lowest rank of the tie, so territories where nobody is deprived rank 0.
-    Fewer than two values: NaN.
-    """
+    """Per column ``(rank - 1) / (n - 1)``, ties at their lowest (as CDC's SVI), NaN if n < 2."""
     known = frame.count()
     return (frame.rank(method="min") - 1) / (known - 1).where(known >= 2)
 
@@ -351,10 +334,7 @@ def _access(
 def _facility_territories(
     facilities: pd.DataFrame, ids: pd.Index, lon: np.ndarray, lat: np.ndarray
 ) -> np.ndarray | None:
-    """Each facility's territory: its ``territory_id``, else the nearest centroid.
-
-    ``None`` when facilities without ``territory_id`` cannot be placed (no centroids).
-    """
+    """Each facility's territory: its ``territory_id``, else the nearest centroid, else ``None``."""
     territory = np.full(len(facilities), -1, dtype="int64")
     if "territory_id" in facilities.columns:
         territory = ids.get_indexer(facilities["territory_id"]).astype("int64")
