@@ -72,11 +72,7 @@ class ColumnSpec:
     violation: str = ""
 
     def ranges(self) -> tuple[tuple[str, object, object], ...]:
-        """Return ``(rule, low, high)`` for each range the values must fall in.
-
-        From ``bounds`` (a date's, a number's) and, for a float32 column, the float32 range;
-        a value outside a range breaks its rule.
-        """
+        """Return ``(rule, low, high)`` per range the values must meet: ``bounds``, float32's."""
         ranges: list[tuple[str, object, object]] = []
         if self.bounds is not None:
             low, high = self.bounds

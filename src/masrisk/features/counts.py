@@ -1,10 +1,4 @@
-"""Per territory, the counts the territorial features are computed from; parts add up.
-
-A part of a population that holds whole territories counts its deprived households and its
-cases and persons at risk of each outcome; the counts of all parts added up (``+``) are
-those of the whole, from which :func:`~masrisk.features.territorial.features_from_counts`
-computes the territorial features.
-"""
+"""Per territory, the counts the territorial features are computed from; parts add up."""
 
 from __future__ import annotations
 

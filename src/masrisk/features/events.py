@@ -45,13 +45,12 @@ class EventArrays:
         else:
             self.code_codes = np.full(self.size, -1, dtype=np.int8)
             self.categories = []
-        value = events["value"] if "value" in events.columns else None
-        if value is None:
+        if "value" not in events.columns:
             self.values = np.full(self.size, np.nan, dtype=np.float32)
-        elif value.dtype == np.float32:
-            self.values = value.to_numpy()
+        elif events["value"].dtype == np.float32:
+            self.values = events["value"].to_numpy()
         else:
-            self.values = value.to_numpy(dtype=np.float32, na_value=np.nan)
+            self.values = events["value"].to_numpy(dtype=np.float32, na_value=np.nan)
         self.normal = np.array([normalize_icd10(c) for c in self.categories], dtype=str)
         self.upper = [c.strip().upper() for c in self.categories]
         self.icd_kinds = self.kinds(set(self.kind_names) - NON_ICD_KINDS)

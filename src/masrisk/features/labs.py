@@ -58,13 +58,7 @@ def lab_name(code: str) -> str:
 def lab_persons(population: Population) -> pd.Series:
     """Count, per lab code, the persons present who have had it before ``as_of``.
 
-    The counts of parts of a population add up to the whole's; a code is described by
-    default when its count reaches ``min_lab_share`` of the persons present (see
-    :func:`masrisk.features.individual.individual_features`).
-
-    Parameters
-    ----------
-    population : Population
+    Parts' counts add up to the whole's; :func:`frequent_labs` picks the codes described.
 
     Returns
     -------

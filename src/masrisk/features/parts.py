@@ -163,9 +163,8 @@ def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) ->
     labs = LabCounts(population.size, lab_persons(population))
     dates = tables.events["date"]
     first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
-    return FeatureCounts(
-        territory_counts(tables, as_of, outcomes=config.outcomes), labs, first, last
-    )
+    territories = territory_counts(tables, as_of, outcomes=config.outcomes)
+    return FeatureCounts(territories, labs, first, last)
 
 
 def part_features(

@@ -195,10 +195,8 @@ def eb_rates(observed: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    observed : numpy.ndarray
-        Persons with the outcome, per territory.
-    at_risk : numpy.ndarray
-        Persons at risk, per territory.
+    observed, at_risk : numpy.ndarray
+        Persons with the outcome and persons at risk, per territory.
 
     Returns
     -------

@@ -159,8 +159,8 @@ def territorial_features(
     Parameters
     ----------
     tables : Tables
-        A validated population; reads territories, households, events and, when given,
-        adjacency and facilities. Population sizes and densities come from territories.
+        A validated population: territories (sizes, areas, centroids), households, events
+        and, when given, adjacency and facilities.
     population : Population
         The persons present at ``as_of`` (:func:`masrisk.features.population_at`); rates
         use only events dated before its ``as_of``.

@@ -178,9 +178,7 @@ def _as_text_category(values: pd.Series) -> pd.Series:
 
 def _as_plain(values: pd.Series) -> pd.Series:
     """Undo a categorical so numbers and dates parse from its values."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.astype(object)
-    return values
+    return values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
 
 
 def _check_keys(typed: dict[str, pd.DataFrame], found: Problems) -> None:
