@@ -303,10 +303,6 @@ def describe_validation_error(
         shown = item.get("input")
         got = "" if item["type"] == "missing" or isinstance(shown, dict) else f" (got {shown!r})"
         hint = annotate(item["loc"]) if annotate else ""
-        lines.append(f"{_key(item['loc'])}: {message}{got}{hint}")
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".")
+        lines.append(f"{key}: {message}{got}{hint}")
     return lines
-
-
-def _key(loc: tuple[str | int, ...]) -> str:
-    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
-    return "".join(parts).lstrip(".")

@@ -44,9 +44,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
     feature("fam_pregnant_members", "Members pregnant at as_of", "persons"),
     feature("fam_members_chronic", "Members with at least one chronic condition", "persons"),
     feature(
-        "fam_emergencies_365d",
-        "Emergency visits of all members in the 365 days before as_of",
-        "visits",
+        "fam_emergencies_365d", "Members' emergency visits in the 365 days before as_of", "visits"
     ),
     feature(
         "fam_hospitalizations_365d",

@@ -67,9 +67,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "ind_life_stage", f"RIAS life-course stage by completed years ({_STAGES}).", "category"
     ),
     feature("ind_regime", "Insurance regime, as persons.regime (when given).", "category"),
-    feature(
-        "ind_insurer", "Insurer (EPS) or network, as persons.insurer (when given).", "category"
-    ),
+    feature("ind_insurer", "Insurer (EPS) or network: persons.insurer (when given).", "category"),
     feature(
         "ind_disability",
         "1 if registered with a disability (persons.disability when given; missing is 0).",
@@ -109,9 +107,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         for days in WINDOWS
     ),
     feature(
-        "ind_days_since_last_contact",
-        "Days from the last event of any kind to as_of; NaN if none.",
-        "days",
+        "ind_days_since_last_contact", "Days since the last event of any kind; NaN if none.", "days"
     ),
     *(
         feature(

@@ -128,11 +128,7 @@ def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np
     """Choose a fixed share of households by a hash of their ids (the same on every run).
 
     A household is in or out whatever the cut-off or the part, so that a training sample
-    follows the same households through the training and validation periods.
-
-    Returns
-    -------
-    numpy.ndarray of bool
+    follows the same households through training and validation. Returns a boolean mask.
 
     Raises
     ------
@@ -149,14 +145,8 @@ def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np
 def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) -> FeatureCounts:
     """Count what one part gives to the territorial features and the lab codes of the whole.
 
-    Parameters
-    ----------
-    tables : Tables
-        Whole territories with their households, persons and events.
-    as_of : date
-        Cut-off of the features.
-    config : Config
-        Its outcomes give the territories' historical rates.
+    ``tables`` and ``as_of`` are as in :func:`part_features`; the outcomes of ``config`` give
+    the territories' historical rates.
     """
     as_of = to_timestamp(as_of)
     population = population_at(tables, as_of)

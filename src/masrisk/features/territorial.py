@@ -74,11 +74,7 @@ _RATE = "proportion of persons"
 CATALOG: tuple[FeatureSpec, ...] = (
     feature("ter_zone", "Zone of the territory: urban or rural", "category"),
     feature("ter_population", "Resident persons, from the territories table", "persons"),
-    feature(
-        "ter_density",
-        "Resident persons per square kilometre (NaN without area_km2)",
-        "persons per km²",
-    ),
+    feature("ter_density", "Resident persons per km² (NaN without area_km2)", "persons per km²"),
     feature(
         "ter_svi_overall",
         "Percentile rank across territories of the sum of all indicator percentile ranks "
