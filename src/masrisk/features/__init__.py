@@ -1,11 +1,9 @@
 """Features at individual, family and territorial level, point-in-time at ``as_of``.
 
-:func:`build_features` returns one row per person present at ``as_of`` (born before it, no
-death before it), indexed by ``person_id``. Every column says its level by its prefix -
-``ind_``, ``fam_`` or ``ter_`` - so explanations can be split by level. Family and
-territorial features are computed once per household and territory and joined down to
-persons. Features see only events dated before ``as_of``; :func:`build_labels` sees only
-events in ``[as_of, as_of + horizon)``. :func:`feature_catalog` documents every column.
+:func:`build_features` gives one row per person present at ``as_of`` (born before it, no
+death before it); each column's prefix (``ind_``, ``fam_``, ``ter_``) says its level. Family
+and territorial features are computed once per household and territory and joined down to
+persons. :func:`build_labels` sees only events in ``[as_of, as_of + horizon)``.
 """
 
 from __future__ import annotations

@@ -67,8 +67,7 @@ def territory_counts(
     Returns
     -------
     TerritoryCounts
-        The counts of parts of a population that share no household add up (``+``) to the
-        counts of the whole.
+        Parts of a population that share no household add up (``+``) to the whole.
     """
     ids = pd.Index(tables.territories["territory_id"], name="territory_id")
     known, deprived = _deprivation_counts(tables.households, ids)

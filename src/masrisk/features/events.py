@@ -23,13 +23,7 @@ NO_EVENT = np.iinfo(np.int32).max
 
 
 class EventArrays:
-    """The arrays of ``Population.events``, and masks of events by kind and by ICD-10 code.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        :attr:`Population.events <masrisk.features.population.Population.events>`.
-    """
+    """The arrays of ``Population.events``, and masks of events by kind and by ICD-10 code."""
 
     def __init__(self, events: pd.DataFrame) -> None:
         self.size = len(events)
@@ -38,13 +32,10 @@ class EventArrays:
         kind = events["kind"].astype("category")
         self.kind_codes = kind.cat.codes.to_numpy()
         self.kind_names = [str(k) for k in kind.cat.categories]
-        if "code" in events.columns:
-            code = events["code"].astype("category")
-            self.code_codes = code.cat.codes.to_numpy()
-            self.categories = [str(c) for c in code.cat.categories]
-        else:
-            self.code_codes = np.full(self.size, -1, dtype=np.int8)
-            self.categories = []
+        code = events["code"] if "code" in events.columns else pd.Series(np.nan, events.index)
+        code = code.astype("category")  # without codes: no category, every code -1
+        self.code_codes = code.cat.codes.to_numpy()
+        self.categories = [str(c) for c in code.cat.categories]
         if "value" not in events.columns:
             self.values = np.full(self.size, np.nan, dtype=np.float32)
         elif events["value"].dtype == np.float32:

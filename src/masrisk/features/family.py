@@ -1,9 +1,8 @@
 """Family features: computed once per household from its members present at ``as_of``.
 
-Household composition (size, young children, older adults, dependency, an older adult living
-alone, a single adult with children), members' pregnancies, chronic conditions and use of
-emergency and hospital care, and the household's deprivation by the Alkire-Foster method of
-Colombia's multidimensional poverty index (see :data:`masrisk.codes.MPI_INDICATORS`).
+Household composition, members' pregnancies, chronic conditions and use of care (see
+:data:`CATALOG`), and the household's deprivation by the Alkire-Foster method of Colombia's
+multidimensional poverty index (:data:`masrisk.codes.MPI_INDICATORS`).
 
 Examples
 --------

@@ -106,11 +106,8 @@ def adjacency_weights(adjacency: pd.DataFrame, territory_ids: pd.Index) -> spars
     pairs = adjacency.drop_duplicates(["territory_id", "neighbor_id"])
     rows = territory_ids.get_indexer(pairs["territory_id"])
     cols = territory_ids.get_indexer(pairs["neighbor_id"])
-    if "weight" in pairs.columns:
-        weight = pairs["weight"].to_numpy(dtype="float64", na_value=np.nan)
-        weight = np.where(np.isnan(weight), 1.0, weight)
-    else:
-        weight = np.ones(len(pairs))
+    weight = pairs.reindex(columns=["weight"]).to_numpy(dtype="float64", na_value=np.nan)[:, 0]
+    weight = np.where(np.isnan(weight), 1.0, weight)
     keep = (rows >= 0) & (cols >= 0) & (rows != cols) & (weight > 0)
     n = len(territory_ids)
     return sparse.csr_array((weight[keep], (rows[keep], cols[keep])), shape=(n, n))

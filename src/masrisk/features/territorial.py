@@ -169,10 +169,8 @@ def territorial_features(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``territory_id`` (every territory, in table order), columns documented in
-        :data:`CATALOG`: ``ter_zone`` categorical, the rest float32. For each outcome, five
-        columns ``ter_{rate,eb_rate,seb_rate,lag_rate,gistar}_{outcome}``; spatial columns
-        are NaN when neither adjacency nor centroids are given.
+        Indexed by ``territory_id`` (every territory, in table order), the columns of
+        :data:`CATALOG` (five per outcome): ``ter_zone`` categorical, the rest float32.
 
     Raises
     ------
@@ -226,9 +224,7 @@ def features_from_counts(
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """Return a column as float64, NaN where (or when) not given."""
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return frame[name].to_numpy(dtype="float64", na_value=np.nan)
+    return frame.reindex(columns=[name]).to_numpy(dtype="float64", na_value=np.nan)[:, 0]
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -> np.ndarray:

@@ -148,8 +148,7 @@ def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
     Returns
     -------
     Tables
-        Dates as datetimes, ``sex``, ``zone``, ``kind`` and ``code`` as categoricals, flags
-        as int8, ids as given.
+        Typed as :class:`~masrisk.tables.Tables` describes (flags as int8).
 
     Raises
     ------
