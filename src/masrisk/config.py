@@ -102,10 +102,7 @@ class TiersConfig(_Strict):
 
 
 class PriorityConfig(_Strict):
-    """Weights of a territory's priority score.
-
-    Burden and deprivation enter as z-scores across territories, rurality as a 0/1 flag.
-    """
+    """Weights of a territory's priority score: burden, deprivation (z-scores), rurality (0/1)."""
 
     burden: float = Field(default=1.0, ge=0)
     deprivation: float = Field(default=0.3, ge=0)
@@ -131,8 +128,7 @@ class CapacityConfig(_Strict):
     """Team-hours available over the plan's period, per district (``territories.district``).
 
     ``districts`` gives a district's hours by name; the others get ``hours_per_1000`` per
-    1,000 persons scored in it. Without a ``district`` column the whole
-    population is one district.
+    1,000 persons scored in it. Without a ``district`` column the population is one district.
     """
 
     hours_per_1000: float = Field(default=800.0, gt=0)
@@ -289,8 +285,7 @@ def describe_validation_error(
     """Return one line per problem of a pydantic error, with the key and the value given.
 
     Keys read like ``outcomes.x.kinds`` or ``interventions[3].axis``; ``annotate(loc)`` may
-    append a hint. A problem of the whole document (no key) names its keys itself; its lines
-    are kept.
+    append a hint. A problem of the whole document (no key) keeps its own lines.
     """
     lines = []
     for item in error.errors():

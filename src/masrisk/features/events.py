@@ -1,8 +1,7 @@
 """A population's events as arrays, looked up by kind and by code category.
 
-The individual features read events through :class:`EventArrays`: ICD-10 groups, lab and
-vaccine codes are matched once per *category* of ``events.code`` and looked up by category
-code; per-person results come from :func:`numpy.bincount` and ``ufunc.at`` over ``pos``.
+ICD-10 groups, lab and vaccine codes are matched once per *category* of ``events.code``;
+per-person results come from :func:`numpy.bincount` and ``ufunc.at`` over ``pos``.
 """
 
 from __future__ import annotations

@@ -151,13 +151,11 @@ def individual_features(
     Parameters
     ----------
     population : Population
-        Persons present at ``as_of`` and their events before it
-        (:func:`masrisk.features.population_at`).
+        The persons present at ``as_of`` (:func:`masrisk.features.population_at`).
     lab_codes : sequence of str, optional
-        Lab codes to describe, one ``ind_lab_{lab}_last`` and ``ind_lab_{lab}_change`` column
-        each (NaN for codes absent from the data). By default, the codes of ``lab`` events
-        that at least ``min_lab_share`` of the persons present have had, in alphabetical
-        order; give the training list when scoring, so the columns match.
+        Lab codes to describe (an ``ind_lab_{lab}_last`` and ``_change`` column each, NaN when
+        absent); by default those at least ``min_lab_share`` of the persons have had, sorted.
+        Give the training list when scoring, so the columns match.
     min_lab_share : float
         Share of persons present with a lab code for it to be described by default.
 

@@ -1,10 +1,9 @@
 """The features of one part of a population (whole territories), and what parts add up.
 
-A part gives its persons' individual and family features and two additive counts
-(:class:`FeatureCounts`): per territory, what the territorial features come from, and per
-lab code, the persons who have had it. Summed over the parts, they give the territorial
-features and lab codes of the whole, which :func:`finish_features` joins to each part.
-:func:`masrisk.build_features` is this on one part; an engine (:mod:`masrisk.engines`) on many.
+A part gives its persons' individual and family features and additive counts per territory
+and lab code (:class:`FeatureCounts`), whose sums give the territorial features and lab codes
+of the whole, joined to each part by :func:`finish_features`. :func:`masrisk.build_features`
+runs this on one part; an engine (:mod:`masrisk.engines`) on many.
 """
 
 from __future__ import annotations

@@ -292,9 +292,8 @@ def gi_star(values: np.ndarray, neighbours: sparse.sparray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float64 z-scores: high where a territory and its neighbours have high values.
-        NaN where undefined (fewer than 2 values, all values equal, or a territory
-        linked to every other one).
+        float64 z-scores, high where a territory and its neighbours have high values; NaN
+        where undefined (fewer than 2 values, all equal, a territory linked to all others).
 
     Notes
     -----
@@ -319,8 +318,7 @@ def gi_star(values: np.ndarray, neighbours: sparse.sparray) -> np.ndarray:
     linked = known[cols]
     rows, cols = rows[linked], cols[linked]
     x = values[known]
-    mean = x.mean()
-    scale = x.std()  # sqrt(sum(x^2) / n - x_bar^2)
+    mean, scale = x.mean(), x.std()  # scale: S = sqrt(sum(x^2) / n - x_bar^2)
     if scale <= 1e-12 * np.abs(x).max():
         return result  # all values equal: no hot or cold spots
     size = np.bincount(rows, minlength=len(values)).astype("float64")  # W_i = sum w^2

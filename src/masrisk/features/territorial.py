@@ -123,15 +123,13 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "neighbours: above 1.96 a hot spot, below -1.96 a cold spot",
         "z-score",
     ),
-    feature(
-        "ter_km_to_level1",
-        "Great-circle distance from the centroid to the nearest level-1 (primary-care) facility",
-        "km",
-    ),
-    feature(
-        "ter_km_to_level23",
-        "Great-circle distance from the centroid to the nearest level-2 or level-3 facility",
-        "km",
+    *(
+        feature(
+            f"ter_km_to_{name}",
+            f"Great-circle distance from the centroid to the nearest {level} facility",
+            "km",
+        )
+        for name, level in (("level1", "level-1 (primary-care)"), ("level23", "level-2 or level-3"))
     ),
     feature(
         "ter_facilities_per_10k",
@@ -197,10 +195,9 @@ def features_from_counts(
 ) -> pd.DataFrame:
     """Turn the :func:`territory_counts` of a whole population into territorial features.
 
-    ``tables`` is read for its territories, adjacency and facilities only, which every part
-    of a population split by territory holds whole; ``counts`` are the whole's (the sum of
-    its parts'). ``outcomes``, ``k_neighbors`` and the result are as in
-    :func:`territorial_features`.
+    ``tables`` is read for its territories, adjacency and facilities only (every part holds
+    them whole); ``counts`` are the whole's, the sum of its parts'. ``outcomes``,
+    ``k_neighbors`` and the result are as in :func:`territorial_features`.
     """
     if k_neighbors < 1:
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
@@ -327,9 +324,8 @@ def _facility_territories(
     facilities: pd.DataFrame, ids: pd.Index, lon: np.ndarray, lat: np.ndarray
 ) -> np.ndarray | None:
     """Each facility's territory: its ``territory_id``, else the nearest centroid, else ``None``."""
-    territory = np.full(len(facilities), -1, dtype="int64")
-    if "territory_id" in facilities.columns:
-        territory = ids.get_indexer(facilities["territory_id"]).astype("int64")
+    given = facilities.reindex(columns=["territory_id"])["territory_id"]
+    territory = ids.get_indexer(given).astype("int64")
     missing = territory < 0
     if missing.any():
         placed = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))

@@ -1,9 +1,4 @@
-"""The rules of the data contract, applied to frames: one loop over the column specs.
-
-Each column is checked against its :class:`~masrisk.tables.ColumnSpec` and given its dtype;
-then ids and references are checked across tables, and persons' birth dates against the
-events' dates. Every problem goes to one :class:`~masrisk.exceptions.Problems`.
-"""
+"""The contract's rules applied to frames: each column spec, then the keys and birth dates."""
 
 from __future__ import annotations
 
