@@ -97,5 +97,4 @@ def build_labels(
     window = ((events["date"] >= as_of) & (events["date"] < end)).to_numpy()
     hits = window & qualifying_events(events, definition)
     labels = persons.isin(events.loc[hits, "person_id"]).astype("int8")
-    name = outcome if isinstance(outcome, str) else "label"
-    return pd.Series(labels, index=persons, name=name)
+    return pd.Series(labels, index=persons, name=outcome if isinstance(outcome, str) else "label")
