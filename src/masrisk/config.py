@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -102,10 +102,7 @@ class TiersConfig(_Strict):
 
 
 class PriorityConfig(_Strict):
-    """Weights of a territory's priority score.
-
-    Burden and deprivation enter as z-scores across territories, rurality as a 0/1 flag.
-    """
+    """Weights of a territory's priority score: burden, deprivation (z-scores), rurality (0/1)."""
 
     burden: float = Field(default=1.0, ge=0)
     deprivation: float = Field(default=0.3, ge=0)
@@ -131,20 +128,11 @@ class CapacityConfig(_Strict):
     """Team-hours available over the plan's period, per district (``territories.district``).
 
     ``districts`` gives a district's hours by name; the others get ``hours_per_1000`` per
-    1,000 persons scored in it. Without a ``district`` column the whole
-    population is one district.
+    1,000 persons scored in it. Without a ``district`` column the population is one district.
     """
 
     hours_per_1000: float = Field(default=800.0, gt=0)
-    districts: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("districts")
-    @classmethod
-    def _hours_are_positive(cls, districts: dict[str, float]) -> dict[str, float]:
-        bad = [name for name, hours in districts.items() if not hours > 0]
-        if bad:
-            raise ValueError(f"hours must be positive: {bad}")
-        return districts
+    districts: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
 class PlanningConfig(_Strict):
@@ -297,8 +285,7 @@ def describe_validation_error(
     """Return one line per problem of a pydantic error, with the key and the value given.
 
     Keys read like ``outcomes.x.kinds`` or ``interventions[3].axis``; ``annotate(loc)`` may
-    append a hint. A problem of the whole document (no key) names its keys itself; its lines
-    are kept.
+    append a hint. A problem of the whole document (no key) keeps its own lines.
     """
     lines = []
     for item in error.errors():
@@ -309,14 +296,8 @@ def describe_validation_error(
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         shown = item.get("input")
-        got = (
-            f" (got {shown!r})" if item["type"] != "missing" and not isinstance(shown, dict) else ""
-        )
+        got = "" if item["type"] == "missing" or isinstance(shown, dict) else f" (got {shown!r})"
         hint = annotate(item["loc"]) if annotate else ""
-        lines.append(f"{_key(item['loc'])}: {message}{got}{hint}")
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"]).lstrip(".")
+        lines.append(f"{key}: {message}{got}{hint}")
     return lines
-
-
-def _key(loc: tuple[str | int, ...]) -> str:
-    parts = [f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc]
-    return "".join(parts).lstrip(".")

@@ -39,8 +39,7 @@ class ColumnSpec:
     name : str
         Column name, exactly as it must appear in the file.
     kind : {"id", "ref", "date", "category", "integer", "number", "flag", "text"}
-        What the column holds: the table's own id, a reference to another table's id, an
-        ISO 8601 date, a category from a closed or open set, a number, or a 0/1 flag.
+        What the column holds: ``id`` the table's own, ``ref`` another table's, ``flag`` 0/1.
     required : bool
         Whether the column must be present (and, but for ids, have no missing value).
     references : str, optional
@@ -48,8 +47,7 @@ class ColumnSpec:
     description : str
         What the column means, shown in the README and in errors.
     dtype : str, optional
-        The dtype validation gives the column when it is not the kind's own (``float64``
-        for numbers, ``int64`` for integers, ``int8`` for flags).
+        The dtype validation gives, when not the kind's (float64, int64, int8 for flags).
     bounds : (low, high), optional
         Inclusive bounds of a number, or of a date as ISO 8601 text.
     allowed : tuple, optional
@@ -72,11 +70,7 @@ class ColumnSpec:
     violation: str = ""
 
     def ranges(self) -> tuple[tuple[str, object, object], ...]:
-        """Return ``(rule, low, high)`` for each range the values must fall in.
-
-        From ``bounds`` (a date's, a number's) and, for a float32 column, the float32 range;
-        a value outside a range breaks its rule.
-        """
+        """Return ``(rule, low, high)`` per range the values must meet: ``bounds``, float32's."""
         ranges: list[tuple[str, object, object]] = []
         if self.bounds is not None:
             low, high = self.bounds

@@ -1,15 +1,14 @@
 """Features at individual, family and territorial level, point-in-time at ``as_of``.
 
-:func:`build_features` returns one row per person present at ``as_of`` (born before it, no
-death before it), indexed by ``person_id``. Every column says its level by its prefix -
-``ind_``, ``fam_`` or ``ter_`` - so explanations can be split by level. Family and
-territorial features are computed once per household and territory and joined down to
-persons. Features see only events dated before ``as_of``; :func:`build_labels` sees only
-events in ``[as_of, as_of + horizon)``. :func:`feature_catalog` documents every column.
+:func:`build_features` gives one row per person present at ``as_of`` (born before it, no
+death before it); each column's prefix (``ind_``, ``fam_``, ``ter_``) says its level. Family
+and territorial features are computed once per household and territory and joined down to
+persons. :func:`build_labels` sees only events in ``[as_of, as_of + horizon)``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -113,12 +112,8 @@ def lab_codes_in(columns: Iterable[str]) -> list[str]:
     >>> lab_codes_in(["ind_age", "ind_lab_hba1c_last", "ind_lab_hba1c_change", "ind_lab_ldl_last"])
     ['hba1c', 'ldl']
     """
-    prefix, suffix = LAB_PREFIX, "_last"
-    return [
-        c[len(prefix) : -len(suffix)]
-        for c in columns
-        if c.startswith(prefix) and c.endswith(suffix)
-    ]
+    last = re.compile(rf"{LAB_PREFIX}(.*)_last")
+    return [match[1] for c in columns if (match := last.fullmatch(c))]
 
 
 def describe_column(column: str) -> FeatureSpec | None:

@@ -57,7 +57,4 @@ def catalog_frame(specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
     """Return the catalogue as a frame: one row per feature or feature family."""
     import pandas as pd
 
-    return pd.DataFrame(
-        [(s.name, s.level, s.description, s.unit) for s in specs],
-        columns=["name", "level", "description", "unit"],
-    )
+    return pd.DataFrame(list(specs), columns=["name", "level", "description", "unit"])

@@ -1,15 +1,9 @@
-"""Per territory, the counts the territorial features are computed from; parts add up.
-
-A part of a population that holds whole territories counts its deprived households and its
-cases and persons at risk of each outcome; the counts of all parts added up (``+``) are
-those of the whole, from which :func:`~masrisk.features.territorial.features_from_counts`
-computes the territorial features.
-"""
+"""Per territory, the counts the territorial features are computed from; parts add up."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -49,17 +43,11 @@ class TerritoryCounts:
     def __add__(self, other: TerritoryCounts) -> TerritoryCounts:
         if not self.territory_ids.equals(other.territory_ids):
             raise ValueError("territory counts of different territories tables do not add up")
-
-        def add(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            return {k: a.get(k, 0) + b.get(k, 0) for k in dict.fromkeys([*a, *b])}
-
-        return TerritoryCounts(
-            self.territory_ids,
-            add(self.households_known, other.households_known),
-            add(self.households_deprived, other.households_deprived),
-            add(self.cases, other.cases),
-            add(self.at_risk, other.at_risk),
-        )
+        summed = {}
+        for name in ("households_known", "households_deprived", "cases", "at_risk"):
+            a, b = getattr(self, name), getattr(other, name)
+            summed[name] = {k: a.get(k, 0) + b.get(k, 0) for k in dict.fromkeys([*a, *b])}
+        return replace(self, **summed)
 
 
 def territory_counts(
@@ -79,8 +67,7 @@ def territory_counts(
     Returns
     -------
     TerritoryCounts
-        The counts of parts of a population that share no household add up (``+``) to the
-        counts of the whole.
+        Parts of a population that share no household add up (``+``) to the whole.
     """
     ids = pd.Index(tables.territories["territory_id"], name="territory_id")
     known, deprived = _deprivation_counts(tables.households, ids)

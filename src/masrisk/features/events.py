@@ -1,8 +1,7 @@
 """A population's events as arrays, looked up by kind and by code category.
 
-The individual features read events through :class:`EventArrays`: ICD-10 groups, lab and
-vaccine codes are matched once per *category* of ``events.code`` and looked up by category
-code; per-person results come from :func:`numpy.bincount` and ``ufunc.at`` over ``pos``.
+ICD-10 groups, lab and vaccine codes are matched once per *category* of ``events.code``;
+per-person results come from :func:`numpy.bincount` and ``ufunc.at`` over ``pos``.
 """
 
 from __future__ import annotations
@@ -23,13 +22,7 @@ NO_EVENT = np.iinfo(np.int32).max
 
 
 class EventArrays:
-    """The arrays of ``Population.events``, and masks of events by kind and by ICD-10 code.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        :attr:`Population.events <masrisk.features.population.Population.events>`.
-    """
+    """The arrays of ``Population.events``, and masks of events by kind and by ICD-10 code."""
 
     def __init__(self, events: pd.DataFrame) -> None:
         self.size = len(events)
@@ -38,20 +31,16 @@ class EventArrays:
         kind = events["kind"].astype("category")
         self.kind_codes = kind.cat.codes.to_numpy()
         self.kind_names = [str(k) for k in kind.cat.categories]
-        if "code" in events.columns:
-            code = events["code"].astype("category")
-            self.code_codes = code.cat.codes.to_numpy()
-            self.categories = [str(c) for c in code.cat.categories]
-        else:
-            self.code_codes = np.full(self.size, -1, dtype=np.int8)
-            self.categories = []
-        value = events["value"] if "value" in events.columns else None
-        if value is None:
+        code = events["code"] if "code" in events.columns else pd.Series(np.nan, events.index)
+        code = code.astype("category")  # without codes: no category, every code -1
+        self.code_codes = code.cat.codes.to_numpy()
+        self.categories = [str(c) for c in code.cat.categories]
+        if "value" not in events.columns:
             self.values = np.full(self.size, np.nan, dtype=np.float32)
-        elif value.dtype == np.float32:
-            self.values = value.to_numpy()
+        elif events["value"].dtype == np.float32:
+            self.values = events["value"].to_numpy()
         else:
-            self.values = value.to_numpy(dtype=np.float32, na_value=np.nan)
+            self.values = events["value"].to_numpy(dtype=np.float32, na_value=np.nan)
         self.normal = np.array([normalize_icd10(c) for c in self.categories], dtype=str)
         self.upper = [c.strip().upper() for c in self.categories]
         self.icd_kinds = self.kinds(set(self.kind_names) - NON_ICD_KINDS)

@@ -1,9 +1,8 @@
 """Family features: computed once per household from its members present at ``as_of``.
 
-Household composition (size, young children, older adults, dependency, an older adult living
-alone, a single adult with children), members' pregnancies, chronic conditions and use of
-emergency and hospital care, and the household's deprivation by the Alkire-Foster method of
-Colombia's multidimensional poverty index (see :data:`masrisk.codes.MPI_INDICATORS`).
+Household composition, members' pregnancies, chronic conditions and use of care (see
+:data:`CATALOG`), and the household's deprivation by the Alkire-Foster method of Colombia's
+multidimensional poverty index (:data:`masrisk.codes.MPI_INDICATORS`).
 
 Examples
 --------
@@ -44,9 +43,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
     feature("fam_pregnant_members", "Members pregnant at as_of", "persons"),
     feature("fam_members_chronic", "Members with at least one chronic condition", "persons"),
     feature(
-        "fam_emergencies_365d",
-        "Emergency visits of all members in the 365 days before as_of",
-        "visits",
+        "fam_emergencies_365d", "Members' emergency visits in the 365 days before as_of", "visits"
     ),
     feature(
         "fam_hospitalizations_365d",
@@ -148,14 +145,10 @@ def family_features(
 
 def _deprivation(households: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Return the flags, Alkire-Foster score and poverty of the households in ``index``."""
-    flags = households.set_index("household_id").reindex(index)
-    weights = deprivation_weights()
-    columns = {}
-    for name in MPI_INDICATORS:
-        values = flags[name] if name in flags.columns else pd.Series(np.nan, index=index)
-        columns[f"fam_{name}"] = values.astype("float32")
-    frame = pd.DataFrame(columns, index=index)
+    flags = households.set_index("household_id").reindex(index, columns=list(MPI_INDICATORS))
+    frame = flags.astype("float32").add_prefix("fam_")
     matrix = frame.to_numpy(dtype="float64")
+    weights = deprivation_weights()
     # A score needs every indicator: a household with one missing flag has no score.
     score = matrix @ np.array([weights[name] for name in MPI_INDICATORS])
     frame["fam_deprivation_score"] = score.astype("float32")

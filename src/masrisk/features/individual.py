@@ -2,12 +2,9 @@
 
 Everything is read from :attr:`Population.persons` (birth date, sex, insurance, disability)
 and :attr:`Population.events` (events dated before ``as_of``) and nothing else, so no feature
-sees past ``as_of``. Pregnancy, for instance, is read from pregnancy codes on events, never
-from ``persons.pregnant``, which describes the end of the data.
-
-All work is vectorised over the events (:class:`~masrisk.features.events.EventArrays`); the
-lab columns come from :mod:`masrisk.features.labs`. Column names say what they compute and
-:data:`CATALOG` documents each of them.
+sees past ``as_of``: pregnancy is read from pregnancy codes on events, never from
+``persons.pregnant`` (the end of the data). Lab columns come from :mod:`masrisk.features.labs`;
+:data:`CATALOG` documents every column.
 """
 
 from __future__ import annotations
@@ -70,9 +67,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "ind_life_stage", f"RIAS life-course stage by completed years ({_STAGES}).", "category"
     ),
     feature("ind_regime", "Insurance regime, as persons.regime (when given).", "category"),
-    feature(
-        "ind_insurer", "Insurer (EPS) or network, as persons.insurer (when given).", "category"
-    ),
+    feature("ind_insurer", "Insurer (EPS) or network: persons.insurer (when given).", "category"),
     feature(
         "ind_disability",
         "1 if registered with a disability (persons.disability when given; missing is 0).",
@@ -112,9 +107,7 @@ CATALOG: tuple[FeatureSpec, ...] = (
         for days in WINDOWS
     ),
     feature(
-        "ind_days_since_last_contact",
-        "Days from the last event of any kind to as_of; NaN if none.",
-        "days",
+        "ind_days_since_last_contact", "Days since the last event of any kind; NaN if none.", "days"
     ),
     *(
         feature(
@@ -158,13 +151,11 @@ def individual_features(
     Parameters
     ----------
     population : Population
-        Persons present at ``as_of`` and their events before it
-        (:func:`masrisk.features.population_at`).
+        The persons present at ``as_of`` (:func:`masrisk.features.population_at`).
     lab_codes : sequence of str, optional
-        Lab codes to describe, one ``ind_lab_{lab}_last`` and ``ind_lab_{lab}_change`` column
-        each (NaN for codes absent from the data). By default, the codes of ``lab`` events
-        that at least ``min_lab_share`` of the persons present have had, in alphabetical
-        order; give the training list when scoring, so the columns match.
+        Lab codes to describe (an ``ind_lab_{lab}_last`` and ``_change`` column each, NaN when
+        absent); by default those at least ``min_lab_share`` of the persons have had, sorted.
+        Give the training list when scoring, so the columns match.
     min_lab_share : float
         Share of persons present with a lab code for it to be described by default.
 
@@ -238,8 +229,7 @@ def _demographics(persons: pd.DataFrame, as_of: pd.Timestamp):
         if name in persons.columns:
             columns[f"ind_{name}"] = persons[name].astype("category").array
     if "disability" in persons.columns:
-        flag = persons["disability"].fillna(0).to_numpy(dtype=np.int8)
-        columns["ind_disability"] = flag
+        columns["ind_disability"] = persons["disability"].fillna(0).to_numpy(dtype=np.int8)
     return years, age_days, columns
 
 

@@ -59,12 +59,8 @@ def qualifying_events(events: pd.DataFrame, outcome: OutcomeConfig) -> np.ndarra
     mask = np.array(events["kind"].isin(outcome.kinds), dtype=bool)  # writable copy
     if outcome.codes is not None:
         codes = events["code"].astype("category")
-        categories = codes.cat.categories
-        hit = np.fromiter(
-            (icd10_matches(c, outcome.codes) for c in categories), bool, len(categories)
-        )
-        hit = np.append(hit, False)  # code -1 (missing) never qualifies
-        mask &= hit[codes.cat.codes.to_numpy()]
+        hit = [icd10_matches(c, outcome.codes) for c in codes.cat.categories]
+        mask &= np.array([*hit, False])[codes.cat.codes.to_numpy()]  # code -1 (missing): False
     return mask
 
 
@@ -101,5 +97,4 @@ def build_labels(
     window = ((events["date"] >= as_of) & (events["date"] < end)).to_numpy()
     hits = window & qualifying_events(events, definition)
     labels = persons.isin(events.loc[hits, "person_id"]).astype("int8")
-    name = outcome if isinstance(outcome, str) else "label"
-    return pd.Series(labels, index=persons, name=name)
+    return pd.Series(labels, index=persons, name=outcome if isinstance(outcome, str) else "label")

@@ -58,13 +58,7 @@ def lab_name(code: str) -> str:
 def lab_persons(population: Population) -> pd.Series:
     """Count, per lab code, the persons present who have had it before ``as_of``.
 
-    The counts of parts of a population add up to the whole's; a code is described by
-    default when its count reaches ``min_lab_share`` of the persons present (see
-    :func:`masrisk.features.individual.individual_features`).
-
-    Parameters
-    ----------
-    population : Population
+    Parts' counts add up to the whole's; :func:`frequent_labs` picks the codes described.
 
     Returns
     -------
@@ -123,8 +117,7 @@ def lab_columns(
     has_prev = (last > 0) & (pair[prev] == pair[last])
     column = pd.Index(chosen).get_indexer(names)  # -1: a lab not asked for
     pos, col = pair[last] % max(n, 1), column[pair[last] // max(n, 1)]
-    out_last = np.full((n, len(chosen)), np.nan, dtype=np.float32)
-    out_change = np.full((n, len(chosen)), np.nan, dtype=np.float32)
+    out_last, out_change = np.full((2, n, len(chosen)), np.nan, dtype=np.float32)
     keep = col >= 0
     out_last[pos[keep], col[keep]] = value[last[keep]]
     keep &= has_prev

@@ -1,12 +1,9 @@
 """The features of one part of a population (whole territories), and what parts add up.
 
-A part gives its persons' individual and family features, which depend on the part alone,
-and two additive counts: per territory what the territorial features are computed from
-(:class:`~masrisk.features.territorial.TerritoryCounts`) and per lab code the persons who
-have had it (:class:`LabCounts`). Summed over the parts, the counts give the territorial
-features (neighbours included) and the lab codes of the whole, which
-:func:`finish_features` joins to each part. :func:`masrisk.build_features` is this on one
-part, the whole population; an engine (:mod:`masrisk.engines`) runs it on many.
+A part gives its persons' individual and family features and additive counts per territory
+and lab code (:class:`FeatureCounts`), whose sums give the territorial features and lab codes
+of the whole, joined to each part by :func:`finish_features`. :func:`masrisk.build_features`
+runs this on one part; an engine (:mod:`masrisk.engines`) on many.
 """
 
 from __future__ import annotations
@@ -130,11 +127,7 @@ def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np
     """Choose a fixed share of households by a hash of their ids (the same on every run).
 
     A household is in or out whatever the cut-off or the part, so that a training sample
-    follows the same households through the training and validation periods.
-
-    Returns
-    -------
-    numpy.ndarray of bool
+    follows the same households through training and validation. Returns a boolean mask.
 
     Raises
     ------
@@ -151,23 +144,16 @@ def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np
 def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) -> FeatureCounts:
     """Count what one part gives to the territorial features and the lab codes of the whole.
 
-    Parameters
-    ----------
-    tables : Tables
-        Whole territories with their households, persons and events.
-    as_of : date
-        Cut-off of the features.
-    config : Config
-        Its outcomes give the territories' historical rates.
+    ``tables`` and ``as_of`` are as in :func:`part_features`; the outcomes of ``config`` give
+    the territories' historical rates.
     """
     as_of = to_timestamp(as_of)
     population = population_at(tables, as_of)
     labs = LabCounts(population.size, lab_persons(population))
     dates = tables.events["date"]
     first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
-    return FeatureCounts(
-        territory_counts(tables, as_of, outcomes=config.outcomes), labs, first, last
-    )
+    territories = territory_counts(tables, as_of, outcomes=config.outcomes)
+    return FeatureCounts(territories, labs, first, last)
 
 
 def part_features(

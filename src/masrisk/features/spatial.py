@@ -1,17 +1,10 @@
 """Spatial statistics for territorial features: neighbours, smoothed rates, hot spots, distances.
 
-Plain functions on numpy arrays aligned with the territories, so each can be checked by hand:
-
-- neighbours: :func:`adjacency_weights` (from the adjacency table) and :func:`knn_neighbours`
-  (k nearest centroids, made symmetric), as sparse ``(n, n)`` matrices without self-loops;
-- rates: :func:`eb_rates` (Marshall's global empirical Bayes) and :func:`local_eb_rates`
-  (Marshall's local, spatial empirical Bayes);
-- :func:`spatial_lag` (row-standardised mean over neighbours) and :func:`gi_star` (the
-  Getis-Ord Gi* z-score);
-- :func:`nearest_km`: great-circle distance to the nearest of a set of points.
-
-Empty results are NaN, never a warning: territories without persons at risk have no raw
-rate, territories without neighbours no spatial lag.
+Plain functions on numpy arrays aligned with the territories, each checkable by hand:
+neighbours as sparse ``(n, n)`` matrices without self-loops (:func:`adjacency_weights`,
+:func:`knn_neighbours`), Marshall's global and local empirical-Bayes rates (:func:`eb_rates`,
+:func:`local_eb_rates`), :func:`spatial_lag`, the Getis-Ord :func:`gi_star` and
+:func:`nearest_km`. Empty results are NaN, never a warning.
 
 Examples
 --------
@@ -47,9 +40,6 @@ __all__ = [
 EARTH_RADIUS_KM: float = 6371.0088
 
 
-# --------------------------------------------------------------------------- geometry
-
-
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Return the ``(n, 3)`` unit vectors of points given in degrees (WGS 84, on a sphere)."""
     lon = np.radians(np.asarray(lon, dtype="float64"))
@@ -77,11 +67,6 @@ def nearest_km(
     nearest : numpy.ndarray
         int64 position of the nearest target, -1 where ``km`` is NaN.
 
-    Notes
-    -----
-    A k-d tree on unit vectors finds the nearest target by chord length, which orders
-    points as the arc does; the chord ``c`` is then turned into the arc ``2 R asin(c / 2)``.
-
     Examples
     --------
     >>> km, nearest = nearest_km([0.0], [0.0], [0.0, 5.0], [1.0, 5.0])
@@ -94,13 +79,11 @@ def nearest_km(
     ok = np.isfinite(points).all(axis=1)
     if len(to_lon) == 0 or not ok.any():
         return km, nearest
+    # The nearest by chord on unit vectors is the nearest by arc: arc = 2 R asin(chord / 2).
     chord, found = cKDTree(unit_vectors(to_lon, to_lat)).query(points[ok], k=1)
     km[ok] = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
     nearest[ok] = found
     return km, nearest
-
-
-# --------------------------------------------------------------------------- neighbours
 
 
 def adjacency_weights(adjacency: pd.DataFrame, territory_ids: pd.Index) -> sparse.csr_array:
@@ -123,11 +106,8 @@ def adjacency_weights(adjacency: pd.DataFrame, territory_ids: pd.Index) -> spars
     pairs = adjacency.drop_duplicates(["territory_id", "neighbor_id"])
     rows = territory_ids.get_indexer(pairs["territory_id"])
     cols = territory_ids.get_indexer(pairs["neighbor_id"])
-    if "weight" in pairs.columns:
-        weight = pairs["weight"].to_numpy(dtype="float64", na_value=np.nan)
-        weight = np.where(np.isnan(weight), 1.0, weight)
-    else:
-        weight = np.ones(len(pairs))
+    weight = pairs.reindex(columns=["weight"]).to_numpy(dtype="float64", na_value=np.nan)[:, 0]
+    weight = np.where(np.isnan(weight), 1.0, weight)
     keep = (rows >= 0) & (cols >= 0) & (rows != cols) & (weight > 0)
     n = len(territory_ids)
     return sparse.csr_array((weight[keep], (rows[keep], cols[keep])), shape=(n, n))
@@ -187,9 +167,6 @@ def _edges(neighbours: sparse.csr_array, *, self_loops: bool) -> tuple[np.ndarra
     return rows, cols
 
 
-# --------------------------------------------------------------------------- rates
-
-
 def _shrink(
     rate: np.ndarray, at_risk: np.ndarray, mean: np.ndarray, variance: np.ndarray
 ) -> np.ndarray:
@@ -215,23 +192,17 @@ def eb_rates(observed: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    observed : numpy.ndarray
-        Persons with the outcome, per territory.
-    at_risk : numpy.ndarray
-        Persons at risk, per territory.
+    observed, at_risk : numpy.ndarray
+        Persons with the outcome and persons at risk, per territory.
 
     Returns
     -------
     numpy.ndarray
-        float64 ``w_i r_i + (1 - w_i) m``, shrinking each raw rate ``r_i = O_i / n_i`` toward
-        the overall rate ``m = sum(O) / sum(n)`` the more, the smaller ``n_i``. A territory
-        without persons at risk gets ``m``; all are NaN when nobody is at risk.
-
-    Notes
-    -----
-    With ``k`` territories having persons at risk, ``n_bar = sum(n) / k``,
-    ``s2 = sum(n_i (r_i - m)^2) / sum(n)``, the between-territory variance
-    ``A = max(s2 - m / n_bar, 0)`` and the weights ``w_i = A / (A + m / n_i)``.
+        float64 ``w_i r_i + (1 - w_i) m``: each raw rate ``r_i = O_i / n_i`` shrunk toward
+        ``m = sum(O) / sum(n)`` with ``w_i = A / (A + m / n_i)``, where ``A = max(s2 - m /
+        n_bar, 0)``, ``s2 = sum(n_i (r_i - m)^2) / sum(n)`` and ``n_bar`` is the mean ``n_i``
+        over territories with persons at risk. Without persons at risk a territory gets
+        ``m``; all are NaN when nobody is at risk.
 
     References
     ----------
@@ -283,9 +254,6 @@ def local_eb_rates(
     return _shrink(rate, at_risk, mean, variance)
 
 
-# --------------------------------------------------------------------------- spatial statistics
-
-
 def spatial_lag(values: np.ndarray, weights: sparse.sparray) -> np.ndarray:
     """Row-standardised weighted mean of the neighbours' values, the territory left out.
 
@@ -324,9 +292,8 @@ def gi_star(values: np.ndarray, neighbours: sparse.sparray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float64 z-scores: high where a territory and its neighbours have high values.
-        NaN where undefined (fewer than 2 values, all values equal, or a territory
-        linked to every other one).
+        float64 z-scores, high where a territory and its neighbours have high values; NaN
+        where undefined (fewer than 2 values, all equal, a territory linked to all others).
 
     Notes
     -----
@@ -351,8 +318,7 @@ def gi_star(values: np.ndarray, neighbours: sparse.sparray) -> np.ndarray:
     linked = known[cols]
     rows, cols = rows[linked], cols[linked]
     x = values[known]
-    mean = x.mean()
-    scale = x.std()  # sqrt(sum(x^2) / n - x_bar^2)
+    mean, scale = x.mean(), x.std()  # scale: S = sqrt(sum(x^2) / n - x_bar^2)
     if scale <= 1e-12 * np.abs(x).max():
         return result  # all values equal: no hot or cold spots
     size = np.bincount(rows, minlength=len(values)).astype("float64")  # W_i = sum w^2

@@ -1,20 +1,9 @@
 """Territorial features: zone, density, vulnerability, smoothed outcome rates and access.
 
-One row per territory, every column prefixed ``ter_``; :func:`masrisk.build_features` joins
-them down to the persons living there. Four groups:
-
-- **basics**: zone, population and density;
-- **vulnerability**: deprivation percentile ranks across territories in the manner of the
-  CDC/ATSDR Social Vulnerability Index, per indicator of the multidimensional poverty index,
-  per dimension (theme) and overall;
-- **historical rates** of each outcome over the horizon before ``as_of``, raw and smoothed by
-  empirical Bayes (globally and over neighbours), their spatial lag and the Getis-Ord Gi*
-  hot-spot z-score (the statistics live in :mod:`masrisk.features.spatial`);
-- **access**: great-circle distance to the nearest level-1 and level-2/3 facility and the
-  facilities per 10,000 residents, when a facilities table is given.
-
-Columns are stable whatever the input: what cannot be computed (no deprivation flags, no
-neighbours, no facilities) is NaN.
+One row per territory, every column prefixed ``ter_`` and documented in :data:`CATALOG`;
+:func:`masrisk.build_features` joins them down to the persons living there. The spatial
+statistics live in :mod:`masrisk.features.spatial`. Columns are stable whatever the input:
+what cannot be computed (no deprivation flags, no neighbours, no facilities) is NaN.
 
 Examples
 --------
@@ -85,11 +74,7 @@ _RATE = "proportion of persons"
 CATALOG: tuple[FeatureSpec, ...] = (
     feature("ter_zone", "Zone of the territory: urban or rural", "category"),
     feature("ter_population", "Resident persons, from the territories table", "persons"),
-    feature(
-        "ter_density",
-        "Resident persons per square kilometre (NaN without area_km2)",
-        "persons per km²",
-    ),
+    feature("ter_density", "Resident persons per km² (NaN without area_km2)", "persons per km²"),
     feature(
         "ter_svi_overall",
         "Percentile rank across territories of the sum of all indicator percentile ranks "
@@ -138,15 +123,13 @@ CATALOG: tuple[FeatureSpec, ...] = (
         "neighbours: above 1.96 a hot spot, below -1.96 a cold spot",
         "z-score",
     ),
-    feature(
-        "ter_km_to_level1",
-        "Great-circle distance from the centroid to the nearest level-1 (primary-care) facility",
-        "km",
-    ),
-    feature(
-        "ter_km_to_level23",
-        "Great-circle distance from the centroid to the nearest level-2 or level-3 facility",
-        "km",
+    *(
+        feature(
+            f"ter_km_to_{name}",
+            f"Great-circle distance from the centroid to the nearest {level} facility",
+            "km",
+        )
+        for name, level in (("level1", "level-1 (primary-care)"), ("level23", "level-2 or level-3"))
     ),
     feature(
         "ter_facilities_per_10k",
@@ -170,8 +153,8 @@ def territorial_features(
     Parameters
     ----------
     tables : Tables
-        A validated population; reads territories, households, events and, when given,
-        adjacency and facilities. Population sizes and densities come from territories.
+        A validated population: territories (sizes, areas, centroids), households, events
+        and, when given, adjacency and facilities.
     population : Population
         The persons present at ``as_of`` (:func:`masrisk.features.population_at`); rates
         use only events dated before its ``as_of``.
@@ -184,10 +167,8 @@ def territorial_features(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``territory_id`` (every territory, in table order), columns documented in
-        :data:`CATALOG`: ``ter_zone`` categorical, the rest float32. For each outcome, five
-        columns ``ter_{rate,eb_rate,seb_rate,lag_rate,gistar}_{outcome}``; spatial columns
-        are NaN when neither adjacency nor centroids are given.
+        Indexed by ``territory_id`` (every territory, in table order), the columns of
+        :data:`CATALOG` (five per outcome): ``ter_zone`` categorical, the rest float32.
 
     Raises
     ------
@@ -196,11 +177,10 @@ def territorial_features(
 
     Notes
     -----
-    The persons at risk of an outcome in a territory are those present at
-    ``as_of - horizon`` living there; those among them with a qualifying event in
-    ``[as_of - horizon, as_of)`` are its cases. The work is split in two so that it can run
-    on a population split by territory: :func:`territory_counts` counts what adds up across
-    parts, :func:`features_from_counts` turns the counts of the whole into features.
+    The persons at risk of an outcome in a territory are those living there at
+    ``as_of - horizon``; its cases, those of them with a qualifying event in
+    ``[as_of - horizon, as_of)``. This is :func:`territory_counts` (additive over parts split
+    by territory) followed by :func:`features_from_counts`.
     """
     counts = territory_counts(tables, population.as_of, outcomes=outcomes)
     return features_from_counts(tables, counts, outcomes=outcomes, k_neighbors=k_neighbors)
@@ -215,10 +195,9 @@ def features_from_counts(
 ) -> pd.DataFrame:
     """Turn the :func:`territory_counts` of a whole population into territorial features.
 
-    ``tables`` is read for its territories, adjacency and facilities only, which every part
-    of a population split by territory holds whole; ``counts`` are the whole's (the sum of
-    its parts'). ``outcomes``, ``k_neighbors`` and the result are as in
-    :func:`territorial_features`.
+    ``tables`` is read for its territories, adjacency and facilities only (every part holds
+    them whole); ``counts`` are the whole's, the sum of its parts'. ``outcomes``,
+    ``k_neighbors`` and the result are as in :func:`territorial_features`.
     """
     if k_neighbors < 1:
         raise ValueError(f"k_neighbors must be at least 1, got {k_neighbors}")
@@ -226,7 +205,7 @@ def features_from_counts(
     ids = pd.Index(territories["territory_id"], name="territory_id")
     if not counts.territory_ids.equals(ids):
         raise ValueError("the territory counts are not of this territories table")
-    lon, lat = _centroids(territories)
+    lon, lat = _column(territories, "lon"), _column(territories, "lat")
     population = territories["population"].to_numpy(dtype="float64", na_value=np.nan)
     columns = {
         "ter_zone": pd.Categorical(territories["zone"].astype("str"), dtype=_ZONES),
@@ -242,16 +221,7 @@ def features_from_counts(
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """Return a column as float64, NaN where (or when) not given."""
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return frame[name].to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _centroids(territories: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude of the centroids, NaN where (or when) not given."""
-    if not {"lon", "lat"} <= set(territories.columns):
-        return np.full(len(territories), np.nan), np.full(len(territories), np.nan)
-    return _column(territories, "lon"), _column(territories, "lat")
+    return frame.reindex(columns=[name]).to_numpy(dtype="float64", na_value=np.nan)[:, 0]
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -260,16 +230,8 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: float = 1.0) -
         return np.where(denominator > 0, scale * numerator / denominator, np.nan)
 
 
-# --------------------------------------------------------------------------- vulnerability
-
-
 def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
-    """``(rank - 1) / (n - 1)`` per column, ties at their lowest rank, NaN left out.
-
-    As CDC/ATSDR's SVI (Excel's PERCENTRANK.INC, R's ``dplyr::percent_rank``): tied values
-    share the lowest rank of the tie, so territories where nobody is deprived rank 0.
-    Fewer than two values: NaN.
-    """
+    """Per column ``(rank - 1) / (n - 1)``, ties at their lowest (as CDC's SVI), NaN if n < 2."""
     known = frame.count()
     return (frame.rank(method="min") - 1) / (known - 1).where(known >= 2)
 
@@ -296,9 +258,6 @@ def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
         **{f"ter_svi_theme_{d}": theme_ranks[d].to_numpy() for d in MPI_DIMENSIONS},
         "ter_svi_overall": _percentile_rank(overall.to_frame()).iloc[:, 0].to_numpy(),
     }
-
-
-# --------------------------------------------------------------------------- outcome rates
 
 
 def _neighbours(
@@ -338,9 +297,6 @@ def _outcome_rates(
     return columns
 
 
-# --------------------------------------------------------------------------- access
-
-
 def _access(
     facilities: pd.DataFrame | None,
     ids: pd.Index,
@@ -367,13 +323,9 @@ def _access(
 def _facility_territories(
     facilities: pd.DataFrame, ids: pd.Index, lon: np.ndarray, lat: np.ndarray
 ) -> np.ndarray | None:
-    """Each facility's territory: its ``territory_id``, else the nearest centroid.
-
-    ``None`` when facilities without ``territory_id`` cannot be placed (no centroids).
-    """
-    territory = np.full(len(facilities), -1, dtype="int64")
-    if "territory_id" in facilities.columns:
-        territory = ids.get_indexer(facilities["territory_id"]).astype("int64")
+    """Each facility's territory: its ``territory_id``, else the nearest centroid, else ``None``."""
+    given = facilities.reindex(columns=["territory_id"])["territory_id"]
+    territory = ids.get_indexer(given).astype("int64")
     missing = territory < 0
     if missing.any():
         placed = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))

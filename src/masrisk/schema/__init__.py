@@ -1,11 +1,9 @@
 """Read a data directory and validate it against the data contract.
 
-The rules sit on the contract's column specs (:class:`~masrisk.tables.ColumnSpec`: kind,
-dtype, bounds, allowed values); :mod:`masrisk.schema.rules` applies them in one loop over the
-specs, then checks the keys and the dates of persons against events. It collects *every*
-problem - table, column, rule, number of rows and a few example ids or values - and raises a
-single :class:`~masrisk.exceptions.ValidationError`. Nothing is dropped, imputed or coerced
-silently: a value that cannot be read as its column's type is a problem, not a missing value.
+:mod:`masrisk.schema.rules` applies the rules of the contract's column specs
+(:class:`~masrisk.tables.ColumnSpec`), then checks keys and birth dates against events. It
+collects *every* problem (table, column, rule, rows, a few example ids or values) into one
+:class:`~masrisk.exceptions.ValidationError`. Nothing is dropped, imputed or coerced silently.
 
 Examples
 --------
@@ -75,9 +73,7 @@ def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem
 
 
 def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
-    """Find the file of each table of a data directory: ``<table>.parquet`` or ``.csv``.
-
-    Other files are ignored.
+    """Find the file of each table of a data directory, ``<table>.parquet`` or ``.csv``.
 
     Returns
     -------
@@ -152,8 +148,7 @@ def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
     Returns
     -------
     Tables
-        Dates as datetimes, ``sex``, ``zone``, ``kind`` and ``code`` as categoricals, flags
-        as int8, ids as given.
+        Typed as :class:`~masrisk.tables.Tables` describes (flags as int8).
 
     Raises
     ------
@@ -198,8 +193,7 @@ def normalize_and_validate(
 ) -> Tables:
     """Give each column its contract dtype, check every rule and return :class:`Tables`.
 
-    The input frames are never modified. Columns the contract does not name are kept as
-    they are.
+    The input frames are never modified; columns the contract does not name are kept.
 
     Raises
     ------

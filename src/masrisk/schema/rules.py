@@ -1,9 +1,4 @@
-"""The rules of the data contract, applied to frames: one loop over the column specs.
-
-Each column is checked against its :class:`~masrisk.tables.ColumnSpec` and given its dtype;
-then ids and references are checked across tables, and persons' birth dates against the
-events' dates. Every problem goes to one :class:`~masrisk.exceptions.Problems`.
-"""
+"""The contract's rules applied to frames: each column spec, then the keys and birth dates."""
 
 from __future__ import annotations
 
@@ -36,9 +31,6 @@ def check_tables(
     _check_keys(typed, found)
     _check_persons_against_events(typed, found)
     return typed
-
-
-# --------------------------------------------------------------------------- columns
 
 
 class _Column:
@@ -181,12 +173,7 @@ def _as_text_category(values: pd.Series) -> pd.Series:
 
 def _as_plain(values: pd.Series) -> pd.Series:
     """Undo a categorical so numbers and dates parse from its values."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.astype(object)
-    return values
-
-
-# --------------------------------------------------------------------------- keys
+    return values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
 
 
 def _check_keys(typed: dict[str, pd.DataFrame], found: Problems) -> None:
