@@ -65,6 +65,7 @@ __all__ = [
     "plan",
     "run",
     "score",
+    "table_columns",
 ]
 
 #: The name of a part's file in a directory of Parquet parts.
@@ -203,7 +204,7 @@ def plan(
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
     path = Path(contributions) if contributions is not None else None
-    lab_codes = lab_codes_in(_columns(path)) if path is not None else ()
+    lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
     inputs = feature_inputs(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
     results = engine.gather(
@@ -260,7 +261,7 @@ def run(
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
     options = {"chunk_size": chunk_size, "top": top, "needed": needed}
-    results = _explain_parts(_score_explain_plan, bundle, engine, as_of, config, out, overwrite, options)
+    results = _explain_parts(_explained, bundle, engine, as_of, config, out, overwrite, options)
     explained = _explained_whole(engine, Path(out), results)
     risks = concat([r[3] for r in results])
     scores = scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
@@ -321,24 +322,16 @@ def _risks(tables: Any, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
 
 def _explained(
     tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int,
-    overwrite: bool = False, **inputs: Any,
+    needed: list[str] | None = None, overwrite: bool = False, **inputs: Any,
 ) -> tuple:  # fmt: skip
-    features = features_of(tables, **inputs)
-    return contributions_of(
-        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
-        overwrite=overwrite,
-    )  # fmt: skip
-
-
-def _score_explain_plan(
-    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int, needed: list[str],
-    overwrite: bool = False, **inputs: Any,
-) -> tuple:  # fmt: skip
+    """Explain a part; with ``needed``, also score it and keep what its plans read."""
     features = features_of(tables, **inputs)
     explained = contributions_of(
         features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
         overwrite=overwrite,
     )  # fmt: skip
+    if needed is None:
+        return explained
     planning = planning_columns(features, needed), households_of(tables)
     return (*explained, risk_of(features, tables, bundle=bundle), *planning)
 
@@ -366,7 +359,8 @@ def _plan_inputs(
 # --------------------------------------------------------------------------- files
 
 
-def _columns(path: Path) -> list[str]:
+def table_columns(path: Path) -> list[str]:
+    """Return the columns of a ``.csv`` or Parquet table (a file or a directory of parts)."""
     if path.suffix == ".csv":
         return list(pd.read_csv(path, nrows=0).columns)
     import pyarrow.dataset as ds

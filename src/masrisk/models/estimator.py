@@ -1,19 +1,11 @@
 """RiskModel: a calibrated LightGBM risk model with a logistic baseline beside it.
 
-Fitting takes a training period and a later, out-of-time validation period (``eval_set``):
-
-1. the logistic baseline is fitted on the training period (:meth:`RiskModel._fit_baseline`);
-2. LightGBM is fitted on the training period for each of a few complexities - shallow trees
-   by default, which keeps exact TreeSHAP cheap - with early stopping on the validation
-   period (:meth:`RiskModel._train_trials`);
-3. the cheapest complexity to explain among the best is kept if it ranks the validation
-   period better than the baseline, otherwise the baseline is the model
-   (:func:`~masrisk.models.selection.choose`);
-4. the chosen model's log-odds are recalibrated on the validation period, and for the
-   evaluation report cross-fitted (:mod:`masrisk.models.calibration`).
-
-A subclass that trains elsewhere (:class:`masrisk.scale.dask_model.DaskRiskModel`) overrides
-the protected hooks only, as ``lightgbm.dask`` subclasses LightGBM's estimator.
+:meth:`RiskModel.fit` fits the baseline and one booster per complexity (shallow trees, which
+keep exact TreeSHAP cheap) on the training period with early stopping on the later
+validation period, keeps the cheapest good booster if it beats the baseline
+(:func:`~masrisk.models.selection.choose`), and recalibrates the choice on the validation
+period (:mod:`masrisk.models.calibration`). :class:`masrisk.scale.dask_model.DaskRiskModel`
+overrides the protected hooks only, as ``lightgbm.dask`` subclasses LightGBM's estimator.
 """
 
 from __future__ import annotations
@@ -33,12 +25,7 @@ from masrisk.exceptions import ParameterError
 from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import Calibrator, check_calibration, cross_fitted
 from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded, describe_problems
-from masrisk.models.features import (
-    binary_labels,
-    check_features,
-    frame_specs,
-    input_error,
-)
+from masrisk.models.features import binary_labels, check_features, frame_specs, input_error
 from masrisk.models.selection import (
     BASE_PARAMS,
     COMPLEXITIES,
@@ -334,15 +321,13 @@ class RiskModel(BaseEstimator):
     def select_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Return the model's features of ``X``, checked, in training order.
 
-        Categorical features get their training categories: values given as text (Parquet or
-        CSV can hand categoricals back so) are read as those categories, and values unseen in
-        training are scored as missing, with an :class:`UnseenCategoryWarning`.
+        See :func:`masrisk.models.features.check_features`: text read as the training
+        categories, unseen categories scored as missing with an :class:`UnseenCategoryWarning`.
 
         Raises
         ------
         masrisk.ValidationError
-            Naming every feature of the model that ``X`` lacks, and every numeric feature
-            that ``X`` holds as text.
+            Naming every missing feature, and every numeric feature held as text.
         """
         return self._validate_features(X)
 

@@ -1,16 +1,9 @@
-"""The Dask engine: a population split by territory as Dask collections.
+"""The Dask engine: a population split by territory, one ``dask.delayed`` task per partition.
 
-Beyond one machine (Mexico's programme: tens of millions of persons) the partitions of
-:func:`~masrisk.scale.partitions.partition_data` are run on a Dask cluster:
-
-- :func:`connect` gives a ``distributed.Client``: a ``LocalCluster`` by default, or the
-  scheduler at an address;
-- :class:`DaskEngine` is the :class:`~masrisk.engines.Engine` that runs each step of
-  :mod:`masrisk.engines.steps` as one ``dask.delayed`` task per partition, and trains with
-  ``lightgbm.dask`` (:class:`~masrisk.scale.dask_model.DaskRiskModel`).
-
-Dask is an optional dependency (``pip install "masrisk[scale]"``): it is imported only when
-one of these functions runs.
+:func:`connect` opens a ``distributed.Client`` (a ``LocalCluster``, or a scheduler's
+address); :class:`DaskEngine` runs each step of :mod:`masrisk.engines.steps` on the
+partitions of :func:`~masrisk.scale.partitions.partition_data` and trains with
+``lightgbm.dask``. Dask is optional (``pip install "masrisk[scale]"``), imported on use.
 """
 
 from __future__ import annotations
@@ -155,12 +148,7 @@ def current_client() -> Client:
 
 
 def _silence_stdout() -> None:
-    """Send a local worker's standard output to the null device.
-
-    LightGBM's native code prints its network set-up (ports, connections) from the
-    worker's threads, where neither ``verbose`` nor a registered logger reaches; a local
-    worker would print it on the user's terminal. Logs and errors still come back.
-    """
+    """Send a local worker's stdout (LightGBM's native network set-up) to the null device."""
     import os
 
     null = os.open(os.devnull, os.O_WRONLY)
