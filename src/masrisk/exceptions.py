@@ -123,10 +123,9 @@ def show(value: object, width: int = 40) -> str:
 class Problems:
     """Collects broken rules - by table, column and rule - and raises them all at once.
 
-    Problems added again (a later chunk, another file) add their rows to the first and fill
-    its examples up to five. Examples name a row by its id (``person_id 4``,
-    ``person_id 'P1'``) or number (``row 7``), after the offending value when there is one:
-    ``'1990-13-01' (person_id 2)``.
+    A problem added again adds its rows to the first and fills its examples up to five.
+    Examples name a row by its id (``person_id 'P1'``) or number (``row 7``), after the
+    offending value when there is one: ``'1990-13-01' (person_id 2)``.
 
     Parameters
     ----------
@@ -198,15 +197,12 @@ class Problems:
             shown = [f"{ids.name} {show(v)}" for v in _distinct(ids, hit, room)]
         else:
             at = hit[:room]
-            names = [
+            shown = [
                 f"row {first_row + p}" if ids is None else f"{ids.name} {show(ids.iloc[p])}"
                 for p in at
             ]
-            shown = (
-                names
-                if values is None
-                else [f"{show(values.iloc[p])} ({n})" for p, n in zip(at, names, strict=True)]
-            )
+            if values is not None:
+                shown = [f"{show(values.iloc[p])} ({n})" for p, n in zip(at, shown, strict=True)]
         self.add(table, column, rule, rows=len(hit), examples=shown, detail=detail)
 
     def add_values(

@@ -1,15 +1,11 @@
 """The engine protocol: how the pipeline's steps are run over the parts of a population.
 
 An engine holds a population split into parts of whole territories and runs a step
-(:mod:`masrisk.engines.steps`) on each part where the part lives: ``map`` gives one result
-per part, ``sum`` adds results up (``+`` of the typed reductions), ``gather`` brings them to
-this process. ``frame`` turns per-part frames into the collection its ``estimator`` fits
-on. :func:`masrisk.train`, :func:`masrisk.score` and the engine-level
-:func:`~masrisk.engines.stages.explain` and :func:`~masrisk.engines.stages.plan` are
-written once over this protocol; three engines implement it:
-:class:`~masrisk.engines.memory.MemoryEngine` (the whole population in memory, one
-part), :class:`masrisk.scale.loop.PartitionEngine` (one partition in memory at a time)
-and :class:`masrisk.scale.dask_engine.DaskEngine` (one Dask task per partition).
+(:mod:`masrisk.engines.steps`) where each part lives. :func:`masrisk.train`,
+:func:`masrisk.score` and :mod:`masrisk.engines.stages` are written once over it; it is
+implemented by :class:`~masrisk.engines.memory.MemoryEngine` (one part in memory),
+:class:`masrisk.scale.loop.PartitionEngine` (one partition in memory at a time) and
+:class:`masrisk.scale.dask_engine.DaskEngine` (one Dask task per partition).
 """
 
 from __future__ import annotations

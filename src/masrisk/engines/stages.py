@@ -109,7 +109,7 @@ def feature_parts(
     parts : list
         One frame (or an engine's handle to it) per part.
     meta : pandas.DataFrame
-        No rows: the columns and dtypes of :func:`masrisk.build_features` of the whole.
+        No rows: the columns and dtypes of the whole's features.
     """
     inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=lab_codes)
     return aligned(engine, engine.map(features_of, engine.parts(), sample=sample, **inputs))
@@ -158,13 +158,11 @@ def explain(
 ) -> Explained:
     """Explain everyone present at ``as_of``, streaming the contributions to ``out``.
 
-    Each part is explained where it is and its contributions table written at once: the
-    in-memory engine writes ``out`` as one ``.parquet`` or ``.csv`` file, an engine of
-    several parts a directory ``out`` of Parquet files, one per part (``part-00000.parquet``,
-    ...; ``pandas.read_parquet`` reads it whole), swapped in when every part is written.
-    Only the territories' drivers and the level sums come back. ``out`` follows the output
-    policy (:mod:`masrisk.outputs`): with ``overwrite``, only contributions masrisk wrote are
-    replaced.
+    Each part is explained where it is and its contributions written at once: one
+    ``.parquet`` or ``.csv`` file for the in-memory engine, else a directory of Parquet parts
+    (``part-00000.parquet``, ...; ``pandas.read_parquet`` reads it whole) swapped in when
+    all are written, under the output policy (:mod:`masrisk.outputs`). Only the
+    territories' drivers and the level sums come back.
 
     Returns
     -------
@@ -207,17 +205,8 @@ def plan(
     lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
     inputs = feature_inputs(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
-    results = engine.gather(
-        engine.map(
-            _plan_inputs,
-            engine.parts(),
-            needed=needed,
-            contributions=path,
-            outcome=outcome,
-            top=top,
-            **inputs,
-        )  # fmt: skip
-    )
+    options = {"needed": needed, "contributions": path, "outcome": outcome, "top": top}
+    results = engine.gather(engine.map(_plan_inputs, engine.parts(), **options, **inputs))
     if path is not None:
         drivers = _by_territory([r[2] for r in results])
         read = sum(r[3] for r in results)
@@ -244,19 +233,14 @@ def run(
 ) -> tuple[pd.DataFrame, Explained, Plans]:
     """Score, explain and plan a population with one features pass over its parts.
 
-    The same as :func:`score`, then :func:`explain` (the contributions streamed to ``out``)
-    and :func:`plan` with the explanation's drivers, equal to them row for row, but each
-    part's features are built once for the three: what a city-sized run on the partition
-    loop needs (``benchmarks/city.py``).
+    Equal to :func:`score`, :func:`explain` and :func:`plan` with the explanation's drivers,
+    but each part's features are built once for the three (``benchmarks/city.py``).
 
     Returns
     -------
     scores : pandas.DataFrame
-        :func:`score`.
     explained : Explained
-        :func:`explain`.
     plans : Plans
-        :func:`plan` of ``scores`` with ``explained.drivers``.
     """
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
@@ -265,10 +249,11 @@ def run(
     explained = _explained_whole(engine, Path(out), results)
     risks = concat([r[3] for r in results])
     scores = scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
-    planned = [(r[4], r[5]) for r in results]
-    drivers = explained.drivers
-    return scores, explained, _plans(scores, engine, planned, config=config, drivers=drivers,
-                                     catalog=catalog)  # fmt: skip
+    planned = [r[4:] for r in results]
+    plans = _plans(
+        scores, engine, planned, config=config, drivers=explained.drivers, catalog=catalog
+    )
+    return scores, explained, plans
 
 
 def _explain_parts(

@@ -76,13 +76,11 @@ def connect(
     Parameters
     ----------
     scheduler : str or distributed.Client, optional
-        The address of a running scheduler (``tcp://host:8786``), or a client to use as it
-        is (left open). By default a ``LocalCluster`` of ``workers`` processes is started
-        on this machine and closed at the end.
+        A running scheduler's address (``tcp://host:8786``), or a client used as it is (left
+        open). By default a ``LocalCluster`` of ``workers`` processes, closed at the end.
     workers, threads_per_worker, memory_limit
-        The ``LocalCluster``'s worker processes, threads per worker and memory limit per
-        worker. Processes, not threads: LightGBM's distributed training runs one LightGBM
-        network member per process, and pandas holds the GIL.
+        The ``LocalCluster``'s worker processes (LightGBM runs one network member per
+        process, and pandas holds the GIL), threads and memory limit per worker.
 
     Yields
     ------
@@ -159,12 +157,9 @@ def _silence_stdout() -> None:
 class DaskEngine:
     """Run the steps on a Dask cluster, one task per partition of whole territories.
 
-    Runs on the current Dask client (:func:`connect`). Each partition is read and checked
-    against the data contract in its own task (a problem raises
-    :class:`masrisk.ValidationError` naming the partition) and held by the cluster while the
-    engine lives; steps run where their partition is, and only what ``sum`` and ``gather``
-    ask for comes back. The estimator is
-    :class:`~masrisk.scale.dask_model.DaskRiskModel` (``lightgbm.dask``).
+    Runs on the current Dask client (:func:`connect`). Each partition is read and validated
+    in its own task and held by the cluster while the engine lives; steps run where their
+    partition is, and only what ``sum`` and ``gather`` ask for comes back.
 
     Parameters
     ----------
@@ -172,7 +167,7 @@ class DaskEngine:
     extra_kinds : sequence of str
         Event kinds accepted beside the built-in ones (``Config.extra_event_kinds``).
     local_rows, step
-        Passed to :class:`~masrisk.scale.dask_model.DaskRiskModel`.
+        Passed to the estimator, :class:`~masrisk.scale.dask_model.DaskRiskModel`.
     """
 
     name = "dask"
@@ -244,10 +239,10 @@ class DaskEngine:
 
 
 def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:
-    """Return a Dask dataframe whose partitions are ``pieces`` (delayed pandas objects).
+    """Return a Dask dataframe of ``pieces`` (delayed pandas objects), their dtypes kept.
 
-    The pieces' dtypes are kept as masrisk makes them: Dask's conversion of text columns to
-    its own string dtype is off, so a computed frame equals its single-machine twin.
+    Dask's conversion of text to its string dtype is off: a computed frame equals its
+    single-machine twin.
     """
     import dask
     import dask.dataframe as dd

@@ -54,7 +54,9 @@ _SKLEARN_NAMES = {
 class DaskRiskModel(RiskModel):
     """:class:`~masrisk.models.RiskModel` fitted on Dask collections, with ``lightgbm.dask``.
 
-    :meth:`fit` is :meth:`RiskModel.fit`; only its training hooks run on the cluster.
+    :meth:`fit` is :meth:`RiskModel.fit` with ``X``, ``X_valid`` Dask DataFrames of the same
+    columns and dtypes and ``y``, ``y_valid`` Dask Series of 0/1 partitioned as they are
+    (persisted: they are read several times); only its training hooks run on the cluster.
 
     Parameters
     ----------
@@ -64,12 +66,6 @@ class DaskRiskModel(RiskModel):
         Most training rows gathered to this process to fit the logistic baseline.
     step : int
         Trees added to each booster between two looks at the validation loss.
-
-    Notes
-    -----
-    ``X`` and ``X_valid`` are Dask DataFrames with the same columns in the same order and
-    dtypes, ``y`` and ``y_valid`` Dask Series of 0/1 partitioned as they are; persist them,
-    as they are read several times.
     """
 
     def __init__(
@@ -133,9 +129,9 @@ def iteration_losses(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the summed binary log loss of ``X`` after each round of ``booster``.
 
-    Computed from each row's leaf in each tree, so every round's loss costs one addition
-    per row. From round ``start`` on, given ``raw``, the log-odds after ``start`` rounds
-    (returned by the previous call): a booster grown step by step is read once.
+    Computed from each row's leaf in each tree: one addition per row and round. Given
+    ``raw``, the log-odds after ``start`` rounds (returned by the previous call), only the
+    rounds from ``start`` on are read, so a booster grown step by step is read once.
 
     Parameters
     ----------
@@ -143,17 +139,15 @@ def iteration_losses(
     X : pandas.DataFrame
     y : array-like of 0/1
     start : int
-        Rounds already accounted for in ``raw``.
+        Rounds already accounted for in ``raw`` (zeros, no tree, by default).
     raw : numpy.ndarray, optional
-        Log-odds of each row after ``start`` rounds; zeros (no tree) by default.
     chunk : int
         Cells (rows x trees) held at a time.
 
     Returns
     -------
     losses : numpy.ndarray
-        ``losses[t]``: the summed log loss after round ``start + t + 1``, as LightGBM
-        reports it (times the rows) for a validation set.
+        ``losses[t]``: the summed log loss after round ``start + t + 1``.
     raw : numpy.ndarray
         Log-odds of each row after the last round.
     """
