@@ -38,16 +38,14 @@ class Problem:
 
     Parameters
     ----------
-    table : str
-        Table where the problem is (``"persons"``, ``"events"``, ...).
-    column : str or None
-        Column concerned, or ``None`` for a problem of the whole table.
+    table, column : str
+        Where the problem is; ``column`` is ``None`` for a problem of the whole table.
     rule : str
         Short name of the rule (``"duplicate id"``, ``"not a date"``, ...).
     rows : int
         How many rows break the rule (0 for a missing table or column).
     examples : tuple of str
-        Up to five offending ids or values, already formatted for display.
+        Up to five offending ids or values, formatted for display.
     detail : str
         Optional free text that says what to do.
     """
@@ -77,13 +75,9 @@ class ValidationError(MasriskError, ValueError):
     Parameters
     ----------
     problems : sequence of Problem
-        Everything that is wrong, in the order the checks found it.
+        Everything that is wrong, in the order the checks found it; kept as a tuple.
     source : str, optional
         Where the tables came from (a data directory), shown in the message.
-
-    Attributes
-    ----------
-    problems : tuple of Problem
     """
 
     def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:

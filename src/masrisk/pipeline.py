@@ -1,9 +1,4 @@
-"""The whole pipeline behind ``masrisk plan`` and ``masrisk demo``, without the command line.
-
-:func:`plan_from_files` reads a scores file (and optionally a contributions file) and makes
-the plans; :func:`run_demo` runs every stage on an embedded synthetic population and writes
-what each stage produces, calling ``on_stage`` so a caller can show progress.
-"""
+"""The whole pipeline behind ``masrisk plan`` and ``masrisk demo``, without the command line."""
 
 from __future__ import annotations
 
@@ -69,11 +64,9 @@ def plan_from_files(
 ) -> Plans:
     """Make the plans from a scores file, the data and a configuration.
 
-    ``data`` is a data directory (plain or partitioned: see
-    :func:`masrisk.scale.engines.open_engine`) or an open engine. The features the
-    catalogue's eligibility reads are built from the data at the scores' ``as_of``; the
-    drivers come from the contributions table (a file or a directory of Parquet parts)
-    when one is given.
+    ``data`` is a data directory (plain or partitioned: :func:`masrisk.scale.engines.open_engine`)
+    or an open engine; the drivers come from ``contributions`` (a file or a directory of
+    Parquet parts) when given (:func:`masrisk.engines.stages.plan`).
 
     Raises
     ------

@@ -156,10 +156,7 @@ class Explanation:
 
     @property
     def levels(self) -> pd.DataFrame:
-        """Sums of the contributions by level.
-
-        Columns ``level_individual``, ``level_family`` and ``level_territorial``.
-        """
+        """Sums of the contributions by level, as :data:`LEVEL_COLUMNS`."""
         sums = level_sums(self.values.to_numpy(), list(self.values.columns))
         return pd.DataFrame(sums, index=self.values.index)
 
@@ -174,10 +171,7 @@ class Explanation:
         return level_shares(self.values.abs().sum())
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the contributions table (the ``masrisk explain`` output).
-
-        Columns: ``person_id``, one per feature, ``base_value`` and the sums by level.
-        """
+        """Return the contributions table (:func:`contributions_frame`)."""
         return contributions_frame(
             self.values.index, list(self.values.columns), self.values.to_numpy(), self.base_value
         )

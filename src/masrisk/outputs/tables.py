@@ -35,15 +35,15 @@ def write_table(
 ) -> Path:
     """Write ``frame`` to ``path`` (``.parquet`` or ``.csv``) under the output policy.
 
-    ``kind`` names the table (``"scores"``, ``"contributions"``, ``"data"``...): with
-    ``overwrite``, only a table of the same kind that masrisk wrote is replaced.
+    ``kind`` names the table (``"scores"``, ``"contributions"``, ...): with ``overwrite``, only
+    a table of the same kind that masrisk wrote is replaced.
 
     Raises
     ------
     masrisk.ConfigError
         If the suffix is neither ``.parquet`` nor ``.csv``.
     OutputExistsError
-        As :func:`check_output`.
+        As :func:`~masrisk.outputs.check_output`.
     """
     header = tuple(map(str, frame.columns))
     with ChunkedTableWriter(path, kind=kind, overwrite=overwrite, columns=header) as writer:

@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,7 +211,7 @@ def _reader(file: Path) -> str:
     return f"read_csv({_literal(file)}, all_varchar = true, header = true)"
 
 
-def _check_references(con, source: str) -> None:  # noqa: ANN001 - a DuckDB connection
+def _check_references(con: Any, source: str) -> None:
     """Rows whose parent id is unknown would fall in no partition: refuse them, by name."""
     problems = []
     for child, column, parent, key in (
@@ -233,7 +234,7 @@ def _check_references(con, source: str) -> None:  # noqa: ANN001 - a DuckDB conn
 
 
 def _assign(
-    con,  # noqa: ANN001 - a DuckDB connection
+    con: Any,
     territories: pd.DataFrame,
     persons_per_partition: int,
     partitions: int | None,
@@ -262,11 +263,7 @@ def _assign(
     return pd.Series(part, index=pd.Index(ids, name="territory_id"), name="partition")
 
 
-def _write_partitions(
-    con,  # noqa: ANN001 - a DuckDB connection
-    territory_partition: pd.Series,
-    work: Path,
-) -> pd.DataFrame:
+def _write_partitions(con: Any, territory_partition: pd.Series, work: Path) -> pd.DataFrame:
     """Write households, persons and events by partition; return their counts."""
     mapping = territory_partition.reset_index()  # noqa: F841 - read by DuckDB by name
     con.execute(
