@@ -109,11 +109,7 @@ class TrainSpec:
 
     def model_options(self) -> dict[str, Any]:
         """Return the options of the estimator."""
-        return {
-            "params": self.params,
-            "calibration": self.calibration,
-            "random_state": self.random_state,
-        }
+        return {name: getattr(self, name) for name in ("params", "calibration", "random_state")}
 
 
 def train(

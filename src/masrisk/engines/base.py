@@ -33,28 +33,21 @@ class Engine(Protocol):
 
     def parts(self) -> list[Any]:
         """One handle per part: the step receives the part's Tables in its place."""
-        ...
 
     def territories(self) -> Territories:
         """Return the tables every part holds whole."""
-        ...
 
     def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
         """Run ``step(*args_k, **shared)`` for each part ``k``; one result (or handle) each."""
-        ...
 
     def sum(self, results: Sequence[Any]) -> Any:
         """Add the parts' results up with ``+``, and bring the total here."""
-        ...
 
     def gather(self, results: Sequence[Any]) -> list[Any]:
         """Bring the parts' results here, in part order."""
-        ...
 
     def frame(self, results: Sequence[Any], meta: Any) -> Any:
         """Join per-part frames (of columns and dtypes ``meta``) into one collection."""
-        ...
 
     def estimator(self, outcome: str, **options: Any) -> RiskModel:
         """Return the estimator that fits this engine's collections, constructed."""
-        ...

@@ -169,8 +169,7 @@ def explain(
     Explained
     """
     options = {"chunk_size": chunk_size, "top": top}
-    results = _explain_parts(_explained, bundle, engine, as_of, config, out, overwrite, options)
-    return _explained_whole(engine, Path(out), results)
+    return _explain_parts(bundle, engine, as_of, config, out, overwrite, options)[1]
 
 
 def plan(
@@ -245,8 +244,7 @@ def run(
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
     options = {"chunk_size": chunk_size, "top": top, "needed": needed}
-    results = _explain_parts(_explained, bundle, engine, as_of, config, out, overwrite, options)
-    explained = _explained_whole(engine, Path(out), results)
+    results, explained = _explain_parts(bundle, engine, as_of, config, out, overwrite, options)
     risks = concat([r[3] for r in results])
     scores = scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
     planned = [r[4:] for r in results]
@@ -257,10 +255,10 @@ def run(
 
 
 def _explain_parts(
-    step: Any, bundle: Bundle, engine: Engine, as_of: Any, config: Config, out: Any,
-    overwrite: bool, options: dict[str, Any],
-) -> list[tuple]:  # fmt: skip
-    """Run an explaining ``step`` on every part, its contributions written under the policy."""
+    bundle: Bundle, engine: Engine, as_of: Any, config: Config, out: Any, overwrite: bool,
+    options: dict[str, Any],
+) -> tuple[list[tuple], Explained]:  # fmt: skip
+    """Explain every part, its contributions written under the policy; sum the results up."""
     target = Path(out)
     check_output(target, overwrite=overwrite, kind="contributions")  # before the work
     inputs = feature_inputs(
@@ -268,16 +266,16 @@ def _explain_parts(
     )
     parts, options = engine.parts(), {"bundle": bundle, **options, **inputs}
     if engine.name == "memory":
-        return engine.gather(engine.map(step, parts, [target], overwrite=overwrite, **options))
-    with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
-        outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
-        return engine.gather(engine.map(step, parts, outs, **options))
-
-
-def _explained_whole(engine: Engine, target: Path, results: list[tuple]) -> Explained:
+        results = engine.gather(
+            engine.map(_explained, parts, [target], overwrite=overwrite, **options)
+        )
+    else:
+        with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
+            outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
+            results = engine.gather(engine.map(_explained, parts, outs, **options))
     sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
     drivers = _by_territory([r[1] for r in results])
-    return Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
+    return results, Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
 
 
 def _by_territory(drivers: list[pd.DataFrame]) -> pd.DataFrame:

@@ -21,7 +21,6 @@ from masrisk.engines.steps import Territories, territories_of
 from masrisk.exceptions import MasriskError
 from masrisk.models import RiskModel
 from masrisk.scale.partitions import PartitionedData
-from masrisk.tables import Tables
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -105,17 +104,13 @@ def connect(
             processes=True,
             memory_limit=memory_limit,
             dashboard_address=None,  # no dashboard
-            # The scheduler's small HTTP server (health, metrics) on a free local port, not
-            # on 8787, which another cluster may hold.
+            # the scheduler's HTTP server (health, metrics) on a free port, not 8787
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
-        try:
-            with Client(cluster) as client:
-                client.run(_silence_stdout)
-                logger.info("Dask: a local cluster of %d worker processes", workers)
-                yield client
-        finally:
-            cluster.close()
+        with cluster, Client(cluster) as client:  # both closed at the end
+            client.run(_silence_stdout)
+            logger.info("Dask: a local cluster of %d worker processes", workers)
+            yield client
         return
     try:
         client = Client(scheduler, timeout="30s")
@@ -193,8 +188,11 @@ class DaskEngine:
         import dask
 
         if self._parts is None:
-            read = dask.delayed(_read_partition, pure=True)
-            tasks = [read(self.data, k, self.extra_kinds) for k in range(self.data.partitions)]
+            read = dask.delayed(PartitionedData.tables, pure=True)
+            tasks = [
+                read(self.data, k, extra_kinds=self.extra_kinds)
+                for k in range(self.data.partitions)
+            ]
             self._parts = list(dask.persist(*tasks))
         return self._parts
 
@@ -249,7 +247,3 @@ def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:
 
     with dask.config.set({"dataframe.convert-string": False}):
         return dd.from_delayed(list(pieces), meta=meta, verify_meta=False)
-
-
-def _read_partition(data: PartitionedData, k: int, extra_kinds: tuple[str, ...]) -> Tables:
-    return data.tables(k, extra_kinds=extra_kinds)

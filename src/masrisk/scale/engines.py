@@ -168,8 +168,10 @@ def open_engine(
     ------
     Engine
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     kinds = config.extra_event_kinds
-    if _check(engine) == "pandas":
+    if engine == "pandas":
         if partitions is not None or scheduler is not None:
             raise ConfigError("partitions and scheduler need engine='dask'")
         split = _split(data)
@@ -208,9 +210,3 @@ def _split(data: DataPath) -> PartitionedData | None:
     if isinstance(data, PartitionedData):
         return data
     return open_partitioned(data) if (Path(data) / "partitions.json").is_file() else None
-
-
-def _check(engine: str) -> str:
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    return engine
