@@ -226,8 +226,9 @@ class Explanation:
         key = self._unit(unit).to_numpy()
         means = self.values.groupby(key, sort=True).mean()
         numeric = self.data.select_dtypes(exclude="category")
-        typical = dict(numeric.groupby(key, sort=True).mean().items())  # per unit: the mean,
-        typical.update(  # or the most frequent category
+        # each feature's value per unit: the mean, or for a category the most frequent
+        typical = dict(numeric.groupby(key, sort=True).mean().items())
+        typical.update(
             (c, self.data[c].groupby(key, sort=True, observed=True).agg(_mode))
             for c in self.data.columns
             if c not in numeric.columns
