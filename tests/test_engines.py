@@ -165,7 +165,9 @@ def test_one_pass_run_equals_score_explain_and_plan(world, profile, engine_name,
     config, bundle = case["config"], case["bundle"]
     engine = _engines(world, profile, 3)[engine_name]
     scores = masrisk.score(bundle, engine, as_of=SCORE, config=config)
-    explained = stages.explain(bundle, engine, as_of=SCORE, config=config, out=tmp_path / "a.parquet")
+    explained = stages.explain(
+        bundle, engine, as_of=SCORE, config=config, out=tmp_path / "a.parquet"
+    )
     plans = stages.plan(scores, engine, config=config, drivers=explained.drivers)
     got_scores, got_explained, got_plans = stages.run(
         bundle, engine, as_of=SCORE, config=config, out=tmp_path / "b.parquet"

@@ -43,41 +43,32 @@ if TYPE_CHECKING:
     from masrisk.tables import CONTRACT, Tables
     from masrisk.training import train
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    "Bundle": "masrisk.bundle",
-    "BundleError": "masrisk.exceptions",
-    "EvaluationReport": "masrisk.evaluate",
-    "Explanation": "masrisk.explanations",
-    "explain": "masrisk.explanations",
-    "RiskModel": "masrisk.models",
-    "load_bundle": "masrisk.bundle",
-    "save_bundle": "masrisk.bundle",
-    "score": "masrisk.scoring",
-    "plan": "masrisk.planning.planner",
-    "Plans": "masrisk.planning.planner",
-    "load_catalog": "masrisk.planning.catalog",
-    "train": "masrisk.training",
-    "CONTRACT": "masrisk.tables",
-    "Config": "masrisk.config",
-    "ConfigError": "masrisk.exceptions",
-    "MasriskError": "masrisk.exceptions",
-    "OutcomeConfig": "masrisk.config",
-    "OutputExistsError": "masrisk.exceptions",
-    "ParameterError": "masrisk.exceptions",
-    "Problem": "masrisk.exceptions",
-    "SyntheticPopulation": "masrisk.synth",
-    "Tables": "masrisk.tables",
-    "build_features": "masrisk.features",
-    "build_labels": "masrisk.features",
-    "feature_catalog": "masrisk.features",
-    "ValidationError": "masrisk.exceptions",
-    "load_config": "masrisk.config",
-    "load_tables": "masrisk.schema",
-    "synthesize": "masrisk.synth",
-    "validate": "masrisk.schema",
+#: Each module and the public names it defines.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "masrisk.bundle": ("Bundle", "load_bundle", "save_bundle"),
+    "masrisk.config": ("Config", "OutcomeConfig", "load_config"),
+    "masrisk.evaluate": ("EvaluationReport",),
+    "masrisk.exceptions": (
+        "BundleError",
+        "ConfigError",
+        "MasriskError",
+        "OutputExistsError",
+        "ParameterError",
+        "Problem",
+        "ValidationError",
+    ),
+    "masrisk.explanations": ("Explanation", "explain"),
+    "masrisk.features": ("build_features", "build_labels", "feature_catalog"),
+    "masrisk.models": ("RiskModel",),
+    "masrisk.planning.catalog": ("load_catalog",),
+    "masrisk.planning.planner": ("Plans", "plan"),
+    "masrisk.schema": ("load_tables", "validate"),
+    "masrisk.scoring": ("score",),
+    "masrisk.synth": ("SyntheticPopulation", "synthesize"),
+    "masrisk.tables": ("CONTRACT", "Tables"),
+    "masrisk.training": ("train",),
 }
-
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "CONTRACT",
     "Bundle",
@@ -112,6 +103,5 @@ __all__ = [
     "train",
     "validate",
 ]
-
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

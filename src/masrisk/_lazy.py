@@ -22,18 +22,9 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return the module ``__getattr__`` and ``__dir__`` of a package with lazy names.
 
-    Parameters
-    ----------
-    package : str
-        The package's ``__name__``.
-    exports : mapping of str to str
-        Each public name and the module that defines it.
-
-    Returns
-    -------
-    (__getattr__, __dir__)
-        Assign both in the package's ``__init__``: a name is imported on first access and
-        then kept in the package's namespace; ``dir()`` lists the public names only.
+    ``exports`` maps each public name to the module that defines it. Assign both in the
+    package's ``__init__`` (``__getattr__, __dir__ = lazy_exports(__name__, exports)``): a
+    name is imported on first access and kept; ``dir()`` lists the public names only.
     """
 
     def __getattr__(name: str) -> Any:  # noqa: N807 - the PEP 562 hook

@@ -38,16 +38,14 @@ class Problem:
 
     Parameters
     ----------
-    table : str
-        Table where the problem is (``"persons"``, ``"events"``, ...).
-    column : str or None
-        Column concerned, or ``None`` for a problem of the whole table.
+    table, column : str
+        Where the problem is; ``column`` is ``None`` for a problem of the whole table.
     rule : str
         Short name of the rule (``"duplicate id"``, ``"not a date"``, ...).
     rows : int
         How many rows break the rule (0 for a missing table or column).
     examples : tuple of str
-        Up to five offending ids or values, already formatted for display.
+        Up to five offending ids or values, formatted for display.
     detail : str
         Optional free text that says what to do.
     """
@@ -77,13 +75,9 @@ class ValidationError(MasriskError, ValueError):
     Parameters
     ----------
     problems : sequence of Problem
-        Everything that is wrong, in the order the checks found it.
+        Everything that is wrong, in the order the checks found it; kept as a tuple.
     source : str, optional
         Where the tables came from (a data directory), shown in the message.
-
-    Attributes
-    ----------
-    problems : tuple of Problem
     """
 
     def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
@@ -123,10 +117,9 @@ def show(value: object, width: int = 40) -> str:
 class Problems:
     """Collects broken rules - by table, column and rule - and raises them all at once.
 
-    Problems added again (a later chunk, another file) add their rows to the first and fill
-    its examples up to five. Examples name a row by its id (``person_id 4``,
-    ``person_id 'P1'``) or number (``row 7``), after the offending value when there is one:
-    ``'1990-13-01' (person_id 2)``.
+    A problem added again adds its rows to the first and fills its examples up to five.
+    Examples name a row by its id (``person_id 'P1'``) or number (``row 7``), after the
+    offending value when there is one: ``'1990-13-01' (person_id 2)``.
 
     Parameters
     ----------
@@ -198,15 +191,12 @@ class Problems:
             shown = [f"{ids.name} {show(v)}" for v in _distinct(ids, hit, room)]
         else:
             at = hit[:room]
-            names = [
+            shown = [
                 f"row {first_row + p}" if ids is None else f"{ids.name} {show(ids.iloc[p])}"
                 for p in at
             ]
-            shown = (
-                names
-                if values is None
-                else [f"{show(values.iloc[p])} ({n})" for p, n in zip(at, names, strict=True)]
-            )
+            if values is not None:
+                shown = [f"{show(values.iloc[p])} ({n})" for p, n in zip(at, shown, strict=True)]
         self.add(table, column, rule, rows=len(hit), examples=shown, detail=detail)
 
     def add_values(

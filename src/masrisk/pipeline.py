@@ -1,14 +1,9 @@
-"""The whole pipeline behind ``masrisk plan`` and ``masrisk demo``, without the command line.
-
-:func:`plan_from_files` reads a scores file (and optionally a contributions file) and makes
-the plans; :func:`run_demo` runs every stage on an embedded synthetic population and writes
-what each stage produces, calling ``on_stage`` so a caller can show progress.
-"""
+"""The whole pipeline behind ``masrisk plan`` and ``masrisk demo``, without the command line."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,12 +51,7 @@ def read_table(path: str | os.PathLike, *, name: str, required: tuple[str, ...])
     if not path.is_file():
         raise FileNotFoundError(f"{name}: no such file {path}")
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            [Problem(name, missing[0], "missing column", examples=tuple(missing))],
-            source=str(path),
-        )
+    _require(name, frame.columns, required, path)
     return frame
 
 
@@ -74,11 +64,9 @@ def plan_from_files(
 ) -> Plans:
     """Make the plans from a scores file, the data and a configuration.
 
-    ``data`` is a data directory (plain or partitioned: see
-    :func:`masrisk.scale.engines.open_engine`) or an open engine. The features the
-    catalogue's eligibility reads are built from the data at the scores' ``as_of``; the
-    drivers come from the contributions table (a file or a directory of Parquet parts)
-    when one is given.
+    ``data`` is a data directory (plain or partitioned: :func:`masrisk.scale.engines.open_engine`)
+    or an open engine; the drivers come from ``contributions`` (a file or a directory of
+    Parquet parts) when given (:func:`masrisk.engines.stages.plan`).
 
     Raises
     ------
@@ -101,19 +89,15 @@ def plan_from_files(
 def _check_contributions(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"contributions: no such file {path}")
-    if path.is_file():
-        read = pd.read_csv(path, nrows=0) if path.suffix == ".csv" else pd.read_parquet(path)
-        columns = read.columns
-    else:
-        import pyarrow.dataset as ds
+    _require("contributions", stages.table_columns(path), ("person_id", "base_value"), path)
 
-        columns = ds.dataset(path, format="parquet").schema.names
-    missing = [c for c in ("person_id", "base_value") if c not in columns]
+
+def _require(name: str, columns: Sequence[str], required: Sequence[str], path: Path) -> None:
+    """Raise a ValidationError naming every ``required`` column missing from a table."""
+    missing = [c for c in required if c not in columns]
     if missing:
-        raise ValidationError(
-            [Problem("contributions", missing[0], "missing column", examples=tuple(missing))],
-            source=str(path),
-        )
+        problem = Problem(name, missing[0], "missing column", examples=tuple(missing))
+        raise ValidationError([problem], source=str(path))
 
 
 @dataclass

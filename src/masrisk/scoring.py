@@ -36,14 +36,13 @@ def score(
     config : Config
         Gives the tiers' cut-offs and the territories' historical rates.
     features : pandas.DataFrame, optional
-        :func:`masrisk.build_features` at ``as_of`` with the bundle's lab codes, when the
-        caller has them already for a population in memory (they are built otherwise).
+        :func:`masrisk.build_features` at ``as_of`` with the bundle's lab codes, if already
+        built for a population in memory.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`SCORE_COLUMNS`: ids, ``outcome``, ``as_of``, ``risk`` (calibrated probability,
-        float32) and ``tier`` (categorical), tiers cut on the whole population.
+        :data:`SCORE_COLUMNS` (:func:`masrisk.engines.steps.scores_frame`).
     """
     if features is not None and isinstance(tables, Tables):
         risks = risk_of(features, tables, bundle=bundle)

@@ -88,15 +88,14 @@ class TrainSpec:
     outcome : str
         Name of an outcome of ``config``.
     train_as_of, valid_as_of : date
-        Cut-offs. The validation cut-off must come at least one horizon after the training
-        one, so that no training label looks into the validation period, and the data must
-        cover the validation labels' whole horizon.
+        Cut-offs, at least one horizon apart, the data covering the validation labels'
+        horizon (:func:`check_cutoffs`).
     params, calibration, random_state
         Passed to :class:`RiskModel`.
     sample : float, optional
-        Train on this share of households (:func:`~masrisk.features.parts.household_sample`),
-        the same households at both cut-offs; the territorial features and lab codes are
-        still those of everyone.
+        Train on this share of households, the same at both cut-offs
+        (:func:`~masrisk.features.parts.household_sample`); territorial features and lab
+        codes are still those of everyone.
     """
 
     config: Config
@@ -110,11 +109,7 @@ class TrainSpec:
 
     def model_options(self) -> dict[str, Any]:
         """Return the options of the estimator."""
-        return {
-            "params": self.params,
-            "calibration": self.calibration,
-            "random_state": self.random_state,
-        }
+        return {name: getattr(self, name) for name in ("params", "calibration", "random_state")}
 
 
 def train(
@@ -125,18 +120,15 @@ def train(
     Parameters
     ----------
     data : Tables or Engine
-        The population: in memory, or split in parts run by an engine
-        (:mod:`masrisk.engines`, :mod:`masrisk.scale`).
+        The population: in memory, or split in parts run by an engine (:mod:`masrisk.scale`).
     spec : TrainSpec, optional
-        What to train; or give its fields as keywords: ``config``, ``outcome``,
-        ``train_as_of``, ``valid_as_of`` (required), ``params``, ``calibration``,
-        ``random_state``, ``sample``.
+        What to train; or its fields as keywords (``config``, ``outcome``, ``train_as_of``
+        and ``valid_as_of`` required).
 
     Returns
     -------
     model : RiskModel
-        Fitted, with ``training_``: the facts a bundle records (outcome definition,
-        cut-offs, persons and events, features with dtypes, data fingerprint).
+        Fitted, with ``training_``: the facts a bundle records.
     report : EvaluationReport
         Metrics on the validation period, the model beside the logistic baseline.
     """
@@ -173,14 +165,13 @@ def train(
         fingerprint.update(hashed.tobytes())
     fingerprint.update(labels[0].astype("int8").tobytes())
     facts = training_facts(
-        config,
-        outcome,
-        (first, second),
-        *labels,
-        features=meta,
-        fingerprint=fingerprint.hexdigest(),
-        data_end=data_end,
-    ) | _engine_facts(engine, spec)
+        config, outcome, (first, second), *labels, features=meta,
+        fingerprint=fingerprint.hexdigest(), data_end=data_end,
+    )  # fmt: skip
+    if engine.name != "memory":
+        facts["engine"] = engine.name
+    if spec.sample:
+        facts["sample"] = {"households_share": spec.sample}
     model = engine.estimator(outcome, **spec.model_options())
     label_meta = pd.Series([], dtype="int8", name=outcome, index=meta.index)
     model.fit(
@@ -215,14 +206,6 @@ def _pick(rows: list[tuple[pd.DataFrame, pd.Series]], *, k: int, labels: bool) -
     return rows[k][int(labels)]
 
 
-def _engine_facts(engine: Engine, spec: TrainSpec) -> dict[str, Any]:
-    """Return what a bundle records of the engine and the sample, beside any training's facts."""
-    facts: dict[str, Any] = {} if engine.name == "memory" else {"engine": engine.name}
-    if spec.sample:
-        facts["sample"] = {"households_share": spec.sample}
-    return facts
-
-
 def check_cutoffs(
     config: Config,
     outcome: str,
@@ -233,10 +216,7 @@ def check_cutoffs(
 ) -> tuple[pd.Timestamp, pd.Timestamp, OutcomeConfig]:
     """Check that the outcome exists and the cut-offs neither overlap nor pass the data's end.
 
-    Returns
-    -------
-    train_as_of, valid_as_of : pandas.Timestamp
-    definition : OutcomeConfig
+    Returns the two cut-offs as timestamps and the outcome's definition.
 
     Raises
     ------
@@ -292,7 +272,6 @@ def training_facts(
     fingerprint : str
         :func:`masrisk.bundle.data_fingerprint` of the training features and labels.
     data_end : pandas.Timestamp
-        Date of the last event of the data.
     """
     first, second = cutoffs
     definition = config.outcomes[outcome]
@@ -327,14 +306,12 @@ def validation_report(
     ----------
     model : RiskModel
         Fitted: its ``validation_risk_`` are the validation persons' risks.
-    cutoffs : (pandas.Timestamp, pandas.Timestamp)
-        The training and validation cut-offs.
+    cutoffs, config
+        As :func:`training_facts`.
     y_valid : array-like
         The validation labels, in the order of ``validation_risk_``.
     groups : pandas.DataFrame
         :func:`subgroups` of the validation features, same order.
-    config : Config
-        Defines the outcome's horizon.
     """
     first, second = cutoffs
     y_valid = np.asarray(y_valid)

@@ -1,15 +1,11 @@
 """The engine protocol: how the pipeline's steps are run over the parts of a population.
 
 An engine holds a population split into parts of whole territories and runs a step
-(:mod:`masrisk.engines.steps`) on each part where the part lives: ``map`` gives one result
-per part, ``sum`` adds results up (``+`` of the typed reductions), ``gather`` brings them to
-this process. ``frame`` turns per-part frames into the collection its ``estimator`` fits
-on. :func:`masrisk.train`, :func:`masrisk.score` and the engine-level
-:func:`~masrisk.engines.stages.explain` and :func:`~masrisk.engines.stages.plan` are
-written once over this protocol; three engines implement it:
-:class:`~masrisk.engines.memory.MemoryEngine` (the whole population in memory, one
-part), :class:`masrisk.scale.loop.PartitionEngine` (one partition in memory at a time)
-and :class:`masrisk.scale.dask_engine.DaskEngine` (one Dask task per partition).
+(:mod:`masrisk.engines.steps`) where each part lives. :func:`masrisk.train`,
+:func:`masrisk.score` and :mod:`masrisk.engines.stages` are written once over it; it is
+implemented by :class:`~masrisk.engines.memory.MemoryEngine` (one part in memory),
+:class:`masrisk.scale.loop.PartitionEngine` (one partition in memory at a time) and
+:class:`masrisk.scale.dask_engine.DaskEngine` (one Dask task per partition).
 """
 
 from __future__ import annotations
@@ -37,28 +33,21 @@ class Engine(Protocol):
 
     def parts(self) -> list[Any]:
         """One handle per part: the step receives the part's Tables in its place."""
-        ...
 
     def territories(self) -> Territories:
         """Return the tables every part holds whole."""
-        ...
 
     def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
         """Run ``step(*args_k, **shared)`` for each part ``k``; one result (or handle) each."""
-        ...
 
     def sum(self, results: Sequence[Any]) -> Any:
         """Add the parts' results up with ``+``, and bring the total here."""
-        ...
 
     def gather(self, results: Sequence[Any]) -> list[Any]:
         """Bring the parts' results here, in part order."""
-        ...
 
     def frame(self, results: Sequence[Any], meta: Any) -> Any:
         """Join per-part frames (of columns and dtypes ``meta``) into one collection."""
-        ...
 
     def estimator(self, outcome: str, **options: Any) -> RiskModel:
         """Return the estimator that fits this engine's collections, constructed."""
-        ...

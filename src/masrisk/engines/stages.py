@@ -65,6 +65,7 @@ __all__ = [
     "plan",
     "run",
     "score",
+    "table_columns",
 ]
 
 #: The name of a part's file in a directory of Parquet parts.
@@ -108,7 +109,7 @@ def feature_parts(
     parts : list
         One frame (or an engine's handle to it) per part.
     meta : pandas.DataFrame
-        No rows: the columns and dtypes of :func:`masrisk.build_features` of the whole.
+        No rows: the columns and dtypes of the whole's features.
     """
     inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=lab_codes)
     return aligned(engine, engine.map(features_of, engine.parts(), sample=sample, **inputs))
@@ -157,21 +158,18 @@ def explain(
 ) -> Explained:
     """Explain everyone present at ``as_of``, streaming the contributions to ``out``.
 
-    Each part is explained where it is and its contributions table written at once: the
-    in-memory engine writes ``out`` as one ``.parquet`` or ``.csv`` file, an engine of
-    several parts a directory ``out`` of Parquet files, one per part (``part-00000.parquet``,
-    ...; ``pandas.read_parquet`` reads it whole), swapped in when every part is written.
-    Only the territories' drivers and the level sums come back. ``out`` follows the output
-    policy (:mod:`masrisk.outputs`): with ``overwrite``, only contributions masrisk wrote are
-    replaced.
+    Each part is explained where it is and its contributions written at once: one
+    ``.parquet`` or ``.csv`` file for the in-memory engine, else a directory of Parquet parts
+    (``part-00000.parquet``, ...; ``pandas.read_parquet`` reads it whole) swapped in when
+    all are written, under the output policy (:mod:`masrisk.outputs`). Only the
+    territories' drivers and the level sums come back.
 
     Returns
     -------
     Explained
     """
     options = {"chunk_size": chunk_size, "top": top}
-    results = _explain_parts(_explained, bundle, engine, as_of, config, out, overwrite, options)
-    return _explained_whole(engine, Path(out), results)
+    return _explain_parts(bundle, engine, as_of, config, out, overwrite, options)[1]
 
 
 def plan(
@@ -203,20 +201,11 @@ def plan(
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
     path = Path(contributions) if contributions is not None else None
-    lab_codes = lab_codes_in(_columns(path)) if path is not None else ()
+    lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
     inputs = feature_inputs(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
-    results = engine.gather(
-        engine.map(
-            _plan_inputs,
-            engine.parts(),
-            needed=needed,
-            contributions=path,
-            outcome=outcome,
-            top=top,
-            **inputs,
-        )  # fmt: skip
-    )
+    options = {"needed": needed, "contributions": path, "outcome": outcome, "top": top}
+    results = engine.gather(engine.map(_plan_inputs, engine.parts(), **options, **inputs))
     if path is not None:
         drivers = _by_territory([r[2] for r in results])
         read = sum(r[3] for r in results)
@@ -243,38 +232,33 @@ def run(
 ) -> tuple[pd.DataFrame, Explained, Plans]:
     """Score, explain and plan a population with one features pass over its parts.
 
-    The same as :func:`score`, then :func:`explain` (the contributions streamed to ``out``)
-    and :func:`plan` with the explanation's drivers, equal to them row for row, but each
-    part's features are built once for the three: what a city-sized run on the partition
-    loop needs (``benchmarks/city.py``).
+    Equal to :func:`score`, :func:`explain` and :func:`plan` with the explanation's drivers,
+    but each part's features are built once for the three (``benchmarks/city.py``).
 
     Returns
     -------
     scores : pandas.DataFrame
-        :func:`score`.
     explained : Explained
-        :func:`explain`.
     plans : Plans
-        :func:`plan` of ``scores`` with ``explained.drivers``.
     """
     catalog = catalog or load_catalog(config.planning.catalog)
     needed = [c for c in catalog.required_columns if c != "tier"]
     options = {"chunk_size": chunk_size, "top": top, "needed": needed}
-    results = _explain_parts(_score_explain_plan, bundle, engine, as_of, config, out, overwrite, options)
-    explained = _explained_whole(engine, Path(out), results)
+    results, explained = _explain_parts(bundle, engine, as_of, config, out, overwrite, options)
     risks = concat([r[3] for r in results])
     scores = scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
-    planned = [(r[4], r[5]) for r in results]
-    drivers = explained.drivers
-    return scores, explained, _plans(scores, engine, planned, config=config, drivers=drivers,
-                                     catalog=catalog)  # fmt: skip
+    planned = [r[4:] for r in results]
+    plans = _plans(
+        scores, engine, planned, config=config, drivers=explained.drivers, catalog=catalog
+    )
+    return scores, explained, plans
 
 
 def _explain_parts(
-    step: Any, bundle: Bundle, engine: Engine, as_of: Any, config: Config, out: Any,
-    overwrite: bool, options: dict[str, Any],
-) -> list[tuple]:  # fmt: skip
-    """Run an explaining ``step`` on every part, its contributions written under the policy."""
+    bundle: Bundle, engine: Engine, as_of: Any, config: Config, out: Any, overwrite: bool,
+    options: dict[str, Any],
+) -> tuple[list[tuple], Explained]:  # fmt: skip
+    """Explain every part, its contributions written under the policy; sum the results up."""
     target = Path(out)
     check_output(target, overwrite=overwrite, kind="contributions")  # before the work
     inputs = feature_inputs(
@@ -282,16 +266,16 @@ def _explain_parts(
     )
     parts, options = engine.parts(), {"bundle": bundle, **options, **inputs}
     if engine.name == "memory":
-        return engine.gather(engine.map(step, parts, [target], overwrite=overwrite, **options))
-    with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
-        outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
-        return engine.gather(engine.map(step, parts, outs, **options))
-
-
-def _explained_whole(engine: Engine, target: Path, results: list[tuple]) -> Explained:
+        results = engine.gather(
+            engine.map(_explained, parts, [target], overwrite=overwrite, **options)
+        )
+    else:
+        with output_directory(target, kind="contributions", overwrite=overwrite) as staging:
+            outs = [staging / f"part-{k:05d}.parquet" for k in range(len(parts))]
+            results = engine.gather(engine.map(_explained, parts, outs, **options))
     sums = engine.sum([r[2] for r in results]) if len(results) > 1 else results[0][2]
     drivers = _by_territory([r[1] for r in results])
-    return Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
+    return results, Explained(target, sum(r[0] for r in results), drivers, sums.level_shares())
 
 
 def _by_territory(drivers: list[pd.DataFrame]) -> pd.DataFrame:
@@ -321,24 +305,16 @@ def _risks(tables: Any, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
 
 def _explained(
     tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int,
-    overwrite: bool = False, **inputs: Any,
+    needed: list[str] | None = None, overwrite: bool = False, **inputs: Any,
 ) -> tuple:  # fmt: skip
-    features = features_of(tables, **inputs)
-    return contributions_of(
-        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
-        overwrite=overwrite,
-    )  # fmt: skip
-
-
-def _score_explain_plan(
-    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int, needed: list[str],
-    overwrite: bool = False, **inputs: Any,
-) -> tuple:  # fmt: skip
+    """Explain a part; with ``needed``, also score it and keep what its plans read."""
     features = features_of(tables, **inputs)
     explained = contributions_of(
         features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
         overwrite=overwrite,
     )  # fmt: skip
+    if needed is None:
+        return explained
     planning = planning_columns(features, needed), households_of(tables)
     return (*explained, risk_of(features, tables, bundle=bundle), *planning)
 
@@ -366,7 +342,8 @@ def _plan_inputs(
 # --------------------------------------------------------------------------- files
 
 
-def _columns(path: Path) -> list[str]:
+def table_columns(path: Path) -> list[str]:
+    """Return the columns of a ``.csv`` or Parquet table (a file or a directory of parts)."""
     if path.suffix == ".csv":
         return list(pd.read_csv(path, nrows=0).columns)
     import pyarrow.dataset as ds

@@ -1,12 +1,10 @@
 """The pipeline's steps on one part of a population, each computed here only.
 
-A part is a :class:`~masrisk.tables.Tables` of whole territories (the whole population
-in memory is one part). Every step is a plain function of a part and a few shared,
-small inputs, so that any engine (:mod:`masrisk.engines`) can run it where the part is.
-What parts add up is a typed object with ``+``
-(:class:`~masrisk.features.parts.FeatureCounts`, :class:`ContributionSums`); what the
-whole needs once (the territorial features, the tiers, the scores frame) is computed from
-those sums, once.
+A part is a :class:`~masrisk.tables.Tables` of whole territories (the whole population in
+memory is one part); a step is a plain function of a part and a few small shared inputs,
+which any engine (:mod:`masrisk.engines`) runs where the part is. What parts add up is a
+typed object with ``+`` (:class:`~masrisk.features.parts.FeatureCounts`,
+:class:`ContributionSums`); what the whole needs once is computed from those sums.
 """
 
 from __future__ import annotations
@@ -102,8 +100,7 @@ class Explained:
     Attributes
     ----------
     path : pathlib.Path
-        The contributions table (the ``masrisk explain`` output): one file, or with an
-        engine of several parts a directory of Parquet files, one per part.
+        The contributions table: one file, or a directory of Parquet files, one per part.
     persons : int
     drivers : pandas.DataFrame
         The top drivers of every territory (:meth:`masrisk.Explanation.drivers`).
@@ -201,13 +198,7 @@ def scores_frame(
 ) -> pd.DataFrame:
     """Return the scores table of a whole population: the one place it is made.
 
-    Parameters
-    ----------
-    risks : pandas.DataFrame
-        Every part's :func:`risk_of`, concatenated: tiers are cut on the whole population.
-    outcome : str
-    as_of : date
-    tiers : TiersConfig
+    ``risks`` are every part's :func:`risk_of`, concatenated: tiers are cut on the whole.
 
     Returns
     -------
@@ -246,13 +237,11 @@ def contributions_of(
 ) -> tuple[int, pd.DataFrame, ContributionSums]:
     """Explain a part, write its contributions table to ``out``, keep only what is small.
 
-    ``out`` is written under the output policy (:func:`masrisk.outputs.write_table`).
-
     Returns
     -------
     persons : int
     drivers : pandas.DataFrame
-        The top drivers of the part's territories (whole territories: those of the whole).
+        The top drivers of the part's (whole) territories.
     sums : ContributionSums
     """
     explanation = explain(bundle, features, tables=tables, chunk_size=chunk_size)

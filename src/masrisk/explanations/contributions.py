@@ -1,16 +1,10 @@
 """Exact per-feature contributions to a model's log-odds, computed in chunks.
 
-For the LightGBM model they are LightGBM's native TreeSHAP (``pred_contrib=True``): exact
-Shapley values of the booster's raw score (the log-odds before calibration), computed in C++
-over ``n_jobs`` threads. Each row sums, with the base value, to the booster's raw score. The
-calibrated risk is a monotone function of that score (Platt: ``expit(a + b * score)``), so a
-feature that raises the log-odds raises the risk and the ranking of contributions is the same
-on both scales.
-
-For the logistic baseline they are the terms of the linear predictor: for a numeric feature
-``coef * (x - mean) / scale`` (its Shapley value, taking the training distribution as the
-reference), for a categorical feature the coefficient of the person's category (relative to a
-missing value). Each row again sums, with the base value, to the log-odds.
+LightGBM's are its native TreeSHAP (``pred_contrib=True``) of the raw score, before
+calibration, a monotone map: the ranking of contributions is the same for the risk. The
+logistic baseline's are the terms of its linear predictor
+(:meth:`~masrisk.models.LogisticBaseline.contributions`). With the base value, each row
+sums to the log-odds.
 """
 
 from __future__ import annotations

@@ -71,13 +71,9 @@ def explain(
     Returns
     -------
     Explanation
-
-    Notes
-    -----
-    For LightGBM the values are exact TreeSHAP (LightGBM's ``pred_contrib``) on the booster's
-    raw log-odds, before calibration; a row sums with ``base_value`` to that raw score. The
-    calibrated risk is a monotone map of the raw score, so contributions rank the drivers of
-    the risk itself. See :mod:`masrisk.explanations.contributions` for the logistic baseline.
+        Exact TreeSHAP of the raw log-odds for LightGBM, the linear terms for the baseline
+        (:mod:`masrisk.explanations.contributions`); a row sums with ``base_value`` to the
+        log-odds before calibration, a monotone map of the risk.
     """
     fitted, X = prepare(model, features)
     values = np.empty(X.shape, dtype="float64")
@@ -160,10 +156,7 @@ class Explanation:
 
     @property
     def levels(self) -> pd.DataFrame:
-        """Sums of the contributions by level.
-
-        Columns ``level_individual``, ``level_family`` and ``level_territorial``.
-        """
+        """Sums of the contributions by level, as :data:`LEVEL_COLUMNS`."""
         sums = level_sums(self.values.to_numpy(), list(self.values.columns))
         return pd.DataFrame(sums, index=self.values.index)
 
@@ -178,10 +171,7 @@ class Explanation:
         return level_shares(self.values.abs().sum())
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the contributions table (the ``masrisk explain`` output).
-
-        Columns: ``person_id``, one per feature, ``base_value`` and the sums by level.
-        """
+        """Return the contributions table (:func:`contributions_frame`)."""
         return contributions_frame(
             self.values.index, list(self.values.columns), self.values.to_numpy(), self.base_value
         )
@@ -236,12 +226,13 @@ class Explanation:
         key = self._unit(unit).to_numpy()
         means = self.values.groupby(key, sort=True).mean()
         numeric = self.data.select_dtypes(exclude="category")
-        value_means = numeric.groupby(key, sort=True).mean()
-        modes = {  # the most frequent category of each categorical feature, per unit
-            c: self.data[c].groupby(key, sort=True, observed=True).agg(_mode)
+        # each feature's value per unit: the mean, or for a category the most frequent
+        typical = dict(numeric.groupby(key, sort=True).mean().items())
+        typical.update(
+            (c, self.data[c].groupby(key, sort=True, observed=True).agg(_mode))
             for c in self.data.columns
             if c not in numeric.columns
-        }
+        )
         contributions = means.to_numpy()
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         size = np.take_along_axis(contributions, order, axis=1)
@@ -249,13 +240,7 @@ class Explanation:
         features = means.columns.to_numpy()[order[unit_at, rank_at]]
         unit_ids = means.index.to_numpy()[unit_at]
         descriptions = [
-            describe(
-                feature,
-                modes[feature].get(unit_id)
-                if feature in modes
-                else value_means.at[unit_id, feature],
-                share=True,
-            )
+            describe(feature, typical[feature].get(unit_id), share=True)
             for unit_id, feature in zip(unit_ids, features, strict=True)
         ]
         rows = zip(

@@ -38,45 +38,20 @@ class ExplanationPlots:
 
     def waterfall(self, person_id: Any, *, max_display: int = 10) -> Axes:
         """Waterfall of one person's contributions, from the base value to their log-odds."""
-        import matplotlib.pyplot as plt
-
-        shap = import_shap()
-
         if person_id not in self._explanation.values.index:
             raise KeyError(f"person_id {person_id!r} is not in this explanation")
-        interactive = plt.isinteractive()
-        plt.figure()  # shap draws on the current figure
-        try:
-            shap.plots.waterfall(
-                self._explanation.to_shap([person_id])[0], max_display=max_display, show=False
-            )
-        finally:
-            if interactive:  # shap's show=False calls plt.ioff() and leaves it off
-                plt.ion()
-        ax = plt.gcf().axes[0]  # shap adds twin axes for the labels; the bars are on the first
+        values = self._explanation.to_shap([person_id])[0]
+        ax = _shap_plot("waterfall", values, max_display).axes[0]  # the bars; twins label them
         ax.set_title(f"{self._explanation.outcome}: person {person_id} (log-odds)")
         return ax
 
     def beeswarm(self, *, max_display: int = 15, sample: int = 5000, seed: int = 0) -> Axes:
         """Beeswarm of the contributions of the most important features (on a sample)."""
-        import matplotlib.pyplot as plt
-
-        shap = import_shap()
-
         index = self._explanation.values.index
         if len(index) > sample:
             rng = np.random.default_rng(seed)
             index = index[np.sort(rng.choice(len(index), size=sample, replace=False))]
-        interactive = plt.isinteractive()
-        plt.figure()  # shap draws on the current figure
-        try:
-            shap.plots.beeswarm(
-                self._explanation.to_shap(index), max_display=max_display, show=False
-            )
-        finally:
-            if interactive:  # shap's show=False calls plt.ioff() and leaves it off
-                plt.ion()
-        ax = plt.gca()
+        ax = _shap_plot("beeswarm", self._explanation.to_shap(index), max_display).gca()
         ax.set_title(
             f"{self._explanation.outcome}: contributions (log-odds), {len(index):,} persons"
         )
@@ -133,6 +108,21 @@ class ExplanationPlots:
         )
         ax.set_title(f"{self._explanation.outcome}: drivers of territory {territory_id}")
         return ax
+
+
+def _shap_plot(kind: str, values: Any, max_display: int) -> Any:
+    """Draw one of shap's plots on a new figure; return the figure it drew on."""
+    import matplotlib.pyplot as plt
+
+    shap = import_shap()
+    interactive = plt.isinteractive()
+    plt.figure()  # shap draws on the current figure
+    try:
+        getattr(shap.plots, kind)(values, max_display=max_display, show=False)
+    finally:
+        if interactive:  # shap's show=False calls plt.ioff() and leaves it off
+            plt.ion()
+    return plt.gcf()
 
 
 def _axes(size: tuple[float, float]) -> Axes:

@@ -99,11 +99,9 @@ def _person(name: str, value: float) -> str:  # noqa: C901 - one branch per kind
         what = _words(match[1])
         return f"household deprived: {what}" if value >= 0.5 else f"household not deprived: {what}"
     if match := re.fullmatch(r"ind_lab_(\w+)_(last|change)", name):
-        return (
-            f"last {match[1]} result {value:.3g}"
-            if match[2] == "last"
-            else (f"{match[1]} changed by {value:+.3g}")
-        )
+        if match[2] == "last":
+            return f"last {match[1]} result {value:.3g}"
+        return f"{match[1]} changed by {value:+.3g}"
     simple: dict[str, Callable[[float], str]] = {
         "ind_age": lambda v: f"aged {v:.0f}",
         "ind_charlson": lambda v: f"Charlson comorbidity index {v:.3g}",

@@ -1,13 +1,9 @@
 """RiskModel: a calibrated LightGBM risk model with a logistic baseline beside it.
 
-- :mod:`~masrisk.models.estimator`: :class:`RiskModel`, fitted as scikit-learn and LightGBM
-  estimators are (``fit(X, y, eval_set=(X_valid, y_valid))``);
-- :mod:`~masrisk.models.baseline`: the logistic baseline, as plain numbers;
-- :mod:`~masrisk.models.selection`: the complexities tried and the choice among them;
-- :mod:`~masrisk.models.calibration`: Platt or isotonic recalibration, cross-fitted;
-- :mod:`~masrisk.models.facts`: what a model records of itself (features, training facts,
-  bundle metadata), typed;
-- :mod:`~masrisk.models.features`: the one check of a model's input.
+:mod:`~masrisk.models.estimator` (:class:`RiskModel`), :mod:`~masrisk.models.baseline`
+(the logistic baseline as plain numbers), :mod:`~masrisk.models.selection` (the complexities
+and the choice), :mod:`~masrisk.models.calibration`, :mod:`~masrisk.models.facts` (what a
+model records of itself) and :mod:`~masrisk.models.features` (the check of its input).
 """
 
 from __future__ import annotations

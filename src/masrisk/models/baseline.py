@@ -19,6 +19,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 __all__ = ["LogisticBaseline", "make_baseline"]
 
+#: The baseline's numeric fields: names, then a number per name for each.
+_NUMERIC = ("numeric", "medians", "means", "scales", "numeric_coef")
+
 
 @dataclass(frozen=True)
 class LogisticBaseline:
@@ -93,11 +96,7 @@ class LogisticBaseline:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe description."""
         return {
-            "numeric": list(self.numeric),
-            "medians": list(self.medians),
-            "means": list(self.means),
-            "scales": list(self.scales),
-            "numeric_coef": list(self.numeric_coef),
+            **{name: list(getattr(self, name)) for name in _NUMERIC},
             # a list, not a mapping: the order of the sum must survive sorted JSON keys
             "categorical": [
                 {"column": k, "categories": list(v), "coef": list(self.categorical_coef[k])}
@@ -110,11 +109,7 @@ class LogisticBaseline:
     def from_dict(cls, data: dict[str, Any]) -> LogisticBaseline:
         """Rebuild from :meth:`to_dict`."""
         return cls(
-            numeric=tuple(data["numeric"]),
-            medians=tuple(data["medians"]),
-            means=tuple(data["means"]),
-            scales=tuple(data["scales"]),
-            numeric_coef=tuple(data["numeric_coef"]),
+            **{name: tuple(data[name]) for name in _NUMERIC},
             categorical={c["column"]: tuple(c["categories"]) for c in data["categorical"]},
             categorical_coef={c["column"]: tuple(c["coef"]) for c in data["categorical"]},
             intercept=float(data["intercept"]),
@@ -125,24 +120,9 @@ def make_baseline(X: pd.DataFrame, *, random_state: int = 0) -> Pipeline:
     """Return the logistic baseline: imputed, standardised numerics and one-hot categoricals."""
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in X.columns if c not in categorical]
-    encode = ColumnTransformer(
-        [
-            (
-                "numeric",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                        ("scale", StandardScaler()),
-                    ]
-                ),
-                numeric,
-            ),
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                categorical,
-            ),
-        ]
-    )
+    impute = SimpleImputer(strategy="median", keep_empty_features=True)
+    scaled = Pipeline([("impute", impute), ("scale", StandardScaler())])
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    encode = ColumnTransformer([("numeric", scaled, numeric), ("categorical", onehot, categorical)])
     model = LogisticRegression(C=1.0, max_iter=2000, random_state=random_state)
     return Pipeline([("encode", encode), ("model", model)])

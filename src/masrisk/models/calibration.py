@@ -1,14 +1,13 @@
 """Recalibration of a model's log-odds on data it did not train on, and its cross-fitted form.
 
-Platt scaling (``"sigmoid"``) is the default: two parameters, so it is stable with a few
-hundred events, it keeps the ranking without ties, and it is the logistic recalibration
-(intercept and slope) of clinical prediction models. Isotonic regression needs thousands of
-events and makes steps.
+Platt scaling (``"sigmoid"``, the default) has two parameters: stable with a few hundred
+events, no ties, the logistic recalibration of clinical prediction models. Isotonic
+regression needs thousands of events and makes steps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -71,13 +70,7 @@ class Calibrator:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe description."""
-        return {
-            "method": self.method,
-            "intercept": self.intercept,
-            "slope": self.slope,
-            "x": list(self.x),
-            "y": list(self.y),
-        }
+        return {**asdict(self), "x": list(self.x), "y": list(self.y)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibrator:

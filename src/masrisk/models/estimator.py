@@ -1,19 +1,11 @@
 """RiskModel: a calibrated LightGBM risk model with a logistic baseline beside it.
 
-Fitting takes a training period and a later, out-of-time validation period (``eval_set``):
-
-1. the logistic baseline is fitted on the training period (:meth:`RiskModel._fit_baseline`);
-2. LightGBM is fitted on the training period for each of a few complexities - shallow trees
-   by default, which keeps exact TreeSHAP cheap - with early stopping on the validation
-   period (:meth:`RiskModel._train_trials`);
-3. the cheapest complexity to explain among the best is kept if it ranks the validation
-   period better than the baseline, otherwise the baseline is the model
-   (:func:`~masrisk.models.selection.choose`);
-4. the chosen model's log-odds are recalibrated on the validation period, and for the
-   evaluation report cross-fitted (:mod:`masrisk.models.calibration`).
-
-A subclass that trains elsewhere (:class:`masrisk.scale.dask_model.DaskRiskModel`) overrides
-the protected hooks only, as ``lightgbm.dask`` subclasses LightGBM's estimator.
+:meth:`RiskModel.fit` fits the baseline and one booster per complexity (shallow trees, which
+keep exact TreeSHAP cheap) on the training period with early stopping on the later
+validation period, keeps the cheapest good booster if it beats the baseline
+(:func:`~masrisk.models.selection.choose`), and recalibrates the choice on the validation
+period (:mod:`masrisk.models.calibration`). :class:`masrisk.scale.dask_model.DaskRiskModel`
+overrides the protected hooks only, as ``lightgbm.dask`` subclasses LightGBM's estimator.
 """
 
 from __future__ import annotations
@@ -33,12 +25,7 @@ from masrisk.exceptions import ParameterError
 from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import Calibrator, check_calibration, cross_fitted
 from masrisk.models.facts import FeatureSpec, TrainingFacts, check_bounded, describe_problems
-from masrisk.models.features import (
-    binary_labels,
-    check_features,
-    frame_specs,
-    input_error,
-)
+from masrisk.models.features import binary_labels, check_features, frame_specs, input_error
 from masrisk.models.selection import (
     BASE_PARAMS,
     COMPLEXITIES,
@@ -61,9 +48,8 @@ class RiskModel(BaseEstimator):
     outcome : str
         Name of the outcome the model predicts (as in the configuration).
     params : dict, optional
-        LightGBM parameters. By default the complexity is chosen among
-        :data:`~masrisk.models.COMPLEXITIES` on the validation period; given ``params`` are
-        used as they are (over masrisk's defaults) and no search is made.
+        LightGBM parameters, used as they are (over masrisk's defaults); by default the
+        complexity is chosen among :data:`~masrisk.models.COMPLEXITIES`.
     calibration : {"sigmoid", "isotonic", "none"}
         How the chosen model's log-odds are recalibrated on the validation period.
     random_state : int
@@ -73,25 +59,23 @@ class RiskModel(BaseEstimator):
 
     Attributes
     ----------
-    feature_names_in_ : numpy.ndarray of str
-        The training features, in order.
-    n_features_in_ : int
+    feature_names_in_, n_features_in_
+        The training features, in order, and their number.
     feature_specs_ : list of FeatureSpec
         Each feature's dtype and, for a categorical, its training categories.
     booster_ : lightgbm.Booster or None
-        The booster, ``None`` when the baseline was chosen.
+        ``None`` when the baseline was chosen.
     baseline_ : LogisticBaseline
-        The logistic baseline, as plain numbers.
     chosen_ : {"lightgbm", "logistic_baseline"}
     choice_reason_ : str
     calibrator_ : Calibrator
     validation_risk_ : dict of str to numpy.ndarray
-        Cross-fitted calibrated risks of the validation period for each model, in its order.
+        Each model's cross-fitted calibrated risks of the validation period.
     search_ : pandas.DataFrame
-        The complexities tried: trees kept by early stopping, relative TreeSHAP cost per row
-        (``shap_cost``), validation log loss and AUC.
+        The complexities tried: trees kept, relative TreeSHAP cost per row (``shap_cost``),
+        validation log loss and AUC.
     training_ : TrainingFacts
-        What a bundle records of the training, when given to :meth:`fit` as ``training``.
+        What a bundle records of the training (:meth:`fit`'s ``training``).
     """
 
     def __init__(
@@ -137,12 +121,11 @@ class RiskModel(BaseEstimator):
         y : array-like of 0/1
             Training labels, in the order of ``X``.
         eval_set : (X_valid, y_valid)
-            The same at the later validation cut-off, the same columns in the same order:
-            early stopping, the choice and the calibration are made on it. Required: a
-            model is validated out of time, never on a random split of its training period.
+            The same at the later validation cut-off, columns in the same order: early
+            stopping, the choice and the calibration are made on it. Required: a model is
+            validated out of time, never on a random split of its training period.
         training : TrainingFacts or dict, optional
-            The facts a bundle records (:func:`masrisk.training.training_facts`); kept as
-            ``training_``.
+            The facts a bundle records (:func:`masrisk.training.training_facts`).
 
         Returns
         -------
@@ -169,9 +152,7 @@ class RiskModel(BaseEstimator):
         specs = frame_specs(X, "X")
         if [s.name for s in frame_specs(X_valid, "X_valid")] != [s.name for s in specs]:
             raise input_error("X_valid", "must have the columns of X, in the same order")
-        self.feature_specs_ = specs
-        self.feature_names_in_ = np.asarray([s.name for s in specs], dtype=object)
-        self.n_features_in_ = len(specs)
+        self._set_features(specs)
         self._fit_baseline(X, y)
         baseline_score, labels = self._validation_scores(X_valid, y_valid)
         labels = binary_labels(labels, "y_valid")
@@ -179,6 +160,11 @@ class RiskModel(BaseEstimator):
         if training is not None:
             self.training_ = training
         return self
+
+    def _set_features(self, specs: list[FeatureSpec]) -> None:
+        self.feature_specs_ = specs
+        self.feature_names_in_ = np.asarray([s.name for s in specs], dtype=object)
+        self.n_features_in_ = len(specs)
 
     def _check_params(self) -> None:
         check_bounded("n_jobs", self.n_jobs)
@@ -278,9 +264,7 @@ class RiskModel(BaseEstimator):
         ``options`` are those of the constructor.
         """
         model = cls(**options)
-        model.feature_specs_ = [FeatureSpec.model_validate(f) for f in features]
-        model.feature_names_in_ = np.asarray([f.name for f in model.feature_specs_], dtype=object)
-        model.n_features_in_ = len(model.feature_specs_)
+        model._set_features([FeatureSpec.model_validate(f) for f in features])
         model.booster_, model.baseline_, model.calibrator_ = booster, baseline, calibrator
         model.chosen_, model.choice_reason_, model.search_ = chosen, choice_reason, search
         return model
@@ -334,15 +318,13 @@ class RiskModel(BaseEstimator):
     def select_features(self, X: pd.DataFrame) -> pd.DataFrame:
         """Return the model's features of ``X``, checked, in training order.
 
-        Categorical features get their training categories: values given as text (Parquet or
-        CSV can hand categoricals back so) are read as those categories, and values unseen in
-        training are scored as missing, with an :class:`UnseenCategoryWarning`.
+        See :func:`masrisk.models.features.check_features`: text read as the training
+        categories, unseen categories scored as missing with an :class:`UnseenCategoryWarning`.
 
         Raises
         ------
         masrisk.ValidationError
-            Naming every feature of the model that ``X`` lacks, and every numeric feature
-            that ``X`` holds as text.
+            Naming every missing feature, and every numeric feature held as text.
         """
         return self._validate_features(X)
 

@@ -61,18 +61,9 @@ PATIENCE = 50
 class BoosterTrial:
     """One LightGBM complexity tried: its booster and how it did on the validation period.
 
-    Attributes
-    ----------
-    complexity : dict
-        The complexity's parameters.
-    booster : lightgbm.Booster
-        The booster trained; it may hold more trees than ``trees``.
-    trees : int
-        Trees kept: the round of the best validation log loss (early stopping).
-    valid_logloss : float
-        Validation log loss with ``trees`` trees.
-    valid_score : numpy.ndarray
-        Validation log-odds with ``trees`` trees, in the order of the validation labels.
+    The ``booster`` may hold more trees than ``trees``, the round of the best validation log
+    loss (early stopping); ``valid_logloss`` and ``valid_score`` (log-odds, in the order of
+    the validation labels) are those with ``trees`` trees.
     """
 
     complexity: dict[str, Any]

@@ -6,14 +6,10 @@ The output policy of every command and Python writer:
   empty directory counts as new;
 - with ``overwrite``, only an output that masrisk itself wrote is replaced: a directory holding
   the marker file :data:`MARKER` (or a bundle's manifest), a Parquet file whose schema
-  metadata names masrisk, a CSV file whose header is the one being written.
-  Input data, a folder holding other things, a symbolic link or a file of another kind are
-  never replaced;
-- the output is written beside its target under a name that says what it is
-  (``.<name>.masrisk-tmp-<pid>-<random>``) and appears in one step: ``rename`` for a new
-  output, Linux's ``renameat2(RENAME_EXCHANGE)`` to swap a directory with its older self
-  (elsewhere, two renames in a row; a crash between them leaves the old output under the
-  temporary name, which the next run puts back). A reader sees the old output or the new one;
+  metadata names masrisk, a CSV file whose header is the one being written. Input data, a
+  folder holding other things, a symbolic link or a file of another kind are never replaced;
+- the output is written beside its target (``.<name>.masrisk-tmp-<pid>-<random>``) and
+  appears in one step (:func:`replace_directory`): a reader sees the old output or the new one;
 - temporary files left by a run that died are removed by the next run that writes there.
 """
 
@@ -28,6 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from masrisk.exceptions import OutputExistsError
 
@@ -82,8 +79,7 @@ def check_output(
     overwrite : bool
         Whether an existing output of masrisk's may be replaced.
     kind : str
-        What is being written (``"bundle"``, ``"plans"``, ``"scores"``, ...): an output of
-        another kind (a synthetic data directory, when writing a bundle) is never replaced.
+        What is written (``"bundle"``, ``"scores"``, ...): another kind is never replaced.
     header : tuple of str, optional
         The columns of the CSV table about to be written: an existing CSV file is masrisk's
         when its header is the same. Without it, a CSV file passes this check and is checked
@@ -163,14 +159,8 @@ def output_directory(
 ) -> Iterator[Path]:
     """Write a directory beside ``path`` and, when the block ends without error, put it there.
 
-    Parameters
-    ----------
-    path : path-like
-        The output directory.
-    kind : str
-        What it is (``"bundle"``, ``"plans"``, ...), recorded in its :data:`MARKER`.
-    overwrite : bool
-        Replace an output of masrisk's already there.
+    ``kind`` (``"bundle"``, ``"plans"``, ...) is recorded in its :data:`MARKER`; ``overwrite``
+    replaces an output of masrisk's of that kind (:func:`check_output`).
 
     Yields
     ------
@@ -183,10 +173,7 @@ def output_directory(
         As :func:`check_output`.
     """
     target = Path(path)
-    check_output(target, overwrite=overwrite, kind=kind)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target)
-    staging = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), dir=target.parent))
+    staging = Path(tempfile.mkdtemp(**_staging(target, overwrite=overwrite, kind=kind)))
     try:
         yield staging
         from masrisk._version import __version__
@@ -218,10 +205,9 @@ def output_file(
         The temporary file to write (it exists, empty).
     """
     target = Path(path)
-    check_output(target, overwrite=overwrite, kind=kind, header=header)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target)
-    handle, name = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
+    handle, name = tempfile.mkstemp(
+        **_staging(target, overwrite=overwrite, kind=kind, header=header)
+    )
     os.close(handle)
     temporary = Path(name)
     try:
@@ -238,9 +224,10 @@ def output_file(
 def replace_directory(staging: str | os.PathLike, target: str | os.PathLike) -> None:
     """Move a finished ``staging`` directory to ``target``, replacing it in one step.
 
-    A new ``target`` is a rename. An existing one is swapped with ``staging`` by
-    ``renameat2(RENAME_EXCHANGE)`` where the system has it, and the old tree, now at
-    ``staging``, removed; elsewhere the old one is moved to a temporary name first.
+    A new ``target`` is a rename; an existing one is swapped with ``staging`` by Linux's
+    ``renameat2(RENAME_EXCHANGE)`` and the old tree removed. Elsewhere the old one is moved to
+    a temporary name first (a crash between the two renames leaves it there, and the next
+    run's :func:`clean_stale` puts it back).
     """
     staging, target = Path(staging), Path(target)
     if not target.exists():
@@ -263,13 +250,8 @@ def replace_directory(staging: str | os.PathLike, target: str | os.PathLike) -> 
 def clean_stale(target: str | os.PathLike) -> list[Path]:
     """Remove the temporary files of ``target`` left by runs that are no longer alive.
 
-    A staging directory that still holds the old output of an interrupted two-rename swap is
-    put back at ``target`` when ``target`` is missing. Temporaries of live processes stay.
-
-    Returns
-    -------
-    list of pathlib.Path
-        What was removed.
+    An old output left by an interrupted two-rename swap is put back at a missing ``target``;
+    temporaries of live processes stay. Returns what was removed.
     """
     target = Path(target)
     removed = []
@@ -287,6 +269,14 @@ def clean_stale(target: str | os.PathLike) -> list[Path]:
                 entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
+
+
+def _staging(target: Path, **check: Any) -> dict[str, Any]:
+    """Check the output, clean its stale temporaries; the temporary's ``prefix`` and ``dir``."""
+    check_output(target, **check)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target)
+    return {"prefix": _temp_prefix(target), "dir": target.parent}
 
 
 def _temp_prefix(target: Path) -> str:
@@ -312,8 +302,7 @@ def _exchange(first: Path, second: Path) -> bool:
     except (AttributeError, OSError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p] * 2 + [ctypes.c_uint]
     done = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
     if done == 0:
         return True

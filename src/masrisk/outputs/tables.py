@@ -35,35 +35,27 @@ def write_table(
 ) -> Path:
     """Write ``frame`` to ``path`` (``.parquet`` or ``.csv``) under the output policy.
 
-    ``kind`` names the table (``"scores"``, ``"contributions"``, ``"data"``...): with
-    ``overwrite``, only a table of the same kind that masrisk wrote is replaced.
+    ``kind`` names the table (``"scores"``, ``"contributions"``, ...): with ``overwrite``, only
+    a table of the same kind that masrisk wrote is replaced.
 
     Raises
     ------
     masrisk.ConfigError
         If the suffix is neither ``.parquet`` nor ``.csv``.
     OutputExistsError
-        As :func:`check_output`.
+        As :func:`~masrisk.outputs.check_output`.
     """
-    target = Path(path)
-    _check_suffix(target)
     header = tuple(map(str, frame.columns))
-    with output_file(target, kind=kind, overwrite=overwrite, header=header) as temporary:
-        if target.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            pq.write_table(_arrow(frame, kind), temporary)
-        else:
-            frame.to_csv(temporary, index=False, date_format="%Y-%m-%d")
-    return target
+    with ChunkedTableWriter(path, kind=kind, overwrite=overwrite, columns=header) as writer:
+        writer.write(frame)
+    return writer.path
 
 
 class ChunkedTableWriter:
     """Write a table chunk by chunk to ``.parquet`` or ``.csv``, then rename it into place.
 
-    Memory holds one chunk at a time. The file appears only when the ``with`` block ends
-    without an error; otherwise the temporary file is removed. The output policy applies
-    (:func:`check_output`); a CSV file is recognised as masrisk's by ``columns``.
+    One chunk is in memory at a time; the file appears only when the ``with`` block ends
+    without an error, under the output policy (a CSV file is masrisk's by ``columns``).
 
     Examples
     --------

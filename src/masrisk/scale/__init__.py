@@ -1,17 +1,11 @@
 """Scale: a whole city on one machine, and beyond it on Dask.
 
-- :mod:`masrisk.scale.partitions` splits a data directory into partitions of whole
-  territories, out of core with DuckDB;
-- :mod:`masrisk.scale.loop`: the partition loop, an engine that holds one partition in
-  memory at a time;
-- :mod:`masrisk.scale.dask_engine`: the Dask engine, one task per partition, and
-  :mod:`masrisk.scale.dask_model` its estimator (``lightgbm.dask``);
-- :mod:`masrisk.scale.engines`: :func:`build_features`, :func:`train`, :func:`score`,
-  :func:`explain` and :func:`plan` on a data directory (plain or partitioned) with
-  ``engine="pandas"`` or ``engine="dask"`` (``scheduler=ADDRESS``, a ``LocalCluster`` by
-  default). The command line's ``--engine dask [--scheduler ADDRESS]`` calls them.
-
-Dask is the optional extra ``masrisk[scale]``.
+:mod:`~masrisk.scale.partitions` splits a data directory into partitions of whole
+territories (DuckDB, out of core); :mod:`~masrisk.scale.loop` runs them one at a time in
+memory, :mod:`~masrisk.scale.dask_engine` as Dask tasks (:mod:`~masrisk.scale.dask_model`:
+``lightgbm.dask``); :mod:`~masrisk.scale.engines` runs the stages on a data directory with
+``engine="pandas"`` or ``engine="dask"`` (the command line's ``--engine``). Dask is the
+optional extra ``masrisk[scale]``.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""The Dask engine: a population split by territory as Dask collections.
+"""The Dask engine: a population split by territory, one ``dask.delayed`` task per partition.
 
-Beyond one machine (Mexico's programme: tens of millions of persons) the partitions of
-:func:`~masrisk.scale.partitions.partition_data` are run on a Dask cluster:
-
-- :func:`connect` gives a ``distributed.Client``: a ``LocalCluster`` by default, or the
-  scheduler at an address;
-- :class:`DaskEngine` is the :class:`~masrisk.engines.Engine` that runs each step of
-  :mod:`masrisk.engines.steps` as one ``dask.delayed`` task per partition, and trains with
-  ``lightgbm.dask`` (:class:`~masrisk.scale.dask_model.DaskRiskModel`).
-
-Dask is an optional dependency (``pip install "masrisk[scale]"``): it is imported only when
-one of these functions runs.
+:func:`connect` opens a ``distributed.Client`` (a ``LocalCluster``, or a scheduler's
+address); :class:`DaskEngine` runs each step of :mod:`masrisk.engines.steps` on the
+partitions of :func:`~masrisk.scale.partitions.partition_data` and trains with
+``lightgbm.dask``. Dask is optional (``pip install "masrisk[scale]"``), imported on use.
 """
 
 from __future__ import annotations
@@ -28,7 +21,6 @@ from masrisk.engines.steps import Territories, territories_of
 from masrisk.exceptions import MasriskError
 from masrisk.models import RiskModel
 from masrisk.scale.partitions import PartitionedData
-from masrisk.tables import Tables
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -83,13 +75,11 @@ def connect(
     Parameters
     ----------
     scheduler : str or distributed.Client, optional
-        The address of a running scheduler (``tcp://host:8786``), or a client to use as it
-        is (left open). By default a ``LocalCluster`` of ``workers`` processes is started
-        on this machine and closed at the end.
+        A running scheduler's address (``tcp://host:8786``), or a client used as it is (left
+        open). By default a ``LocalCluster`` of ``workers`` processes, closed at the end.
     workers, threads_per_worker, memory_limit
-        The ``LocalCluster``'s worker processes, threads per worker and memory limit per
-        worker. Processes, not threads: LightGBM's distributed training runs one LightGBM
-        network member per process, and pandas holds the GIL.
+        The ``LocalCluster``'s worker processes (LightGBM runs one network member per
+        process, and pandas holds the GIL), threads and memory limit per worker.
 
     Yields
     ------
@@ -114,17 +104,13 @@ def connect(
             processes=True,
             memory_limit=memory_limit,
             dashboard_address=None,  # no dashboard
-            # The scheduler's small HTTP server (health, metrics) on a free local port, not
-            # on 8787, which another cluster may hold.
+            # the scheduler's HTTP server (health, metrics) on a free port, not 8787
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
-        try:
-            with Client(cluster) as client:
-                client.run(_silence_stdout)
-                logger.info("Dask: a local cluster of %d worker processes", workers)
-                yield client
-        finally:
-            cluster.close()
+        with cluster, Client(cluster) as client:  # both closed at the end
+            client.run(_silence_stdout)
+            logger.info("Dask: a local cluster of %d worker processes", workers)
+            yield client
         return
     try:
         client = Client(scheduler, timeout="30s")
@@ -155,12 +141,7 @@ def current_client() -> Client:
 
 
 def _silence_stdout() -> None:
-    """Send a local worker's standard output to the null device.
-
-    LightGBM's native code prints its network set-up (ports, connections) from the
-    worker's threads, where neither ``verbose`` nor a registered logger reaches; a local
-    worker would print it on the user's terminal. Logs and errors still come back.
-    """
+    """Send a local worker's stdout (LightGBM's native network set-up) to the null device."""
     import os
 
     null = os.open(os.devnull, os.O_WRONLY)
@@ -171,12 +152,9 @@ def _silence_stdout() -> None:
 class DaskEngine:
     """Run the steps on a Dask cluster, one task per partition of whole territories.
 
-    Runs on the current Dask client (:func:`connect`). Each partition is read and checked
-    against the data contract in its own task (a problem raises
-    :class:`masrisk.ValidationError` naming the partition) and held by the cluster while the
-    engine lives; steps run where their partition is, and only what ``sum`` and ``gather``
-    ask for comes back. The estimator is
-    :class:`~masrisk.scale.dask_model.DaskRiskModel` (``lightgbm.dask``).
+    Runs on the current Dask client (:func:`connect`). Each partition is read and validated
+    in its own task and held by the cluster while the engine lives; steps run where their
+    partition is, and only what ``sum`` and ``gather`` ask for comes back.
 
     Parameters
     ----------
@@ -184,7 +162,7 @@ class DaskEngine:
     extra_kinds : sequence of str
         Event kinds accepted beside the built-in ones (``Config.extra_event_kinds``).
     local_rows, step
-        Passed to :class:`~masrisk.scale.dask_model.DaskRiskModel`.
+        Passed to the estimator, :class:`~masrisk.scale.dask_model.DaskRiskModel`.
     """
 
     name = "dask"
@@ -210,8 +188,11 @@ class DaskEngine:
         import dask
 
         if self._parts is None:
-            read = dask.delayed(_read_partition, pure=True)
-            tasks = [read(self.data, k, self.extra_kinds) for k in range(self.data.partitions)]
+            read = dask.delayed(PartitionedData.tables, pure=True)
+            tasks = [
+                read(self.data, k, extra_kinds=self.extra_kinds)
+                for k in range(self.data.partitions)
+            ]
             self._parts = list(dask.persist(*tasks))
         return self._parts
 
@@ -256,17 +237,13 @@ class DaskEngine:
 
 
 def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:
-    """Return a Dask dataframe whose partitions are ``pieces`` (delayed pandas objects).
+    """Return a Dask dataframe of ``pieces`` (delayed pandas objects), their dtypes kept.
 
-    The pieces' dtypes are kept as masrisk makes them: Dask's conversion of text columns to
-    its own string dtype is off, so a computed frame equals its single-machine twin.
+    Dask's conversion of text to its string dtype is off: a computed frame equals its
+    single-machine twin.
     """
     import dask
     import dask.dataframe as dd
 
     with dask.config.set({"dataframe.convert-string": False}):
         return dd.from_delayed(list(pieces), meta=meta, verify_meta=False)
-
-
-def _read_partition(data: PartitionedData, k: int, extra_kinds: tuple[str, ...]) -> Tables:
-    return data.tables(k, extra_kinds=extra_kinds)

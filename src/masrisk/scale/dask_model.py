@@ -1,32 +1,17 @@
 """The Dask estimator: a :class:`~masrisk.models.RiskModel` fitted with ``lightgbm.dask``.
 
-The model is the one :func:`masrisk.train` fits - the same complexities, the same choice
-against the logistic baseline, the same calibration - and it is an ordinary fitted
-:class:`~masrisk.models.RiskModel`: :func:`masrisk.save_bundle`, :func:`masrisk.score` and
-:func:`masrisk.explain` take it as they take any other. What differs is where the work runs:
+The model is the one :func:`masrisk.train` fits (same complexities, choice and calibration)
+and an ordinary fitted :class:`~masrisk.models.RiskModel`; only where the work runs differs.
+``lightgbm.dask`` evaluates a validation set only on each worker's rows, so each booster
+grows ``step`` trees at a time and LightGBM's early-stopping rule
+(:data:`~masrisk.models.PATIENCE`) is applied to the validation loss of every round,
+computed on the cluster from each row's leaves. The baseline is fitted on the training
+rows gathered here (a hash sample of persons beyond ``local_rows``).
 
-- the features and labels at both cut-offs are built on the cluster, one task per
-  partition (:func:`~masrisk.scale.dask_engine.dask_features`), and stay there;
-- each complexity's booster is trained by ``lightgbm.dask.DaskLGBMClassifier`` over all the
-  workers (data-parallel: the workers build histograms of their own rows and merge them).
-  ``lightgbm.dask`` evaluates a validation set only on the rows each worker holds, so early
-  stopping cannot run inside it; instead the booster grows ``step`` trees at a time and, after
-  each step, the validation log loss of every round is computed on the cluster (from each
-  row's leaves) and LightGBM's own early-stopping rule (:data:`~masrisk.models.PATIENCE`
-  rounds without a better loss) is applied to it. The trees kept are those up to the best
-  round, as with early stopping on one machine;
-- the logistic baseline is fitted on the training rows gathered to this process - all of
-  them up to ``local_rows``, a fixed hash sample of persons beyond - and the baseline and
-  every booster are scored on the whole validation period on the cluster; the validation
-  scores and labels (one number per person) come back for the choice and the calibration
-  (:meth:`~masrisk.models.RiskModel.fit`, which this class subclasses by its hooks only).
-
-Distributed LightGBM finds its bins and bags its rows per worker, and ``lightgbm.dask``
-orders the workers (LightGBM's ranks) and each worker's partitions as the scheduler happens
-to list them, so its trees are neither those of a single machine nor bit for bit the same
-from run to run: the predictions agree closely, as two single-machine models trained with
-different seeds do (see ``tests/test_scale_dask.py`` for the tolerances). Features, scores
-given a bundle, explanations and plans are exact and reproducible.
+Distributed LightGBM bins and bags per worker, in the order the scheduler lists them, so
+its trees are neither a single machine's nor the same from run to run: the predictions
+agree closely (see ``tests/test_scale_dask.py``). Features, scores given a bundle,
+explanations and plans are exact and reproducible.
 """
 
 from __future__ import annotations
@@ -34,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -68,7 +54,9 @@ _SKLEARN_NAMES = {
 class DaskRiskModel(RiskModel):
     """:class:`~masrisk.models.RiskModel` fitted on Dask collections, with ``lightgbm.dask``.
 
-    :meth:`fit` is :meth:`RiskModel.fit`; only its training hooks run on the cluster.
+    :meth:`fit` is :meth:`RiskModel.fit` with ``X``, ``X_valid`` Dask DataFrames of the same
+    columns and dtypes and ``y``, ``y_valid`` Dask Series of 0/1 partitioned as they are
+    (persisted: they are read several times); only its training hooks run on the cluster.
 
     Parameters
     ----------
@@ -78,12 +66,6 @@ class DaskRiskModel(RiskModel):
         Most training rows gathered to this process to fit the logistic baseline.
     step : int
         Trees added to each booster between two looks at the validation loss.
-
-    Notes
-    -----
-    ``X`` and ``X_valid`` are Dask DataFrames with the same columns in the same order and
-    dtypes, ``y`` and ``y_valid`` Dask Series of 0/1 partitioned as they are; persist them,
-    as they are read several times.
     """
 
     def __init__(
@@ -147,9 +129,9 @@ def iteration_losses(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the summed binary log loss of ``X`` after each round of ``booster``.
 
-    Computed from each row's leaf in each tree, so every round's loss costs one addition
-    per row. From round ``start`` on, given ``raw``, the log-odds after ``start`` rounds
-    (returned by the previous call): a booster grown step by step is read once.
+    Computed from each row's leaf in each tree: one addition per row and round. Given
+    ``raw``, the log-odds after ``start`` rounds (returned by the previous call), only the
+    rounds from ``start`` on are read, so a booster grown step by step is read once.
 
     Parameters
     ----------
@@ -157,17 +139,15 @@ def iteration_losses(
     X : pandas.DataFrame
     y : array-like of 0/1
     start : int
-        Rounds already accounted for in ``raw``.
+        Rounds already accounted for in ``raw`` (zeros, no tree, by default).
     raw : numpy.ndarray, optional
-        Log-odds of each row after ``start`` rounds; zeros (no tree) by default.
     chunk : int
         Cells (rows x trees) held at a time.
 
     Returns
     -------
     losses : numpy.ndarray
-        ``losses[t]``: the summed log loss after round ``start + t + 1``, as LightGBM
-        reports it (times the rows) for a validation set.
+        ``losses[t]``: the summed log loss after round ``start + t + 1``.
     raw : numpy.ndarray
         Log-odds of each row after the last round.
     """
@@ -247,8 +227,8 @@ def _trial(
                 for (frame, labels), previous in zip(pieces, raw, strict=True)
             ]
         )
-        raw = [dask.delayed(_item)(result, 1) for result in steps]
-        new = dask.compute(*[dask.delayed(_item)(result, 0) for result in steps])
+        raw = [dask.delayed(operator.getitem)(result, 1) for result in steps]
+        new = dask.compute(*[dask.delayed(operator.getitem)(result, 0) for result in steps])
         losses = np.concatenate([losses, np.sum(new, axis=0)])
         trees, stopped = early_stopping_round(losses)
         grown = booster.current_iteration()
@@ -286,11 +266,7 @@ def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pinned(frame: Any) -> Any:
-    """Compute a collection with partition ``k`` held by worker ``k mod n`` (sorted by address).
-
-    ``lightgbm.dask`` trains each worker on the partitions it holds; left to the scheduler,
-    a worker may hold most of them and train alone. Pinned, every worker trains on a share.
-    """
+    """Hold partition ``k`` on worker ``k mod n``, so that every worker trains on a share."""
     from distributed import wait
 
     client = current_client()
@@ -335,10 +311,6 @@ def _advance(
     frame: pd.DataFrame, labels: pd.Series, booster: Any, start: int, raw: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     return iteration_losses(booster, frame, labels.to_numpy(), start=start, raw=raw)
-
-
-def _item(pair: tuple[Any, Any], index: int) -> Any:
-    return pair[index]
 
 
 def _raw_score(frame: pd.DataFrame, booster: Any, trees: int) -> np.ndarray:

@@ -1,12 +1,9 @@
 """The pipeline on a data directory, run by the engine of your choice.
 
-``engine="pandas"`` runs in this process: the whole population in memory
-(:class:`~masrisk.engines.MemoryEngine`), or for a partitioned directory one partition at
-a time (:class:`~masrisk.scale.loop.PartitionEngine`). ``engine="dask"`` runs on a Dask
-cluster, one task per partition of whole territories
-(:class:`~masrisk.scale.dask_engine.DaskEngine`): on a ``LocalCluster`` of this machine by
-default, or on the scheduler at ``scheduler``. The steps are the same whatever the engine
-(:mod:`masrisk.engines`), and so are the results.
+``engine="pandas"`` runs in this process (:class:`~masrisk.engines.MemoryEngine`, or one
+partition at a time for a partitioned directory: :class:`~masrisk.scale.loop.PartitionEngine`);
+``engine="dask"`` on a Dask cluster (:class:`~masrisk.scale.dask_engine.DaskEngine`). The
+steps are the same whatever the engine, and so are the results.
 
 Examples
 --------
@@ -160,11 +157,10 @@ def open_engine(
     config : Config
         Its extra event kinds are accepted when reading.
     engine : {"pandas", "dask"}
-        ``pandas``: in this process, the whole population in memory, or for a partitioned
-        directory one partition at a time. ``dask``: a Dask cluster, one task per
-        partition; a plain data directory is first split into ``partitions`` partitions (by
-        default one per million persons) under ``work`` (a temporary directory by default,
-        removed at the end; the workers read it, so it must be on storage they share).
+        ``pandas``: in this process, whole or one partition at a time. ``dask``: one task
+        per partition; a plain data directory is first split into ``partitions`` partitions
+        (one per million persons by default) under ``work`` (a temporary directory by
+        default, removed at the end; on storage the workers share).
     scheduler : str or distributed.Client, optional
         Dask scheduler address; a ``LocalCluster`` by default.
 
@@ -172,12 +168,14 @@ def open_engine(
     ------
     Engine
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     kinds = config.extra_event_kinds
-    if _check(engine) == "pandas":
+    if engine == "pandas":
         if partitions is not None or scheduler is not None:
             raise ConfigError("partitions and scheduler need engine='dask'")
-        if isinstance(data, PartitionedData) or (Path(data) / "partitions.json").is_file():
-            split = data if isinstance(data, PartitionedData) else open_partitioned(data)
+        split = _split(data)
+        if split is not None:
             yield PartitionEngine(split, extra_kinds=kinds)
         else:
             yield MemoryEngine(load_tables(data, extra_kinds=kinds))
@@ -193,24 +191,22 @@ def open_engine(
 def _partitioned(
     data: DataPath, *, partitions: int | None, work: str | os.PathLike | None
 ) -> Iterator[PartitionedData]:
-    if isinstance(data, PartitionedData):
-        yield data
-        return
-    path = Path(data)
-    if (path / "partitions.json").is_file():
-        yield open_partitioned(path)
+    split = _split(data)
+    if split is not None:
+        yield split
         return
     parent = Path(work) if work is not None else Path(tempfile.gettempdir())
     parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=".masrisk-partitions-", dir=parent))
     try:
         options = {"partitions": partitions} if partitions else {}
-        yield partition_data(path, temporary / "data", **options)
+        yield partition_data(data, temporary / "data", **options)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def _check(engine: str) -> str:
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    return engine
+def _split(data: DataPath) -> PartitionedData | None:
+    """Return ``data`` as partitioned data, or ``None`` for a plain data directory."""
+    if isinstance(data, PartitionedData):
+        return data
+    return open_partitioned(data) if (Path(data) / "partitions.json").is_file() else None

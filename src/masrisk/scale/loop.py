@@ -1,8 +1,7 @@
 """The partition loop: a population split by territory, one partition in memory at a time.
 
-This is how a city the size of Bogotá runs on one machine (``benchmarks/city.py``): each
-step of a pass reads a partition (:class:`~masrisk.scale.partitions.PartitionedData`),
-runs, keeps its (small) result and lets the partition go before the next is read.
+How a city the size of Bogotá runs on one machine (``benchmarks/city.py``): each step reads
+a partition, keeps its (small) result and lets it go before the next is read.
 
 Examples
 --------

@@ -1,9 +1,9 @@
 """Split a data directory by territory, out of core, into partitioned Parquet.
 
-A city does not fit in memory as one set of pandas frames (Bogotá: 7.9 M persons and about
-230 M events over four years), but each of its territories does, and every feature but a
-territory's neighbourhood depends on one territory only. :func:`partition_data` therefore
-groups whole territories into partitions of about equal population and writes::
+A city does not fit in memory as one set of frames, but each of its territories does, and
+every feature but a territory's neighbourhood depends on one territory only.
+:func:`partition_data` groups whole territories into partitions of about equal population,
+in DuckDB (streamed, its memory bounded), and writes::
 
     OUT/
       partitions.json                 # territory -> partition, counts per partition
@@ -12,11 +12,6 @@ groups whole territories into partitions of about equal population and writes::
       households/part=K/*.parquet     # the big tables, one folder per partition (Hive style)
       persons/part=K/*.parquet
       events/part=K/*.parquet
-
-The split runs in DuckDB, which streams the files and joins ids on disk-backed hash tables,
-so its memory stays bounded whatever the size of the events; pandas only ever holds one
-partition (:meth:`PartitionedData.tables`). The same folders are what the Dask engine reads
-(:mod:`masrisk.scale.dask_engine`).
 """
 
 from __future__ import annotations
@@ -26,6 +21,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,9 +88,8 @@ class PartitionedData:
     def tables(self, partition: int, *, extra_kinds: Iterable[str] = ()) -> Tables:
         """Read and validate one partition: its households, persons and events, whole.
 
-        The territories, adjacency and facilities tables are the whole city's, so
-        territorial features see every neighbour; households, persons and events are those
-        of the partition's territories only.
+        The territories, adjacency and facilities are the whole city's, so territorial
+        features see every neighbour.
         """
         return normalize_and_validate(
             self.frames(partition),
@@ -139,18 +134,15 @@ def partition_data(
     source : str or pathlib.Path
         A data directory (``<table>.parquet`` or ``<table>.csv`` per table).
     out : str or pathlib.Path
-        Where to write the partitioned directory (:func:`masrisk.outputs.output_directory`).
+        The partitioned directory, written under the output policy (``overwrite``).
     persons_per_partition : int
-        Target persons per partition (ignored when ``partitions`` is given). A million
-        persons take about 4 GiB of memory through features, scoring and explanations.
+        Target persons per partition, unless ``partitions`` is given (a million persons take
+        about 4 GiB through features, scoring and explanations).
     partitions : int, optional
-        Number of partitions; at most the number of territories with residents.
-    memory_limit : str
-        DuckDB's memory limit (it spills to disk beyond it).
-    threads : int, optional
-        DuckDB's threads; all cores by default.
+        At most the number of territories with residents.
+    memory_limit, threads
+        DuckDB's memory limit (it spills to disk beyond it) and threads (all by default).
     overwrite : bool
-        Replace a partitioned directory that masrisk wrote before.
 
     Returns
     -------
@@ -159,8 +151,8 @@ def partition_data(
     Raises
     ------
     masrisk.ValidationError
-        If a household, person or event refers to an id its parent table lacks (such rows
-        would belong to no partition), or a required table is missing.
+        If a household, person or event refers to an id its parent table lacks (it would
+        belong to no partition), or a required table is missing.
     """
     import duckdb
 
@@ -219,7 +211,7 @@ def _reader(file: Path) -> str:
     return f"read_csv({_literal(file)}, all_varchar = true, header = true)"
 
 
-def _check_references(con, source: str) -> None:  # noqa: ANN001 - a DuckDB connection
+def _check_references(con: Any, source: str) -> None:
     """Rows whose parent id is unknown would fall in no partition: refuse them, by name."""
     problems = []
     for child, column, parent, key in (
@@ -234,21 +226,15 @@ def _check_references(con, source: str) -> None:  # noqa: ANN001 - a DuckDB conn
             """
         ).fetchone()
         if rows:
-            problems.append(
-                Problem(
-                    child,
-                    column,
-                    f"value matches no {parent}.{key}",
-                    rows=int(rows),
-                    examples=tuple(f"'{e}'" for e in examples),
-                )
-            )
+            examples = tuple(f"'{e}'" for e in examples)
+            rule = f"value matches no {parent}.{key}"
+            problems.append(Problem(child, column, rule, rows=int(rows), examples=examples))
     if problems:
         raise ValidationError(problems, source=source)
 
 
 def _assign(
-    con,  # noqa: ANN001 - a DuckDB connection
+    con: Any,
     territories: pd.DataFrame,
     persons_per_partition: int,
     partitions: int | None,
@@ -277,11 +263,7 @@ def _assign(
     return pd.Series(part, index=pd.Index(ids, name="territory_id"), name="partition")
 
 
-def _write_partitions(
-    con,  # noqa: ANN001 - a DuckDB connection
-    territory_partition: pd.Series,
-    work: Path,
-) -> pd.DataFrame:
+def _write_partitions(con: Any, territory_partition: pd.Series, work: Path) -> pd.DataFrame:
     """Write households, persons and events by partition; return their counts."""
     mapping = territory_partition.reset_index()  # noqa: F841 - read by DuckDB by name
     con.execute(
