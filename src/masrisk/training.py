@@ -29,7 +29,7 @@ from masrisk.engines import stages, steps
 from masrisk.engines.base import Engine
 from masrisk.engines.memory import MemoryEngine
 from masrisk.evaluate import EvaluationReport
-from masrisk.exceptions import ConfigError, CutoffError
+from masrisk.exceptions import ConfigError, CutoffError, Problem, ValidationError
 from masrisk.features import lab_codes_in
 from masrisk.features.population import to_timestamp
 from masrisk.models import RiskModel
@@ -159,6 +159,10 @@ def train(
     )
     y, y_valid = (engine.map(_pick, rows, k=k, labels=True) for k in (0, 1))
     labels = [np.concatenate(engine.gather(part)) for part in (y, y_valid)]
+    for cutoff, label in zip((first, second), labels, strict=True):
+        if not len(label):
+            rule = f"no person present at the cut-off {cutoff:%Y-%m-%d}"
+            raise ValidationError([Problem("persons", None, rule, detail="nothing to train on")])
     logger.info("training %s on %d persons (%d events)", outcome, len(labels[0]), labels[0].sum())
     fingerprint = hashlib.sha256(json.dumps(list(map(str, meta.columns))).encode())
     for hashed in engine.gather(engine.map(steps.row_hashes, X)):

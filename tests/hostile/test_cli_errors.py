@@ -40,12 +40,6 @@ def write_csv(data, directory, change) -> None:
         change(path.stem, pd.read_parquet(path)).to_csv(directory / f"{path.stem}.csv", index=False)
 
 
-@pytest.mark.xfail(
-    reason="needs masrisk/schema.py: _check_dates compares ISO text with an offset, parsed "
-    "time-zone aware, with naive bounds (TypeError); it should drop the offset or report it",
-    raises=AssertionError,
-    strict=False,
-)
 def test_timestamps_with_an_offset_are_problems_not_crashes(data, tmp_path):
     def offset(name, frame):
         if name != "events":
@@ -58,12 +52,6 @@ def test_timestamps_with_an_offset_are_problems_not_crashes(data, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    reason="needs masrisk/training.py: train on 0 persons fits nothing and training_facts "
-    "then formats a missing data_end (ValueError, exit 1); it should refuse the empty table",
-    raises=AssertionError,
-    strict=False,
-)
 def test_an_empty_persons_table_is_a_problem_not_a_crash(data, tmp_path):
     empty = tmp_path / "empty"
     write_csv(data, empty, lambda n, f: f.iloc[:0] if n in ("persons", "events") else f)

@@ -88,6 +88,10 @@ def _check_column(
     return values
 
 
+#: The end of an ISO 8601 time with a time-zone offset (``Z``, ``+01:00``, ``-0500``).
+_OFFSET = r"T.*(?:Z|[+-]\d{2}:?\d{2})$"
+
+
 def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_localize(None)
@@ -96,7 +100,11 @@ def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Se
     elif pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     else:
-        parsed = pd.to_datetime(values.astype("str"), format="ISO8601", errors="coerce")
+        text = values.astype("str")
+        zoned = values.notna() & text.str.contains(_OFFSET, regex=True)
+        where.report("date with a time-zone offset", zoned, values, "write local dates")
+        parsed = pd.to_datetime(text.mask(zoned), format="ISO8601", errors="coerce")
+        values = values.mask(zoned)  # reported once
     where.report("not a date", parsed.isna() & values.notna(), values)
     parsed = _in_ranges(parsed, column, where, values)
     return parsed.astype("datetime64[ns]")
