@@ -1,8 +1,4 @@
-"""Inputs of the FHIR export: the scores file (read in chunks), the plans directory, the model.
-
-Every problem is collected and reported at once as a :class:`masrisk.ValidationError` that
-names the file, the column (or JSON key), the rule and a few example ids.
-"""
+"""Inputs of the FHIR export: the scores file (read in chunks), the plans, the model."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""FHIR R4 resources of the export, built as plain dicts and validated by ``fhir.resources``.
+"""FHIR R4 resources of the export: :class:`Context` builds them, :func:`to_line` validates.
 
-:class:`Context` holds what every resource of one export shares (the code systems, the
-outcome, ``as_of``, the horizon and the model's identity) and builds each resource;
-:func:`to_line` validates a resource with the library's R4B model and serialises it with the
-library, one JSON document per line.
+Both use ``fhir.resources``' R4B models; each resource is one JSON document on one line.
 """
 
 from __future__ import annotations

@@ -1,11 +1,4 @@
-"""Typed values out of OMOP columns, with every unreadable value reported, never dropped.
-
-OMOP tables arrive typed (Parquet, databases) or as text (CSV). :class:`Cells` reads the
-columns of one chunk from either, and records each broken rule in a
-:class:`~masrisk.exceptions.Problems` collector - table, column, rule, how many rows and a few
-example ids (``labels``: the rows' ids, named by their column) - that raises one
-:class:`~masrisk.ValidationError` at the end.
-"""
+"""Typed values out of OMOP columns; every unreadable value is reported, never dropped."""
 
 from __future__ import annotations
 

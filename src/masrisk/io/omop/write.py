@@ -46,10 +46,9 @@ def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
     person_ids = omop_ids(tables.persons["person_id"])
     person = person_ids.reindex(events["person_id"]).to_numpy()
     code = _codes(events)
-    places = _places(tables)
     frames = {
-        **places,
-        "person": _person(tables, person_ids, places["location"]),
+        **_places(tables),
+        "person": _person(tables, person_ids),
         **_periods(tables, person_ids),
         **_visits(events, person, code),
     }
@@ -133,7 +132,7 @@ def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     return {"location": pd.concat([homes, sites], ignore_index=True), "care_site": care_site}
 
 
-def _person(tables: Tables, person_ids: pd.Series, locations: pd.DataFrame) -> pd.DataFrame:
+def _person(tables: Tables, person_ids: pd.Series) -> pd.DataFrame:
     persons = tables.persons
     birth = persons["birth_date"]
     home = omop_ids(tables.households["household_id"])

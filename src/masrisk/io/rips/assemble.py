@@ -10,30 +10,20 @@ import pandas as pd
 from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import Problems
 from masrisk.io.rips.codes import KIND_CODE
-from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
-from masrisk.io.rips.places import Places, new_ids
+from masrisk.io.rips.persons import (
+    PERSON_EXTRAS,
+    members_without_services,
+    place_persons,
+    resolve_persons,
+)
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
 from masrisk.io.rips.reader import RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
 
-_PERSON_COLUMNS = [
-    "person_id",
-    "household_id",
-    "birth_date",
-    "sex",
-    "regime",
-    "insurer",
-    "pregnant",
-    "disability",
-]
-_UNMATCHED_COLUMNS = [
-    "person_id",
-    "document_type",
-    "document_number",
-    "household_id",
-    "territory_id",
-]
+_PERSON_COLUMNS = ["person_id", "household_id", "birth_date", "sex", *PERSON_EXTRAS]
+_UNMATCHED_COLUMNS = ["person_id", *MEMBER_KEY, "household_id", "territory_id"]
 
 
 @dataclass(frozen=True)

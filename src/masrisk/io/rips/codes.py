@@ -1,7 +1,4 @@
-"""Code tables of RIPS (Resolution 2275 of 2023), and how masrisk checks and reads its values.
-
-Everything here is a constant or a small pure function shared by the RIPS reader and writer.
-"""
+"""Code tables of RIPS (Resolution 2275 of 2023), and how the reader and writer check them."""
 
 from __future__ import annotations
 

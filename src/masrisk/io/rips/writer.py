@@ -1,10 +1,4 @@
-"""Write tables of the data contract as RIPS JSON documents (Resolution 2275 of 2023).
-
-Meant for tests and demonstrations: a synthetic population exported as RIPS and read back
-with :func:`masrisk.io.from_rips` must give the same persons and events, up to what RIPS
-cannot carry (listed in :mod:`masrisk.io.rips`). Administrative fields (provider codes,
-authorisations, values, copayments) hold placeholders.
-"""
+"""Tables as RIPS JSON documents, to test round trips through :func:`masrisk.io.from_rips`."""
 
 from __future__ import annotations
 
@@ -24,6 +18,7 @@ from masrisk.io.rips.codes import (
     DECEASED,
     NO_REGIME_USER_TYPE,
     REGIME_USER_TYPE,
+    SERVICE_GROUPS,
     ZONES,
     read_icd10,
     write_icd10,
@@ -36,15 +31,10 @@ __all__ = ["RipsExport", "to_rips"]
 
 # event kind -> service group it is written in (deaths ride on emergencies and admissions)
 _GROUP_OF_KIND = {
-    "outpatient": "consultas",
-    "emergency": "urgencias",
-    "hospitalization": "hospitalizacion",
-    "pharmacy": "medicamentos",
-    "lab": "procedimientos",
-    "vaccination": "procedimientos",
-    "screening": "procedimientos",
+    **{kind: group for group, (_, kind) in SERVICE_GROUPS.items() if kind},
+    **dict.fromkeys(("lab", "vaccination", "screening"), "procedimientos"),
 }
-_GROUPS = ("consultas", "procedimientos", "urgencias", "hospitalizacion", "medicamentos")
+_GROUPS = tuple(RECORD_BUILDERS)
 _ZONE_CODE = {zone: code for code, zone in ZONES.items()}
 _NIT = 900_000_000  # placeholder tax ids of the providers, 900000001 onwards
 
