@@ -170,18 +170,11 @@ def to_omop(
 ) -> dict[str, int]:
     """Write masrisk tables as OMOP CDM v5.4 tables, so that other tools can read them.
 
-    Every CDM column of the tables written is present (unknown values are null; standard
-    concept ids of clinical records are 0). Persons go to ``person`` (and
-    ``observation_period``: the span of the events, from birth and up to death; insurer and
-    regime to ``payer_plan_period``), households and facilities to ``location`` (a
-    household's ``county`` is its territory id, its coordinates its territory's centroid),
-    facilities to ``care_site``. Outpatient, emergency and hospitalization events are
-    visits with their code as primary diagnosis; a pharmacy event is a ``drug_exposure``
-    inside a pharmacy visit (581458) whose diagnosis is its code; vaccinations are drug
-    exposures and screenings procedures with the code as source value; labs are
-    measurements; deaths go to ``death``.
-
-    What OMOP cannot carry is listed in :data:`NOT_CARRIED`.
+    Each table goes where :mod:`masrisk.io.omop` reads it from, with every CDM column of the
+    tables written (unknown values null, standard concept ids 0); ``observation_period`` spans
+    the events, from birth and up to death; a household's coordinates are its territory's; a
+    pharmacy event is a ``drug_exposure`` inside a pharmacy visit (581458) whose diagnosis is
+    its code. What OMOP cannot carry is listed in :data:`NOT_CARRIED`.
 
     Parameters
     ----------

@@ -38,12 +38,8 @@ class Assembled:
 def assemble(reader: RipsReader, places: Places) -> Assembled:
     """Build validated tables from the reader's persons and events and the user's places.
 
-    Problems found on the way are added to ``reader.problems``.
-
-    Raises
-    ------
-    masrisk.ValidationError
-        If no person could be read, or the tables break the data contract.
+    Problems found on the way go to ``reader.problems``; a :class:`masrisk.ValidationError`
+    is raised if no person could be read or the tables break the data contract.
     """
     people = place_persons(resolve_persons(reader), places)
     keep = (people["left_out"] == "").to_numpy()
@@ -84,10 +80,9 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
 def _place_unmatched(
     people: pd.DataFrame, keep: np.ndarray, places: Places
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Households and territories with one new household per unmatched person.
+    """Households and territories with a new household per unmatched person (see :func:`new_ids`).
 
-    A new household lies in a new territory per municipality and zone of residence,
-    ``RIPS-<municipality>-<U|R>`` (or new integer ids when the user's ids are integers).
+    Each lies in a new territory per municipality and zone, ``RIPS-<municipality>-<U|R>``.
     """
     households, territories = places.households, places.territories
     alone = keep & ~people["matched"].to_numpy()

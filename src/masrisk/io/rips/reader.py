@@ -58,27 +58,18 @@ def _service_path(user: int, group: int, item: int, name: str) -> str:
 
 @dataclass
 class _Batch:
-    """One file's birth dates (per user entry), events and deaths, until the file ends.
-
-    An event is ``(person, raw date, kind, code, user, group, item)``; a death is
-    ``(person, raw date, cause, user, group, item)``.
-    """
+    """One file's birth dates (per user entry), events and deaths, until the file ends."""
 
     birth: list[object] = field(default_factory=list)
+    # (person, raw date, kind, code, user, group, item); deaths have a cause for kind and code
     events: list[tuple] = field(default_factory=list)
     deaths: list[tuple] = field(default_factory=list)
 
 
 class RipsReader:
-    """Read RIPS files one by one; keep persons, events and problems.
+    """Read RIPS files one by one; keep persons, events and problems (by file and JSON path).
 
-    Problems are kept in :attr:`problems` by file (the table), JSON path (the column, ``None``
-    for the whole document) and rule, with the offending value as example.
-
-    Parameters
-    ----------
-    cups : mapping of str to (kind, code)
-        CUPS procedure codes read as labs, vaccinations and screenings.
+    ``cups`` maps the CUPS codes read as labs, vaccinations and screenings to (kind, code).
     """
 
     def __init__(self, cups: Mapping[str, tuple[str, str]]) -> None:
@@ -316,11 +307,7 @@ class RipsReader:
     def _dated(
         self, fidx: int, raw: tuple, where: list[tuple], birth: np.ndarray, name: str | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Days of ``raw`` dates and which to keep; a problem for each date left out.
-
-        ``where`` holds the (user, group, item) of each date; ``name`` is the date's field, or
-        ``None`` for the date field of each event's group.
-        """
+        """Days of ``raw`` dates and which to keep; a problem for each date left out."""
         day, status = parse_days(list(raw))
         born = birth[np.asarray(where[0])]
         early = (status == 0) & (born != NO_DAY) & (day < born)
