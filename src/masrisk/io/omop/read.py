@@ -60,6 +60,10 @@ _OPTIONAL: dict[str, str] = {
     "care_site": "care_site_name location_id care_site_source_value place_of_service_source_value",
     "payer_plan_period": "payer_source_value plan_source_value",
 }
+_WHY_NEEDED = {
+    "person": "every OMOP CDM has a person table",
+    "location": "households and their territories come from location; or pass households=",
+}
 
 
 def read_cdm(
@@ -120,7 +124,7 @@ def _plan(
         stored = store.columns(table)
         if stored is None:
             if table in needed:
-                problems.add(table, None, "missing table", detail=_why_needed(table))
+                problems.add(table, None, "missing table", detail=_WHY_NEEDED[table])
             plan[table] = None
             continue
         for column in required[table]:
@@ -130,12 +134,6 @@ def _plan(
             dict.fromkeys(c for c in [*required[table], *optional[table]] if c in stored)
         )
     return plan
-
-
-def _why_needed(table: str) -> str:
-    if table == "location":
-        return "households and their territories come from location; or pass households="
-    return "every OMOP CDM has a person table"
 
 
 def _assemble(

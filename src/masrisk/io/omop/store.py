@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from masrisk.exceptions import MasriskError
 from masrisk.io.omop.cdm import CDM_TABLES
+from masrisk.outputs.policy import share
 
 __all__ = ["Store", "arrow_table", "csv_batches", "ddl", "open_store", "rebatch", "to_pandas"]
 
@@ -224,7 +225,6 @@ def rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def _write_atomic(data: pa.Table, target: Path) -> None:
-
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
@@ -236,9 +236,7 @@ def _write_atomic(data: pa.Table, target: Path) -> None:
             import pyarrow.csv as pcsv
 
             pcsv.write_csv(data, name)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(name, 0o666 & ~umask)
+        share(name)
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)

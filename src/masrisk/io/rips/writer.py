@@ -23,7 +23,7 @@ from masrisk.io.rips.codes import (
     read_icd10,
     write_icd10,
 )
-from masrisk.io.rips.records import RECORD_BUILDERS
+from masrisk.io.rips.records import RECORD_BUILDERS, record
 from masrisk.outputs import write_table
 from masrisk.tables import Tables
 
@@ -293,7 +293,7 @@ def _users(invoice: pd.DataFrame, users: list[dict], nit: str) -> list[dict]:
             person = row["person"]
             entries.append(_user(users[person], len(entries) + 1))
         records = entries[-1]["servicios"].setdefault(row["group"], [])
-        records.append(RECORD_BUILDERS[row["group"]](row, len(records) + 1, nit))
+        records.append(record(row["group"], row, len(records) + 1, nit))
     return entries
 
 
