@@ -148,13 +148,13 @@ def from_omop(
             store,
             households=read_user_table(households, "households"),
             territories=read_user_table(territories, "territories"),
-            people=PeopleOptions(ids, territory_column, default_zone, chunksize),
+            people=PeopleOptions(ids, territory_column, default_zone),
             events=EventOptions(
                 {**VISIT_KINDS, **(visit_kinds or {})},
                 {**PREVENTIVE_CODES, **(preventive_codes or {})},
                 diagnoses,
-                chunksize,
             ),
+            chunksize=chunksize,
         )
     finally:
         store.close()

@@ -25,7 +25,7 @@ from masrisk.io.omop.people import (
     read_persons,
 )
 from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import plain
+from masrisk.io.omop.values import Source, plain
 from masrisk.io.user_tables import align_ids
 from masrisk.tables import Tables
 
@@ -73,21 +73,21 @@ def read_cdm(
     territories: pd.DataFrame | None,
     people: PeopleOptions,
     events: EventOptions,
+    chunksize: int,
 ) -> Tables:
     """Read the CDM of ``store`` into validated tables; raise listing every problem."""
     problems, left_out = Problems(), Counter()
     plan = _plan(store, people, given=households is not None, problems=problems)
     problems.raise_if_any(store.name)
-    persons = read_persons(store, plan, people, problems)
-    payers = read_payers(store, plan, people, problems)
-    locations = read_locations(store, plan, people, problems)
+    source = Source(store, plan, problems, chunksize)
+    persons = read_persons(source, people)
+    payers = read_payers(source)
+    locations = read_locations(source, people)
     home, built = build_households(
         persons, locations, people, problems, given=households is not None
     )
-    facilities = read_facilities(store, plan, locations, people, problems, left_out)
-    found = read_events(
-        store, plan, pd.Index(persons["omop_id"].dropna()), events, problems, left_out
-    )
+    facilities = read_facilities(source, locations, people, left_out)
+    found = read_events(source, pd.Index(persons["omop_id"].dropna()), events, left_out)
     problems.raise_if_any(store.name)
     frames = _assemble(persons, home, payers, found, people)
     frames["households"], frames["territories"] = _places(
