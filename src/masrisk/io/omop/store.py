@@ -46,12 +46,7 @@ class Store:
 
     def columns(self, table: str) -> dict[str, str] | None:
         """Return ``{lower-case name: name as stored}`` of ``table``, or ``None`` if absent."""
-        found = self._tables().get(table)
-        return None if found is None else found[1]
-
-    def _stored_name(self, table: str) -> str:
-        found = self._tables().get(table)
-        return table if found is None else found[0]
+        return self._tables().get(table, (table, None))[1]
 
     def _tables(self) -> dict[str, tuple[str, dict[str, str]]]:
         """Tables of a database, read once: ``{lower name: (stored name, columns)}``."""
@@ -289,9 +284,9 @@ class DuckDBStore(Store):
 
     def read(self, table: str, columns: Sequence[str], chunksize: int) -> Iterator[pd.DataFrame]:
         """Yield chunks of Arrow record batches as pandas frames."""
-        stored = self.columns(table) or {}
+        name, stored = self._tables()[table]
         select = ", ".join(f"{_quote(stored[c])} AS {_quote(c)}" for c in columns)
-        where = f"{self._prefix()}.{_quote(self._stored_name(table))}"
+        where = f"{self._prefix()}.{_quote(name)}"
         relation = self.connection.sql(f"SELECT {select} FROM {where}")
         if hasattr(relation, "to_arrow_reader"):
             reader = relation.to_arrow_reader(batch_size=chunksize)
