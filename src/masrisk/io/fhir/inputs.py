@@ -204,11 +204,7 @@ class ModelIdentity:
 
 
 def model_identity(bundle: str | os.PathLike) -> ModelIdentity:
-    """Load a bundle (checking every checksum) and return its identity.
-
-    The SHA-256 is that of the bundle's ``manifest.json``, which lists the SHA-256 of every
-    other file: one digest that changes whenever any file of the bundle does.
-    """
+    """Load a bundle (checking every checksum) and return its identity (:mod:`masrisk.io.fhir`)."""
     from masrisk.bundle import load_bundle
 
     directory = Path(bundle)

@@ -2,8 +2,7 @@
 
 How each table maps is told in :mod:`masrisk.io.omop`. A visit's primary diagnosis is its
 condition of status 32902, else its condition with the smallest ``condition_occurrence_id``.
-What is not imported is counted in ``left_out`` (and logged by the caller), never dropped
-unseen.
+What is not imported is counted in ``left_out`` (and logged by the caller).
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""Reading an OMOP CDM: which columns to read, then persons, places and events, assembled.
-
-:func:`read_cdm` is the body of :func:`masrisk.io.from_omop`: it lists every missing table
-or column before reading anything, reads each table in chunks (only the columns it needs),
-collects every unreadable value, and hands the frames to :meth:`masrisk.Tables.from_frames`.
-"""
+"""Reading an OMOP CDM: which columns to read, then persons, places and events, assembled."""
 
 from __future__ import annotations
 
@@ -75,7 +70,11 @@ def read_cdm(
     events: EventOptions,
     chunksize: int,
 ) -> Tables:
-    """Read the CDM of ``store`` into validated tables; raise listing every problem."""
+    """Read the CDM of ``store`` into validated tables (the body of :func:`~masrisk.io.from_omop`).
+
+    Every missing table or column is listed before anything is read, every unreadable value
+    after; the frames go to :meth:`masrisk.Tables.from_frames`.
+    """
     problems, left_out = Problems(), Counter()
     plan = _plan(store, people, given=households is not None, problems=problems)
     problems.raise_if_any(store.name)

@@ -1,10 +1,8 @@
 """Where OMOP tables live: a folder of CSV/Parquet files, a DuckDB file, or a SQL database.
 
-Every store answers the same four questions - which columns a table has, its rows in chunks
-(only the columns asked for), and how to write or replace a table - so that reading and
-writing the CDM does not depend on where it is. Table and column names are matched without
-regard to case (OHDSI exports write ``PERSON.csv`` as often as ``person.csv``); frames come
-back with lower-case column names.
+Every store tells a table's columns, reads its rows in chunks and writes tables, whatever the
+place. Names are matched without regard to case (OHDSI exports write ``PERSON.csv`` as often
+as ``person.csv``); frames come back with lower-case column names.
 """
 
 from __future__ import annotations

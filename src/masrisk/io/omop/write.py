@@ -1,8 +1,6 @@
 """masrisk tables -> OMOP CDM v5.4 tables (the frames :func:`masrisk.io.to_omop` writes).
 
-Each frame holds only the columns masrisk fills; the store adds the other CDM columns as
-nulls. Ids: integer masrisk ids are kept as OMOP ids; text ids are numbered 1, 2, ... in
-sorted order. Either way the masrisk id is kept in the table's ``*_source_value``.
+Each frame holds only the columns masrisk fills; the store adds the other CDM columns as nulls.
 """
 
 from __future__ import annotations
@@ -31,7 +29,10 @@ _KNOWN_KINDS = (*VISIT_CONCEPTS, *_CODED_KINDS, "lab", "death")
 
 
 def omop_ids(values: pd.Series) -> pd.Series:
-    """OMOP integer ids for masrisk ids, indexed by the masrisk id."""
+    """OMOP ids of masrisk ids (also kept as ``*_source_value``): integers kept, text numbered.
+
+    Text ids are numbered 1, 2, ... in sorted order.
+    """
     unique = pd.Index(values.dropna().unique())
     if pd.api.types.is_integer_dtype(unique.dtype):
         return pd.Series(unique.to_numpy(dtype="int64"), index=unique)

@@ -55,9 +55,8 @@ class RipsExport:
         emergency records that carry deaths without an emergency visit or admission before
         them (``person_id, date, kind, code``).
     not_carried : dict of str to int
-        What RIPS could not carry, by field: ``value`` (lab results), ``insurer``,
-        ``pregnant``, ``disability``, ``regime`` (regimes RIPS does not name) and ``events``
-        (kinds or codes without a place in RIPS).
+        What RIPS could not carry (:mod:`masrisk.io.rips`), by field: ``value``, ``insurer``,
+        ``pregnant``, ``disability``, ``regime`` and ``events`` (kinds or codes).
     """
 
     files: tuple[Path, ...]
