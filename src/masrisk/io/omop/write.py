@@ -92,14 +92,12 @@ def _text(values: pd.Series) -> np.ndarray:
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
     households, facilities = tables.households, tables.facilities
-    centre = tables.territories.set_index("territory_id")
+    centre, home = tables.territories.set_index("territory_id"), households["household_id"]
     homes = pd.DataFrame(
         {
-            "location_id": omop_ids(households["household_id"])
-            .reindex(households["household_id"])
-            .to_numpy(),
+            "location_id": omop_ids(home).reindex(home).to_numpy(),
             "county": _text(households["territory_id"]),
-            "location_source_value": _text(households["household_id"]),
+            "location_source_value": _text(home),
         }
     )
     if {"lon", "lat"} <= set(centre.columns):
@@ -109,24 +107,22 @@ def _places(tables: Tables) -> dict[str, pd.DataFrame]:
         return {"location": homes}
     first = int(homes["location_id"].max()) + 1 if len(homes) else 1
     site = np.arange(first, first + len(facilities), dtype="int64")
-    none = pd.Series(pd.NA, index=facilities.index)
+    none, facility = pd.Series(pd.NA, index=facilities.index), facilities["facility_id"]
     sites = pd.DataFrame(
         {
             "location_id": site,
             "latitude": facilities["lat"].to_numpy(dtype="float64"),
             "longitude": facilities["lon"].to_numpy(dtype="float64"),
-            "location_source_value": _text(facilities["facility_id"]),
+            "location_source_value": _text(facility),
             "county": _text(facilities.get("territory_id", none)),
         }
     )
     care_site = pd.DataFrame(
         {
-            "care_site_id": omop_ids(facilities["facility_id"])
-            .reindex(facilities["facility_id"])
-            .to_numpy(),
+            "care_site_id": omop_ids(facility).reindex(facility).to_numpy(),
             "care_site_name": _text(facilities.get("name", none)),
             "location_id": site,
-            "care_site_source_value": _text(facilities["facility_id"]),
+            "care_site_source_value": _text(facility),
             "place_of_service_source_value": facilities["level"].astype("str").to_numpy(),
         }
     )

@@ -26,14 +26,8 @@ class Places:
 
 def read_places(households: TableInput, territories: TableInput, members: TableInput) -> Places:
     """Read the tables (frames, or ``.parquet``/``.csv`` paths); raise if they do not fit."""
-    frames = {
-        name: read_user_table(value, name)
-        for name, value in (
-            ("households", households),
-            ("territories", territories),
-            ("members", members),
-        )
-    }
+    given = {"households": households, "territories": territories, "members": members}
+    frames = {name: read_user_table(value, name) for name, value in given.items()}
     found = Problems("RIPS import: households, territories, members")
     if frames["members"] is not None and frames["households"] is None:
         found.add("members", None, "members given without households")
