@@ -40,6 +40,7 @@ written (written as 0): masrisk works with the source codes, and ships no OMOP v
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import closing
 from typing import Any, Literal
 
 from masrisk.codes import SCREENINGS, VACCINES
@@ -142,8 +143,7 @@ def from_omop(
         raise ParameterError("ids", "'omop' or 'source'", ids)
     if diagnoses not in ("primary", "all"):
         raise ParameterError("diagnoses", "'primary' or 'all'", diagnoses)
-    store = open_store(source, schema=schema)
-    try:
+    with closing(open_store(source, schema=schema)) as store:
         return read_cdm(
             store,
             households=read_user_table(households, "households"),
@@ -156,8 +156,6 @@ def from_omop(
             ),
             chunksize=chunksize,
         )
-    finally:
-        store.close()
 
 
 def to_omop(
@@ -219,9 +217,6 @@ def to_omop(
     if format not in ("parquet", "csv"):
         raise ParameterError("format", "'parquet' or 'csv'", format)
     frames = omop_frames(tables)
-    store = open_store(target, schema=schema, create=True, file_format=format)
-    try:
+    with closing(open_store(target, schema=schema, create=True, file_format=format)) as store:
         store.write(frames, overwrite=overwrite)
-    finally:
-        store.close()
     return {table: len(frames[table]) for table in CDM_TABLES if table in frames}

@@ -266,12 +266,11 @@ class RipsReader:
     def _diagnosis(self, fidx: int, item: dict, name: str, where: tuple[int, int, int]) -> int:
         """Code id of an ICD-10 diagnosis; -1 (and a problem) when missing or not a code."""
         raw = item.get(name)
-        code = self._icd.get(raw, -1) if isinstance(raw, str) else -1
-        if code >= 0:
-            return code
-        if isinstance(raw, str) and raw not in self._icd:
-            normal = read_icd10(raw)
-            code = self._icd[raw] = -1 if normal is None else self._code_id(normal)
+        if isinstance(raw, str):
+            code = self._icd.get(raw)
+            if code is None:
+                normal = read_icd10(raw)
+                code = self._icd[raw] = -1 if normal is None else self._code_id(normal)
             if code >= 0:
                 return code
         rule = "not an ICD-10 code" if isinstance(raw, str) and raw.strip() else "missing diagnosis"

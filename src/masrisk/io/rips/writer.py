@@ -149,10 +149,9 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
     territory = persons["household_id"].map(
         tables.households.set_index("household_id")["territory_id"]
     )
-    zones = tables.territories.set_index("territory_id")["zone"].astype("str")
-    position = pd.Series(
-        np.arange(len(tables.territories)), index=tables.territories["territory_id"]
-    )
+    territories = tables.territories.set_index("territory_id")
+    zones = territories["zone"].astype("str")
+    position = pd.Series(np.arange(len(territories)), index=territories.index)
     if not isinstance(municipality, str):
         municipality = territory.map(municipality).fillna("00000").astype("str")
     regime = persons.get("regime", pd.Series(None, index=persons.index, dtype=object))
