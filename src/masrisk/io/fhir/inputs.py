@@ -122,10 +122,7 @@ class ScoresCheck:
 
 
 def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[str, int]:
-    """Return the person ids of ``path`` that repeat, among those with the given hashes.
-
-    Maps each repeated id to its number of rows.
-    """
+    """Return the ids of ``path`` that repeat, among those of the given hashes, with their rows."""
     seen: dict[str, int] = {}
     for chunk in iter_scores(path, chunk_size=chunk_size, columns=("person_id",)):
         ids = chunk["person_id"].astype("string").dropna()
@@ -153,10 +150,7 @@ def _load(kind: type, path: Path, problems: Problems) -> Any:
 
 
 def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
-    """Read a plans directory (``masrisk plan``): ``summary.json`` and each territory's JSON.
-
-    Returns the summary and the plans in the summary's priority order.
-    """
+    """Return the summary and the plans (in the summary's order) of a ``masrisk plan`` directory."""
     problems = Problems(source=str(directory))
     if not directory.is_dir():
         problems.add("plans", None, "no such directory", examples=[show(str(directory))])

@@ -41,11 +41,7 @@ def _concept(system: str, code: str, display: str | None = None) -> dict[str, An
 
 @dataclass(frozen=True)
 class Context:
-    """What the resources of one export share; builds each resource as a dict.
-
-    Code systems and extension URLs are ``<base>:<name>`` for a URN base and
-    ``<base>/<name>`` otherwise (e.g. ``urn:masrisk:tier``).
-    """
+    """What the resources of one export share; builds each resource as a dict."""
 
     base: str
     outcome: str

@@ -240,10 +240,7 @@ def _date_rule(value: object) -> str:
 
 
 def best_value(k: int, votes: Counter) -> object:
-    """Return the most frequent valid value of field ``k``, else the most frequent value.
-
-    Ties go to the value seen first.
-    """
+    """Return field ``k``'s most frequent valid value, else its most frequent; the first on ties."""
     ranked = [value for value, _ in votes.most_common()]
     valid = [value for value in ranked if not check_user_value(k, value)]
     return (valid or ranked)[0]
