@@ -76,15 +76,14 @@ def read_cdm(
     after; the frames go to :meth:`masrisk.Tables.from_frames`.
     """
     problems, left_out = Problems(), Counter()
-    plan = _plan(store, people, given=households is not None, problems=problems)
+    given = households is not None
+    plan = _plan(store, people, given=given, problems=problems)
     problems.raise_if_any(store.name)
     source = Source(store, plan, problems, chunksize)
     persons = read_persons(source, people)
     payers = read_payers(source)
     locations = read_locations(source, people)
-    home, built = build_households(
-        persons, locations, people, problems, given=households is not None
-    )
+    home, built = build_households(persons, locations, people, problems, given=given)
     facilities = read_facilities(source, locations, people, left_out)
     found = read_events(source, pd.Index(persons["omop_id"].dropna()), events, left_out)
     problems.raise_if_any(store.name)
@@ -109,12 +108,8 @@ def _plan(
     optional = {table: _OPTIONAL.get(table, "").split() for table in _REQUIRED}
     optional["location"].append(options.territory_column)
     if options.ids == "source":
-        for table, column in (
-            ("person", "person_source_value"),
-            ("location", "location_source_value"),
-            ("care_site", "care_site_source_value"),
-        ):
-            required[table].append(column)
+        for table in ("person", "location", "care_site"):
+            required[table].append(f"{table}_source_value")
     if not given:
         required["location"].append(options.territory_column)
     needed = {"person"} | ({"location"} if not given or options.ids == "source" else set())

@@ -92,7 +92,8 @@ def _text(values: pd.Series) -> np.ndarray:
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
     households, facilities = tables.households, tables.facilities
-    centre, home = tables.territories.set_index("territory_id"), households["household_id"]
+    centre = tables.territories.set_index("territory_id")
+    home = households["household_id"]
     homes = pd.DataFrame(
         {
             "location_id": omop_ids(home).reindex(home).to_numpy(),
@@ -107,7 +108,8 @@ def _places(tables: Tables) -> dict[str, pd.DataFrame]:
         return {"location": homes}
     first = int(homes["location_id"].max()) + 1 if len(homes) else 1
     site = np.arange(first, first + len(facilities), dtype="int64")
-    none, facility = pd.Series(pd.NA, index=facilities.index), facilities["facility_id"]
+    none = pd.Series(pd.NA, index=facilities.index)
+    facility = facilities["facility_id"]
     sites = pd.DataFrame(
         {
             "location_id": site,
