@@ -1,9 +1,4 @@
-"""Tables a caller gives beside a source (households, territories, members), and their ids.
-
-An import takes the user's own tables as frames or as ``.parquet``/``.csv`` files, and their
-ids must compare with the source's: integer ids read as text from a CSV are made integers
-again, ``"007"`` stays text.
-"""
+"""Tables a caller gives beside a source (households, territories, members), and their ids."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Inputs of the FHIR export: the scores file (read in chunks), the plans directory, the model.
-
-Every problem is collected and reported at once as a :class:`masrisk.ValidationError` that
-names the file, the column (or JSON key), the rule and a few example ids.
-"""
+"""Inputs of the FHIR export: the scores file (read in chunks), the plans, the model."""
 
 from __future__ import annotations
 
@@ -126,10 +122,7 @@ class ScoresCheck:
 
 
 def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[str, int]:
-    """Return the person ids of ``path`` that repeat, among those with the given hashes.
-
-    Maps each repeated id to its number of rows.
-    """
+    """Return the ids of ``path`` that repeat, among those of the given hashes, with their rows."""
     seen: dict[str, int] = {}
     for chunk in iter_scores(path, chunk_size=chunk_size, columns=("person_id",)):
         ids = chunk["person_id"].astype("string").dropna()
@@ -157,10 +150,7 @@ def _load(kind: type, path: Path, problems: Problems) -> Any:
 
 
 def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
-    """Read a plans directory (``masrisk plan``): ``summary.json`` and each territory's JSON.
-
-    Returns the summary and the plans in the summary's priority order.
-    """
+    """Return the summary and the plans (in the summary's order) of a ``masrisk plan`` directory."""
     problems = Problems(source=str(directory))
     if not directory.is_dir():
         problems.add("plans", None, "no such directory", examples=[show(str(directory))])
@@ -208,11 +198,7 @@ class ModelIdentity:
 
 
 def model_identity(bundle: str | os.PathLike) -> ModelIdentity:
-    """Load a bundle (checking every checksum) and return its identity.
-
-    The SHA-256 is that of the bundle's ``manifest.json``, which lists the SHA-256 of every
-    other file: one digest that changes whenever any file of the bundle does.
-    """
+    """Load a bundle (checking every checksum) and return its identity (:mod:`masrisk.io.fhir`)."""
     from masrisk.bundle import load_bundle
 
     directory = Path(bundle)

@@ -1,9 +1,6 @@
-"""FHIR R4 resources of the export, built as plain dicts and validated by ``fhir.resources``.
+"""FHIR R4 resources of the export: :class:`Context` builds them, :func:`to_line` validates.
 
-:class:`Context` holds what every resource of one export shares (the code systems, the
-outcome, ``as_of``, the horizon and the model's identity) and builds each resource;
-:func:`to_line` validates a resource with the library's R4B model and serialises it with the
-library, one JSON document per line.
+Both use ``fhir.resources``' R4B models; each resource is one JSON document on one line.
 """
 
 from __future__ import annotations
@@ -44,11 +41,7 @@ def _concept(system: str, code: str, display: str | None = None) -> dict[str, An
 
 @dataclass(frozen=True)
 class Context:
-    """What the resources of one export share; builds each resource as a dict.
-
-    Code systems and extension URLs are ``<base>:<name>`` for a URN base and
-    ``<base>/<name>`` otherwise (e.g. ``urn:masrisk:tier``).
-    """
+    """What the resources of one export share; builds each resource as a dict."""
 
     base: str
     outcome: str

@@ -40,6 +40,7 @@ written (written as 0): masrisk works with the source codes, and ships no OMOP v
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import closing
 from typing import Any, Literal
 
 from masrisk.codes import SCREENINGS, VACCINES
@@ -142,22 +143,19 @@ def from_omop(
         raise ParameterError("ids", "'omop' or 'source'", ids)
     if diagnoses not in ("primary", "all"):
         raise ParameterError("diagnoses", "'primary' or 'all'", diagnoses)
-    store = open_store(source, schema=schema)
-    try:
+    with closing(open_store(source, schema=schema)) as store:
         return read_cdm(
             store,
             households=read_user_table(households, "households"),
             territories=read_user_table(territories, "territories"),
-            people=PeopleOptions(ids, territory_column, default_zone, chunksize),
+            people=PeopleOptions(ids, territory_column, default_zone),
             events=EventOptions(
                 {**VISIT_KINDS, **(visit_kinds or {})},
                 {**PREVENTIVE_CODES, **(preventive_codes or {})},
                 diagnoses,
-                chunksize,
             ),
+            chunksize=chunksize,
         )
-    finally:
-        store.close()
 
 
 def to_omop(
@@ -170,18 +168,11 @@ def to_omop(
 ) -> dict[str, int]:
     """Write masrisk tables as OMOP CDM v5.4 tables, so that other tools can read them.
 
-    Every CDM column of the tables written is present (unknown values are null; standard
-    concept ids of clinical records are 0). Persons go to ``person`` (and
-    ``observation_period``: the span of the events, from birth and up to death; insurer and
-    regime to ``payer_plan_period``), households and facilities to ``location`` (a
-    household's ``county`` is its territory id, its coordinates its territory's centroid),
-    facilities to ``care_site``. Outpatient, emergency and hospitalization events are
-    visits with their code as primary diagnosis; a pharmacy event is a ``drug_exposure``
-    inside a pharmacy visit (581458) whose diagnosis is its code; vaccinations are drug
-    exposures and screenings procedures with the code as source value; labs are
-    measurements; deaths go to ``death``.
-
-    What OMOP cannot carry is listed in :data:`NOT_CARRIED`.
+    Each table goes where :mod:`masrisk.io.omop` reads it from, with every CDM column of the
+    tables written (unknown values null, standard concept ids 0); ``observation_period`` spans
+    the events, from birth and up to death; a household's coordinates are its territory's; a
+    pharmacy event is a ``drug_exposure`` inside a pharmacy visit (581458) whose diagnosis is
+    its code. What OMOP cannot carry is listed in :data:`NOT_CARRIED`.
 
     Parameters
     ----------
@@ -226,9 +217,6 @@ def to_omop(
     if format not in ("parquet", "csv"):
         raise ParameterError("format", "'parquet' or 'csv'", format)
     frames = omop_frames(tables)
-    store = open_store(target, schema=schema, create=True, file_format=format)
-    try:
+    with closing(open_store(target, schema=schema, create=True, file_format=format)) as store:
         store.write(frames, overwrite=overwrite)
-    finally:
-        store.close()
     return {table: len(frames[table]) for table in CDM_TABLES if table in frames}

@@ -62,20 +62,19 @@ VISIT_CONCEPTS: dict[str, int] = {
     "pharmacy": PHARMACY_VISIT,
 }
 
-_ID, _INT, _DATE, _TIME, _TEXT, _FLOAT = (
-    "BIGINT",
-    "INTEGER",
-    "DATE",
-    "TIMESTAMP",
-    "VARCHAR",
-    "DOUBLE PRECISION",
-)
+_SQL_TYPES = {
+    "id": "BIGINT",
+    "int": "INTEGER",
+    "date": "DATE",
+    "time": "TIMESTAMP",
+    "text": "VARCHAR",
+    "num": "DOUBLE PRECISION",
+}
 
 
 def _columns(spec: str) -> tuple[tuple[str, str], ...]:
-    """Parse ``"name:TYPE name:TYPE ..."`` where TYPE is one of id, int, date, time, text, num."""
-    types = {"id": _ID, "int": _INT, "date": _DATE, "time": _TIME, "text": _TEXT, "num": _FLOAT}
-    return tuple((name, types[kind]) for name, kind in (item.split(":") for item in spec.split()))
+    """Parse ``"name:kind name:kind ..."``, each kind a key of ``_SQL_TYPES``."""
+    return tuple((name, _SQL_TYPES[kind]) for name, kind in (i.split(":") for i in spec.split()))
 
 
 #: OMOP table -> its CDM v5.4 columns ``(name, SQL type)``, in DDL order.

@@ -2,8 +2,7 @@
 
 How each table maps is told in :mod:`masrisk.io.omop`. A visit's primary diagnosis is its
 condition of status 32902, else its condition with the smallest ``condition_occurrence_id``.
-What is not imported is counted in ``left_out`` (and logged by the caller), never dropped
-unseen.
+What is not imported is counted in ``left_out`` (and logged by the caller).
 """
 
 from __future__ import annotations
@@ -15,10 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from masrisk.exceptions import Problems
-from masrisk.io.omop.cdm import Plan
-from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import Cells
+from masrisk.io.omop.values import Cells, Source
 
 __all__ = ["EventOptions", "read_events"]
 
@@ -32,25 +28,18 @@ class EventOptions:
     visit_kinds: Mapping[int, str | None]
     preventive_codes: Mapping[str, str | None]
     diagnoses: str
-    chunksize: int
 
 
 @dataclass
 class _Reader:
-    store: Store
-    plan: Plan
+    source: Source
     persons: pd.Index
     options: EventOptions
-    problems: Problems
     left_out: Counter
 
     def chunks(self, table: str, key: str) -> Iterator[tuple[Cells, pd.Series]]:
         """Chunks of ``table``, rows named by ``key`` in problems, and their person ids."""
-        columns = self.plan.get(table)
-        if columns is None:
-            return
-        for chunk in self.store.read(table, columns, self.options.chunksize):
-            cells = Cells(chunk, table, self.problems, chunk[key if key in chunk else "person_id"])
+        for cells in self.source.chunks(table, key):
             person = cells.ids("person_id")
             unknown = person.isna() | ~person.isin(self.persons)
             cells.flag("person_id", "matches no person.person_id", unknown)
@@ -58,15 +47,10 @@ class _Reader:
 
 
 def read_events(
-    store: Store,
-    plan: Plan,
-    persons: pd.Index,
-    options: EventOptions,
-    problems: Problems,
-    left_out: Counter,
+    source: Source, persons: pd.Index, options: EventOptions, left_out: Counter
 ) -> pd.DataFrame:
     """Return the events of every OMOP clinical table present, ``person_id`` as in OMOP."""
-    reader = _Reader(store, plan, persons, options, problems, left_out)
+    reader = _Reader(source, persons, options, left_out)
     diagnoses = _conditions(reader)
     primary = _primary(diagnoses)
     visits, visit_ids, skipped = _visit_events(reader, diagnoses, primary)

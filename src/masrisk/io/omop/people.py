@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from masrisk.exceptions import Problems
-from masrisk.io.omop.cdm import FEMALE, MALE, Plan
-from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import Cells, dates_from_parts, plain
+from masrisk.io.omop.cdm import FEMALE, MALE
+from masrisk.io.omop.values import Cells, Source, dates_from_parts, plain
 from masrisk.io.user_tables import to_source_ids
 
 __all__ = [
@@ -40,26 +39,11 @@ class PeopleOptions:
     ids: str
     territory_column: str
     default_zone: str
-    chunksize: int
 
 
-def _cells(
-    store: Store, plan: Plan, table: str, key: str, options: PeopleOptions, problems: Problems
-) -> Cells | None:
-    """Return the whole of ``table`` (``None`` if absent), rows named by ``key`` in problems."""
-    columns = plan.get(table)
-    if columns is None:
-        return None
-    chunks = list(store.read(table, columns, options.chunksize))
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
-    return Cells(frame, table, problems, frame[key])
-
-
-def read_persons(
-    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
-) -> pd.DataFrame:
+def read_persons(source: Source, options: PeopleOptions) -> pd.DataFrame:
     """Persons: ``omop_id``, ``person_id``, ``location_id``, ``birth_date``, ``sex``."""
-    cells = _cells(store, plan, "person", "person_id", options, problems)
+    cells = source.whole("person", "person_id")
     omop = ids = cells.ids("person_id")
     cells.flag("person_id", "missing id", omop.isna())
     cells.flag("person_id", "duplicate id", omop.duplicated(keep=False) & omop.notna())
@@ -101,11 +85,9 @@ def _sexes(cells: Cells) -> pd.Series:
     return sex
 
 
-def read_payers(
-    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
-) -> pd.DataFrame | None:
+def read_payers(source: Source) -> pd.DataFrame | None:
     """Each person's latest payer plan period: ``omop_id``, ``insurer``, ``regime``."""
-    cells = _cells(store, plan, "payer_plan_period", "person_id", options, problems)
+    cells = source.whole("payer_plan_period", "person_id")
     if cells is None:
         return None
     frame = pd.DataFrame(
@@ -120,11 +102,9 @@ def read_payers(
     return latest.drop_duplicates("omop_id", keep="last").drop(columns="end")
 
 
-def read_locations(
-    store: Store, plan: Plan, options: PeopleOptions, problems: Problems
-) -> pd.DataFrame | None:
+def read_locations(source: Source, options: PeopleOptions) -> pd.DataFrame | None:
     """Locations: ``location_id``, ``source`` id, ``territory_id``, ``lat``, ``lon``."""
-    cells = _cells(store, plan, "location", "location_id", options, problems)
+    cells = source.whole("location", "location_id")
     if cells is None:
         return None
     frame = pd.DataFrame(
@@ -208,15 +188,10 @@ def build_territories(
 
 
 def read_facilities(
-    store: Store,
-    plan: Plan,
-    locations: pd.DataFrame | None,
-    options: PeopleOptions,
-    problems: Problems,
-    left_out: Counter,
+    source: Source, locations: pd.DataFrame | None, options: PeopleOptions, left_out: Counter
 ) -> pd.DataFrame | None:
     """Care sites with coordinates and a level of care 1-3, or ``None`` if there are none."""
-    cells = _cells(store, plan, "care_site", "care_site_id", options, problems)
+    cells = source.whole("care_site", "care_site_id")
     if cells is None or locations is None or not len(cells.frame):
         return None
     site = cells.ids("care_site_id")

@@ -1,9 +1,4 @@
-"""Reading an OMOP CDM: which columns to read, then persons, places and events, assembled.
-
-:func:`read_cdm` is the body of :func:`masrisk.io.from_omop`: it lists every missing table
-or column before reading anything, reads each table in chunks (only the columns it needs),
-collects every unreadable value, and hands the frames to :meth:`masrisk.Tables.from_frames`.
-"""
+"""Reading an OMOP CDM: which columns to read, then persons, places and events, assembled."""
 
 from __future__ import annotations
 
@@ -25,7 +20,7 @@ from masrisk.io.omop.people import (
     read_persons,
 )
 from masrisk.io.omop.store import Store
-from masrisk.io.omop.values import plain
+from masrisk.io.omop.values import Source, plain
 from masrisk.io.user_tables import align_ids
 from masrisk.tables import Tables
 
@@ -60,6 +55,10 @@ _OPTIONAL: dict[str, str] = {
     "care_site": "care_site_name location_id care_site_source_value place_of_service_source_value",
     "payer_plan_period": "payer_source_value plan_source_value",
 }
+_WHY_NEEDED = {
+    "person": "every OMOP CDM has a person table",
+    "location": "households and their territories come from location; or pass households=",
+}
 
 
 def read_cdm(
@@ -69,21 +68,24 @@ def read_cdm(
     territories: pd.DataFrame | None,
     people: PeopleOptions,
     events: EventOptions,
+    chunksize: int,
 ) -> Tables:
-    """Read the CDM of ``store`` into validated tables; raise listing every problem."""
+    """Read the CDM of ``store`` into validated tables (the body of :func:`~masrisk.io.from_omop`).
+
+    Every missing table or column is listed before anything is read, every unreadable value
+    after; the frames go to :meth:`masrisk.Tables.from_frames`.
+    """
     problems, left_out = Problems(), Counter()
-    plan = _plan(store, people, given=households is not None, problems=problems)
+    given = households is not None
+    plan = _plan(store, people, given=given, problems=problems)
     problems.raise_if_any(store.name)
-    persons = read_persons(store, plan, people, problems)
-    payers = read_payers(store, plan, people, problems)
-    locations = read_locations(store, plan, people, problems)
-    home, built = build_households(
-        persons, locations, people, problems, given=households is not None
-    )
-    facilities = read_facilities(store, plan, locations, people, problems, left_out)
-    found = read_events(
-        store, plan, pd.Index(persons["omop_id"].dropna()), events, problems, left_out
-    )
+    source = Source(store, plan, problems, chunksize)
+    persons = read_persons(source, people)
+    payers = read_payers(source)
+    locations = read_locations(source, people)
+    home, built = build_households(persons, locations, people, problems, given=given)
+    facilities = read_facilities(source, locations, people, left_out)
+    found = read_events(source, pd.Index(persons["omop_id"].dropna()), events, left_out)
     problems.raise_if_any(store.name)
     frames = _assemble(persons, home, payers, found, people)
     frames["households"], frames["territories"] = _places(
@@ -106,12 +108,8 @@ def _plan(
     optional = {table: _OPTIONAL.get(table, "").split() for table in _REQUIRED}
     optional["location"].append(options.territory_column)
     if options.ids == "source":
-        for table, column in (
-            ("person", "person_source_value"),
-            ("location", "location_source_value"),
-            ("care_site", "care_site_source_value"),
-        ):
-            required[table].append(column)
+        for table in ("person", "location", "care_site"):
+            required[table].append(f"{table}_source_value")
     if not given:
         required["location"].append(options.territory_column)
     needed = {"person"} | ({"location"} if not given or options.ids == "source" else set())
@@ -120,7 +118,7 @@ def _plan(
         stored = store.columns(table)
         if stored is None:
             if table in needed:
-                problems.add(table, None, "missing table", detail=_why_needed(table))
+                problems.add(table, None, "missing table", detail=_WHY_NEEDED[table])
             plan[table] = None
             continue
         for column in required[table]:
@@ -130,12 +128,6 @@ def _plan(
             dict.fromkeys(c for c in [*required[table], *optional[table]] if c in stored)
         )
     return plan
-
-
-def _why_needed(table: str) -> str:
-    if table == "location":
-        return "households and their territories come from location; or pass households="
-    return "every OMOP CDM has a person table"
 
 
 def _assemble(

@@ -49,9 +49,9 @@ class SQLStore(Store):
         import sqlalchemy as sa
 
         quote = self.engine.dialect.identifier_preparer.quote
-        stored = self.columns(table) or {}
+        name, stored = self._tables()[table]
         select = ", ".join(f"{quote(stored[c])} AS {quote(c)}" for c in columns)
-        sql = f"SELECT {select} FROM {self._qualified(self._stored_name(table))}"
+        sql = f"SELECT {select} FROM {self._qualified(name)}"
         if self.engine.dialect.driver == "psycopg":
             yield from self._copy_out(sql, table, list(columns), chunksize)
             return

@@ -1,10 +1,8 @@
 """Where OMOP tables live: a folder of CSV/Parquet files, a DuckDB file, or a SQL database.
 
-Every store answers the same four questions - which columns a table has, its rows in chunks
-(only the columns asked for), and how to write or replace a table - so that reading and
-writing the CDM does not depend on where it is. Table and column names are matched without
-regard to case (OHDSI exports write ``PERSON.csv`` as often as ``person.csv``); frames come
-back with lower-case column names.
+Every store tells a table's columns, reads its rows in chunks and writes tables, whatever the
+place. Names are matched without regard to case (OHDSI exports write ``PERSON.csv`` as often
+as ``person.csv``); frames come back with lower-case column names.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ import pyarrow as pa
 
 from masrisk.exceptions import MasriskError
 from masrisk.io.omop.cdm import CDM_TABLES
+from masrisk.outputs.policy import share
 
 __all__ = ["Store", "arrow_table", "csv_batches", "ddl", "open_store", "rebatch", "to_pandas"]
 
@@ -45,12 +44,7 @@ class Store:
 
     def columns(self, table: str) -> dict[str, str] | None:
         """Return ``{lower-case name: name as stored}`` of ``table``, or ``None`` if absent."""
-        found = self._tables().get(table)
-        return None if found is None else found[1]
-
-    def _stored_name(self, table: str) -> str:
-        found = self._tables().get(table)
-        return table if found is None else found[0]
+        return self._tables().get(table, (table, None))[1]
 
     def _tables(self) -> dict[str, tuple[str, dict[str, str]]]:
         """Tables of a database, read once: ``{lower name: (stored name, columns)}``."""
@@ -224,7 +218,6 @@ def rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def _write_atomic(data: pa.Table, target: Path) -> None:
-
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
@@ -236,9 +229,7 @@ def _write_atomic(data: pa.Table, target: Path) -> None:
             import pyarrow.csv as pcsv
 
             pcsv.write_csv(data, name)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(name, 0o666 & ~umask)
+        share(name)
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)
@@ -291,9 +282,9 @@ class DuckDBStore(Store):
 
     def read(self, table: str, columns: Sequence[str], chunksize: int) -> Iterator[pd.DataFrame]:
         """Yield chunks of Arrow record batches as pandas frames."""
-        stored = self.columns(table) or {}
+        name, stored = self._tables()[table]
         select = ", ".join(f"{_quote(stored[c])} AS {_quote(c)}" for c in columns)
-        where = f"{self._prefix()}.{_quote(self._stored_name(table))}"
+        where = f"{self._prefix()}.{_quote(name)}"
         relation = self.connection.sql(f"SELECT {select} FROM {where}")
         if hasattr(relation, "to_arrow_reader"):
             reader = relation.to_arrow_reader(batch_size=chunksize)

@@ -1,14 +1,8 @@
-"""Typed values out of OMOP columns, with every unreadable value reported, never dropped.
-
-OMOP tables arrive typed (Parquet, databases) or as text (CSV). :class:`Cells` reads the
-columns of one chunk from either, and records each broken rule in a
-:class:`~masrisk.exceptions.Problems` collector - table, column, rule, how many rows and a few
-example ids (``labels``: the rows' ids, named by their column) - that raises one
-:class:`~masrisk.ValidationError` at the end.
-"""
+"""Typed values out of OMOP columns; every unreadable value is reported, never dropped."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 from masrisk.exceptions import Problems
+from masrisk.io.omop.cdm import Plan
+from masrisk.io.omop.store import Store
 from masrisk.io.user_tables import to_text
 
-__all__ = ["Cells", "dates_from_parts", "plain"]
+__all__ = ["Cells", "Source", "dates_from_parts", "plain"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,33 @@ class Cells:
     def text(self, column: str) -> pd.Series:
         """Return the column as text, spaces stripped; empty text is missing."""
         return to_text(self.raw(column))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A store, the columns to read of each table (``plan``), and where problems go."""
+
+    store: Store
+    plan: Plan
+    problems: Problems
+    chunksize: int
+
+    def chunks(self, table: str, key: str) -> Iterator[Cells]:
+        """Yield chunks of ``table`` (none if absent), rows named by ``key`` (else person_id)."""
+        columns = self.plan.get(table)
+        if columns is None:
+            return
+        for chunk in self.store.read(table, columns, self.chunksize):
+            yield Cells(chunk, table, self.problems, chunk[key if key in chunk else "person_id"])
+
+    def whole(self, table: str, key: str) -> Cells | None:
+        """Return the whole of ``table`` (``None`` if absent), rows named by ``key``."""
+        columns = self.plan.get(table)
+        if columns is None:
+            return None
+        chunks = [cells.frame for cells in self.chunks(table, key)]
+        frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+        return Cells(frame, table, self.problems, frame[key])
 
 
 def plain(values: pd.Series) -> pd.Series:

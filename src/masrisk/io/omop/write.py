@@ -1,8 +1,6 @@
 """masrisk tables -> OMOP CDM v5.4 tables (the frames :func:`masrisk.io.to_omop` writes).
 
-Each frame holds only the columns masrisk fills; the store adds the other CDM columns as
-nulls. Ids: integer masrisk ids are kept as OMOP ids; text ids are numbered 1, 2, ... in
-sorted order. Either way the masrisk id is kept in the table's ``*_source_value``.
+Each frame holds only the columns masrisk fills; the store adds the other CDM columns as nulls.
 """
 
 from __future__ import annotations
@@ -31,7 +29,10 @@ _KNOWN_KINDS = (*VISIT_CONCEPTS, *_CODED_KINDS, "lab", "death")
 
 
 def omop_ids(values: pd.Series) -> pd.Series:
-    """OMOP integer ids for masrisk ids, indexed by the masrisk id."""
+    """OMOP ids of masrisk ids (also kept as ``*_source_value``): integers kept, text numbered.
+
+    Text ids are numbered 1, 2, ... in sorted order.
+    """
     unique = pd.Index(values.dropna().unique())
     if pd.api.types.is_integer_dtype(unique.dtype):
         return pd.Series(unique.to_numpy(dtype="int64"), index=unique)
@@ -46,10 +47,9 @@ def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
     person_ids = omop_ids(tables.persons["person_id"])
     person = person_ids.reindex(events["person_id"]).to_numpy()
     code = _codes(events)
-    places = _places(tables)
     frames = {
-        **places,
-        "person": _person(tables, person_ids, places["location"]),
+        **_places(tables),
+        "person": _person(tables, person_ids),
         **_periods(tables, person_ids),
         **_visits(events, person, code),
     }
@@ -93,13 +93,12 @@ def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
     households, facilities = tables.households, tables.facilities
     centre = tables.territories.set_index("territory_id")
+    home = households["household_id"]
     homes = pd.DataFrame(
         {
-            "location_id": omop_ids(households["household_id"])
-            .reindex(households["household_id"])
-            .to_numpy(),
+            "location_id": omop_ids(home).reindex(home).to_numpy(),
             "county": _text(households["territory_id"]),
-            "location_source_value": _text(households["household_id"]),
+            "location_source_value": _text(home),
         }
     )
     if {"lon", "lat"} <= set(centre.columns):
@@ -110,30 +109,29 @@ def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     first = int(homes["location_id"].max()) + 1 if len(homes) else 1
     site = np.arange(first, first + len(facilities), dtype="int64")
     none = pd.Series(pd.NA, index=facilities.index)
+    facility = facilities["facility_id"]
     sites = pd.DataFrame(
         {
             "location_id": site,
             "latitude": facilities["lat"].to_numpy(dtype="float64"),
             "longitude": facilities["lon"].to_numpy(dtype="float64"),
-            "location_source_value": _text(facilities["facility_id"]),
+            "location_source_value": _text(facility),
             "county": _text(facilities.get("territory_id", none)),
         }
     )
     care_site = pd.DataFrame(
         {
-            "care_site_id": omop_ids(facilities["facility_id"])
-            .reindex(facilities["facility_id"])
-            .to_numpy(),
+            "care_site_id": omop_ids(facility).reindex(facility).to_numpy(),
             "care_site_name": _text(facilities.get("name", none)),
             "location_id": site,
-            "care_site_source_value": _text(facilities["facility_id"]),
+            "care_site_source_value": _text(facility),
             "place_of_service_source_value": facilities["level"].astype("str").to_numpy(),
         }
     )
     return {"location": pd.concat([homes, sites], ignore_index=True), "care_site": care_site}
 
 
-def _person(tables: Tables, person_ids: pd.Series, locations: pd.DataFrame) -> pd.DataFrame:
+def _person(tables: Tables, person_ids: pd.Series) -> pd.DataFrame:
     persons = tables.persons
     birth = persons["birth_date"]
     home = omop_ids(tables.households["household_id"])

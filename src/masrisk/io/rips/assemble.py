@@ -10,30 +10,20 @@ import pandas as pd
 from masrisk.codes import EVENT_KINDS
 from masrisk.exceptions import Problems
 from masrisk.io.rips.codes import KIND_CODE
-from masrisk.io.rips.persons import members_without_services, place_persons, resolve_persons
-from masrisk.io.rips.places import Places, new_ids
+from masrisk.io.rips.persons import (
+    PERSON_EXTRAS,
+    members_without_services,
+    place_persons,
+    resolve_persons,
+)
+from masrisk.io.rips.places import MEMBER_KEY, Places, new_ids
 from masrisk.io.rips.reader import RipsReader, events_frame
 from masrisk.tables import Tables
 
 __all__ = ["Assembled", "assemble"]
 
-_PERSON_COLUMNS = [
-    "person_id",
-    "household_id",
-    "birth_date",
-    "sex",
-    "regime",
-    "insurer",
-    "pregnant",
-    "disability",
-]
-_UNMATCHED_COLUMNS = [
-    "person_id",
-    "document_type",
-    "document_number",
-    "household_id",
-    "territory_id",
-]
+_PERSON_COLUMNS = ["person_id", "household_id", "birth_date", "sex", *PERSON_EXTRAS]
+_UNMATCHED_COLUMNS = ["person_id", *MEMBER_KEY, "household_id", "territory_id"]
 
 
 @dataclass(frozen=True)
@@ -48,12 +38,8 @@ class Assembled:
 def assemble(reader: RipsReader, places: Places) -> Assembled:
     """Build validated tables from the reader's persons and events and the user's places.
 
-    Problems found on the way are added to ``reader.problems``.
-
-    Raises
-    ------
-    masrisk.ValidationError
-        If no person could be read, or the tables break the data contract.
+    Problems found on the way go to ``reader.problems``; a :class:`masrisk.ValidationError`
+    is raised if no person could be read or the tables break the data contract.
     """
     people = place_persons(resolve_persons(reader), places)
     keep = (people["left_out"] == "").to_numpy()
@@ -94,10 +80,9 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
 def _place_unmatched(
     people: pd.DataFrame, keep: np.ndarray, places: Places
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Households and territories with one new household per unmatched person.
+    """Households and territories with a new household per unmatched person (see :func:`new_ids`).
 
-    A new household lies in a new territory per municipality and zone of residence,
-    ``RIPS-<municipality>-<U|R>`` (or new integer ids when the user's ids are integers).
+    Each lies in a new territory per municipality and zone, ``RIPS-<municipality>-<U|R>``.
     """
     households, territories = places.households, places.territories
     alone = keep & ~people["matched"].to_numpy()

@@ -1,7 +1,4 @@
-"""Code tables of RIPS (Resolution 2275 of 2023), and how masrisk checks and reads its values.
-
-Everything here is a constant or a small pure function shared by the RIPS reader and writer.
-"""
+"""Code tables of RIPS (Resolution 2275 of 2023), and how the reader and writer check them."""
 
 from __future__ import annotations
 
@@ -186,24 +183,14 @@ _MUNICIPALITY = re.compile(r"\d{5}")
 _USER_TYPES = frozenset(f"{k:02d}" for k in range(1, 16))
 _EARLIEST, _LATEST = (pd.Timestamp(d) for d in DATE_RANGE)
 
-# status codes of parse_days
 OK, MISSING, NOT_A_DATE, OUT_OF_RANGE = range(4)
 
 
 def parse_days(raw: list[object]) -> tuple[np.ndarray, np.ndarray]:
     """Parse RIPS dates (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM``) to days since 1970-01-01.
 
-    Parameters
-    ----------
-    raw : list
-        Values as the JSON holds them: text, ``None`` or anything else.
-
-    Returns
-    -------
-    days : numpy.ndarray of int64
-        The day of each value, :data:`NO_DAY` where it could not be read.
-    status : numpy.ndarray of int8
-        0 read, 1 missing, 2 not a date, 3 outside 1850-2200.
+    Returns the days (int64, :data:`NO_DAY` where a value could not be read) and a status
+    (int8: ``OK``, ``MISSING``, ``NOT_A_DATE`` or ``OUT_OF_RANGE`` of 1850-2200) per value.
 
     Examples
     --------
@@ -253,10 +240,7 @@ def _date_rule(value: object) -> str:
 
 
 def best_value(k: int, votes: Counter) -> object:
-    """Return the most frequent valid value of field ``k``, else the most frequent value.
-
-    Ties go to the value seen first.
-    """
+    """Return field ``k``'s most frequent valid value, else its most frequent; the first on ties."""
     ranked = [value for value, _ in votes.most_common()]
     valid = [value for value in ranked if not check_user_value(k, value)]
     return (valid or ranked)[0]

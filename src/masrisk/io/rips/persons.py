@@ -1,11 +1,4 @@
-"""Resolve the persons of a RIPS import: one row per document, placed in a household.
-
-A person seen in many invoices keeps the most frequent valid value of each field (the first
-seen on ties); conflicting birth dates or sexes are reported. Persons come from RIPS users
-and, when the membership table gives their birth date and sex, from members without services.
-Users missing from the membership table are kept, each in a household of their own in a
-territory made from their municipality and zone of residence, and listed as unmatched.
-"""
+"""The persons of a RIPS import, one per identity document, placed in their households."""
 
 from __future__ import annotations
 
@@ -33,7 +26,7 @@ from masrisk.io.rips.reader import RipsReader
 __all__ = ["PERSON_EXTRAS", "resolve_persons", "place_persons", "members_without_services"]
 
 #: Optional persons columns that a membership table may carry (RIPS carries only the regime).
-PERSON_EXTRAS: tuple[str, ...] = ("insurer", "regime", "pregnant", "disability")
+PERSON_EXTRAS: tuple[str, ...] = ("regime", "insurer", "pregnant", "disability")
 
 
 def resolve_persons(reader: RipsReader) -> pd.DataFrame:

@@ -25,22 +25,9 @@ class Places:
 
 
 def read_places(households: TableInput, territories: TableInput, members: TableInput) -> Places:
-    """Read the tables (frames, or ``.parquet``/``.csv`` paths) and check how they fit.
-
-    Raises
-    ------
-    masrisk.ValidationError
-        Listing every problem: a membership table without households, households without
-        territories, missing key columns, duplicate documents, unknown households.
-    """
-    frames = {
-        name: read_user_table(value, name)
-        for name, value in (
-            ("households", households),
-            ("territories", territories),
-            ("members", members),
-        )
-    }
+    """Read the tables (frames, or ``.parquet``/``.csv`` paths); raise if they do not fit."""
+    given = {"households": households, "territories": territories, "members": members}
+    frames = {name: read_user_table(value, name) for name, value in given.items()}
     found = Problems("RIPS import: households, territories, members")
     if frames["members"] is not None and frames["households"] is None:
         found.add("members", None, "members given without households")
@@ -85,10 +72,7 @@ def _check_members(
 def new_ids(existing: pd.Series | None, labels: pd.Series, table: str) -> pd.Series:
     """Return ids for new rows: ``labels``, or integers after the largest existing integer id.
 
-    Raises
-    ------
-    masrisk.ValidationError
-        If a label is already an id of ``existing`` (the ids of the user's ``table``).
+    A label that is already an id of ``existing`` (the user's ``table``) raises.
     """
     if existing is not None and pd.api.types.is_integer_dtype(existing.dtype):
         start = int(existing.max()) + 1 if len(existing) else 1

@@ -58,27 +58,18 @@ def _service_path(user: int, group: int, item: int, name: str) -> str:
 
 @dataclass
 class _Batch:
-    """One file's birth dates (per user entry), events and deaths, until the file ends.
-
-    An event is ``(person, raw date, kind, code, user, group, item)``; a death is
-    ``(person, raw date, cause, user, group, item)``.
-    """
+    """One file's birth dates (per user entry), events and deaths, until the file ends."""
 
     birth: list[object] = field(default_factory=list)
+    # (person, raw date, kind, code, user, group, item); deaths have a cause for kind and code
     events: list[tuple] = field(default_factory=list)
     deaths: list[tuple] = field(default_factory=list)
 
 
 class RipsReader:
-    """Read RIPS files one by one; keep persons, events and problems.
+    """Read RIPS files one by one; keep persons, events and problems (by file and JSON path).
 
-    Problems are kept in :attr:`problems` by file (the table), JSON path (the column, ``None``
-    for the whole document) and rule, with the offending value as example.
-
-    Parameters
-    ----------
-    cups : mapping of str to (kind, code)
-        CUPS procedure codes read as labs, vaccinations and screenings.
+    ``cups`` maps the CUPS codes read as labs, vaccinations and screenings to (kind, code).
     """
 
     def __init__(self, cups: Mapping[str, tuple[str, str]]) -> None:
@@ -275,12 +266,11 @@ class RipsReader:
     def _diagnosis(self, fidx: int, item: dict, name: str, where: tuple[int, int, int]) -> int:
         """Code id of an ICD-10 diagnosis; -1 (and a problem) when missing or not a code."""
         raw = item.get(name)
-        code = self._icd.get(raw, -1) if isinstance(raw, str) else -1
-        if code >= 0:
-            return code
-        if isinstance(raw, str) and raw not in self._icd:
-            normal = read_icd10(raw)
-            code = self._icd[raw] = -1 if normal is None else self._code_id(normal)
+        if isinstance(raw, str):
+            code = self._icd.get(raw)
+            if code is None:
+                normal = read_icd10(raw)
+                code = self._icd[raw] = -1 if normal is None else self._code_id(normal)
             if code >= 0:
                 return code
         rule = "not an ICD-10 code" if isinstance(raw, str) and raw.strip() else "missing diagnosis"
@@ -316,11 +306,7 @@ class RipsReader:
     def _dated(
         self, fidx: int, raw: tuple, where: list[tuple], birth: np.ndarray, name: str | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Days of ``raw`` dates and which to keep; a problem for each date left out.
-
-        ``where`` holds the (user, group, item) of each date; ``name`` is the date's field, or
-        ``None`` for the date field of each event's group.
-        """
+        """Days of ``raw`` dates and which to keep; a problem for each date left out."""
         day, status = parse_days(list(raw))
         born = birth[np.asarray(where[0])]
         early = (status == 0) & (born != NO_DAY) & (day < born)

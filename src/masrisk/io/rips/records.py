@@ -1,10 +1,11 @@
 """The service records of a RIPS document, one builder per service group.
 
 Each builder takes one row (``icd``: the diagnosis as RIPS writes it, ``cups``: the procedure
-code, ``kind``, ``start`` and ``end``: date-times, ``condition`` and ``cause``: the egress),
-the record's ``consecutivo`` and the provider's code. Fields masrisk has no value for
-(authorisation, values, copayments, purpose and cause of the service, service codes) hold
-placeholders that were not checked against the RIPS code tables: the reader ignores them.
+code, ``kind``, ``start`` and ``end``: date-times, ``condition`` and ``cause``: the egress) and
+returns the fields between ``codPrestador`` and ``consecutivo`` (added by :func:`record`).
+Fields masrisk has no value for (authorisation, values, copayments, purpose and cause of the
+service, service codes) hold placeholders that were not checked against the RIPS code tables:
+the reader ignores them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-__all__ = ["RECORD_BUILDERS"]
+__all__ = ["RECORD_BUILDERS", "record"]
 
 # principal diagnosis of procedures, by kind: Z01.7 laboratory examination, Z27.9 need for
 # immunisation against combinations of infectious diseases, Z13.9 special screening
@@ -48,10 +49,14 @@ _EMPTY = {
 }
 
 
-def consultation(row: dict, consecutive: int, nit: str) -> dict:
+def record(group: str, row: dict, consecutive: int, nit: str) -> dict:
+    """Return the record of ``row`` in ``group``, the ``consecutive``-th of provider ``nit``."""
+    return {"codPrestador": f"{nit}01", **RECORD_BUILDERS[group](row), "consecutivo": consecutive}
+
+
+def consultation(row: dict) -> dict:
     """Return a ``consultas`` record: a general practice consultation (CUPS 890201)."""
     return {
-        "codPrestador": f"{nit}01",
         "fechaInicioAtencion": row["start"],
         "codConsulta": "890201",
         "modalidadGrupoServicioTecSal": "01",
@@ -63,14 +68,12 @@ def consultation(row: dict, consecutive: int, nit: str) -> dict:
         "tipoDiagnosticoPrincipal": "01",
         **_EMPTY["consultas"],
         **_PAYMENT,
-        "consecutivo": consecutive,
     }
 
 
-def procedure(row: dict, consecutive: int, nit: str) -> dict:
+def procedure(row: dict) -> dict:
     """Return a ``procedimientos`` record: a lab, vaccine or screening by its CUPS code."""
     return {
-        "codPrestador": f"{nit}01",
         "fechaInicioAtencion": row["start"],
         "codProcedimiento": row["cups"],
         "viaIngresoServicioSalud": "01",
@@ -81,15 +84,13 @@ def procedure(row: dict, consecutive: int, nit: str) -> dict:
         "codDiagnosticoPrincipal": _PROCEDURE_DIAGNOSIS.get(row["kind"], "Z000"),
         **_EMPTY["procedimientos"],
         **_PAYMENT,
-        "consecutivo": consecutive,
     }
 
 
-def egress(row: dict, consecutive: int, nit: str, group: str = "urgencias") -> dict:
+def egress(row: dict, group: str = "urgencias") -> dict:
     """Return an ``urgencias`` (or ``hospitalizacion``) record; a death is egress ``"02"``."""
     stay = {"viaIngresoServicioSalud": "02", **_EMPTY[group]} if group != "urgencias" else {}
     return {
-        "codPrestador": f"{nit}01",
         **stay,
         "fechaInicioAtencion": row["start"],
         "causaMotivoAtencion": "38",
@@ -99,14 +100,12 @@ def egress(row: dict, consecutive: int, nit: str, group: str = "urgencias") -> d
         "condicionDestinoUsuarioEgreso": row["condition"],
         "codDiagnosticoCausaMuerte": row["cause"],
         "fechaEgreso": row["end"],
-        "consecutivo": consecutive,
     }
 
 
-def dispensation(row: dict, consecutive: int, nit: str) -> dict:
+def dispensation(row: dict) -> dict:
     """Return a ``medicamentos`` record; masrisk knows the diagnosis, not the drug."""
     return {
-        "codPrestador": f"{nit}01",
         "fechaDispensAdmon": row["start"],
         "codDiagnosticoPrincipal": row["icd"],
         "tipoMedicamento": "01",
@@ -118,12 +117,11 @@ def dispensation(row: dict, consecutive: int, nit: str) -> dict:
         "vrUnitMedicamento": 0,
         **_EMPTY["medicamentos"],
         **_PAYMENT,
-        "consecutivo": consecutive,
     }
 
 
 #: Service group -> builder of its records.
-RECORD_BUILDERS: dict[str, Callable[[dict, int, str], dict]] = {
+RECORD_BUILDERS: dict[str, Callable[[dict], dict]] = {
     "consultas": consultation,
     "procedimientos": procedure,
     "urgencias": egress,

@@ -1,10 +1,4 @@
-"""Write tables of the data contract as RIPS JSON documents (Resolution 2275 of 2023).
-
-Meant for tests and demonstrations: a synthetic population exported as RIPS and read back
-with :func:`masrisk.io.from_rips` must give the same persons and events, up to what RIPS
-cannot carry (listed in :mod:`masrisk.io.rips`). Administrative fields (provider codes,
-authorisations, values, copayments) hold placeholders.
-"""
+"""Tables as RIPS JSON documents, to test round trips through :func:`masrisk.io.from_rips`."""
 
 from __future__ import annotations
 
@@ -24,11 +18,12 @@ from masrisk.io.rips.codes import (
     DECEASED,
     NO_REGIME_USER_TYPE,
     REGIME_USER_TYPE,
+    SERVICE_GROUPS,
     ZONES,
     read_icd10,
     write_icd10,
 )
-from masrisk.io.rips.records import RECORD_BUILDERS
+from masrisk.io.rips.records import RECORD_BUILDERS, record
 from masrisk.outputs import write_table
 from masrisk.tables import Tables
 
@@ -36,15 +31,10 @@ __all__ = ["RipsExport", "to_rips"]
 
 # event kind -> service group it is written in (deaths ride on emergencies and admissions)
 _GROUP_OF_KIND = {
-    "outpatient": "consultas",
-    "emergency": "urgencias",
-    "hospitalization": "hospitalizacion",
-    "pharmacy": "medicamentos",
-    "lab": "procedimientos",
-    "vaccination": "procedimientos",
-    "screening": "procedimientos",
+    **{kind: group for group, (_, kind) in SERVICE_GROUPS.items() if kind},
+    **dict.fromkeys(("lab", "vaccination", "screening"), "procedimientos"),
 }
-_GROUPS = ("consultas", "procedimientos", "urgencias", "hospitalizacion", "medicamentos")
+_GROUPS = tuple(RECORD_BUILDERS)
 _ZONE_CODE = {zone: code for code, zone in ZONES.items()}
 _NIT = 900_000_000  # placeholder tax ids of the providers, 900000001 onwards
 
@@ -65,9 +55,8 @@ class RipsExport:
         emergency records that carry deaths without an emergency visit or admission before
         them (``person_id, date, kind, code``).
     not_carried : dict of str to int
-        What RIPS could not carry, by field: ``value`` (lab results), ``insurer``,
-        ``pregnant``, ``disability``, ``regime`` (regimes RIPS does not name) and ``events``
-        (kinds or codes without a place in RIPS).
+        What RIPS could not carry (:mod:`masrisk.io.rips`), by field: ``value``, ``insurer``,
+        ``pregnant``, ``disability``, ``regime`` and ``events`` (kinds or codes).
     """
 
     files: tuple[Path, ...]
@@ -160,10 +149,9 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
     territory = persons["household_id"].map(
         tables.households.set_index("household_id")["territory_id"]
     )
-    zones = tables.territories.set_index("territory_id")["zone"].astype("str")
-    position = pd.Series(
-        np.arange(len(tables.territories)), index=tables.territories["territory_id"]
-    )
+    territories = tables.territories.set_index("territory_id")
+    zones = territories["zone"].astype("str")
+    position = pd.Series(np.arange(len(territories)), index=territories.index)
     if not isinstance(municipality, str):
         municipality = territory.map(municipality).fillna("00000").astype("str")
     regime = persons.get("regime", pd.Series(None, index=persons.index, dtype=object))
@@ -303,7 +291,7 @@ def _users(invoice: pd.DataFrame, users: list[dict], nit: str) -> list[dict]:
             person = row["person"]
             entries.append(_user(users[person], len(entries) + 1))
         records = entries[-1]["servicios"].setdefault(row["group"], [])
-        records.append(RECORD_BUILDERS[row["group"]](row, len(records) + 1, nit))
+        records.append(record(row["group"], row, len(records) + 1, nit))
     return entries
 
 
