@@ -125,3 +125,25 @@ def test_no_bundle_file_is_executed_or_imported(bundle):
     files = {p.name for p in Path(bundle).iterdir()}
     assert not {n for n in files if n.endswith((".pkl", ".pickle", ".joblib", ".py"))}
     assert os.access(bundle / "metadata.json", os.R_OK)
+
+
+def test_a_trained_booster_with_infinite_thresholds_passes_the_check():
+    """LightGBM itself writes ``inf`` thresholds (a split sending every number one way)."""
+    from pathlib import Path
+
+    from masrisk.bundle import load_bundle
+    from masrisk.exceptions import BundleError
+    from masrisk.models.booster_text import check_booster_text
+
+    root = Path(__file__).resolve().parents[2] / "models" / "hospitalization_12m"
+    features = load_bundle(root).metadata.feature_names
+    text = (root / "booster.txt").read_text()
+    start = text.index("\nthreshold=") + len("\nthreshold=")
+    first = text[start:].split()[0]
+
+    def with_threshold(value):
+        return text[:start] + value.ljust(len(first)) + text[start + len(first) :]
+
+    check_booster_text(root / "booster.txt", with_threshold("inf"), features)
+    with pytest.raises(BundleError, match="not finite"):
+        check_booster_text(root / "booster.txt", with_threshold("nan"), features)

@@ -79,12 +79,13 @@ def _integers(file: Path, where: str, value: str, low: int, high: int) -> list[i
     return numbers
 
 
-def _finite(file: Path, where: str, value: str) -> None:
+def _finite(file: Path, where: str, value: str, *, infinite: bool = False) -> None:
+    """Refuse values that are not numbers, NaN, and unless ``infinite`` also +-inf."""
     try:
         numbers = np.asarray(value.split(), dtype="float64")
     except ValueError:
         raise BundleError(f"{file}: {where} holds values that are not numbers") from None
-    if not np.isfinite(numbers).all():
+    if np.isnan(numbers).any() or not (infinite or np.isfinite(numbers).all()):
         raise BundleError(f"{file}: {where} holds values that are not finite")
 
 
@@ -110,7 +111,8 @@ def _check_tree(file: Path, number: int, block: str, n_features: int) -> None:
         if (key in tree or key in _REQUIRED) and len(tree.get(key, "").split()) != length:
             raise BundleError(f"{file}: {where}: {key} does not hold {length} values")
     for key in ("split_gain", "threshold", "leaf_value"):
-        _finite(file, f"{where}: {key}", tree.get(key, ""))
+        # LightGBM writes a threshold of inf for a split that sends every number one way
+        _finite(file, f"{where}: {key}", tree.get(key, ""), infinite=key == "threshold")
     _integers(file, f"{where}: split_feature", tree.get("split_feature", ""), 0, n_features - 1)
     for key in ("left_child", "right_child"):
         _integers(file, f"{where}: {key}", tree.get(key, ""), -leaves, leaves - 2)
