@@ -208,11 +208,11 @@ def plan(
     results = engine.gather(engine.map(_plan_inputs, engine.parts(), **options, **inputs))
     if path is not None:
         drivers = _by_territory([r[2] for r in results])
-        read = sum(r[3] for r in results)
-        if read != _rows(path):
+        written, read = _rows(path), sum(r[3] for r in results)
+        if read != written:
             problem = Problem(
                 "contributions", "person_id", "person not in the data at the scores' cut-off",
-                rows=_rows(path) - read,
+                rows=written - read,
             )  # fmt: skip
             raise ValidationError([problem], source=str(path))
     return _plans(scores, engine, results, config=config, drivers=drivers, catalog=catalog)
