@@ -124,16 +124,18 @@ def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.
     where.report("not a number", numbers.isna() & values.notna(), values)
     where.report("not a finite number", np.isinf(numbers), values)
     numbers = numbers.mask(np.isinf(numbers))
-    fraction = numbers.notna() & (numbers % 1 != 0)
-    if column.kind == "integer":
+    if column.kind == "integer" and not pd.api.types.is_integer_dtype(values.dtype):
+        fraction = numbers.notna() & (np.trunc(numbers) != numbers)
         where.report("not an integer", fraction, values)
+    else:
+        fraction = None
     if column.allowed is not None:
         bad = numbers.notna() & ~numbers.isin(column.allowed)
         detail = f"allowed: {', '.join(map(str, column.allowed))}"
         where.report(column.violation or "unknown value", bad, values, detail)
     numbers = _in_ranges(numbers, column, where, values)
     if column.kind == "integer":
-        whole = numbers.notna().all() and not fraction.any()
+        whole = numbers.notna().all() and (fraction is None or not fraction.any())
         return numbers.astype(column.dtype or "int64") if whole else numbers
     return numbers.astype(column.dtype or "float64")
 
