@@ -14,14 +14,14 @@ Three processes, one after the other, so each one's peak resident memory is its 
    - *partition*: DuckDB splits the data directory by territory into partitions of about
      1 M persons (:func:`masrisk.scale.partitions.partition_data`);
    - *train*: ``masrisk.train`` on the partition loop
-     (:class:`masrisk.scale.loop.PartitionEngine`): each partition is read twice (the
-     counts at 2023-01-01 and 2024-01-01, then the features and labels of a sample of
-     households, ``--train-persons``, 1 M by default); the territorial features and lab
-     codes are those of everyone;
+     (:class:`masrisk.scale.loop.PartitionEngine`): each partition is read once, for the
+     counts of everyone at 2023-01-01 and 2024-01-01 and the features and labels of a sample
+     of households (``--train-persons``, 1 M by default); the features are finished with the
+     territorial features and lab codes of everyone, and the model fitted and evaluated;
    - *score+explain+plan*: ``masrisk.engines.stages.run`` on the loop, which reads every
-     partition twice (the counts at 2025-01-01, then the features, built once for the
-     scores, the contributions streamed to partitioned Parquet and the planning columns);
-     then the plans are written.
+     partition once (the counts and features at 2025-01-01), then explains and scores each
+     partition's finished features, streams the contributions to partitioned Parquet and
+     keeps the planning columns; then the plans are written.
 
 Peak memory is the process's resident set, sampled every 5 ms, per step. The table's
 ``s / 1 M persons`` column divides by the persons of the city (scored, explained), so runs
@@ -46,6 +46,14 @@ SYNTH_BUDGET_S = 600
 PIPELINE_BUDGET_S, PIPELINE_BUDGET_GIB = 1800, 20.0
 MACHINE_GIB = 24.0
 
+#: The engine's steps, as the table names them; the others finish the features.
+STAGE_OF = {
+    "read_part": "read (counts, features, labels)",
+    "fit": "fit",
+    "subgroups": "evaluate",
+    "explained": "explain + score",
+}
+
 
 class Steps:
     """A ``hook(step, partition)`` that adds up time and tracks peak memory per step."""
@@ -66,7 +74,10 @@ class Steps:
             self._step, self._since = step, now
 
     def prefix(self, prefix: str):
-        return lambda step, partition=-1: self(f"{prefix} / {step}", partition)
+        """Return a hook that names the engine's steps as the table shows them."""
+        return lambda step, partition=-1: self(
+            f"{prefix} / {STAGE_OF.get(step, 'finish features')}", partition
+        )
 
     def close(self) -> None:
         self(None)

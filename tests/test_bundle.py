@@ -231,6 +231,7 @@ def test_metadata_is_typed_and_written_with_the_keys_given(trained, bundle_dir):
     [
         (lambda c: c.update(method="pickle"), r"calibration must be one of"),
         (lambda c: c.update(slope=float("nan")), r"numbers must be finite"),
+        (lambda c: c.update(method="sigmoid", slope=-1.0), r"risk falls as the score rises"),
     ],
 )
 def test_crafted_calibrator_is_refused_naming_the_file(bundle_dir, change, message):

@@ -189,9 +189,10 @@ def test_labels_and_training_facts_agree_across_engines(world, profile):
     engine = PartitionEngine(case["split"](3), extra_kinds=config.extra_event_kinds)
     whole = masrisk.build_labels(case["tables"], as_of=TRAIN, outcome=OUTCOME, config=config)
     frames, _ = stages.feature_parts(engine, as_of=TRAIN, config=config)
-    labels = engine.map(
-        steps.labels_of, engine.parts(), frames, as_of=TRAIN, outcome=OUTCOME, config=config
+    reads = engine.map(
+        steps.read_part, engine.parts(), cutoffs=(TRAIN,), config=config, outcome=OUTCOME
     )
+    labels = engine.map(steps.labels_at, reads)
     pd.testing.assert_series_equal(pd.concat(labels).loc[whole.index], whole)
     model, report = masrisk.train(
         engine, config=config, outcome=OUTCOME, train_as_of=TRAIN, valid_as_of=VALID

@@ -13,7 +13,7 @@ import masrisk.scale
 from masrisk.engines import stages
 from masrisk.features.parts import household_sample
 from masrisk.scale.loop import PartitionEngine
-from masrisk.scale.partitions import open_partitioned, partition_data
+from masrisk.scale.partitions import PartitionedData, open_partitioned, partition_data
 
 CONFIG = masrisk.load_config("bogota")
 
@@ -100,13 +100,16 @@ def test_training_on_a_sample_of_households_records_it(city):
     assert model.training_["lab_codes"] == whole.training_["lab_codes"]  # those of everyone
 
 
-def test_the_partition_loop_reads_one_partition_per_step_and_part(city):
+def test_the_partition_loop_reads_each_partition_once(city, monkeypatch):
     _, _, data = city
-    seen = []
+    read, seen, tables = [], [], PartitionedData.tables
+    monkeypatch.setattr(
+        PartitionedData, "tables", lambda self, k, **kw: read.append(k) or tables(self, k, **kw)
+    )
     engine = PartitionEngine(data, hook=lambda step, k: seen.append((step, k)))
     stages.build_features(engine, as_of="2024-01-01", config=CONFIG)
-    assert [k for step, k in seen if step == "part_counts"] == list(range(data.partitions))
-    assert [k for step, k in seen if step == "features_of"] == list(range(data.partitions))
+    assert read == list(range(data.partitions))
+    assert seen[: data.partitions] == [("read_part", k) for k in range(data.partitions)]
 
 
 def test_scale_facade_runs_the_loop_on_a_partitioned_directory(city, tmp_path):

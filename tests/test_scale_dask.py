@@ -187,9 +187,10 @@ def test_dask_training_records_what_single_machine_training_records(trained, pop
         assert facts[key] == expected[key]
     assert facts["features"] == expected["features"]
     frames, _ = stages.feature_parts(population, as_of=TRAIN, config=CONFIG)
-    labels = population.map(
-        steps.labels_of, population.parts(), frames, as_of=TRAIN, outcome=OUTCOME, config=CONFIG
+    reads = population.map(
+        steps.read_part, population.parts(), cutoffs=(TRAIN,), config=CONFIG, outcome=OUTCOME
     )
+    labels = population.map(steps.labels_at, reads)
     X, y = pd.concat(population.gather(frames)), pd.concat(population.gather(labels))
     assert facts["data_fingerprint"] == data_fingerprint(X, y)  # rows in partition order
 

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "BundleError",
+    "BundleExistsError",
     "ConfigError",
     "CutoffError",
     "MasriskError",
@@ -282,6 +283,10 @@ class MissingExtraError(MasriskError, ImportError):
 
 class BundleError(MasriskError):
     """A model bundle is missing a file, was tampered with, or does not match the data."""
+
+
+class BundleExistsError(BundleError, OutputExistsError):
+    """A bundle's path is taken: a BundleError, as before the output policy, and its error."""
 
 
 class CutoffError(MasriskError, ValueError):

@@ -45,7 +45,7 @@ def score(
         :data:`SCORE_COLUMNS` (:func:`masrisk.engines.steps.scores_frame`).
     """
     if features is not None and isinstance(tables, Tables):
-        risks = risk_of(features, tables, bundle=bundle)
+        risks = risk_of(features, tables.person_places(features.index), bundle=bundle)
         return scores_frame(risks, outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
     engine = MemoryEngine(tables) if isinstance(tables, Tables) else tables
     return stages.score(bundle, engine, as_of=as_of, config=config)

@@ -12,11 +12,9 @@ True
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
-import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,28 +134,32 @@ def train(
     engine = MemoryEngine(data) if isinstance(data, Tables) else data
     config, outcome = spec.config, spec.outcome
     cutoffs = (to_timestamp(spec.train_as_of), to_timestamp(spec.valid_as_of))
-    # Two reads of each part: the counts of both cut-offs (and the data's end), then the rows.
-    counted = engine.gather(engine.map(_counted, engine.parts(), cutoffs=cutoffs, config=config))
-    data_end = max(end for end, _ in counted)
+    check_cutoffs(config, outcome, *cutoffs)  # what the data's end does not decide, first
+    # One read of each part: both cut-offs' counts, features and labels (of the sample).
+    reads = engine.map(
+        steps.read_part, engine.parts(), cutoffs=cutoffs, config=config, sample=spec.sample,
+        outcome=outcome,
+    )  # fmt: skip
+    totals = [engine.sum(engine.map(steps.counts_at, reads, k=k)) for k in (0, 1)]
+    data_end = totals[0].last_event
     first, second, _ = check_cutoffs(config, outcome, *cutoffs, data_end=data_end)
-    totals = [functools.reduce(operator.add, (c[k] for _, c in counted)) for k in (0, 1)]
     codes = totals[0].labs.frequent()
     logger.info("building features at %s and %s", f"{first:%Y-%m-%d}", f"{second:%Y-%m-%d}")
-    inputs = [
-        {
-            "as_of": as_of,
-            "lab_codes": codes,
-            "territorial": steps.territorial_features(engine.territories(), total, config=config),
-        }
-        for as_of, total in zip(cutoffs, totals, strict=True)
-    ]
-    rows = engine.map(
-        _rows, engine.parts(), inputs=inputs, outcome=outcome, config=config, sample=spec.sample
-    )
     (X, meta), (X_valid, _) = (
-        stages.aligned(engine, engine.map(_pick, rows, k=k, labels=False)) for k in (0, 1)
+        stages.aligned(
+            engine,
+            engine.map(
+                steps.features_at,
+                reads,
+                k=k,
+                lab_codes=codes,
+                territorial=steps.territorial_features(engine.territories(), total, config=config),
+            ),
+        )  # fmt: skip
+        for k, total in enumerate(totals)
     )
-    y, y_valid = (engine.map(_pick, rows, k=k, labels=True) for k in (0, 1))
+    y, y_valid = (engine.map(steps.labels_at, reads, k=k) for k in (0, 1))
+    del reads  # the finished features are copies: let the parts' first features go
     labels = [np.concatenate(engine.gather(part)) for part in (y, y_valid)]
     for cutoff, label in zip((first, second), labels, strict=True):
         if not len(label):
@@ -189,38 +191,18 @@ def train(
     return model, report
 
 
-def _counted(tables: Tables, *, cutoffs: tuple, config: Config) -> tuple:
-    counts = [steps.part_counts(tables, as_of=as_of, config=config) for as_of in cutoffs]
-    return steps.data_end(tables), counts
-
-
-def _rows(
-    tables: Tables, *, inputs: list[dict], outcome: str, config: Config, sample: float | None
-) -> list[tuple[pd.DataFrame, pd.Series]]:
-    """Return a part's features and labels at each cut-off."""
-    out = []
-    for shared in inputs:
-        X = steps.features_of(tables, sample=sample, **shared)
-        y = steps.labels_of(tables, X, as_of=shared["as_of"], outcome=outcome, config=config)
-        out.append((X, y))
-    return out
-
-
-def _pick(rows: list[tuple[pd.DataFrame, pd.Series]], *, k: int, labels: bool) -> Any:
-    return rows[k][int(labels)]
-
-
 def check_cutoffs(
     config: Config,
     outcome: str,
     train_as_of: str | pd.Timestamp,
     valid_as_of: str | pd.Timestamp,
     *,
-    data_end: pd.Timestamp,
+    data_end: pd.Timestamp | None = None,
 ) -> tuple[pd.Timestamp, pd.Timestamp, OutcomeConfig]:
     """Check that the outcome exists and the cut-offs neither overlap nor pass the data's end.
 
-    Returns the two cut-offs as timestamps and the outcome's definition.
+    Returns the two cut-offs as timestamps and the outcome's definition; without
+    ``data_end``, the data's end is not checked.
 
     Raises
     ------
@@ -242,7 +224,7 @@ def check_cutoffs(
             f"valid_as_of {second:%Y-%m-%d} must be at least {definition.horizon_days} days after "
             f"train_as_of {first:%Y-%m-%d}: training labels would look into the validation period"
         )
-    if second + horizon - pd.Timedelta(days=1) > data_end:
+    if data_end is not None and second + horizon - pd.Timedelta(days=1) > data_end:
         raise CutoffError(
             f"the data end on {data_end:%Y-%m-%d}, before the validation labels' horizon "
             f"({second:%Y-%m-%d} + {definition.horizon_days} days): choose an earlier valid_as_of"

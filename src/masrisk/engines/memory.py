@@ -13,7 +13,7 @@ from masrisk.engines.steps import Territories, territories_of
 from masrisk.models import RiskModel
 from masrisk.tables import Tables
 
-__all__ = ["LocalEngine", "MemoryEngine", "run_steps"]
+__all__ = ["LocalEngine", "MemoryEngine", "concat"]
 
 
 class LocalEngine:
@@ -63,20 +63,7 @@ class MemoryEngine(LocalEngine):
 
     def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
         """Run ``step`` on each part (see :class:`~masrisk.engines.Engine`)."""
-        return run_steps(step, per_part, shared)
-
-
-def run_steps(
-    step: Callable[..., Any],
-    per_part: Sequence[Sequence[Any]],
-    shared: dict[str, Any],
-    resolve: Callable[[int, Any], Any] = lambda k, value: value,
-) -> list[Any]:
-    """Run ``step`` part after part in this process (``resolve`` reads a part's handle)."""
-    return [
-        step(*(resolve(k, value) for value in args), **shared)
-        for k, args in enumerate(zip(*per_part, strict=True))
-    ]
+        return [step(*args, **shared) for args in zip(*per_part, strict=True)]
 
 
 def concat(frames: Sequence[Any]) -> Any:

@@ -1,10 +1,10 @@
 """Features, scores, explanations and plans of a population, written once over an engine.
 
-Each function runs the steps of :mod:`masrisk.engines.steps` on the engine's parts: a
-first pass sums what the features of the whole need (territory and lab-code counts), the
-territorial features are computed once from the sums, and a second pass builds each
-part's features and goes on with them in the same task, so that a part's features never
-leave it. :func:`masrisk.train` (:mod:`masrisk.training`) is written the same way.
+Each function runs the steps of :mod:`masrisk.engines.steps` on the engine's parts: one
+read of each part keeps its counts and its persons' features where the part is
+(:func:`read_parts`), the territorial features are computed once from the summed counts,
+and each part's features are finished and used in the same task, so that they never leave
+it. :func:`masrisk.train` (:mod:`masrisk.training`) is written the same way.
 
 Examples
 --------
@@ -33,14 +33,16 @@ from masrisk.engines.base import Engine
 from masrisk.engines.memory import concat
 from masrisk.engines.steps import (
     Explained,
+    ReadPart,
     contributions_of,
+    counts_at,
     drivers_from_table,
-    features_of,
+    features_at,
     head,
     households_of,
-    part_counts,
     planning_columns,
     read_contributions,
+    read_part,
     risk_of,
     scores_frame,
     territorial_features,
@@ -59,10 +61,10 @@ __all__ = [
     "PART_FILE",
     "aligned",
     "build_features",
-    "feature_inputs",
     "explain",
     "feature_parts",
     "plan",
+    "read_parts",
     "run",
     "score",
     "table_columns",
@@ -72,26 +74,39 @@ __all__ = [
 PART_FILE = re.compile(r"part-\d{5}\.parquet")
 
 
-def feature_inputs(
+def read_parts(
     engine: Engine,
     *,
     as_of: str | pd.Timestamp,
     config: Config,
     lab_codes: Sequence[str] | None = None,
     within_data: bool = False,
-) -> dict[str, Any]:
-    """Run the first pass: the lab codes and territorial features of the whole, for every part.
+    sample: float | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    """Read every part once at ``as_of``; sum the counts into what finishing the features needs.
 
     With ``within_data``, a cut-off outside the data's dates is refused
     (:meth:`~masrisk.features.parts.FeatureCounts.check_as_of`): scores and explanations are
     made only where the data can speak.
+
+    Returns
+    -------
+    reads : list
+        Each part's :class:`~masrisk.engines.steps.ReadPart` (or an engine's handle to it).
+    inputs : dict
+        ``lab_codes`` and ``territorial``, the whole's, for
+        :func:`~masrisk.engines.steps.features_at`.
     """
-    counts = engine.sum(engine.map(part_counts, engine.parts(), as_of=as_of, config=config))
+    codes = None if lab_codes is None else list(lab_codes)
+    reads = engine.map(
+        read_part, engine.parts(), cutoffs=(as_of,), config=config, lab_codes=codes, sample=sample
+    )
+    counts = engine.sum(engine.map(counts_at, reads))
     if within_data:
         counts.check_as_of(to_timestamp(as_of))
-    codes = counts.labs.frequent() if lab_codes is None else list(lab_codes)
+    codes = counts.labs.frequent() if codes is None else codes
     territorial = territorial_features(engine.territories(), counts, config=config)
-    return {"as_of": to_timestamp(as_of), "lab_codes": codes, "territorial": territorial}
+    return reads, {"lab_codes": codes, "territorial": territorial}
 
 
 def feature_parts(
@@ -111,8 +126,10 @@ def feature_parts(
     meta : pandas.DataFrame
         No rows: the columns and dtypes of the whole's features.
     """
-    inputs = feature_inputs(engine, as_of=as_of, config=config, lab_codes=lab_codes)
-    return aligned(engine, engine.map(features_of, engine.parts(), sample=sample, **inputs))
+    reads, inputs = read_parts(
+        engine, as_of=as_of, config=config, lab_codes=lab_codes, sample=sample
+    )
+    return aligned(engine, engine.map(features_at, reads, **inputs))
 
 
 def aligned(engine: Engine, frames: list[Any]) -> tuple[list[Any], pd.DataFrame]:
@@ -138,10 +155,10 @@ def score(
     bundle: Bundle, engine: Engine, *, as_of: str | pd.Timestamp, config: Config
 ) -> pd.DataFrame:
     """Return the scores of everyone present at ``as_of`` (:func:`masrisk.score`)."""
-    inputs = feature_inputs(
+    reads, inputs = read_parts(
         engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
     )
-    risks = engine.gather(engine.map(_risks, engine.parts(), bundle=bundle, **inputs))
+    risks = engine.gather(engine.map(_risks, reads, bundle=bundle, **inputs))
     return scores_frame(concat(risks), outcome=bundle.outcome, as_of=as_of, tiers=config.tiers)
 
 
@@ -202,10 +219,10 @@ def plan(
     needed = [c for c in catalog.required_columns if c != "tier"]
     path = Path(contributions) if contributions is not None else None
     lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
-    inputs = feature_inputs(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
+    reads, inputs = read_parts(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
     options = {"needed": needed, "contributions": path, "outcome": outcome, "top": top}
-    results = engine.gather(engine.map(_plan_inputs, engine.parts(), **options, **inputs))
+    results = engine.gather(engine.map(_plan_inputs, reads, **options, **inputs))
     if path is not None:
         drivers = _by_territory([r[2] for r in results])
         written, read = _rows(path), sum(r[3] for r in results)
@@ -261,10 +278,10 @@ def _explain_parts(
     """Explain every part, its contributions written under the policy; sum the results up."""
     target = Path(out)
     check_output(target, overwrite=overwrite, kind="contributions")  # before the work
-    inputs = feature_inputs(
+    parts, inputs = read_parts(
         engine, as_of=as_of, config=config, lab_codes=bundle.lab_codes, within_data=True
     )
-    parts, options = engine.parts(), {"bundle": bundle, **options, **inputs}
+    options = {"bundle": bundle, **options, **inputs}
     if engine.name == "memory":
         results = engine.gather(
             engine.map(_explained, parts, [target], overwrite=overwrite, **options)
@@ -299,28 +316,28 @@ def _plans(
 # --------------------------------------------------------------------------- fused steps
 
 
-def _risks(tables: Any, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
-    return risk_of(features_of(tables, **inputs), tables, bundle=bundle)
+def _risks(read: ReadPart, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
+    return risk_of(features_at(read, **inputs), read.at[0].part.places(), bundle=bundle)
 
 
 def _explained(
-    tables: Any, out: Path, *, bundle: Bundle, chunk_size: int, top: int,
+    read: ReadPart, out: Path, *, bundle: Bundle, chunk_size: int, top: int,
     needed: list[str] | None = None, overwrite: bool = False, **inputs: Any,
 ) -> tuple:  # fmt: skip
     """Explain a part; with ``needed``, also score it and keep what its plans read."""
-    features = features_of(tables, **inputs)
+    features, places = features_at(read, **inputs), read.at[0].part.places()
     explained = contributions_of(
-        features, tables, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
+        features, places, bundle=bundle, out=out, chunk_size=chunk_size, top=top,
         overwrite=overwrite,
     )  # fmt: skip
     if needed is None:
         return explained
-    planning = planning_columns(features, needed), households_of(tables)
-    return (*explained, risk_of(features, tables, bundle=bundle), *planning)
+    planning = planning_columns(features, needed), households_of(read)
+    return (*explained, risk_of(features, places, bundle=bundle), *planning)
 
 
 def _plan_inputs(
-    tables: Any,
+    read: ReadPart,
     *,
     needed: list[str],
     contributions: Path | None,
@@ -328,15 +345,16 @@ def _plan_inputs(
     top: int,
     **inputs: Any,
 ) -> tuple:
-    features = features_of(tables, **inputs)
+    features = features_at(read, **inputs)
     drivers, rows = None, 0
     if contributions is not None:
         table = read_contributions(contributions, features.index)
         rows = len(table)
         drivers = drivers_from_table(
-            table, features, tables, outcome=outcome, top=top, source=str(contributions)
-        )
-    return planning_columns(features, needed), households_of(tables), drivers, rows
+            table, features, read.at[0].part.places(), outcome=outcome, top=top,
+            source=str(contributions),
+        )  # fmt: skip
+    return planning_columns(features, needed), households_of(read), drivers, rows
 
 
 # --------------------------------------------------------------------------- files

@@ -1,8 +1,10 @@
 """The pipeline's steps on one part of a population, each computed here only.
 
 A part is a :class:`~masrisk.tables.Tables` of whole territories (the whole population in
-memory is one part); a step is a plain function of a part and a few small shared inputs,
-which any engine (:mod:`masrisk.engines`) runs where the part is. What parts add up is a
+memory is one part). It is read once (:func:`read_part`), which keeps per cut-off its counts
+and its persons' features and lets the events go; every other step is a plain function of
+what that read keeps and a few small shared inputs, which any engine (:mod:`masrisk.engines`)
+runs where the part is. What parts add up is a
 typed object with ``+`` (:class:`~masrisk.features.parts.FeatureCounts`,
 :class:`ContributionSums`); what the whole needs once is computed from those sums.
 """
@@ -23,12 +25,13 @@ from masrisk.explanations.groups import level_shares
 from masrisk.features import build_labels
 from masrisk.features.parts import (
     FeatureCounts,
+    PartFeatures,
     finish_features,
     part_counts,
     part_features,
     with_dtypes,
 )
-from masrisk.features.population import to_timestamp
+from masrisk.features.population import population_at, to_timestamp
 from masrisk.features.territorial import features_from_counts
 from masrisk.tables import Tables
 from masrisk.tiers import assign_tiers
@@ -39,17 +42,19 @@ __all__ = [
     "ContributionSums",
     "Explained",
     "FeatureCounts",
+    "PartAt",
+    "ReadPart",
     "Territories",
     "contributions_of",
-    "data_end",
+    "counts_at",
     "drivers_from_table",
-    "features_of",
+    "features_at",
     "head",
     "households_of",
+    "labels_at",
     "planning_columns",
     "read_contributions",
-    "labels_of",
-    "part_counts",
+    "read_part",
     "risk_of",
     "row_hashes",
     "scores_frame",
@@ -122,14 +127,85 @@ def territories_of(tables: Tables) -> Territories:
     return Territories(tables.territories, tables.adjacency, tables.facilities)
 
 
-def households_of(tables: Tables) -> pd.DataFrame:
-    """Return a part's households (the planner reads their deprivation flags)."""
-    return tables.households
+@dataclass(frozen=True)
+class PartAt:
+    """A part at one cut-off: what it adds to the whole, and what stays with it.
+
+    Attributes
+    ----------
+    counts : FeatureCounts
+        Of everyone present (a training sample or not).
+    part : PartFeatures
+        The individual and family features of the persons kept, and their places.
+    labels : pandas.Series or None
+        Their labels, in the rows of ``part``, when an outcome was asked.
+    """
+
+    counts: FeatureCounts
+    part: PartFeatures
+    labels: pd.Series | None = None
 
 
-def data_end(tables: Tables) -> pd.Timestamp:
-    """Return the date of a part's last event."""
-    return tables.events["date"].max()
+@dataclass(frozen=True)
+class ReadPart:
+    """What the one read of a part keeps for the rest of the pipeline; its events are let go.
+
+    Attributes
+    ----------
+    at : tuple of PartAt
+        One per cut-off, in the order asked.
+    households : pandas.DataFrame
+        The part's households (the planner reads their deprivation flags).
+    """
+
+    at: tuple[PartAt, ...]
+    households: pd.DataFrame
+
+
+def read_part(
+    tables: Tables,
+    *,
+    cutoffs: tuple[str | pd.Timestamp, ...],
+    config: Config,
+    lab_codes: list[str] | None = None,
+    sample: float | None = None,
+    outcome: str | None = None,
+) -> ReadPart:
+    """Read a part once: at each cut-off, its counts, its persons' features and labels.
+
+    The territorial features and, when ``lab_codes`` is ``None``, the lab columns need the
+    whole's counts: :func:`features_at` adds them once every part is counted. ``sample``
+    keeps a share of households' features and labels (the counts stay everyone's).
+    """
+    out = []
+    for as_of in map(to_timestamp, cutoffs):
+        population = population_at(tables, as_of)
+        counts = part_counts(tables, as_of=as_of, config=config, population=population)
+        part = part_features(
+            tables, as_of=as_of, lab_codes=lab_codes, sample=sample, population=population
+        )
+        labels = None
+        if outcome is not None:
+            labels = build_labels(
+                tables, as_of=as_of, outcome=outcome, config=config, population=population
+            ).reindex(part.features.index)
+        out.append(PartAt(counts, part, labels))
+    return ReadPart(tuple(out), tables.households)
+
+
+def counts_at(read: ReadPart, *, k: int = 0) -> FeatureCounts:
+    """Return a read part's counts at its ``k``-th cut-off."""
+    return read.at[k].counts
+
+
+def labels_at(read: ReadPart, *, k: int = 0) -> pd.Series:
+    """Return a read part's labels at its ``k``-th cut-off."""
+    return read.at[k].labels
+
+
+def households_of(read: ReadPart) -> pd.DataFrame:
+    """Return a read part's households."""
+    return read.households
 
 
 # --------------------------------------------------------------------------- features
@@ -142,17 +218,15 @@ def territorial_features(
     return features_from_counts(territories, counts.territories, outcomes=config.outcomes)
 
 
-def features_of(
-    tables: Tables,
-    *,
-    as_of: str | pd.Timestamp,
-    lab_codes: list[str],
-    territorial: pd.DataFrame,
-    sample: float | None = None,
+def features_at(
+    read: ReadPart, *, k: int = 0, lab_codes: list[str], territorial: pd.DataFrame
 ) -> pd.DataFrame:
-    """Return a part's features: as :func:`masrisk.build_features`, categories of the part's own."""
-    part = part_features(tables, as_of=as_of, lab_codes=lab_codes, sample=sample)
-    return finish_features(part, territorial, lab_codes=lab_codes)
+    """Return a read part's features at its ``k``-th cut-off (:func:`masrisk.build_features`).
+
+    ``lab_codes`` and ``territorial`` are the whole's; the categoricals keep the part's own
+    categories until :func:`with_dtypes`.
+    """
+    return finish_features(read.at[k].part, territorial, lab_codes=lab_codes)
 
 
 def head(frame: pd.DataFrame) -> pd.DataFrame:
@@ -165,23 +239,18 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=True).to_numpy()
 
 
-# --------------------------------------------------------------------------- labels
-
-
-def labels_of(
-    tables: Tables, features: pd.DataFrame, *, as_of: pd.Timestamp, outcome: str, config: Config
-) -> pd.Series:
-    """Return a part's labels (:func:`masrisk.build_labels`), in the rows of its features."""
-    labels = build_labels(tables, as_of=as_of, outcome=outcome, config=config)
-    return labels.reindex(features.index)
-
-
 # --------------------------------------------------------------------------- scores
 
 
-def risk_of(features: pd.DataFrame, tables: Tables, *, bundle: Bundle) -> pd.DataFrame:
-    """Return a part's risks (float64, as the tiers are cut on them), households and territories."""
-    households, territories = tables.person_places(features.index)
+def risk_of(
+    features: pd.DataFrame, places: tuple[pd.Series, pd.Series], *, bundle: Bundle
+) -> pd.DataFrame:
+    """Return a part's risks (float64, as the tiers are cut on them), households and territories.
+
+    ``places`` are each row's ``household_id`` and ``territory_id``
+    (:meth:`~masrisk.features.parts.PartFeatures.places`).
+    """
+    households, territories = places
     risk = bundle.predict_risk(features) if len(features) else np.empty(0)
     return pd.DataFrame(
         {
@@ -227,7 +296,7 @@ def scores_frame(
 
 def contributions_of(
     features: pd.DataFrame,
-    tables: Tables,
+    places: tuple[pd.Series, pd.Series],
     *,
     bundle: Bundle,
     out: Path | None,
@@ -237,6 +306,8 @@ def contributions_of(
 ) -> tuple[int, pd.DataFrame, ContributionSums]:
     """Explain a part, write its contributions table to ``out``, keep only what is small.
 
+    ``places`` are as in :func:`risk_of`.
+
     Returns
     -------
     persons : int
@@ -244,7 +315,7 @@ def contributions_of(
         The top drivers of the part's (whole) territories.
     sums : ContributionSums
     """
-    explanation = explain(bundle, features, tables=tables, chunk_size=chunk_size)
+    explanation = explain(bundle, features, places=places, chunk_size=chunk_size)
     if out is not None:
         from masrisk.outputs import write_table
 
@@ -256,13 +327,15 @@ def contributions_of(
 def drivers_from_table(
     contributions: pd.DataFrame,
     features: pd.DataFrame,
-    tables: Tables,
+    places: tuple[pd.Series, pd.Series],
     *,
     outcome: str,
     top: int,
     source: str | None = None,
 ) -> pd.DataFrame:
     """Return the top drivers of a part's territories, from its rows of a contributions table.
+
+    ``places`` are those of the rows of ``features`` (:func:`risk_of`).
 
     Raises
     ------
@@ -280,7 +353,7 @@ def drivers_from_table(
         raise ValidationError(
             [Problem("contributions", column, rule, examples=examples)], source=source
         )
-    households, territories = tables.person_places(values.index)
+    households, territories = (place.reindex(values.index) for place in places)
     explanation = Explanation(
         values=values[names].astype("float64"),
         base_value=float(values["base_value"].iloc[0]) if len(values) else 0.0,

@@ -50,6 +50,7 @@ def explain(
     features: pd.DataFrame,
     *,
     tables: Tables | None = None,
+    places: tuple[pd.Series, pd.Series] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_jobs: int = 2,
 ) -> Explanation:
@@ -63,6 +64,9 @@ def explain(
         :func:`masrisk.build_features` output (index ``person_id``).
     tables : Tables, optional
         Gives each person's household and territory, for the aggregations and drivers.
+    places : (pandas.Series, pandas.Series), optional
+        Or those directly: each row's ``household_id`` and ``territory_id``, indexed by
+        ``person_id``.
     chunk_size : int
         Rows explained at a time (bounds the memory of LightGBM's conversion).
     n_jobs : int
@@ -84,6 +88,8 @@ def explain(
     households = territories = None
     if tables is not None:
         households, territories = tables.person_places(X.index)
+    elif places is not None:
+        households, territories = (place.reindex(X.index) for place in places)
     return Explanation(
         values=pd.DataFrame(values, index=X.index, columns=X.columns),
         base_value=base_value,

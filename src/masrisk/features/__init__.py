@@ -77,9 +77,10 @@ def build_features(
     chosen = tuple(levels)
     if set(chosen) - set(LEVEL_NAMES) or not chosen:
         raise ConfigError(f"levels must be a non-empty subset of {LEVEL_NAMES}, got {chosen!r}")
-    counts = part_counts(tables, as_of=as_of, config=config)
+    population = population_at(tables, as_of)
+    counts = part_counts(tables, as_of=as_of, config=config, population=population)
     codes = counts.labs.frequent() if lab_codes is None else lab_codes
-    part = part_features(tables, as_of=as_of, lab_codes=codes)
+    part = part_features(tables, as_of=as_of, lab_codes=codes, population=population)
     by_territory = territorial.features_from_counts(
         tables, counts.territories, outcomes=config.outcomes
     )

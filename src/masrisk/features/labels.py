@@ -28,7 +28,7 @@ import pandas as pd
 from masrisk.codes import icd10_matches
 from masrisk.config import Config, OutcomeConfig
 from masrisk.exceptions import ConfigError
-from masrisk.features.population import population_at, to_timestamp
+from masrisk.features.population import Population, population_at, to_timestamp
 from masrisk.tables import Tables
 
 __all__ = ["build_labels", "qualifying_events", "resolve_outcome"]
@@ -70,6 +70,7 @@ def build_labels(
     as_of: str | pd.Timestamp,
     outcome: str | OutcomeConfig,
     config: Config | None = None,
+    population: Population | None = None,
 ) -> pd.Series:
     """Label every person present at ``as_of``: 1 if the outcome happens within its horizon.
 
@@ -82,6 +83,8 @@ def build_labels(
         An outcome's name in ``config``, or its definition.
     config : Config, optional
         Where named outcomes are defined: required when ``outcome`` is a name.
+    population : Population, optional
+        ``population_at(tables, as_of)``, when already selected.
 
     Returns
     -------
@@ -91,7 +94,7 @@ def build_labels(
     """
     as_of = to_timestamp(as_of)
     definition = resolve_outcome(outcome, config)
-    persons = population_at(tables, as_of).persons.index
+    persons = (population if population is not None else population_at(tables, as_of)).persons.index
     events = tables.events
     end = as_of + pd.Timedelta(days=definition.horizon_days)
     window = ((events["date"] >= as_of) & (events["date"] < end)).to_numpy()

@@ -19,7 +19,15 @@ from masrisk.config import Config
 from masrisk.exceptions import ConfigError, CutoffError
 from masrisk.features import family, individual
 from masrisk.features.counts import TerritoryCounts, territory_counts
-from masrisk.features.labs import LAB_PREFIX, frequent_labs, lab_column_names, lab_name, lab_persons
+from masrisk.features.events import EventArrays
+from masrisk.features.labs import (
+    LAB_PREFIX,
+    frequent_labs,
+    lab_column_names,
+    lab_columns,
+    lab_name,
+    lab_persons,
+)
 from masrisk.features.population import Population, population_at, to_timestamp
 from masrisk.tables import Tables
 from masrisk.vocabulary import LEVELS, feature_level
@@ -115,12 +123,23 @@ class PartFeatures:
     ----------
     features : pandas.DataFrame
         Indexed by ``person_id`` (the persons kept), a lab column pair per lab code asked.
-    territory : pandas.Series
-        Each row's ``territory_id``, for the join of the territorial features.
+    territory, household : pandas.Series
+        Each row's ``territory_id`` (for the join of the territorial features) and
+        ``household_id``.
+    lab_events : pandas.DataFrame or None
+        When no lab codes were asked (they are the whole's, known once every part is
+        counted): the lab events of the persons kept, as ``Population.events``, from which
+        :func:`finish_features` makes the lab columns. Else ``None``.
     """
 
     features: pd.DataFrame
     territory: pd.Series
+    household: pd.Series
+    lab_events: pd.DataFrame | None = None
+
+    def places(self) -> tuple[pd.Series, pd.Series]:
+        """Return each row's ``household_id`` and ``territory_id``, indexed by ``person_id``."""
+        return self.household.rename("household_id"), self.territory.rename("territory_id")
 
 
 def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np.ndarray:
@@ -141,14 +160,21 @@ def household_sample(household_ids: pd.Series | pd.Index, fraction: float) -> np
     return hashed < np.uint64(fraction * float(np.iinfo(np.uint64).max))
 
 
-def part_counts(tables: Tables, *, as_of: str | pd.Timestamp, config: Config) -> FeatureCounts:
+def part_counts(
+    tables: Tables,
+    *,
+    as_of: str | pd.Timestamp,
+    config: Config,
+    population: Population | None = None,
+) -> FeatureCounts:
     """Count what one part gives to the territorial features and the lab codes of the whole.
 
-    ``tables`` and ``as_of`` are as in :func:`part_features`; the outcomes of ``config`` give
-    the territories' historical rates.
+    ``tables``, ``as_of`` and ``population`` are as in :func:`part_features`; the outcomes
+    of ``config`` give the territories' historical rates.
     """
     as_of = to_timestamp(as_of)
-    population = population_at(tables, as_of)
+    if population is None:
+        population = population_at(tables, as_of)
     labs = LabCounts(population.size, lab_persons(population))
     dates = tables.events["date"]
     first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
@@ -160,8 +186,9 @@ def part_features(
     tables: Tables,
     *,
     as_of: str | pd.Timestamp,
-    lab_codes: Sequence[str],
+    lab_codes: Sequence[str] | None,
     sample: float | None = None,
+    population: Population | None = None,
 ) -> PartFeatures:
     """Compute one part's individual and family features at ``as_of``.
 
@@ -171,22 +198,31 @@ def part_features(
         Whole territories with their households, persons and events.
     as_of : date
         Cut-off of the features.
-    lab_codes : sequence of str
-        Lab codes to describe: the whole's frequent ones (``FeatureCounts.labs.frequent()``)
-        or a bundle's list.
+    lab_codes : sequence of str or None
+        Lab codes to describe: a bundle's list, or the whole's frequent ones
+        (``FeatureCounts.labs.frequent()``); ``None`` when they are not known yet: the lab
+        columns are then made by :func:`finish_features`.
     sample : float, optional
         Keep this share of households only (:func:`household_sample`).
+    population : Population, optional
+        ``population_at(tables, as_of)``, when already selected.
     """
-    population = population_at(tables, to_timestamp(as_of))
+    if population is None:
+        population = population_at(tables, to_timestamp(as_of))
     if sample is not None:
         keep = household_sample(population.persons["household_id"], sample)
         population = _subset(population, keep)
-    person_level = individual.individual_features(population, lab_codes=list(lab_codes))
+    codes = [] if lab_codes is None else list(lab_codes)
+    person_level = individual.individual_features(population, lab_codes=codes)
     persons = population.persons
     by_household = family.family_features(population, person_level, tables.households)
     rows = by_household.index.get_indexer(persons["household_id"])
     features = pd.concat([person_level, by_household.iloc[rows].set_axis(persons.index)], axis=1)
-    return PartFeatures(features, persons["territory_id"])
+    lab_events = None
+    if lab_codes is None:
+        events = population.events
+        lab_events = events.loc[(events["kind"] == "lab").to_numpy()].reset_index(drop=True)
+    return PartFeatures(features, persons["territory_id"], persons["household_id"], lab_events)
 
 
 def finish_features(
@@ -210,6 +246,10 @@ def finish_features(
     """
     labs = list(dict.fromkeys(lab_name(c) for c in lab_codes))
     frame = part.features
+    if part.lab_events is not None:
+        events = EventArrays(part.lab_events)
+        made = lab_columns(events, len(frame), lab_codes=labs, min_lab_share=0.0)
+        frame = pd.concat([frame, pd.DataFrame(made, index=frame.index)], axis=1)
     names = [c for c in frame.columns if not c.startswith(LAB_PREFIX)]
     family_level = (i for i, c in enumerate(names) if feature_level(c) == LEVELS["fam_"])
     first_family = next(family_level, len(names))

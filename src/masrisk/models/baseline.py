@@ -6,6 +6,7 @@ It is fitted with scikit-learn (:func:`make_baseline`) and then kept as plain nu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,7 @@ class LogisticBaseline:
         terms = (numeric - np.asarray(self.means)) / np.asarray(self.scales)
         out[:, [columns.index(c) for c in self.numeric]] = terms * np.asarray(self.numeric_coef)
         for column, categories in self.categorical.items():
-            values = X[column]
-            codes = pd.Categorical(values.astype("str").where(values.notna()), categories).codes
+            codes = _category_codes(X[column], categories)
             coef = np.append(np.asarray(self.categorical_coef[column]), 0.0)
             out[:, columns.index(column)] = coef[codes]
         return out
@@ -126,3 +126,11 @@ def make_baseline(X: pd.DataFrame, *, random_state: int = 0) -> Pipeline:
     encode = ColumnTransformer([("numeric", scaled, numeric), ("categorical", onehot, categorical)])
     model = LogisticRegression(C=1.0, max_iter=2000, random_state=random_state)
     return Pipeline([("encode", encode), ("model", model)])
+
+
+def _category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Return each value's position among ``categories`` (as text), -1 when missing or unseen."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # look the categories up, not the rows
+        lut = pd.Index(categories).get_indexer(values.cat.categories.astype("str"))
+        return np.append(lut, -1)[values.cat.codes.to_numpy()]
+    return pd.Categorical(values.astype("str").where(values.notna()), categories).codes

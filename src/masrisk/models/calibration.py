@@ -79,8 +79,9 @@ class Calibrator:
         Raises
         ------
         ValueError
-            For an unknown method, a number that is not finite, or isotonic knots that are
-            not increasing probabilities.
+            For an unknown method, a number that is not finite, isotonic knots that are not
+            increasing probabilities, or a map whose risk is not a probability or falls as
+            the score rises.
         """
         check_calibration(data["method"])
         x, y = (tuple(map(float, data.get(k, ()))) for k in ("x", "y"))
@@ -93,6 +94,12 @@ class Calibrator:
             and min(y) >= 0 and max(y) <= 1
         ):  # fmt: skip
             raise ValueError("isotonic knots must be increasing, with risks in [0, 1]")
+        with np.errstate(all="ignore"):
+            risk = calibrator(np.linspace(-50.0, 50.0, 201))
+        if not (np.isfinite(risk).all() and risk.min() >= 0 and risk.max() <= 1):
+            raise ValueError("the calibrator gives risks that are not finite probabilities")
+        if (np.diff(risk) < 0).any():
+            raise ValueError("the calibrator's risk falls as the score rises")
         return calibrator
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from masrisk.engines.memory import LocalEngine, run_steps
+from masrisk.engines.memory import LocalEngine
 from masrisk.engines.steps import Territories, territories_of
+from masrisk.models import RiskModel
 from masrisk.scale.partitions import PartitionedData
 
 __all__ = ["PartitionEngine"]
@@ -49,7 +50,8 @@ class PartitionEngine(LocalEngine):
     extra_kinds : iterable of str
         Event kinds accepted beside the built-in ones (``Config.extra_event_kinds``).
     hook : callable, optional
-        Called as ``hook(step_name, partition)`` before each step (for timing).
+        Called as ``hook(step_name, partition)`` before each step on a partition, and as
+        ``hook("fit", -1)`` before the estimator is fitted (for timing).
     """
 
     name = "partitions"
@@ -73,17 +75,29 @@ class PartitionEngine(LocalEngine):
     def territories(self) -> Territories:
         """Return the tables every part holds whole."""
         if self._territories is None:
-            self._territories = territories_of(self.data.tables(0, extra_kinds=self.extra_kinds))
+            self._read(_Partition(0))
         return self._territories
 
     def map(self, step: Callable[..., Any], *per_part: Sequence[Any], **shared: Any) -> list[Any]:
         """Run ``step`` on each part (see :class:`~masrisk.engines.Engine`)."""
 
-        def resolve(k: int, value: Any) -> Any:
-            if not isinstance(value, _Partition):
-                return value
+        def run(k: int, args: tuple) -> Any:
             if self.hook is not None:
-                self.hook(step.__name__.strip("_"), value.number)
-            return self.data.tables(value.number, extra_kinds=self.extra_kinds)
+                self.hook(step.__name__.strip("_"), k)
+            return step(*map(self._read, args), **shared)
 
-        return run_steps(step, per_part, shared, resolve)
+        return [run(k, args) for k, args in enumerate(zip(*per_part, strict=True))]
+
+    def estimator(self, outcome: str, **options: Any) -> RiskModel:
+        """Return the engine's estimator, constructed (the hook hears ``"fit"``)."""
+        if self.hook is not None:
+            self.hook("fit", -1)
+        return super().estimator(outcome, **options)
+
+    def _read(self, value: Any) -> Any:
+        if not isinstance(value, _Partition):
+            return value
+        tables = self.data.tables(value.number, extra_kinds=self.extra_kinds)
+        if self._territories is None:  # the same in every partition, validated with it
+            self._territories = territories_of(tables)
+        return tables

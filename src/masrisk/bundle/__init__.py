@@ -20,14 +20,9 @@ the file.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
-import re
-import stat
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,10 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pydantic
 
+from masrisk.bundle.files import BOOSTER, MANIFEST, MAX_BYTES, read_json, snapshot, text
 from masrisk.config import BUNDLED_CONFIGS
-from masrisk.exceptions import BundleError, OutputExistsError
+from masrisk.exceptions import BundleError, BundleExistsError, OutputExistsError
 from masrisk.models import (
     BundleMetadata,
     Calibrator,
@@ -49,8 +44,8 @@ from masrisk.models import (
     feature_specs,
 )
 from masrisk.models.booster_text import check_booster_text
-from masrisk.models.facts import FORMAT_VERSION, describe_problems
-from masrisk.outputs import MARKER, output_directory
+from masrisk.models.facts import FORMAT_VERSION
+from masrisk.outputs import output_directory
 
 __all__ = [
     "FORMAT_VERSION",
@@ -64,17 +59,6 @@ __all__ = [
     "save_bundle",
 ]
 
-_MANIFEST = "manifest.json"
-#: The files a bundle may hold besides its manifest; the booster is absent for the baseline.
-_FILES = frozenset(
-    {"metadata.json", "calibrator.json", "baseline.json", "report.json", "model_card.md"}
-)
-_BOOSTER = "booster.txt"
-#: The most bytes a bundle's file may hold, by suffix; a larger one is refused unread.
-MAX_BYTES: dict[str, int] = {".json": 16 * 2**20, ".md": 16 * 2**20, ".txt": 2**30}
-#: Reads of a bundle that another process replaced meanwhile, before giving up.
-_ATTEMPTS = 10
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _PACKAGES = ("masrisk", "lightgbm", "scikit-learn", "numpy", "pandas", "pyarrow")
 
 
@@ -122,14 +106,6 @@ class Bundle:
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
         """Return calibrated risks for a frame of features (``build_features`` output)."""
         return self.model.predict_risk(features)
-
-
-class BundleExistsError(BundleError, OutputExistsError):
-    """A bundle's path is taken: a BundleError, as before the output policy, and its error."""
-
-
-class _Changed(BundleError):
-    """A file missing or changed: final, unless another process replaced the bundle meanwhile."""
 
 
 def data_fingerprint(X: pd.DataFrame, y: Any) -> str:
@@ -207,10 +183,10 @@ def save_bundle(
         "model_card.md": model_card,
     }
     if model.booster_ is not None:
-        files[_BOOSTER] = model.booster_.model_to_string()
+        files[BOOSTER] = model.booster_.model_to_string()
     encoded = {name: text.encode("utf-8") for name, text in sorted(files.items())}
     manifest = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
-    encoded[_MANIFEST] = _json({"sha256": manifest}).encode("utf-8")
+    encoded[MANIFEST] = _json({"sha256": manifest}).encode("utf-8")
     try:
         with output_directory(target, kind="bundle", overwrite=overwrite) as staging:
             for name, data in encoded.items():
@@ -241,25 +217,27 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     import lightgbm as lgb
 
     directory = Path(path)
-    files = _snapshot(directory)
-    meta = _read(directory / "metadata.json", files["metadata.json"], BundleMetadata.model_validate)
-    booster_file, booster = directory / _BOOSTER, None
-    if _BOOSTER in files:
-        text = _text(booster_file, files[_BOOSTER])
-        check_booster_text(booster_file, text, meta.feature_names)
+    files = snapshot(directory)
+    meta = read_json(
+        directory / "metadata.json", files["metadata.json"], BundleMetadata.model_validate
+    )
+    booster_file, booster = directory / BOOSTER, None
+    if BOOSTER in files:
+        model_text = text(booster_file, files[BOOSTER])
+        check_booster_text(booster_file, model_text, meta.feature_names)
         try:
-            booster = lgb.Booster(model_str=text)
+            booster = lgb.Booster(model_str=model_text)
         except (lgb.basic.LightGBMError, ValueError, RecursionError) as exc:
             raise BundleError(f"{booster_file}: LightGBM cannot read it ({exc})") from None
     if meta.chosen_model == "lightgbm" and booster is None:
         raise BundleError(f"{booster_file}: missing, but the bundle's model is LightGBM")
-    calibrator_file = directory / "calibrator.json"
-    calibrator = _read(calibrator_file, files["calibrator.json"], Calibrator.from_dict)
-    _check_calibrator(calibrator_file, calibrator)
+    calibrator = read_json(
+        directory / "calibrator.json", files["calibrator.json"], Calibrator.from_dict
+    )
     model = RiskModel.restore(
         features=meta.features,
         booster=booster,
-        baseline=_read(
+        baseline=read_json(
             directory / "baseline.json", files["baseline.json"], LogisticBaseline.from_dict
         ),
         calibrator=calibrator,
@@ -269,155 +247,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         outcome=meta.outcome,
         **meta.params.to_dict(),
     )
-    report = _read(directory / "report.json", files["report.json"], dict)
+    report = read_json(directory / "report.json", files["report.json"], dict)
     return Bundle(model=model, metadata=meta, report=report)
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _snapshot(directory: Path) -> dict[str, bytes]:
-    """Read every file of the manifest once, checked; again if the bundle was replaced meanwhile.
-
-    The directory is opened once and its files read through it, so a bundle swapped or
-    renamed over while it is read is read whole from the tree that was opened, or fails as
-    :class:`_Changed` and is read again from the new one.
-    """
-    for attempt in range(_ATTEMPTS):
-        try:
-            handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            if attempt == 0:  # later, the directory may be between two renames
-                raise BundleError(f"no bundle directory at {directory}") from None
-            time.sleep(0.01 * attempt)
-            continue
-        try:
-            return _read_files(directory, handle)
-        except _Changed as exc:
-            if attempt + 1 == _ATTEMPTS or _still_there(directory, handle):
-                raise BundleError(str(exc)) from None
-        finally:
-            os.close(handle)
-        time.sleep(0.01 * attempt)
-    raise BundleError(f"no bundle directory at {directory}")  # gone while it was read
-
-
-def _still_there(directory: Path, handle: int) -> bool:
-    """Whether ``directory`` is still the directory opened as ``handle``."""
-    try:
-        now, opened = os.stat(directory), os.fstat(handle)
-    except OSError:
-        return False
-    return (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _read_files(directory: Path, handle: int) -> dict[str, bytes]:
-    """Read the manifest's files of the directory opened as ``handle``, checked, by name."""
-    try:
-        sums = _manifest(directory, _read_at(directory, handle, _MANIFEST))
-    except _Changed:
-        message = f"{directory}: {_MANIFEST} is missing; this is not a masrisk bundle"
-        raise _Changed(message) from None
-    present = set(os.listdir(handle)) - {_MANIFEST, MARKER}
-    for name in sorted(present - set(sums)):
-        raise BundleError(f"{directory / name}: file not in the manifest; the bundle was altered")
-    for name in sorted(_FILES - {"model_card.md"} - set(sums)):
-        raise BundleError(f"{directory / name}: missing from the bundle's manifest")
-    files = {}
-    for name, expected in sorted(sums.items()):
-        files[name] = _read_at(directory, handle, name)
-        if hashlib.sha256(files[name]).hexdigest() != expected:
-            raise _Changed(
-                f"{directory / name}: checksum mismatch; the file was changed after the bundle "
-                "was written"
-            )
-    return files
-
-
-def _manifest(directory: Path, raw: bytes) -> dict[str, str]:
-    """Return the manifest's checksums by file name: plain names of bundle files only."""
-    file = directory / _MANIFEST
-    sums = _read(file, raw, lambda data: data["sha256"])
-    if not isinstance(sums, dict):
-        raise BundleError(f"{file}: unreadable manifest (sha256 is not a mapping)")
-    for name, expected in sums.items():
-        if name in ("", ".", "..") or name != os.path.basename(name) or "\0" in name:
-            raise BundleError(f"{file}: entry {name!r} is not a plain file name inside the bundle")
-        if name not in _FILES | {_BOOSTER}:
-            raise BundleError(f"{file}: entry {name!r} is not a file of a masrisk bundle")
-        if not (isinstance(expected, str) and _SHA256.fullmatch(expected)):
-            raise BundleError(f"{file}: entry {name!r} has no SHA-256 ({expected!r:.80})")
-    return sums
-
-
-def _read_at(directory: Path, handle: int, name: str) -> bytes:
-    """Read the plain file ``name`` of the directory opened as ``handle``, its size capped."""
-    file = directory / name
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=handle)
-    except FileNotFoundError:
-        raise _Changed(f"{file}: missing from the bundle") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise BundleError(f"{file}: a symbolic link; a bundle holds plain files only") from None
-        raise BundleError(f"{file}: cannot be read ({exc.strerror})") from None
-    limit = MAX_BYTES[Path(name).suffix]
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise BundleError(f"{file}: not a regular file; a bundle holds plain files only")
-        data = stream.read(limit + 1) if info.st_size <= limit else b""
-    if info.st_size > limit or len(data) > limit:
-        raise BundleError(
-            f"{file}: larger than the {limit:,} bytes a bundle's {Path(name).suffix} file may hold"
-        )
-    return data
-
-
-def _text(file: Path, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BundleError(f"{file}: not UTF-8 text ({exc})") from None
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not np.isfinite(number):
-        raise ValueError(f"{text}: numbers must be finite")
-    return number
-
-
-def _not_a_number(text: str) -> None:
-    raise ValueError(f"{text}: numbers must be finite")
-
-
-def _read(file: Path, data: bytes, parse: Callable[[Any], Any]) -> Any:
-    """Parse a JSON file of the bundle, or raise a BundleError naming it and the field."""
-    try:
-        document = json.loads(
-            _text(file, data), parse_float=_finite_float, parse_constant=_not_a_number
-        )
-    except RecursionError:
-        raise BundleError(f"{file}: unreadable (JSON nested too deeply)") from None
-    except ValueError as exc:
-        raise BundleError(f"{file}: unreadable ({exc})") from None
-    try:
-        return parse(document)
-    except pydantic.ValidationError as exc:
-        raise BundleError(f"{file}: {describe_problems(exc)}") from None
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise BundleError(f"{file}: unreadable ({type(exc).__name__}: {exc})") from None
-
-
-def _check_calibrator(file: Path, calibrator: Calibrator) -> None:
-    """Refuse a calibrator whose risks are not probabilities increasing with the score."""
-    with np.errstate(all="ignore"):
-        risk = calibrator(np.linspace(-50.0, 50.0, 201))
-    if not (np.isfinite(risk).all() and risk.min() >= 0 and risk.max() <= 1):
-        raise BundleError(f"{file}: the calibrator gives risks that are not finite probabilities")
-    if (np.diff(risk) < 0).any():
-        raise BundleError(f"{file}: the calibrator's risk falls as the score rises")
 
 
 # --------------------------------------------------------------------------- writing
