@@ -119,3 +119,21 @@ def test_scale_facade_runs_the_loop_on_a_partitioned_directory(city, tmp_path):
     pd.testing.assert_frame_equal(features.loc[whole.index], whole, check_exact=True)
     with pytest.raises(masrisk.ConfigError, match="engine"):
         masrisk.scale.build_features(data.path, as_of="2024-01-01", config=CONFIG, engine="x")
+
+
+def test_a_partition_is_read_in_id_order_whatever_order_its_files_hold(city, tmp_path):
+    """DuckDB's partitioned writes do not keep ORDER BY; a model must not depend on it."""
+    import shutil
+
+    _, _, data = city
+    copy = tmp_path / "parts"
+    shutil.copytree(data.path, copy)
+    for name, key in (("households", "household_id"), ("persons", "person_id")):
+        folder = copy / name / "part=1"
+        frame = pd.read_parquet(folder)
+        for file in folder.glob("*.parquet"):
+            file.unlink()
+        frame.sample(frac=1.0, random_state=0).to_parquet(folder / "data_0.parquet")
+        got = open_partitioned(copy).frames(1)[name][key]
+        assert got.is_monotonic_increasing
+        assert got.tolist() == sorted(data.frames(1)[name][key])

@@ -91,7 +91,8 @@ def explain(
     elif places is not None:
         households, territories = (place.reindex(X.index) for place in places)
     return Explanation(
-        values=pd.DataFrame(values, index=X.index, columns=X.columns),
+        # values is this call's own array: a frame over it, not a copy of ~1 GB at 1 M rows
+        values=pd.DataFrame(values, index=X.index, columns=X.columns, copy=False),
         base_value=base_value,
         data=X,
         outcome=fitted.outcome,

@@ -286,9 +286,7 @@ def common_dtypes(heads: Iterable[pd.DataFrame]) -> pd.Series:
 def with_dtypes(frame: pd.DataFrame, dtypes: pd.Series) -> pd.DataFrame:
     """Give a part's features the dtypes of the whole (:func:`common_dtypes`)."""
     differ = {c: d for c, d in dtypes.items() if frame[c].dtype != d}
-    # A copy consolidates the columns into a few blocks: Dask adds categorical columns one
-    # by one when it concatenates partitions, which a fragmented frame makes slow.
-    return (frame.astype(differ) if differ else frame).copy()
+    return frame.astype(differ) if differ else frame
 
 
 def select_levels(frame: pd.DataFrame, levels: Iterable[str]) -> pd.DataFrame:

@@ -225,15 +225,24 @@ class DaskEngine:
 
     def frame(self, results: Sequence[Any], meta: Any) -> Any:
         """Join per-part frames into the collection the estimator fits."""
+        import dask
+
         from masrisk.scale.dask_model import _pinned
 
-        return _pinned(from_pieces(results, meta))
+        # A copy consolidates a part's columns into a few blocks: Dask adds categorical
+        # columns one by one when it concatenates partitions, which fragments make slow.
+        copies = [dask.delayed(_copy, pure=True)(piece) for piece in results]
+        return _pinned(from_pieces(copies, meta))
 
     def estimator(self, outcome: str, **options: Any) -> RiskModel:
         """Return the engine's estimator, constructed."""
         from masrisk.scale.dask_model import DaskRiskModel
 
         return DaskRiskModel(outcome, local_rows=self.local_rows, step=self.step, **options)
+
+
+def _copy(piece: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    return piece.copy()
 
 
 def from_pieces(pieces: Sequence[Any], meta: pd.DataFrame | pd.Series) -> Any:

@@ -80,9 +80,13 @@ class PartitionedData:
         frames = self.small_tables()
         for name in PARTITIONED_TABLES:
             categories = [c.name for c in CONTRACT[name].columns if c.kind == "category"]
-            frames[name] = read_table_file(
-                self.path / name / f"part={partition}", categories=categories
-            )
+            frame = read_table_file(self.path / name / f"part={partition}", categories=categories)
+            key = CONTRACT[name].key
+            if key is not None and not frame[key].is_monotonic_increasing:
+                # DuckDB's partitioned writes do not keep ORDER BY: sorted here, the rows
+                # (and so a model trained on them) are the same on every run
+                frame = frame.sort_values(key, kind="stable", ignore_index=True)
+            frames[name] = frame
         return frames
 
     def tables(self, partition: int, *, extra_kinds: Iterable[str] = ()) -> Tables:
@@ -288,8 +292,8 @@ def _write_partitions(con: Any, territory_partition: pd.Series, work: Path) -> p
         "JOIN person_part m ON e.person_id = m.person_id",
     }
     for name, query in queries.items():
-        # Households and persons are sorted by id, so a partition's rows come in the same
-        # order on every run; events need no order, and DuckDB streams them unordered.
+        # Households and persons are asked in id order, which DuckDB's partitioned writes
+        # do not keep: :meth:`PartitionedData.frames` sorts them; events need no order.
         con.execute(
             f"COPY ({query}) TO {_literal(work / name)} (FORMAT parquet, PARTITION_BY (part))"
         )
