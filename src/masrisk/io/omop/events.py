@@ -52,15 +52,15 @@ def read_events(
     """Return the events of every OMOP clinical table present, ``person_id`` as in OMOP."""
     reader = _Reader(source, persons, options, left_out)
     diagnoses = _conditions(reader)
-    primary = _primary(diagnoses)
+    first = diagnoses.drop_duplicates("visit")  # sorted: each visit's primary diagnosis
+    primary = pd.Series(first["code"].to_numpy(), index=first["visit"].to_numpy())
     visits, visit_ids, skipped = _visit_events(reader, diagnoses, primary)
     drugs, drug_visit_ids = _drug_events(reader, primary)
     left_out["visits that are no event and hold no dispensation (visit_occurrence)"] += int(
         (~skipped.isin(drug_visit_ids)).sum()
     )
     # A visit's first diagnosis codes its event, or the dispensations that belong to it.
-    firsts = diagnoses.drop_duplicates("visit")["visit"]
-    used = int(firsts.isin(pd.concat([visit_ids, drug_visit_ids])).sum())
+    used = int(first["visit"].isin(pd.concat([visit_ids, drug_visit_ids])).sum())
     if options.diagnoses == "all":
         secondary = diagnoses[diagnoses.duplicated("visit")]
         used += int(secondary["visit"].isin(visit_ids).sum())
@@ -110,12 +110,6 @@ def _conditions(reader: _Reader) -> pd.DataFrame:
     return found.iloc[rank].reset_index(drop=True)
 
 
-def _primary(diagnoses: pd.DataFrame) -> pd.Series:
-    """Visit id -> the code of its primary diagnosis."""
-    first = diagnoses.drop_duplicates("visit")
-    return pd.Series(first["code"].to_numpy(), index=first["visit"].to_numpy())
-
-
 def _visit_events(
     reader: _Reader, diagnoses: pd.DataFrame, primary: pd.Series
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -138,7 +132,7 @@ def _visit_events(
     if not parts:
         return pd.DataFrame(columns=_COLUMNS), none, none
     visits = pd.concat(parts, ignore_index=True)
-    left = pd.concat(skipped) if skipped else none
+    left = pd.concat(skipped)
     if reader.options.diagnoses == "all":
         coded = visits.drop(columns="code").merge(
             diagnoses[["visit", "code"]], on="visit", how="left", sort=False

@@ -121,9 +121,7 @@ def _append(frame: pd.DataFrame | None, added: pd.DataFrame) -> pd.DataFrame:
 
 def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Return the events of the persons kept, one death each, sorted by person and date."""
-    events = events_frame(reader)
-    deaths = _deaths(reader, keep)
-    events = pd.concat([events, deaths], ignore_index=True)
+    events = pd.concat([events_frame(reader), _deaths(reader, keep)], ignore_index=True)
     person = events["person"].to_numpy()
     kept = keep[person] if len(person) else np.zeros(0, dtype=bool)
     dropped = int((~kept).sum())
@@ -152,8 +150,7 @@ def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple
 
 def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
     """One death per person, the earliest; a problem for each further one."""
-    columns = ["person", "day", "code", "at"]
-    deaths = pd.DataFrame(reader.deaths, columns=columns)
+    deaths = pd.DataFrame(reader.deaths, columns=["person", "day", "code", "at"])
     deaths = deaths[keep[deaths["person"].to_numpy(dtype="int64")]] if len(deaths) else deaths
     deaths = deaths.sort_values(["person", "day"], kind="stable")
     again = deaths["person"].duplicated()

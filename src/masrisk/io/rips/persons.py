@@ -84,8 +84,7 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     key = pd.MultiIndex.from_arrays([people["document_type"], people["document_number"]])
     aligned = members.set_index(list(MEMBER_KEY)).reindex(key)
     matched = aligned["household_id"].notna().to_numpy()
-    out = people.assign(matched=matched)
-    out["person_id"] = labels
+    out = people.assign(matched=matched, person_id=labels)
     if "person_id" in members.columns:
         ids = pd.Series(aligned["person_id"].to_numpy(), dtype=object)
         ids[~matched] = new_ids(members["person_id"], labels[~matched], "members").to_numpy()
