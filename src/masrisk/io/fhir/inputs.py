@@ -21,9 +21,6 @@ from masrisk.tiers import TIERS
 SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk", "tier")
 
 
-# ----------------------------------------------------------------------------- scores
-
-
 def scores_columns(path: Path) -> list[str]:
     """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
     found, columns = Problems(str(path)), []
@@ -132,9 +129,6 @@ def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[st
     return {value: n for value, n in seen.items() if n > 1}
 
 
-# ----------------------------------------------------------------------------- plans
-
-
 def _load(kind: type, path: Path, problems: Problems) -> Any:
     """Return the ``kind`` document of ``path``; a problem (and ``None``) if it is not one."""
     if not path.is_file():
@@ -168,9 +162,6 @@ def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
         plans.append(plan)
     problems.raise_if_any()
     return summary, plans
-
-
-# ----------------------------------------------------------------------------- model
 
 
 @dataclass(frozen=True)

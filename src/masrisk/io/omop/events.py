@@ -84,9 +84,6 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
 
 
-# --------------------------------------------------------------------------- visits
-
-
 def _conditions(reader: _Reader) -> pd.DataFrame:
     """Every diagnosis linked to a visit: visit id, condition id, code, primary (bool)."""
     parts = []
@@ -140,9 +137,6 @@ def _visit_events(
         return coded.drop(columns="visit"), visits["visit"], left
     code = visits["visit"].map(primary)
     return visits.assign(code=code).drop(columns="visit"), visits["visit"], left
-
-
-# --------------------------------------------------------------------------- other tables
 
 
 def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, pd.Series]:

@@ -84,9 +84,6 @@ def _text(values: pd.Series) -> np.ndarray:
     return values.astype("str").where(values.notna()).to_numpy()
 
 
-# --------------------------------------------------------------------------- places, persons
-
-
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
     """Households (and facilities) as locations; facilities as care sites."""
     households, facilities = tables.households, tables.facilities
@@ -185,9 +182,6 @@ def _periods(tables: Tables, person_ids: pd.Series) -> dict[str, pd.DataFrame]:
         insured = pd.DataFrame(plans).notna().any(axis=1).to_numpy()
         frames["payer_plan_period"] = period("payer_plan_period", **plans)[insured]
     return frames
-
-
-# --------------------------------------------------------------------------- events
 
 
 def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> dict:

@@ -97,8 +97,6 @@ class RipsReader:
         self.chunks: list[tuple[np.ndarray, ...]] = []
         self.deaths: list[tuple[int, int, int, Located]] = []
 
-    # ------------------------------------------------------------------ files
-
     def read(self, path: Path, name: str) -> None:
         """Read one file; every problem is recorded, none is raised."""
         fidx = len(self.files)
@@ -141,8 +139,6 @@ class RipsReader:
         """Record a problem of file ``fidx`` at a JSON path, showing the offending values."""
         shown = [show(v) for v in values]
         self.problems.add(self.files[fidx], path, rule, examples=shown, detail=detail)
-
-    # ------------------------------------------------------------------ users
 
     def _read_user(self, fidx: int, ui: int, user: object, batch: _Batch) -> None:
         base = f"usuarios[{ui}]"
@@ -213,8 +209,6 @@ class RipsReader:
         if rule:
             self.report(fidx, f"{base}.{USER_FIELDS[k]}", rule, value)
 
-    # ------------------------------------------------------------------ services
-
     def _read_group(
         self, fidx: int, user: tuple[int, int], group: str, items: object, batch: _Batch
     ) -> None:
@@ -279,8 +273,6 @@ class RipsReader:
 
     def _code_id(self, code: str) -> int:
         return self.codes.setdefault(code, len(self.codes))
-
-    # ------------------------------------------------------------------ end of a file
 
     def _finish(self, fidx: int, batch: _Batch) -> None:
         """Parse the file's dates at once; keep the events that are dated and after birth."""
