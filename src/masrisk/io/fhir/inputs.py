@@ -21,8 +21,8 @@ from masrisk.tiers import TIERS
 SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk", "tier")
 
 
-def scores_columns(path: Path) -> list[str]:
-    """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
+def check_scores_file(path: Path) -> None:
+    """Refuse a scores file that is missing, unreadable or without a column the export reads."""
     found, columns = Problems(str(path)), []
     if not path.is_file():
         found.add("scores", None, "no such file")
@@ -42,7 +42,6 @@ def scores_columns(path: Path) -> list[str]:
         if column not in columns:
             found.add("scores", column, "missing column", detail="masrisk score writes it")
     found.raise_if_any()
-    return columns
 
 
 def iter_scores(
@@ -106,9 +105,8 @@ class ScoresCheck:
 
     def _others(self, column: str, rule: str, values: pd.Series, first: Any) -> None:
         other = values.notna() & (values != first)
-        if other.any():
-            rule = f"{rule} (the first is {show(first)})"
-            self.problems.add_values("scores", column, rule, other, values)
+        rule = f"{rule} (the first is {show(first)})"
+        self.problems.add_values("scores", column, rule, other, values)
 
     def duplicate_hashes(self) -> np.ndarray:
         """Return the hashes of ``person_id`` values seen more than once (usually none)."""

@@ -92,9 +92,9 @@ def _place_unmatched(
     new = people[alone]
     zone_letter = new["zone"].astype("str").str[0].str.upper()  # U(rban), R(ural)
     place = "RIPS-" + new["municipality"] + "-" + zone_letter
-    territory = new_ids(_ids(territories, "territory_id"), place, "territories")
+    territory = new_ids(territories, "territories", "territory_id", place)
     label = "RIPS-" + new["document_type"] + "-" + new["document_number"]
-    household = new_ids(_ids(households, "household_id"), label, "households")
+    household = new_ids(households, "households", "household_id", label)
     people = people.astype({"household_id": object, "territory_id": object})
     people.loc[alone, "household_id"] = household.to_numpy()
     people.loc[alone, "territory_id"] = territory.to_numpy()
@@ -109,10 +109,6 @@ def _place_unmatched(
         {"household_id": household.to_numpy(), "territory_id": territory.to_numpy()}
     )
     return _append(households, added_h), _append(territories, added_t), people
-
-
-def _ids(frame: pd.DataFrame | None, column: str) -> pd.Series | None:
-    return None if frame is None else frame[column]
 
 
 def _append(frame: pd.DataFrame | None, added: pd.DataFrame) -> pd.DataFrame:

@@ -87,7 +87,7 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     out = people.assign(matched=matched, person_id=labels)
     if "person_id" in members.columns:
         ids = pd.Series(aligned["person_id"].to_numpy(), dtype=object)
-        ids[~matched] = new_ids(members["person_id"], labels[~matched], "members").to_numpy()
+        ids[~matched] = new_ids(members, "members", "person_id", labels[~matched]).to_numpy()
         integer = pd.api.types.is_integer_dtype(members["person_id"].dtype)
         out["person_id"] = ids.astype(members["person_id"].dtype) if integer else ids
     out["household_id"] = aligned["household_id"].to_numpy()

@@ -38,6 +38,7 @@ __all__ = ["RipsReader", "events_frame"]
 _GROUP_NAMES = tuple(SERVICE_GROUPS)
 _GROUP_CODE = {name: g for g, name in enumerate(_GROUP_NAMES)}
 _IDENTITY = ("tipoDocumentoIdentificacion", "numDocumentoIdentificacion")
+_CHUNK = {"person": "int32", "day": "int32", "kind": "int8", "code": "int32"}  # event chunks
 _DATE_RULES = (
     "",
     "missing date",
@@ -280,14 +281,8 @@ class RipsReader:
         if batch.events:
             person, raw, kind, code, *where = zip(*batch.events, strict=True)
             day, keep = self._dated(fidx, raw, where, birth, None)
-            self.chunks.append(
-                (
-                    np.asarray(person, dtype="int32")[keep],
-                    day[keep].astype("int32"),
-                    np.asarray(kind, dtype="int8")[keep],
-                    np.asarray(code, dtype="int32")[keep],
-                )
-            )
+            columns = zip((person, day, kind, code), _CHUNK.values(), strict=True)
+            self.chunks.append(tuple(np.asarray(c)[keep].astype(t) for c, t in columns))
         if batch.deaths:
             person, raw, cause, *where = zip(*batch.deaths, strict=True)
             day, keep = self._dated(fidx, raw, where, birth, "fechaEgreso")
@@ -315,5 +310,5 @@ def events_frame(reader: RipsReader) -> pd.DataFrame:
     if reader.chunks:
         columns = [np.concatenate(parts) for parts in zip(*reader.chunks, strict=True)]
     else:
-        columns = [np.zeros(0, dtype=t) for t in ("int32", "int32", "int8", "int32")]
-    return pd.DataFrame(dict(zip(("person", "day", "kind", "code"), columns, strict=True)))
+        columns = [np.zeros(0, dtype=t) for t in _CHUNK.values()]
+    return pd.DataFrame(dict(zip(_CHUNK, columns, strict=True)))
