@@ -88,8 +88,7 @@ class ScoresCheck:
         return chunk.assign(person_id=ids, risk=risk, tier=tier)
 
     def _add(self, column: str, rule: str, mask: pd.Series, ids: pd.Series) -> None:
-        if mask.any():
-            self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
+        self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
 
     def _check_constant(self, chunk: pd.DataFrame, ids: pd.Series) -> None:
         dates = pd.to_datetime(chunk["as_of"], errors="coerce")
