@@ -150,7 +150,6 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
         tables.households.set_index("household_id")["territory_id"]
     )
     territories = tables.territories.set_index("territory_id")
-    zones = territories["zone"].astype("str")
     position = pd.Series(np.arange(len(territories)), index=territories.index)
     if not isinstance(municipality, str):
         municipality = territory.map(municipality).fillna("00000").astype("str")
@@ -166,7 +165,7 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
             "document_number": [str(1_000_000_000 + k) for k in range(len(persons))],
             "user_type": regime.map(REGIME_USER_TYPE).fillna(NO_REGIME_USER_TYPE).astype("str"),
             "municipality": municipality,
-            "zone": territory.map(zones).map(_ZONE_CODE).astype("str"),
+            "zone": territory.map(territories["zone"].astype("str")).map(_ZONE_CODE).astype("str"),
             "provider": territory.map(position).to_numpy() % providers,
         }
     )
