@@ -67,10 +67,10 @@ def read_events(
     left_out["diagnoses that code no event (condition_occurrence)"] += len(diagnoses) - used
     parts = [
         visits,
-        drugs,
-        _procedure_events(reader),
-        _measurement_events(reader),
-        _death_events(reader),
+        *drugs,
+        *_procedure_events(reader),
+        *_measurement_events(reader),
+        *_death_events(reader),
     ]
     events = pd.concat([p for p in parts if len(p)] or [pd.DataFrame(columns=_COLUMNS)])
     return events.reindex(columns=_COLUMNS).reset_index(drop=True)
@@ -78,10 +78,6 @@ def read_events(
 
 def _frame(person: pd.Series, date: pd.Series, kind: object, code: pd.Series | None) -> dict:
     return {"person_id": person, "date": date, "kind": kind, "code": code}
-
-
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
 
 
 def _conditions(reader: _Reader) -> pd.DataFrame:
@@ -139,8 +135,8 @@ def _visit_events(
     return visits.assign(code=code).drop(columns="visit"), visits["visit"], left
 
 
-def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
-    """Vaccinations and dispensations, and the ids of the visits dispensations belong to."""
+def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[list[pd.DataFrame], pd.Series]:
+    """Chunks of vaccinations and dispensations, and the ids of the visits of dispensations."""
     parts, visits = [], []
     for cells, person in reader.chunks("drug_exposure", "drug_exposure_id"):
         date = cells.dates("drug_exposure_start_date")
@@ -153,11 +149,10 @@ def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, 
             visits.append(visit.dropna())
         parts.append(pd.DataFrame(_frame(person, date, kind, code)))
     used = pd.concat(visits) if visits else pd.Series([], dtype="Int64")
-    return _concat(parts), used
+    return parts, used
 
 
-def _procedure_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _procedure_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("procedure_occurrence", "procedure_occurrence_id"):
         date = cells.dates("procedure_date")
         source = cells.text("procedure_source_value")
@@ -165,23 +160,18 @@ def _procedure_events(reader: _Reader) -> pd.DataFrame:
         reader.left_out["procedures that are not screenings (procedure_occurrence)"] += int(
             kind.isna().sum()
         )
-        parts.append(pd.DataFrame(_frame(person, date, kind, source))[kind.notna()])
-    return _concat(parts)
+        yield pd.DataFrame(_frame(person, date, kind, source))[kind.notna()]
 
 
-def _measurement_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _measurement_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("measurement", "measurement_id"):
         date = cells.dates("measurement_date")
         value = cells.numbers("value_as_number")
         code = cells.text("measurement_source_value")
-        parts.append(pd.DataFrame({**_frame(person, date, "lab", code), "value": value}))
-    return _concat(parts)
+        yield pd.DataFrame({**_frame(person, date, "lab", code), "value": value})
 
 
-def _death_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _death_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("death", "person_id"):
         date = cells.dates("death_date")
-        parts.append(pd.DataFrame(_frame(person, date, "death", cells.text("cause_source_value"))))
-    return _concat(parts)
+        yield pd.DataFrame(_frame(person, date, "death", cells.text("cause_source_value")))
