@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -236,10 +235,3 @@ def _date_rule(value: object) -> str:
     except ValueError:
         return "not a date"
     return "" if _EARLIEST.year <= day.year < _LATEST.year else "date out of range 1850-2200"
-
-
-def best_value(k: int, votes: Counter) -> object:
-    """Return field ``k``'s most frequent valid value, else its most frequent; the first on ties."""
-    ranked = [value for value, _ in votes.most_common()]
-    valid = [value for value in ranked if not check_user_value(k, value)]
-    return (valid or ranked)[0]
