@@ -83,11 +83,11 @@ from masrisk.exceptions import (
 from masrisk.io.fhir.inputs import (
     ModelIdentity,
     ScoresCheck,
+    check_scores_file,
     duplicate_ids,
     iter_scores,
     model_identity,
     read_plans,
-    scores_columns,
 )
 from masrisk.io.fhir.resources import Context, risk_assessment_lines, to_line
 from masrisk.outputs import output_directory
@@ -288,7 +288,7 @@ def export_fhir(
     scores_path, target = Path(scores), Path(out_dir)
     summary, community_plans = read_plans(Path(plans))
     identity = model_identity(model) if model is not None else None
-    scores_columns(scores_path)
+    check_scores_file(scores_path)
     check = ScoresCheck(Problems(source=str(scores_path)))
     with output_directory(target, kind="fhir", overwrite=overwrite) as staging:
         with open(staging / "RiskAssessment.ndjson", "w", encoding="utf-8", newline="\n") as out:

@@ -21,11 +21,8 @@ from masrisk.tiers import TIERS
 SCORE_INPUT_COLUMNS: tuple[str, ...] = ("person_id", "outcome", "as_of", "risk", "tier")
 
 
-# ----------------------------------------------------------------------------- scores
-
-
-def scores_columns(path: Path) -> list[str]:
-    """Return the columns of a scores file, refusing a missing, unreadable or incomplete one."""
+def check_scores_file(path: Path) -> None:
+    """Refuse a scores file that is missing, unreadable or without a column the export reads."""
     found, columns = Problems(str(path)), []
     if not path.is_file():
         found.add("scores", None, "no such file")
@@ -45,7 +42,6 @@ def scores_columns(path: Path) -> list[str]:
         if column not in columns:
             found.add("scores", column, "missing column", detail="masrisk score writes it")
     found.raise_if_any()
-    return columns
 
 
 def iter_scores(
@@ -92,8 +88,7 @@ class ScoresCheck:
         return chunk.assign(person_id=ids, risk=risk, tier=tier)
 
     def _add(self, column: str, rule: str, mask: pd.Series, ids: pd.Series) -> None:
-        if mask.any():
-            self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
+        self.problems.add_values("scores", column, rule, mask, ids.fillna("<missing>"))
 
     def _check_constant(self, chunk: pd.DataFrame, ids: pd.Series) -> None:
         dates = pd.to_datetime(chunk["as_of"], errors="coerce")
@@ -109,9 +104,8 @@ class ScoresCheck:
 
     def _others(self, column: str, rule: str, values: pd.Series, first: Any) -> None:
         other = values.notna() & (values != first)
-        if other.any():
-            rule = f"{rule} (the first is {show(first)})"
-            self.problems.add_values("scores", column, rule, other, values)
+        rule = f"{rule} (the first is {show(first)})"
+        self.problems.add_values("scores", column, rule, other, values)
 
     def duplicate_hashes(self) -> np.ndarray:
         """Return the hashes of ``person_id`` values seen more than once (usually none)."""
@@ -130,9 +124,6 @@ def duplicate_ids(path: Path, hashes: np.ndarray, *, chunk_size: int) -> dict[st
         for value in found.tolist():
             seen[value] = seen.get(value, 0) + 1
     return {value: n for value, n in seen.items() if n > 1}
-
-
-# ----------------------------------------------------------------------------- plans
 
 
 def _load(kind: type, path: Path, problems: Problems) -> Any:
@@ -168,9 +159,6 @@ def read_plans(directory: Path) -> tuple[CitySummary, list[CommunityPlan]]:
         plans.append(plan)
     problems.raise_if_any()
     return summary, plans
-
-
-# ----------------------------------------------------------------------------- model
 
 
 @dataclass(frozen=True)

@@ -52,25 +52,25 @@ def read_events(
     """Return the events of every OMOP clinical table present, ``person_id`` as in OMOP."""
     reader = _Reader(source, persons, options, left_out)
     diagnoses = _conditions(reader)
-    primary = _primary(diagnoses)
+    first = diagnoses.drop_duplicates("visit")  # sorted: each visit's primary diagnosis
+    primary = pd.Series(first["code"].to_numpy(), index=first["visit"].to_numpy())
     visits, visit_ids, skipped = _visit_events(reader, diagnoses, primary)
     drugs, drug_visit_ids = _drug_events(reader, primary)
     left_out["visits that are no event and hold no dispensation (visit_occurrence)"] += int(
         (~skipped.isin(drug_visit_ids)).sum()
     )
     # A visit's first diagnosis codes its event, or the dispensations that belong to it.
-    firsts = diagnoses.drop_duplicates("visit")["visit"]
-    used = int(firsts.isin(pd.concat([visit_ids, drug_visit_ids])).sum())
+    used = int(first["visit"].isin(pd.concat([visit_ids, drug_visit_ids])).sum())
     if options.diagnoses == "all":
         secondary = diagnoses[diagnoses.duplicated("visit")]
         used += int(secondary["visit"].isin(visit_ids).sum())
     left_out["diagnoses that code no event (condition_occurrence)"] += len(diagnoses) - used
     parts = [
         visits,
-        drugs,
-        _procedure_events(reader),
-        _measurement_events(reader),
-        _death_events(reader),
+        *drugs,
+        *_procedure_events(reader),
+        *_measurement_events(reader),
+        *_death_events(reader),
     ]
     events = pd.concat([p for p in parts if len(p)] or [pd.DataFrame(columns=_COLUMNS)])
     return events.reindex(columns=_COLUMNS).reset_index(drop=True)
@@ -78,13 +78,6 @@ def read_events(
 
 def _frame(person: pd.Series, date: pd.Series, kind: object, code: pd.Series | None) -> dict:
     return {"person_id": person, "date": date, "kind": kind, "code": code}
-
-
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
-
-
-# --------------------------------------------------------------------------- visits
 
 
 def _conditions(reader: _Reader) -> pd.DataFrame:
@@ -110,12 +103,6 @@ def _conditions(reader: _Reader) -> pd.DataFrame:
     return found.iloc[rank].reset_index(drop=True)
 
 
-def _primary(diagnoses: pd.DataFrame) -> pd.Series:
-    """Visit id -> the code of its primary diagnosis."""
-    first = diagnoses.drop_duplicates("visit")
-    return pd.Series(first["code"].to_numpy(), index=first["visit"].to_numpy())
-
-
 def _visit_events(
     reader: _Reader, diagnoses: pd.DataFrame, primary: pd.Series
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -138,7 +125,7 @@ def _visit_events(
     if not parts:
         return pd.DataFrame(columns=_COLUMNS), none, none
     visits = pd.concat(parts, ignore_index=True)
-    left = pd.concat(skipped) if skipped else none
+    left = pd.concat(skipped)
     if reader.options.diagnoses == "all":
         coded = visits.drop(columns="code").merge(
             diagnoses[["visit", "code"]], on="visit", how="left", sort=False
@@ -148,11 +135,8 @@ def _visit_events(
     return visits.assign(code=code).drop(columns="visit"), visits["visit"], left
 
 
-# --------------------------------------------------------------------------- other tables
-
-
-def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
-    """Vaccinations and dispensations, and the ids of the visits dispensations belong to."""
+def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[list[pd.DataFrame], pd.Series]:
+    """Chunks of vaccinations and dispensations, and the ids of the visits of dispensations."""
     parts, visits = [], []
     for cells, person in reader.chunks("drug_exposure", "drug_exposure_id"):
         date = cells.dates("drug_exposure_start_date")
@@ -165,11 +149,10 @@ def _drug_events(reader: _Reader, indication: pd.Series) -> tuple[pd.DataFrame, 
             visits.append(visit.dropna())
         parts.append(pd.DataFrame(_frame(person, date, kind, code)))
     used = pd.concat(visits) if visits else pd.Series([], dtype="Int64")
-    return _concat(parts), used
+    return parts, used
 
 
-def _procedure_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _procedure_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("procedure_occurrence", "procedure_occurrence_id"):
         date = cells.dates("procedure_date")
         source = cells.text("procedure_source_value")
@@ -177,23 +160,18 @@ def _procedure_events(reader: _Reader) -> pd.DataFrame:
         reader.left_out["procedures that are not screenings (procedure_occurrence)"] += int(
             kind.isna().sum()
         )
-        parts.append(pd.DataFrame(_frame(person, date, kind, source))[kind.notna()])
-    return _concat(parts)
+        yield pd.DataFrame(_frame(person, date, kind, source))[kind.notna()]
 
 
-def _measurement_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _measurement_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("measurement", "measurement_id"):
         date = cells.dates("measurement_date")
         value = cells.numbers("value_as_number")
         code = cells.text("measurement_source_value")
-        parts.append(pd.DataFrame({**_frame(person, date, "lab", code), "value": value}))
-    return _concat(parts)
+        yield pd.DataFrame({**_frame(person, date, "lab", code), "value": value})
 
 
-def _death_events(reader: _Reader) -> pd.DataFrame:
-    parts = []
+def _death_events(reader: _Reader) -> Iterator[pd.DataFrame]:
     for cells, person in reader.chunks("death", "person_id"):
         date = cells.dates("death_date")
-        parts.append(pd.DataFrame(_frame(person, date, "death", cells.text("cause_source_value"))))
-    return _concat(parts)
+        yield pd.DataFrame(_frame(person, date, "death", cells.text("cause_source_value")))

@@ -94,9 +94,6 @@ def arrow_table(table: str, frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-# --------------------------------------------------------------------------- folder
-
-
 class FolderStore(Store):
     """A folder with one ``<table>.parquet`` or ``<table>.csv`` per OMOP table."""
 
@@ -235,9 +232,6 @@ def _write_atomic(data: pa.Table, target: Path) -> None:
         Path(name).unlink(missing_ok=True)
 
 
-# --------------------------------------------------------------------------- DuckDB
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -318,9 +312,6 @@ class DuckDBStore(Store):
         """Close the connection if this store opened it."""
         if self.own:
             self.connection.close()
-
-
-# --------------------------------------------------------------------------- opening
 
 
 def open_store(

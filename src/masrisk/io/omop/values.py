@@ -120,6 +120,5 @@ def dates_from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Se
     valid = parts.notna().all(axis=1) & parts["month"].between(1, 12) & parts["day"].between(1, 31)
     out = pd.Series(pd.NaT, index=year.index, dtype="datetime64[ns]")
     if valid.any():
-        good = parts[valid].astype(np.int64)
-        out[valid] = pd.to_datetime(good, errors="coerce")
+        out[valid] = pd.to_datetime(parts[valid].astype(np.int64), errors="coerce")
     return out

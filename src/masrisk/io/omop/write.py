@@ -53,7 +53,7 @@ def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
         **_periods(tables, person_ids),
         **_visits(events, person, code),
     }
-    frames["drug_exposure"] = _drugs(events, person, code, frames.pop("pharmacy_visits"))
+    frames["drug_exposure"] = _drugs(events, person, code, frames["visit_occurrence"])
     frames["procedure_occurrence"] = _procedures(events, person, code)
     frames["measurement"] = _measurements(events, person, code)
     frames["death"] = _deaths(events, person, code)
@@ -73,8 +73,6 @@ def _check_events(events: pd.DataFrame) -> None:
 
 def _codes(events: pd.DataFrame) -> pd.Categorical:
     """``events.code`` as a categorical of text: subsets stay cheap at millions of rows."""
-    if "code" not in events.columns:
-        return pd.Categorical([None] * len(events), categories=pd.Index([], dtype="str"))
     values = events["code"]
     if not isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype("category")
@@ -84,9 +82,6 @@ def _codes(events: pd.DataFrame) -> pd.Categorical:
 
 def _text(values: pd.Series) -> np.ndarray:
     return values.astype("str").where(values.notna()).to_numpy()
-
-
-# --------------------------------------------------------------------------- places, persons
 
 
 def _places(tables: Tables) -> dict[str, pd.DataFrame]:
@@ -189,9 +184,6 @@ def _periods(tables: Tables, person_ids: pd.Series) -> dict[str, pd.DataFrame]:
     return frames
 
 
-# --------------------------------------------------------------------------- events
-
-
 def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> dict:
     """Visits, and each visit's code as its primary diagnosis."""
     concept = events["kind"].map(VISIT_CONCEPTS).to_numpy(dtype="float64")
@@ -218,12 +210,7 @@ def _visits(events: pd.DataFrame, person: np.ndarray, code: pd.Categorical) -> d
         condition_status_concept_id=PRIMARY_DIAGNOSIS,
         visit_occurrence_id=visits["visit_occurrence_id"].to_numpy()[coded],
     )
-    pharmacy = visits[concept[mask] == VISIT_CONCEPTS["pharmacy"]]
-    return {
-        "visit_occurrence": visits,
-        "condition_occurrence": pd.DataFrame(conditions),
-        "pharmacy_visits": pharmacy,
-    }
+    return {"visit_occurrence": visits, "condition_occurrence": pd.DataFrame(conditions)}
 
 
 def _clinical(table: str, date: str, person: Any, dates: Any, source: Any, **more: Any) -> dict:
@@ -241,9 +228,10 @@ def _clinical(table: str, date: str, person: Any, dates: Any, source: Any, **mor
 
 
 def _drugs(
-    events: pd.DataFrame, person: np.ndarray, code: pd.Categorical, pharmacy: pd.DataFrame
+    events: pd.DataFrame, person: np.ndarray, code: pd.Categorical, visits: pd.DataFrame
 ) -> pd.DataFrame:
     """Dispensations (in their pharmacy visit), then vaccinations (coded by source value)."""
+    pharmacy = visits[visits["visit_concept_id"] == VISIT_CONCEPTS["pharmacy"]]
     vaccine = (events["kind"] == "vaccination").to_numpy()
     dates = np.concatenate(
         [pharmacy["visit_start_date"].to_numpy(), events["date"].to_numpy()[vaccine]]

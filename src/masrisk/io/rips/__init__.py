@@ -102,8 +102,6 @@ __all__ = ["CUPS_CODES", "RipsExport", "RipsImport", "RipsProblem", "from_rips",
 
 logger = logging.getLogger(__name__)
 
-_PROBLEM_COLUMNS = ["file", "path", "rule", "value", "detail"]
-
 #: The former name of an import's problems, now :class:`masrisk.exceptions.Problem`.
 RipsProblem = Problem
 
@@ -149,7 +147,7 @@ class RipsImport:
             (p.table, p.column or "", p.rule, ", ".join(p.examples), p.detail)
             for p in self.problems
         ]
-        return pd.DataFrame(rows, columns=_PROBLEM_COLUMNS, dtype="str")
+        return pd.DataFrame(rows, columns=["file", "path", "rule", "value", "detail"], dtype="str")
 
     def to_dict(self) -> dict[str, int]:
         """Return the counts."""

@@ -92,9 +92,9 @@ def _place_unmatched(
     new = people[alone]
     zone_letter = new["zone"].astype("str").str[0].str.upper()  # U(rban), R(ural)
     place = "RIPS-" + new["municipality"] + "-" + zone_letter
-    territory = new_ids(_ids(territories, "territory_id"), place, "territories")
+    territory = new_ids(territories, "territories", "territory_id", place)
     label = "RIPS-" + new["document_type"] + "-" + new["document_number"]
-    household = new_ids(_ids(households, "household_id"), label, "households")
+    household = new_ids(households, "households", "household_id", label)
     people = people.astype({"household_id": object, "territory_id": object})
     people.loc[alone, "household_id"] = household.to_numpy()
     people.loc[alone, "territory_id"] = territory.to_numpy()
@@ -111,19 +111,13 @@ def _place_unmatched(
     return _append(households, added_h), _append(territories, added_t), people
 
 
-def _ids(frame: pd.DataFrame | None, column: str) -> pd.Series | None:
-    return None if frame is None else frame[column]
-
-
 def _append(frame: pd.DataFrame | None, added: pd.DataFrame) -> pd.DataFrame:
     return added if frame is None else pd.concat([frame, added], ignore_index=True)
 
 
 def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Return the events of the persons kept, one death each, sorted by person and date."""
-    events = events_frame(reader)
-    deaths = _deaths(reader, keep)
-    events = pd.concat([events, deaths], ignore_index=True)
+    events = pd.concat([events_frame(reader), _deaths(reader, keep)], ignore_index=True)
     person = events["person"].to_numpy()
     kept = keep[person] if len(person) else np.zeros(0, dtype=bool)
     dropped = int((~kept).sum())
@@ -152,8 +146,7 @@ def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple
 
 def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
     """One death per person, the earliest; a problem for each further one."""
-    columns = ["person", "day", "code", "at"]
-    deaths = pd.DataFrame(reader.deaths, columns=columns)
+    deaths = pd.DataFrame(reader.deaths, columns=["person", "day", "code", "at"])
     deaths = deaths[keep[deaths["person"].to_numpy(dtype="int64")]] if len(deaths) else deaths
     deaths = deaths.sort_values(["person", "day"], kind="stable")
     again = deaths["person"].duplicated()

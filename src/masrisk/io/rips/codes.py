@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
@@ -177,8 +176,7 @@ BIRTH, SEX, USER_TYPE, MUNICIPALITY, ZONE = range(len(USER_FIELDS))
 #: Day number of a date that is missing or could not be read.
 NO_DAY = np.iinfo("int64").min
 
-_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?"
-_DATE_PATTERN = re.compile(_DATE)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?")
 _MUNICIPALITY = re.compile(r"\d{5}")
 _USER_TYPES = frozenset(f"{k:02d}" for k in range(1, 16))
 _EARLIEST, _LATEST = (pd.Timestamp(d) for d in DATE_RANGE)
@@ -200,7 +198,7 @@ def parse_days(raw: list[object]) -> tuple[np.ndarray, np.ndarray]:
     """
     values = pd.Series(raw, dtype=object)
     text = values.where(values.map(type) == str)  # noqa: E721 - exact type, not subclasses
-    shaped = text.str.fullmatch(_DATE).fillna(False).astype(bool)
+    shaped = text.str.fullmatch(_DATE.pattern).fillna(False).astype(bool)
     parsed = pd.to_datetime(text.where(shaped).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     read = parsed.notna().to_numpy()
     inside = read & ((parsed >= _EARLIEST) & (parsed < _LATEST)).to_numpy()
@@ -230,17 +228,10 @@ def check_user_value(k: int, value: object) -> str:
 
 def _date_rule(value: object) -> str:
     """Return the rule a RIPS date breaks (as :func:`parse_days` reads it), or ``""``."""
-    if not isinstance(value, str) or not _DATE_PATTERN.fullmatch(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         return "not a date"
     try:
         day = datetime.date.fromisoformat(value[:10])
     except ValueError:
         return "not a date"
     return "" if _EARLIEST.year <= day.year < _LATEST.year else "date out of range 1850-2200"
-
-
-def best_value(k: int, votes: Counter) -> object:
-    """Return field ``k``'s most frequent valid value, else its most frequent; the first on ties."""
-    ranked = [value for value, _ in votes.most_common()]
-    valid = [value for value in ranked if not check_user_value(k, value)]
-    return (valid or ranked)[0]

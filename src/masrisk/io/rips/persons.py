@@ -16,7 +16,6 @@ from masrisk.io.rips.codes import (
     USER_TYPE_REGIME,
     ZONE,
     ZONES,
-    best_value,
     check_user_value,
     parse_days,
 )
@@ -38,11 +37,12 @@ def resolve_persons(reader: RipsReader) -> pd.DataFrame:
     values = pd.DataFrame.from_records(reader.first, columns=list(USER_FIELDS))
     values = values.astype(object) if len(values) else values
     for (pidx, k), votes in reader.votes.items():
-        chosen = values.iat[pidx, k] = best_value(k, votes)
-        valid = [v for v in votes if not check_user_value(k, v)]
+        ranked = votes.most_common()  # the first seen first on ties
+        valid = [value for value, _ in ranked if not check_user_value(k, value)]
+        chosen = values.iat[pidx, k] = valid[0] if valid else ranked[0][0]
         if k in (BIRTH, SEX) and len(valid) > 1:
             at = reader.conflict_at[pidx, k]
-            counts = ", ".join(f"{show(v)} in {n}" for v, n in votes.most_common())
+            counts = ", ".join(f"{show(v)} in {n}" for v, n in ranked)
             rule = f"{USER_FIELDS[k]} differs across invoices"
             reader.report(*at, rule, detail=f"{counts}; kept {show(chosen)}")
     days, status = parse_days(values[USER_FIELDS[BIRTH]].tolist())
@@ -84,11 +84,10 @@ def place_persons(people: pd.DataFrame, places: Places) -> pd.DataFrame:
     key = pd.MultiIndex.from_arrays([people["document_type"], people["document_number"]])
     aligned = members.set_index(list(MEMBER_KEY)).reindex(key)
     matched = aligned["household_id"].notna().to_numpy()
-    out = people.assign(matched=matched)
-    out["person_id"] = labels
+    out = people.assign(matched=matched, person_id=labels)
     if "person_id" in members.columns:
         ids = pd.Series(aligned["person_id"].to_numpy(), dtype=object)
-        ids[~matched] = new_ids(members["person_id"], labels[~matched], "members").to_numpy()
+        ids[~matched] = new_ids(members, "members", "person_id", labels[~matched]).to_numpy()
         integer = pd.api.types.is_integer_dtype(members["person_id"].dtype)
         out["person_id"] = ids.astype(members["person_id"].dtype) if integer else ids
     out["household_id"] = aligned["household_id"].to_numpy()

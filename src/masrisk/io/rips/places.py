@@ -69,11 +69,12 @@ def _check_members(
     return members.assign(household_id=household)
 
 
-def new_ids(existing: pd.Series | None, labels: pd.Series, table: str) -> pd.Series:
-    """Return ids for new rows: ``labels``, or integers after the largest existing integer id.
+def new_ids(given: pd.DataFrame | None, table: str, column: str, labels: pd.Series) -> pd.Series:
+    """Return ids for new rows: ``labels``, or integers after the largest integer id given.
 
-    A label that is already an id of ``existing`` (the user's ``table``) raises.
+    A label that is already an id of the user's ``table`` (``given[column]``) raises.
     """
+    existing = None if given is None else given[column]
     if existing is not None and pd.api.types.is_integer_dtype(existing.dtype):
         start = int(existing.max()) + 1 if len(existing) else 1
         codes, _ = pd.factorize(labels)

@@ -38,6 +38,7 @@ __all__ = ["RipsReader", "events_frame"]
 _GROUP_NAMES = tuple(SERVICE_GROUPS)
 _GROUP_CODE = {name: g for g, name in enumerate(_GROUP_NAMES)}
 _IDENTITY = ("tipoDocumentoIdentificacion", "numDocumentoIdentificacion")
+_CHUNK = {"person": "int32", "day": "int32", "kind": "int8", "code": "int32"}  # event chunks
 _DATE_RULES = (
     "",
     "missing date",
@@ -97,8 +98,6 @@ class RipsReader:
         self.chunks: list[tuple[np.ndarray, ...]] = []
         self.deaths: list[tuple[int, int, int, Located]] = []
 
-    # ------------------------------------------------------------------ files
-
     def read(self, path: Path, name: str) -> None:
         """Read one file; every problem is recorded, none is raised."""
         fidx = len(self.files)
@@ -141,8 +140,6 @@ class RipsReader:
         """Record a problem of file ``fidx`` at a JSON path, showing the offending values."""
         shown = [show(v) for v in values]
         self.problems.add(self.files[fidx], path, rule, examples=shown, detail=detail)
-
-    # ------------------------------------------------------------------ users
 
     def _read_user(self, fidx: int, ui: int, user: object, batch: _Batch) -> None:
         base = f"usuarios[{ui}]"
@@ -213,8 +210,6 @@ class RipsReader:
         if rule:
             self.report(fidx, f"{base}.{USER_FIELDS[k]}", rule, value)
 
-    # ------------------------------------------------------------------ services
-
     def _read_group(
         self, fidx: int, user: tuple[int, int], group: str, items: object, batch: _Batch
     ) -> None:
@@ -280,22 +275,14 @@ class RipsReader:
     def _code_id(self, code: str) -> int:
         return self.codes.setdefault(code, len(self.codes))
 
-    # ------------------------------------------------------------------ end of a file
-
     def _finish(self, fidx: int, batch: _Batch) -> None:
         """Parse the file's dates at once; keep the events that are dated and after birth."""
         birth, _ = parse_days(batch.birth)
         if batch.events:
             person, raw, kind, code, *where = zip(*batch.events, strict=True)
             day, keep = self._dated(fidx, raw, where, birth, None)
-            self.chunks.append(
-                (
-                    np.asarray(person, dtype="int32")[keep],
-                    day[keep].astype("int32"),
-                    np.asarray(kind, dtype="int8")[keep],
-                    np.asarray(code, dtype="int32")[keep],
-                )
-            )
+            columns = zip((person, day, kind, code), _CHUNK.values(), strict=True)
+            self.chunks.append(tuple(np.asarray(c)[keep].astype(t) for c, t in columns))
         if batch.deaths:
             person, raw, cause, *where = zip(*batch.deaths, strict=True)
             day, keep = self._dated(fidx, raw, where, birth, "fechaEgreso")
@@ -323,5 +310,5 @@ def events_frame(reader: RipsReader) -> pd.DataFrame:
     if reader.chunks:
         columns = [np.concatenate(parts) for parts in zip(*reader.chunks, strict=True)]
     else:
-        columns = [np.zeros(0, dtype=t) for t in ("int32", "int32", "int8", "int32")]
-    return pd.DataFrame(dict(zip(("person", "day", "kind", "code"), columns, strict=True)))
+        columns = [np.zeros(0, dtype=t) for t in _CHUNK.values()]
+    return pd.DataFrame(dict(zip(_CHUNK, columns, strict=True)))

@@ -126,9 +126,9 @@ def to_rips(
     codes = {pair: code for code, pair in reversed(list({**CUPS_CODES, **(cups or {})}.items()))}
     records, added, dropped = _records(tables.events, people, codes)
     files = tuple(_write_invoices(records, people, out))
-    members = people[["document_type", "document_number", "household_id", "person_id"]].assign(
-        birth_date=people["birth_date"], sex=people["sex"].astype("str")
-    )
+    members = people[
+        ["document_type", "document_number", "household_id", "person_id", "birth_date", "sex"]
+    ]
     if members_path is not None:
         write_table(members, members_path)
     return RipsExport(
@@ -150,7 +150,6 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
         tables.households.set_index("household_id")["territory_id"]
     )
     territories = tables.territories.set_index("territory_id")
-    zones = territories["zone"].astype("str")
     position = pd.Series(np.arange(len(territories)), index=territories.index)
     if not isinstance(municipality, str):
         municipality = territory.map(municipality).fillna("00000").astype("str")
@@ -166,7 +165,7 @@ def _people(tables: Tables, providers: int, municipality: str | Mapping[str, str
             "document_number": [str(1_000_000_000 + k) for k in range(len(persons))],
             "user_type": regime.map(REGIME_USER_TYPE).fillna(NO_REGIME_USER_TYPE).astype("str"),
             "municipality": municipality,
-            "zone": territory.map(zones).map(_ZONE_CODE).astype("str"),
+            "zone": territory.map(territories["zone"].astype("str")).map(_ZONE_CODE).astype("str"),
             "provider": territory.map(position).to_numpy() % providers,
         }
     )
@@ -177,12 +176,11 @@ def _records(
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """One row per RIPS service record; the emergencies added for deaths; events dropped."""
     rank = pd.Series(np.arange(len(people)), index=people["person_id"])
-    kind = events["kind"].astype("str")
     frame = pd.DataFrame(
         {
             "person": events["person_id"].map(rank).to_numpy(),
             "date": events["date"].to_numpy(),
-            "kind": kind.to_numpy(),
+            "kind": events["kind"].astype("str").to_numpy(),
             "code": events["code"].astype(object).to_numpy() if "code" in events else None,
         }
     )
