@@ -17,6 +17,7 @@ from masrisk.cli._common import (
     _bundle_and_config,
     _err,
     _stage,
+    _table,
     app,
     date_option,
 )
@@ -120,11 +121,9 @@ def score(
         scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
         write_table(scores, out, kind="scores", overwrite=overwrite)
         if not quiet:
-            counts = scores["tier"].value_counts(sort=False)
-            summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
-            for column in ("tier", "persons", "mean risk"):
-                summary.add_column(column, justify="left" if column == "tier" else "right")
-            for tier, n in counts.items():
+            title = f"Wrote {out}: {len(scores):,} persons"
+            summary = _table(title, "tier", "persons", "mean risk")
+            for tier, n in scores["tier"].value_counts(sort=False).items():
                 mean = scores.loc[scores["tier"] == tier, "risk"].mean()
                 summary.add_row(str(tier), f"{n:,}", f"{mean:.3f}")
             _err.print(summary)
@@ -173,18 +172,17 @@ def explain(
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
-    table = Table(
-        title=f"Validation: {report.period}",
-        title_justify="left",
+    table = _table(
+        f"Validation: {report.period}",
+        *("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"),
+        no_wrap=True,
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,  # fits 80 columns
+        caption="sc. Brier: scaled Brier; intercept and slope: calibration's",
+        caption_justify="left",
     )
-    table.caption = "sc. Brier: scaled Brier; intercept and slope: calibration's"
-    table.caption_justify = "left"
-    for column in ("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"):
-        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for name, row in report.overall.iterrows():
         table.add_row(
             str(name),

@@ -16,6 +16,7 @@ from masrisk.cli._common import (
     _err,
     _out,
     _stage,
+    _table,
     app,
     pseudonym_key,
 )
@@ -118,9 +119,7 @@ def demo(
         )  # fmt: skip
         progress.update(task, description="done", completed=len(DEMO_STAGES))
     figures = result.figures
-    table = Table(title=f"masrisk demo: {profile.value}, {persons:,} persons", title_justify="left")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
+    table = _table(f"masrisk demo: {profile.value}, {persons:,} persons", "figure", "value")
     table.add_row("model chosen", str(figures["chosen_model"]))
     table.add_row("validation AUC", f"{figures['validation_auc']:.3f}")
     table.add_row("calibration slope", f"{figures['calibration_slope']:.2f}")
@@ -139,9 +138,7 @@ def demo(
 
 
 def _plans_table(summary) -> Table:  # noqa: ANN001 - CitySummary, imported lazily
-    table = Table(title="Plans by axis", title_justify="left")
-    for column in ("axis", "persons", "team-hours"):
-        table.add_column(column, justify="left" if column == "axis" else "right")
+    table = _table("Plans by axis", "axis", "persons", "team-hours")
     for axis, figures in summary.by_axis.items():
         table.add_row(axis, f"{figures['persons']:,}", f"{figures['hours']:,.0f}")
     table.caption = (

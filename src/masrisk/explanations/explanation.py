@@ -111,8 +111,7 @@ def contributions_frame(
     columns: dict[str, Any] = {"person_id": persons.to_numpy()}
     columns.update({f: values[:, j].astype("float32") for j, f in enumerate(features)})
     columns["base_value"] = np.full(len(persons), base_value, dtype="float32")
-    for name, sums in level_sums(values, features).items():
-        columns[name] = sums.astype("float32")
+    columns.update({name: s.astype("float32") for name, s in level_sums(values, features).items()})
     return pd.DataFrame(columns)
 
 
