@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import re
@@ -55,8 +56,6 @@ def _iso_date(value: str | None) -> str | None:
     """Check that a command-line date is a real calendar date written ``YYYY-MM-DD``."""
     if value is None:
         return None
-    import datetime
-
     try:
         if not _ISO_DATE.fullmatch(value):
             raise ValueError

@@ -26,8 +26,7 @@ from masrisk.cli.engines import (
     EngineOption,
     PartitionsOption,
     SchedulerOption,
-    _check_engine,
-    _where,
+    _engine_options,
 )
 
 
@@ -67,13 +66,13 @@ def train(
     from masrisk.outputs import check_output
     from masrisk.scale.engines import train as train_model
 
-    _check_engine(engine, scheduler, partitions)
+    where = _engine_options(engine, scheduler, partitions, out)
     with _stage(quiet):
         check_output(out, overwrite=overwrite, kind="bundle")  # before the training
         settings = load_config(config)
         model, report = train_model(
             data,
-            **_where(engine, scheduler, partitions, out),
+            **where,
             config=settings,
             outcome=outcome,
             train_as_of=train_as_of,
@@ -113,11 +112,10 @@ def score(
     from masrisk.scoring import SCORE_COLUMNS
 
     _check_table_suffix(out)
-    _check_engine(engine, scheduler, partitions, out=out)
+    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
     with _stage(quiet):
         check_output(out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS)
         bundle, settings = _bundle_and_config(model, config)
-        where = _where(engine, scheduler, partitions, out)
         scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
         write_table(scores, out, kind="scores", overwrite=overwrite)
         if not quiet:
@@ -157,12 +155,12 @@ def explain(
     from masrisk.scale.engines import explain as explain_population
 
     _check_table_suffix(out)
-    _check_engine(engine, scheduler, partitions, out=out)
+    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
     with _stage(quiet):
         bundle, settings = _bundle_and_config(model, config)
         explained = explain_population(
             bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
-            overwrite=overwrite, **_where(engine, scheduler, partitions, out),
+            overwrite=overwrite, **where,
         )  # fmt: skip
     if not quiet:
         features = len(bundle.features)
@@ -183,15 +181,11 @@ def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, importe
         caption="sc. Brier: scaled Brier; intercept and slope: calibration's",
         caption_justify="left",
     )
+    measures = ("average_precision", "scaled_brier", "calibration_intercept", "calibration_slope")
     for name, row in report.overall.iterrows():
+        interval = f"{row['auc_low']:.3f}-{row['auc_high']:.3f}"
         table.add_row(
-            str(name),
-            f"{row['auc']:.3f}",
-            f"{row['auc_low']:.3f}-{row['auc_high']:.3f}",
-            f"{row['average_precision']:.3f}",
-            f"{row['scaled_brier']:.3f}",
-            f"{row['calibration_intercept']:.3f}",
-            f"{row['calibration_slope']:.3f}",
+            str(name), f"{row['auc']:.3f}", interval, *(f"{row[k]:.3f}" for k in measures)
         )
     return table
 

@@ -25,8 +25,7 @@ from masrisk.cli.engines import (
     EngineOption,
     PartitionsOption,
     SchedulerOption,
-    _check_engine,
-    _where,
+    _engine_options,
 )
 
 
@@ -63,7 +62,7 @@ def plan(
     from masrisk.pipeline import plan_from_files
     from masrisk.scale.engines import open_engine
 
-    _check_engine(engine, scheduler, partitions)
+    where = _engine_options(engine, scheduler, partitions, out)
     if pseudonymize is not None:
         raise typer.BadParameter(
             "a key on the command line is visible to every user of this machine; put it in "
@@ -74,9 +73,7 @@ def plan(
         check_output(out, overwrite=overwrite, kind="plans")  # before the work
         key = pseudonym_key(pseudonym_key_file)
         settings = load_config(config)
-        with open_engine(
-            data, config=settings, **_where(engine, scheduler, partitions, out)
-        ) as running:
+        with open_engine(data, config=settings, **where) as running:
             plans = plan_from_files(scores, running, config=settings, contributions=contributions)
         plans.write(out, pseudonym_key=key, overwrite=overwrite)
         if not quiet:

@@ -46,7 +46,6 @@ MARKER = ".masrisk-output.json"
 _LEGACY_MARKERS = {"bundle": "manifest.json"}
 #: What a Parquet file masrisk wrote carries in its schema metadata.
 PARQUET_KEY = b"masrisk"
-_TEMP_TAG = ".masrisk-tmp-"
 _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.masrisk-tmp-(?P<pid>\d+)-[^/]*")
 
 
@@ -276,7 +275,7 @@ def _staging(target: Path, **check: Any) -> dict[str, Any]:
 
 
 def _temp_prefix(target: Path) -> str:
-    return f".{target.name}{_TEMP_TAG}{os.getpid()}-"
+    return f".{target.name}.masrisk-tmp-{os.getpid()}-"
 
 
 def _alive(pid: int) -> bool:
