@@ -95,7 +95,7 @@ def markdown_table(table: Table) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
     align = ["---" if cell in _TEXT_COLUMNS else "---:" for cell in header]
-    return "\n".join([line(header), "| " + " | ".join(align) + " |", *map(line, rows)])
+    return "\n".join([line(header), line(align), *map(line, rows)])
 
 
 def html_table(table: Table) -> str:
