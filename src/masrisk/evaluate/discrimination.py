@@ -59,7 +59,7 @@ def auc_with_ci(
     v10 = (combined[:m] - _midranks(positive)) / n  # share of negatives below each positive
     v01 = 1.0 - (combined[m:] - _midranks(negative)) / m  # share of positives above each negative
     se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
-    half = float(ndtri(0.5 + level / 2)) * se
+    half = float(ndtri(0.5 + float(level) / 2)) * se
     return auc, max(0.0, auc - half), min(1.0, auc + half)
 
 
