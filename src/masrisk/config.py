@@ -254,10 +254,8 @@ def load_config(source: str | Path | dict[str, Any]) -> Config:
     masrisk.ConfigError
         Naming every unknown key and bad value, with the file it came from.
     """
-    where: str | None = None
-    if isinstance(source, dict):
-        data = source
-    else:
+    data, where = source, None
+    if not isinstance(source, dict):
         path = config_path(str(source)) if str(source) in BUNDLED_CONFIGS else Path(source)
         where = str(path)
         data = read_yaml(path)

@@ -84,14 +84,9 @@ class ValidationError(MasriskError, ValueError):
     def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
         self.problems = tuple(problems)
         self.source = source
-        super().__init__(self._message())
-
-    def _message(self) -> str:
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''}"
-        if self.source:
-            head += f" in {self.source}"
-        return "\n  ".join([head, *(str(p) for p in self.problems)])
+        head = f"{n} problem{'s' if n != 1 else ''}" + (f" in {source}" if source else "")
+        super().__init__("\n  ".join([head, *map(str, self.problems)]))
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported lazily
         """Return the problems as a DataFrame (one row per problem)."""

@@ -79,8 +79,7 @@ def render_model_card(metadata: BundleMetadata | Mapping[str, Any], report: dict
     if report:
         from masrisk.evaluate import EvaluationReport
 
-        body = EvaluationReport.from_dict(report).to_markdown()
-        lines += [_demote(body), ""]
+        lines += [_demote(EvaluationReport.from_dict(report).to_markdown()), ""]
     else:
         lines += ["No evaluation report was stored with this bundle.", ""]
     lines += [

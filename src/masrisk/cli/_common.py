@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from masrisk import __version__
-from masrisk.exceptions import ConfigError, MasriskError
+from masrisk.exceptions import ConfigError, MasriskError, ParameterError
 
 app = typer.Typer(
     name="masrisk",
@@ -54,8 +56,6 @@ def _iso_date(value: str | None) -> str | None:
     """Check that a command-line date is a real calendar date written ``YYYY-MM-DD``."""
     if value is None:
         return None
-    import datetime
-
     try:
         if not _ISO_DATE.fullmatch(value):
             raise ValueError
@@ -142,11 +142,16 @@ def _stage(quiet: bool) -> Iterator[None]:
         logger.setLevel(previous)
 
 
+def _table(title: str, *columns: str, no_wrap: bool = False, **options: Any) -> Table:
+    """Return a table titled on the left: its first column aligned left, the others right."""
+    table = Table(title=title, title_justify="left", **options)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i else "left", no_wrap=no_wrap)
+    return table
+
+
 def _summary(title: str, rows: list[tuple[str, int, int]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    table.add_column("columns", justify="right")
+    table = _table(title, "table", "rows", "columns")
     for name, n, columns in rows:
         table.add_row(name, f"{n:,}", str(columns))
     return table
@@ -163,10 +168,6 @@ def pseudonym_key(path: Path | None) -> bytes | None:
     masrisk.exceptions.ParameterError
         If the file cannot be read, or the key is empty.
     """
-    import os
-
-    from masrisk.exceptions import ParameterError
-
     if path is None:
         value = os.environ.get("MASRISK_PSEUDONYM_KEY")
         if value is None:
@@ -195,8 +196,3 @@ def _bundle_and_config(model: Path, config: str | None) -> tuple:
             "give --config (a profile name such as bogota, or a YAML file)"
         )
     return bundle, load_config(config or bundle.profile)
-
-
-@contextmanager
-def _null() -> Iterator[None]:
-    yield

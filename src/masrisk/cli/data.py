@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,6 @@ from masrisk.cli._common import (
     Quiet,
     Seed,
     _err,
-    _null,
     _out,
     _stage,
     _summary,
@@ -58,7 +58,7 @@ def synth(
         with (
             _err.status(f"Synthesising {persons:,} persons ({profile.value})", spinner="dots")
             if not quiet
-            else _null()
+            else nullcontext()
         ):
             population = synthesize(profile.value, persons=persons, seed=seed)
             population.write(out, format=file_format.value, truth_path=truth, overwrite=overwrite)

@@ -42,33 +42,31 @@ PartitionsOption = Annotated[
 ]
 
 
-def _check_engine(
-    engine: Engine, scheduler: str | None, partitions: int | None, *, out: Path | None = None
-) -> None:
-    """Refuse the Dask engine's options without it or without Dask, and non-Parquet output."""
+def _engine_options(
+    engine: Engine, scheduler: str | None, partitions: int | None, out: Path, parquet: bool = False
+) -> dict[str, Any]:
+    """Return the engine options of :mod:`masrisk.scale.engines` (Dask splits beside ``out``).
+
+    Refuses the Dask engine's options without it or without Dask, and with ``parquet`` an
+    ``out`` that is not Parquet.
+    """
     if engine is Engine.pandas:
         for name, value in (("--scheduler", scheduler), ("--partitions", partitions)):
             if value is not None:
                 raise typer.BadParameter("needs --engine dask", param_hint=name)
-        return
-    from masrisk.scale.dask_engine import require_dask
+    else:
+        from masrisk.scale.dask_engine import require_dask
 
-    try:
-        require_dask()
-    except MasriskError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--engine") from None
-    if out is not None and out.suffix != ".parquet":
-        raise typer.BadParameter(
-            "with --engine dask the output is Parquet (explain: a directory of Parquet "
-            "files, one per partition): end it in .parquet",
-            param_hint="--out",
-        )
-
-
-def _where(
-    engine: Engine, scheduler: str | None, partitions: int | None, out: Path
-) -> dict[str, Any]:
-    """Return the engine options of :mod:`masrisk.scale.engines` (Dask splits beside ``out``)."""
+        try:
+            require_dask()
+        except MasriskError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--engine") from None
+        if parquet and out.suffix != ".parquet":
+            raise typer.BadParameter(
+                "with --engine dask the output is Parquet (explain: a directory of Parquet "
+                "files, one per partition): end it in .parquet",
+                param_hint="--out",
+            )
     return {
         "engine": engine.value,
         "scheduler": scheduler,

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from masrisk.cli._common import FileFormat, Quiet, _err, _stage, _summary, app
+from masrisk.cli._common import FileFormat, Quiet, _err, _stage, _summary, _table, app
 
 import_app = typer.Typer(
     help="Read a health system's records (RIPS, OMOP CDM) into a data directory.",
@@ -20,6 +19,14 @@ export_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+
+#: The options of both imports that say how the data directory is written.
+TablesFormat = Annotated[
+    FileFormat, typer.Option("--format", help="File format of the tables written.")
+]
+ReplaceTables = Annotated[
+    bool, typer.Option(help="Replace the tables of an existing data directory.")
+]
 
 
 class OmopIds(str, Enum):
@@ -40,9 +47,7 @@ def import_omop(
     ],
     out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
     schema: Annotated[str | None, typer.Option(help="Database schema of the CDM tables.")] = None,
-    file_format: Annotated[
-        FileFormat, typer.Option("--format", help="File format of the tables written.")
-    ] = FileFormat.parquet,
+    file_format: TablesFormat = FileFormat.parquet,
     households: Annotated[
         Path | None,
         typer.Option(help="Households table (.parquet/.csv) to use instead of OMOP's locations."),
@@ -60,20 +65,14 @@ def import_omop(
     default_zone: Annotated[
         str, typer.Option(help="Zone of every territory when --territories is not given.")
     ] = "urban",
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the tables of an existing data directory.")
-    ] = False,
+    overwrite: ReplaceTables = False,
     quiet: Quiet = False,
 ) -> None:
     """Read an OMOP Common Data Model into a data directory."""
     from masrisk.io.omop import from_omop
     from masrisk.outputs import write_table
 
-    old = _data_files(out)
-    if old and not overwrite:
-        raise typer.BadParameter(
-            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
-        )
+    old = _data_files(out, overwrite=overwrite)
     with _stage(quiet):
         tables = from_omop(
             source,
@@ -92,12 +91,17 @@ def import_omop(
             _err.print(_summary(f"Wrote {out}", tables.summary()))
 
 
-def _data_files(out: Path) -> list[Path]:
-    """Return the table files of a data directory at ``out`` (none if it does not exist)."""
+def _data_files(out: Path, *, overwrite: bool) -> list[Path]:
+    """Return the table files of a data directory at ``out``; refuse them without overwrite."""
     from masrisk.tables import CONTRACT
 
-    files = [out / f"{name}.{suffix}" for name in CONTRACT for suffix in ("parquet", "csv")]
-    return [p for p in files if p.is_file()]
+    files = [out / f"{name}.{suffix.value}" for name in CONTRACT for suffix in FileFormat]
+    old = [p for p in files if p.is_file()]
+    if old and not overwrite:
+        raise typer.BadParameter(
+            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
+        )
+    return old
 
 
 @import_app.command("rips")
@@ -118,23 +122,14 @@ def import_rips(
             help="Membership table (.parquet/.csv): document_type, document_number, household_id."
         ),
     ] = None,
-    file_format: Annotated[
-        FileFormat, typer.Option("--format", help="File format of the tables written.")
-    ] = FileFormat.parquet,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the tables of an existing data directory.")
-    ] = False,
+    file_format: TablesFormat = FileFormat.parquet,
+    overwrite: ReplaceTables = False,
     quiet: Quiet = False,
 ) -> None:
     """Read RIPS JSON files into a data directory; list problems by file and JSON path."""
     from masrisk.io.rips import from_rips
-    from masrisk.tables import CONTRACT
 
-    old = [out / f"{t}.{s.value}" for t in CONTRACT for s in FileFormat]
-    if not overwrite and any(path.is_file() for path in old):
-        raise typer.BadParameter(
-            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
-        )
+    _data_files(out, overwrite=overwrite)
     with _stage(quiet):
         result = from_rips(folder, households=households, territories=territories, members=members)
         result.write(out, format=file_format.value, overwrite=True)
@@ -193,9 +188,7 @@ def export_fhir(
             workers=workers, overwrite=overwrite, on_chunk=lambda rows: bar.advance(task, rows),
         )  # fmt: skip
     if not quiet:
-        table = Table(title="FHIR R4 resources", title_justify="left")
-        table.add_column("file")
-        table.add_column("resources", justify="right")
+        table = _table("FHIR R4 resources", "file", "resources")
         for kind, n in export.counts.items():
             table.add_row(f"{kind}.ndjson", f"{n:,}")
         _err.print(table)

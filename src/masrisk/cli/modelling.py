@@ -17,6 +17,7 @@ from masrisk.cli._common import (
     _bundle_and_config,
     _err,
     _stage,
+    _table,
     app,
     date_option,
 )
@@ -25,8 +26,7 @@ from masrisk.cli.engines import (
     EngineOption,
     PartitionsOption,
     SchedulerOption,
-    _check_engine,
-    _where,
+    _engine_options,
 )
 
 
@@ -66,13 +66,13 @@ def train(
     from masrisk.outputs import check_output
     from masrisk.scale.engines import train as train_model
 
-    _check_engine(engine, scheduler, partitions)
+    where = _engine_options(engine, scheduler, partitions, out)
     with _stage(quiet):
         check_output(out, overwrite=overwrite, kind="bundle")  # before the training
         settings = load_config(config)
         model, report = train_model(
             data,
-            **_where(engine, scheduler, partitions, out),
+            **where,
             config=settings,
             outcome=outcome,
             train_as_of=train_as_of,
@@ -112,19 +112,16 @@ def score(
     from masrisk.scoring import SCORE_COLUMNS
 
     _check_table_suffix(out)
-    _check_engine(engine, scheduler, partitions, out=out)
+    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
     with _stage(quiet):
         check_output(out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS)
         bundle, settings = _bundle_and_config(model, config)
-        where = _where(engine, scheduler, partitions, out)
         scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
         write_table(scores, out, kind="scores", overwrite=overwrite)
         if not quiet:
-            counts = scores["tier"].value_counts(sort=False)
-            summary = Table(title=f"Wrote {out}: {len(scores):,} persons", title_justify="left")
-            for column in ("tier", "persons", "mean risk"):
-                summary.add_column(column, justify="left" if column == "tier" else "right")
-            for tier, n in counts.items():
+            title = f"Wrote {out}: {len(scores):,} persons"
+            summary = _table(title, "tier", "persons", "mean risk")
+            for tier, n in scores["tier"].value_counts(sort=False).items():
                 mean = scores.loc[scores["tier"] == tier, "risk"].mean()
                 summary.add_row(str(tier), f"{n:,}", f"{mean:.3f}")
             _err.print(summary)
@@ -158,12 +155,12 @@ def explain(
     from masrisk.scale.engines import explain as explain_population
 
     _check_table_suffix(out)
-    _check_engine(engine, scheduler, partitions, out=out)
+    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
     with _stage(quiet):
         bundle, settings = _bundle_and_config(model, config)
         explained = explain_population(
             bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
-            overwrite=overwrite, **_where(engine, scheduler, partitions, out),
+            overwrite=overwrite, **where,
         )  # fmt: skip
     if not quiet:
         features = len(bundle.features)
@@ -173,27 +170,22 @@ def explain(
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily
-    table = Table(
-        title=f"Validation: {report.period}",
-        title_justify="left",
+    table = _table(
+        f"Validation: {report.period}",
+        *("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"),
+        no_wrap=True,
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,  # fits 80 columns
+        caption="sc. Brier: scaled Brier; intercept and slope: calibration's",
+        caption_justify="left",
     )
-    table.caption = "sc. Brier: scaled Brier; intercept and slope: calibration's"
-    table.caption_justify = "left"
-    for column in ("model", "AUC", "95% CI", "AP", "sc. Brier", "intercept", "slope"):
-        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    measures = ("average_precision", "scaled_brier", "calibration_intercept", "calibration_slope")
     for name, row in report.overall.iterrows():
+        interval = f"{row['auc_low']:.3f}-{row['auc_high']:.3f}"
         table.add_row(
-            str(name),
-            f"{row['auc']:.3f}",
-            f"{row['auc_low']:.3f}-{row['auc_high']:.3f}",
-            f"{row['average_precision']:.3f}",
-            f"{row['scaled_brier']:.3f}",
-            f"{row['calibration_intercept']:.3f}",
-            f"{row['calibration_slope']:.3f}",
+            str(name), f"{row['auc']:.3f}", interval, *(f"{row[k]:.3f}" for k in measures)
         )
     return table
 

@@ -16,6 +16,7 @@ from masrisk.cli._common import (
     _err,
     _out,
     _stage,
+    _table,
     app,
     pseudonym_key,
 )
@@ -24,8 +25,7 @@ from masrisk.cli.engines import (
     EngineOption,
     PartitionsOption,
     SchedulerOption,
-    _check_engine,
-    _where,
+    _engine_options,
 )
 
 
@@ -62,7 +62,7 @@ def plan(
     from masrisk.pipeline import plan_from_files
     from masrisk.scale.engines import open_engine
 
-    _check_engine(engine, scheduler, partitions)
+    where = _engine_options(engine, scheduler, partitions, out)
     if pseudonymize is not None:
         raise typer.BadParameter(
             "a key on the command line is visible to every user of this machine; put it in "
@@ -73,9 +73,7 @@ def plan(
         check_output(out, overwrite=overwrite, kind="plans")  # before the work
         key = pseudonym_key(pseudonym_key_file)
         settings = load_config(config)
-        with open_engine(
-            data, config=settings, **_where(engine, scheduler, partitions, out)
-        ) as running:
+        with open_engine(data, config=settings, **where) as running:
             plans = plan_from_files(scores, running, config=settings, contributions=contributions)
         plans.write(out, pseudonym_key=key, overwrite=overwrite)
         if not quiet:
@@ -118,9 +116,7 @@ def demo(
         )  # fmt: skip
         progress.update(task, description="done", completed=len(DEMO_STAGES))
     figures = result.figures
-    table = Table(title=f"masrisk demo: {profile.value}, {persons:,} persons", title_justify="left")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
+    table = _table(f"masrisk demo: {profile.value}, {persons:,} persons", "figure", "value")
     table.add_row("model chosen", str(figures["chosen_model"]))
     table.add_row("validation AUC", f"{figures['validation_auc']:.3f}")
     table.add_row("calibration slope", f"{figures['calibration_slope']:.2f}")
@@ -139,9 +135,7 @@ def demo(
 
 
 def _plans_table(summary) -> Table:  # noqa: ANN001 - CitySummary, imported lazily
-    table = Table(title="Plans by axis", title_justify="left")
-    for column in ("axis", "persons", "team-hours"):
-        table.add_column(column, justify="left" if column == "axis" else "right")
+    table = _table("Plans by axis", "axis", "persons", "team-hours")
     for axis, figures in summary.by_axis.items():
         table.add_row(axis, f"{figures['persons']:,}", f"{figures['hours']:,.0f}")
     table.caption = (

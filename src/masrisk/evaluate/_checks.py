@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from masrisk.exceptions import ParameterError, Problems
+from masrisk.exceptions import Problems
 
 NAN = float("nan")
 
@@ -41,10 +41,3 @@ def as_arrays(
         problems.add("predictions", None, "no rows to evaluate")
     problems.raise_if_any()
     return y, p
-
-
-def check_level(level: float) -> float:
-    """Return ``level`` as a float, or raise ParameterError when it is not in (0, 1)."""
-    if not 0.0 < level < 1.0:
-        raise ParameterError("level", "in (0, 1)", level)
-    return float(level)

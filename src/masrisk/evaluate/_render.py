@@ -18,6 +18,7 @@ _TEXT_COLUMNS = ("model", "attribute", "group")
 HEADLINE_THRESHOLDS = (0.05, 0.10, 0.20)
 
 _CAPTURE = [(f"top {k}%", f"capture_top_{k}pct") for k in (1, 5, 10)]
+_CALIBRATION = ("calibration_intercept", "calibration_slope")
 
 
 def _number(value: object, spec: str = ".3f") -> str:
@@ -33,12 +34,14 @@ def _auc(row: pd.Series) -> str:
     return text
 
 
-def _common(row: pd.Series) -> list[str]:
+def _cells(row: pd.Series, measures: tuple[str, ...]) -> list[str]:
+    """Return a row's counts, prevalence and AUC, then its ``measures`` (captures as shares)."""
     return [
         _number(int(row["n"]), ","),
         _number(int(row["events"]), ","),
         _number(row["prevalence"], ".1%"),
         _auc(row),
+        *(_number(row[key], ".1%" if key.startswith("capture") else ".3f") for key in measures),
     ]
 
 
@@ -47,15 +50,12 @@ def headline_table(report: EvaluationReport) -> Table:
     header = ["model", "n", "events", "prevalence", "AUC [95% CI]", "AP", "Brier"]
     header += ["scaled Brier", "calibration intercept", "calibration slope"]
     header += [f"capture {label}" for label, _ in _CAPTURE]
+    measures = ("average_precision", "brier", "scaled_brier", *_CALIBRATION)
+    measures += tuple(key for _, key in _CAPTURE)
     rows = []
     for model, row in report.overall.iterrows():
         name = f"{model} (chosen)" if model == report.chosen_model else str(model)
-        rows.append(
-            [name, *_common(row)]
-            + [_number(row[key]) for key in ("average_precision", "brier", "scaled_brier")]
-            + [_number(row[key]) for key in ("calibration_intercept", "calibration_slope")]
-            + [_number(row[key], ".1%") for _, key in _CAPTURE]
-        )
+        rows.append([name, *_cells(row, measures)])
     return header, rows
 
 
@@ -64,10 +64,9 @@ def subgroup_table(report: EvaluationReport) -> Table:
     header = ["attribute", "group", "n", "events", "prevalence", "AUC [95% CI]", "Brier"]
     header += ["calibration intercept", "calibration slope", "capture top 10%"]
     frame = report.subgroups[report.subgroups["model"] == report.chosen_model]
+    measures = ("brier", *_CALIBRATION, "capture_top_10pct")
     rows = [
-        [str(row["attribute"]), str(row["group"]), *_common(row), _number(row["brier"])]
-        + [_number(row[key]) for key in ("calibration_intercept", "calibration_slope")]
-        + [_number(row["capture_top_10pct"], ".1%")]
+        [str(row["attribute"]), str(row["group"]), *_cells(row, measures)]
         for _, row in frame.iterrows()
     ]
     return header, rows
@@ -96,7 +95,7 @@ def markdown_table(table: Table) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
     align = ["---" if cell in _TEXT_COLUMNS else "---:" for cell in header]
-    return "\n".join([line(header), "| " + " | ".join(align) + " |", *map(line, rows)])
+    return "\n".join([line(header), line(align), *map(line, rows)])
 
 
 def html_table(table: Table) -> str:

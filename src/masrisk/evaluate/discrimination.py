@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtri
 
-from masrisk.evaluate._checks import NAN, as_arrays, check_level
+from masrisk.evaluate._checks import NAN, as_arrays
 from masrisk.exceptions import ParameterError
 
 __all__ = ["CAPTURE_FRACTIONS", "auc_with_ci", "capture_at_top"]
@@ -46,7 +46,8 @@ def auc_with_ci(
     0.75
     """
     y, p = as_arrays(y_true, risk)
-    level = check_level(level)
+    if not 0.0 < level < 1.0:
+        raise ParameterError("level", "in (0, 1)", level)
     positive, negative = p[y == 1], p[y == 0]
     m, n = positive.size, negative.size
     if m == 0 or n == 0:
@@ -58,7 +59,7 @@ def auc_with_ci(
     v10 = (combined[:m] - _midranks(positive)) / n  # share of negatives below each positive
     v01 = 1.0 - (combined[m:] - _midranks(negative)) / m  # share of positives above each negative
     se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
-    half = float(ndtri(0.5 + level / 2)) * se
+    half = float(ndtri(0.5 + float(level) / 2)) * se
     return auc, max(0.0, auc - half), min(1.0, auc + half)
 
 

@@ -130,18 +130,15 @@ class EvaluationReport:
             subgroups.append(subgroup_metrics(y, p, groups, min_events=min_events))
             calibration.append(calibration_curve(y, p, bins=bins))
             curves.append(net_benefit(y, p, thresholds=thresholds))
-        references = curves[0].rename(columns={"model": "_"})
-        decision = [c.rename(columns={"model": "net_benefit"}) for c in curves]
-        decision += [references.rename(columns={ref: "net_benefit"}) for ref in _REFERENCES]
+        sources = [(c, "model") for c in curves] + [(curves[0], ref) for ref in _REFERENCES]
+        decision = [c[["threshold", k]].rename(columns={k: "net_benefit"}) for c, k in sources]
         return cls(
             outcome=str(outcome),
             period=str(period),
             overall=_overall_frame(overall),
             subgroups=_stack(subgroups, names),
             calibration=_stack(calibration, names),
-            decision_curve=_stack(
-                [d[["threshold", "net_benefit"]] for d in decision], [*names, *_REFERENCES]
-            ),
+            decision_curve=_stack(decision, [*names, *_REFERENCES]),
             chosen_model=str(chosen_model),
             choice_reason=str(choice_reason),
         )

@@ -33,10 +33,8 @@ MISSING = "missing"
 def metrics(y_true: ArrayLike, risk: ArrayLike) -> dict[str, float | int]:
     """Return every headline measure of a risk model, keyed as in ``METRIC_KEYS``.
 
-    ``n``, ``events`` (int), ``prevalence``, ``auc`` with its 95% DeLong interval
-    (``auc_low``, ``auc_high``), ``average_precision``, ``brier``, ``scaled_brier``,
-    ``calibration_intercept``, ``calibration_slope`` and ``capture_top_1pct``/``5pct``/
-    ``10pct`` (floats). Measures that are undefined on these data are ``NaN``.
+    ``n`` and ``events`` are ints, the others floats (the AUC with its 95% DeLong interval);
+    measures undefined on these data are ``NaN``.
 
     Examples
     --------
@@ -76,8 +74,7 @@ def subgroup_metrics(
     min_events : int, default 5
         In a group with fewer events *or* fewer non-events than this, the discrimination,
         calibration and capture measures (``ESTIMABLE_WITH_EVENTS``) are ``NaN``: too few to
-        estimate them honestly. ``n``, ``events``, ``prevalence``, ``brier`` and
-        ``scaled_brier`` are always filled.
+        estimate them honestly.
 
     Returns
     -------

@@ -75,9 +75,8 @@ def explain(
     Returns
     -------
     Explanation
-        Exact TreeSHAP of the raw log-odds for LightGBM, the linear terms for the baseline
-        (:mod:`masrisk.explanations.contributions`); a row sums with ``base_value`` to the
-        log-odds before calibration, a monotone map of the risk.
+        LightGBM's exact TreeSHAP, or the baseline's linear terms, of the log-odds before
+        calibration (:mod:`masrisk.explanations.contributions`).
     """
     fitted, X = prepare(model, features)
     values = np.empty(X.shape, dtype="float64")
@@ -112,8 +111,7 @@ def contributions_frame(
     columns: dict[str, Any] = {"person_id": persons.to_numpy()}
     columns.update({f: values[:, j].astype("float32") for j, f in enumerate(features)})
     columns["base_value"] = np.full(len(persons), base_value, dtype="float32")
-    for name, sums in level_sums(values, features).items():
-        columns[name] = sums.astype("float32")
+    columns.update({name: s.astype("float32") for name, s in level_sums(values, features).items()})
     return pd.DataFrame(columns)
 
 
@@ -235,11 +233,8 @@ class Explanation:
         numeric = self.data.select_dtypes(exclude="category")
         # each feature's value per unit: the mean, or for a category the most frequent
         typical = dict(numeric.groupby(key, sort=True).mean().items())
-        typical.update(
-            (c, self.data[c].groupby(key, sort=True, observed=True).agg(_mode))
-            for c in self.data.columns
-            if c not in numeric.columns
-        )
+        for c, values in self.data.select_dtypes("category").items():
+            typical[c] = values.groupby(key, sort=True, observed=True).agg(_mode)
         contributions = means.to_numpy()
         order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
         size = np.take_along_axis(contributions, order, axis=1)
@@ -282,13 +277,10 @@ class Explanation:
         shap = import_shap()
         values = self.values if rows is None else self.values.loc[rows]
         data = self.data.loc[values.index]
-        numeric = data.apply(
-            lambda c: (
-                c.cat.codes.where(c.notna()).astype("float64")
-                if isinstance(c.dtype, pd.CategoricalDtype)
-                else c.astype("float64")
-            )
-        )
+        codes = {
+            c: data[c].cat.codes.where(data[c].notna()) for c in data.select_dtypes("category")
+        }
+        numeric = data.assign(**codes).astype("float64")
         return shap.Explanation(
             values=values.to_numpy(),
             base_values=np.full(len(values), self.base_value),
@@ -307,19 +299,18 @@ class Explanation:
 
     def _repr_html_(self) -> str:
         n, p = self.values.shape
-        shares = self.level_shares()
         groups = self.groups.abs().mean().sort_values(ascending=False)[:8]
-        level_rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v:.1%}</td></tr>" for k, v in shares.items()
-        )
-        group_rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in groups.items()
-        )
         return (
             f"<div><strong>Explanation of {html.escape(self.outcome)}</strong>: {n:,} persons, "
             f"{p} features, base log-odds {self.base_value:.3f}"
-            "<table><tr><th>level</th><th>share of |contribution|</th></tr>"
-            f"{level_rows}</table>"
-            "<table><tr><th>feature group</th><th>mean |contribution|</th></tr>"
-            f"{group_rows}</table></div>"
+            + _html_table("level", "share of |contribution|", self.level_shares(), ".1%")
+            + _html_table("feature group", "mean |contribution|", groups, ".3f")
+            + "</div>"
         )
+
+
+def _html_table(name: str, value: str, values: pd.Series, spec: str) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{v:{spec}}</td></tr>" for k, v in values.items()
+    )
+    return f"<table><tr><th>{name}</th><th>{value}</th></tr>{rows}</table>"

@@ -69,15 +69,12 @@ class ExplanationPlots:
         order = explanation.log_odds.groupby(ids).mean().sort_values(ascending=False).index
         shares = shares.loc[order[:top]]
         ax = ax or _axes((max(6.0, 0.3 * len(shares)), 4.0))
+        names = shares.index.astype(str)
         bottom = np.zeros(len(shares))
         for column in shares.columns:
             level = column.removeprefix("level_")
             ax.bar(
-                shares.index.astype(str),
-                shares[column],
-                bottom=bottom,
-                label=level,
-                color=_LEVEL_COLOURS.get(level),
+                names, shares[column], bottom=bottom, label=level, color=_LEVEL_COLOURS.get(level)
             )
             bottom += shares[column].to_numpy()
         ax.set_ylabel("share of mean |contribution|")

@@ -46,7 +46,6 @@ MARKER = ".masrisk-output.json"
 _LEGACY_MARKERS = {"bundle": "manifest.json"}
 #: What a Parquet file masrisk wrote carries in its schema metadata.
 PARQUET_KEY = b"masrisk"
-_TEMP_TAG = ".masrisk-tmp-"
 _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.masrisk-tmp-(?P<pid>\d+)-[^/]*")
 
 
@@ -93,8 +92,8 @@ def check_output(
     target = Path(path)
     if not target.exists() and not target.is_symlink():
         return
-    if _empty_directory(target):
-        return  # nothing to lose: filled as if new
+    if target.is_dir() and not target.is_symlink() and next(target.iterdir(), None) is None:
+        return  # an empty directory: nothing to lose, filled as if new
     if not overwrite:
         raise OutputExistsError(
             f"{target} exists; masrisk does not replace it unless asked (--overwrite, or "
@@ -134,10 +133,6 @@ def _not_ours(target: Path, kind: str, header: tuple[str, ...] | None) -> str:
 def _csv_header(file: Path) -> str:
     with open(file, encoding="utf-8", errors="replace") as handle:
         return handle.readline().rstrip("\r\n")
-
-
-def _empty_directory(target: Path) -> bool:
-    return target.is_dir() and not target.is_symlink() and next(target.iterdir(), None) is None
 
 
 def _not_our_directory(target: Path, kind: str) -> str:
@@ -280,12 +275,10 @@ def _staging(target: Path, **check: Any) -> dict[str, Any]:
 
 
 def _temp_prefix(target: Path) -> str:
-    return f".{target.name}{_TEMP_TAG}{os.getpid()}-"
+    return f".{target.name}.masrisk-tmp-{os.getpid()}-"
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

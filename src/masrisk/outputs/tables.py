@@ -8,26 +8,12 @@ from types import TracebackType
 
 import pandas as pd
 
+from masrisk.exceptions import ConfigError
 from masrisk.outputs.policy import PARQUET_KEY, output_file
 
 __all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "write_table"]
 
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
-
-
-def _check_suffix(target: Path) -> None:
-    if target.suffix not in TABLE_SUFFIXES:
-        from masrisk.exceptions import ConfigError
-
-        raise ConfigError(f"{target}: a table's file must end in .parquet or .csv")
-
-
-def _arrow(frame: pd.DataFrame, kind: str):  # noqa: ANN202 - pyarrow is imported lazily
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), PARQUET_KEY: kind.encode()}
-    return table.replace_schema_metadata(metadata)
 
 
 def write_table(
@@ -78,7 +64,8 @@ class ChunkedTableWriter:
     ) -> None:
         self.path = Path(path)
         self.kind = kind
-        _check_suffix(self.path)
+        if self.path.suffix not in TABLE_SUFFIXES:
+            raise ConfigError(f"{self.path}: a table's file must end in .parquet or .csv")
         self._file = output_file(self.path, kind=kind, overwrite=overwrite, header=columns)
         self._temporary: Path | None = None
         self._parquet = None
@@ -93,9 +80,12 @@ class ChunkedTableWriter:
         if self._temporary is None:
             raise RuntimeError("use ChunkedTableWriter in a with block")
         if self.path.suffix == ".parquet":
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = _arrow(frame, self.kind)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            metadata = {**(table.schema.metadata or {}), PARQUET_KEY: self.kind.encode()}
+            table = table.replace_schema_metadata(metadata)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self._temporary, table.schema)
             self._parquet.write_table(table)
