@@ -330,8 +330,7 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
         {"household_id": household_id, "territory_id": _str(geo.ids[people.hh_territory]), **flags}
     )
     h = ctx.health
-    alive = ctx.death == NEVER
-    pregnant = alive & (h.conception <= ctx.end_day) & (h.delivery > ctx.end_day)
+    pregnant = (ctx.death == NEVER) & (h.conception <= ctx.end_day) & (h.delivery > ctx.end_day)
     base = first.astype("datetime64[ns]")
     persons = pd.DataFrame(
         {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.synth.health import CONDITIONS, GESTATION_DAYS, NEVER, Health
+from masrisk.synth.health import CONDITIONS, GESTATION_DAYS, NEVER, Health, age_band
 from masrisk.synth.risk import DELIVERY_RECORDED
 from masrisk.synth.targets import FRAILTY_SD
 from masrisk.synth.vocabulary import (
@@ -23,29 +23,17 @@ from masrisk.synth.vocabulary import (
     CodeBook,
 )
 
-KIND = {name: np.int8(k) for k, name in enumerate(EVENT_KINDS)}
 YEAR = 365.25
 STYLE_LOYALTY = 0.85  # share of a person's events in the style of their insurer's source
 # Chronic-condition follow-up: outpatient visits and pharmacy dispensations a year
 # (Resolución 3280 de 2018 and guidelines for each condition; dispensations quarterly-monthly).
 FOLLOW_UP = {
-    "obesity": (1.0, 0.0),
-    "dyslipidemia": (1.5, 3.0),
-    "hypertension": (2.5, 4.0),
-    "diabetes": (3.0, 5.0),
-    "ckd": (3.0, 4.0),
-    "ihd": (3.0, 4.0),
-    "cerebrovascular": (2.5, 3.0),
-    "heart_failure": (4.0, 5.0),
-    "copd": (2.5, 4.0),
-    "asthma": (2.0, 3.0),
-    "cancer": (6.0, 3.0),
-    "depression_anxiety": (3.0, 4.0),
-    "severe_mental": (4.0, 6.0),
-    "epilepsy": (2.0, 5.0),
-    "hiv": (4.0, 6.0),
-    "tb": (8.0, 6.0),
-}
+    "obesity": (1.0, 0.0), "dyslipidemia": (1.5, 3.0), "hypertension": (2.5, 4.0),
+    "diabetes": (3.0, 5.0), "ckd": (3.0, 4.0), "ihd": (3.0, 4.0), "cerebrovascular": (2.5, 3.0),
+    "heart_failure": (4.0, 5.0), "copd": (2.5, 4.0), "asthma": (2.0, 3.0), "cancer": (6.0, 3.0),
+    "depression_anxiety": (3.0, 4.0), "severe_mental": (4.0, 6.0), "epilepsy": (2.0, 5.0),
+    "hiv": (4.0, 6.0), "tb": (8.0, 6.0),
+}  # fmt: skip
 # Acute outpatient visits a year by age (SISPRO/RIPS consultations per person, approximate).
 ACUTE_KNOTS = np.array([0, 1, 5, 12, 18, 45, 60, 105])
 ACUTE_RATE = np.array([4.0, 3.0, 1.8, 1.2, 1.1, 1.4, 1.8, 2.0])
@@ -108,7 +96,7 @@ class Events:
         n = len(pid)
         self.pid.append(np.asarray(pid, dtype="int64"))
         self.day.append(np.asarray(day, dtype="int32"))
-        self.kind.append(np.full(n, KIND[kind], dtype="int8"))
+        self.kind.append(np.full(n, EVENT_KINDS.index(kind), dtype="int8"))
         self.code.append(np.broadcast_to(np.asarray(code, dtype="int16"), (n,)))
         v = np.full(n, np.nan, dtype="float32") if value is None else value
         self.value.append(np.asarray(v, dtype="float32"))
@@ -130,23 +118,20 @@ class Events:
 def window(rng, rate, lo, hi, idx=None) -> tuple[np.ndarray, np.ndarray]:
     """Poisson events at yearly ``rate`` over days [lo, hi) of persons ``idx`` (all if None)."""
     span = np.maximum(hi - lo, 0)
-    n = rng.poisson(rate * span / YEAR)
-    local = np.repeat(np.arange(len(span)), n)
+    local = np.repeat(np.arange(len(span)), rng.poisson(rate * span / YEAR))
     day = lo[local] + np.floor(rng.random(len(local)) * span[local]).astype("int32")
-    pid = local if idx is None else idx[local]
-    return pid, day
+    return (local if idx is None else idx[local]), day
 
 
 def code_table(book: CodeBook, codes: dict) -> tuple[np.ndarray, np.ndarray]:
     """Canonical indices and (2, n) weights for women and men of a code dictionary."""
-    names = list(codes)
     w = np.array([v if isinstance(v, tuple) else (v, v) for v in codes.values()], dtype=float).T
-    for k, name in enumerate(names):
+    for k, name in enumerate(codes):
         if name.startswith(("O", "Z3", "N76", "C50", "C53")):
             w[1, k] = 0.0
         elif name.startswith("C61"):
             w[0, k] = 0.0
-    return book.icd_index(names), w
+    return book.icd_index(codes), w
 
 
 def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
@@ -167,7 +152,7 @@ def styled(ctx: Context, icd: np.ndarray, pid: np.ndarray) -> np.ndarray:
     """Write canonical codes in each person's source style (sometimes another)."""
     loyal = ctx.rng.random(len(pid)) < STYLE_LOYALTY
     style = np.where(loyal, ctx.style[pid], ctx.rng.integers(0, 3, len(pid)))
-    return ctx.book.styled(icd, style)
+    return ctx.book.lut[icd, style]
 
 
 def chronic(ctx: Context, events: Events) -> None:
@@ -192,17 +177,15 @@ def acute(ctx: Context, events: Events) -> None:
     rate = rate * np.where(women, 1.3, 1.0) * ctx.care
     rate = rate * np.exp(0.6 * ctx.health.frailty / FRAILTY_SD - 0.18)
     pid, day = window(ctx.rng, rate, ctx.first, ctx.last)
-    names = list(ACUTE_CODES)
     weights = np.array([w for w, _ in ACUTE_CODES.values()])  # (codes, bands)
     only = np.array([s for _, s in ACUTE_CODES.values()])
-    icd = ctx.book.icd_index(names)
-    band = np.searchsorted(ACUTE_BANDS, ctx.age_at(pid, day), side="right") - 1
-    group = np.clip(band, 0, 3) * 2 + ctx.male[pid]
+    icd = ctx.book.icd_index(ACUTE_CODES)
+    group = age_band(ctx.age_at(pid, day), ACUTE_BANDS) * 2 + ctx.male[pid]
     code = np.zeros(len(pid), dtype="int64")
     for g in range(8):
         sel = np.flatnonzero(group == g)
         p = weights[:, g // 2] * (only != ("F" if g % 2 else "M"))
-        code[sel] = icd[ctx.rng.choice(len(names), size=len(sel), p=p / p.sum())]
+        code[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=p / p.sum())]
     code = styled(ctx, code, pid)
     events.add(pid, day, "outpatient", code)
     again = ctx.rng.random(len(pid)) < ACUTE_PHARMACY
@@ -237,8 +220,7 @@ def pregnancy(ctx: Context, events: Events) -> None:
         if code == "HEMOGLOBINA":
             value = 11.8 - 0.6 * anaemia + rng.normal(0, 0.6, n)
         elif code == "GLUCOSA":
-            gdm = h.onset["diabetes"][idx] <= day
-            value = rng.normal(88, 10, n) + 35 * gdm
+            value = rng.normal(88, 10, n) + 35 * (h.onset["diabetes"][idx] <= day)  # gestational
         kind = "vaccination" if code == "TD" else "lab"
         value = None if code == "TD" else value[keep]
         events.add(idx[keep], day[keep], kind, book.code(code), value)

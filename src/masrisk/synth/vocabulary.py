@@ -14,8 +14,6 @@ import numpy as np
 
 from masrisk.codes import LAB_CODES, SCREENINGS, VACCINES
 
-STYLES = ("filler", "dotted", "plain")
-
 # Codes of each chronic condition on outpatient and pharmacy events, with weights; a pair of
 # weights is (women, men).
 # fmt: off
@@ -212,7 +210,7 @@ GROUPS: tuple[Group, ...] = (
 
 
 def variants(code: str) -> tuple[str, str, str]:
-    """Write ``code`` in each of :data:`STYLES`: ``"E119"`` as ``("E119", "E11.9", "E119")``."""
+    """Write ``code`` in the three styles: ``"E119"`` as ``("E119", "E11.9", "E119")``."""
     if len(code) == 3:
         return code + "X", code, code
     return code, f"{code[:3]}.{code[3:]}", code
@@ -241,7 +239,3 @@ class CodeBook:
     def code(self, name: str) -> int:
         """Return the category position of a lab, vaccine or screening code."""
         return self._other[name]
-
-    def styled(self, icd: np.ndarray, style: np.ndarray) -> np.ndarray:
-        """Return the category positions of canonical codes ``icd`` written in ``style``."""
-        return self.lut[icd, style]
