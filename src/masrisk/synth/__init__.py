@@ -245,10 +245,8 @@ def synthesize(
     people = build_people(profile, geo, persons, rng)
     logger.info("%s: %s territories, %s households", profile, len(geo.ids), len(people.hh_size))
     ctx, model, slices = _health(profile, geo, people, first, end_day, rng)
-    events = Events()
-    rates = deaths(ctx, model, slices, events)
-    visits(ctx, model, slices, rates, events)
-    del rates
+    events = Events()  # deaths first (they end every stream), then visits at their yearly rates
+    visits(ctx, model, slices, deaths(ctx, model, slices, events), events)
     for stream in (chronic, acute, pregnancy, labs):
         stream(ctx, events)
     vaccines(ctx, events, slices)

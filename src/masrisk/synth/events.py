@@ -104,8 +104,7 @@ class Events:
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Concatenated columns sorted by (person, day, kind); the chunks are released."""
         columns = []
-        for name in ("pid", "day", "kind", "code", "value"):
-            chunks = getattr(self, name)
+        for chunks in (self.pid, self.day, self.kind, self.code, self.value):
             columns.append(np.concatenate(chunks))
             chunks.clear()
         pid, day, kind = columns[:3]
@@ -177,15 +176,13 @@ def acute(ctx: Context, events: Events) -> None:
     rate = rate * np.where(women, 1.3, 1.0) * ctx.care
     rate = rate * np.exp(0.6 * ctx.health.frailty / FRAILTY_SD - 0.18)
     pid, day = window(ctx.rng, rate, ctx.first, ctx.last)
-    weights = np.array([w for w, _ in ACUTE_CODES.values()])  # (codes, bands)
-    only = np.array([s for _, s in ACUTE_CODES.values()])
-    icd = ctx.book.icd_index(ACUTE_CODES)
+    tables = [code_table(ctx.book, {c: w[b] for c, w in ACUTE_CODES.items()}) for b in range(4)]
     group = age_band(ctx.age_at(pid, day), ACUTE_BANDS) * 2 + ctx.male[pid]
     code = np.zeros(len(pid), dtype="int64")
-    for g in range(8):
+    for g in range(8):  # age band and sex
         sel = np.flatnonzero(group == g)
-        p = weights[:, g // 2] * (only != ("F" if g % 2 else "M"))
-        code[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=p / p.sum())]
+        icd, w = tables[g // 2]
+        code[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=w[g % 2] / w[g % 2].sum())]
     code = styled(ctx, code, pid)
     events.add(pid, day, "outpatient", code)
     again = ctx.rng.random(len(pid)) < ACUTE_PHARMACY
@@ -208,7 +205,6 @@ def pregnancy(ctx: Context, events: Events) -> None:
     pid, day = window(rng, rate, lo, hi, idx)
     events.add(pid, day, "outpatient", sample_codes(ctx, code_table(book, PRENATAL_CODES), pid))
     n = len(idx)
-    anaemia = h.anaemia[idx]
     for offset, code, share in (
         (70, "HEMOGLOBINA", 0.8),
         (200, "HEMOGLOBINA", 0.7),
@@ -218,7 +214,7 @@ def pregnancy(ctx: Context, events: Events) -> None:
         day = conception + offset + rng.integers(-10, 11, n)
         keep = (rng.random(n) < share) & inside(ctx, idx, day)
         if code == "HEMOGLOBINA":
-            value = 11.8 - 0.6 * anaemia + rng.normal(0, 0.6, n)
+            value = 11.8 - 0.6 * h.anaemia[idx] + rng.normal(0, 0.6, n)
         elif code == "GLUCOSA":
             value = rng.normal(88, 10, n) + 35 * (h.onset["diabetes"][idx] <= day)  # gestational
         kind = "vaccination" if code == "TD" else "lab"

@@ -89,7 +89,6 @@ def labs(ctx: Context, events: Events) -> None:
     """Lab tests with numeric results: frequent in chronic patients, rare otherwise."""
     age, male, onset = ctx.age_end, ctx.male, ctx.health.onset
     r = _Results(ctx)
-    zero = np.zeros(len(age), dtype="int32")
     dm = onset["diabetes"] < NEVER
     chronic = np.minimum(np.minimum(onset["hypertension"], onset["diabetes"]), onset["ckd"])
     lipid = (onset["dyslipidemia"] < NEVER) | (onset["ihd"] < NEVER) | dm
@@ -98,21 +97,21 @@ def labs(ctx: Context, events: Events) -> None:
     hb_rate = np.where(ckd, 1.0, np.where(age < 6, 0.4, np.where(age >= 60, 0.15, 0.08)))
     specs = (  # code, who, from when, tests a year, results
         ("HBA1C", dm, onset["diabetes"], 2.5, r.a1c_diabetic),
-        ("HBA1C", ~dm & (age >= 45), zero, 0.05, r.a1c_normal),
+        ("HBA1C", ~dm & (age >= 45), 0, 0.05, r.a1c_normal),
         ("CREATININA", chronic < NEVER, chronic, 1.2, r.creatinine),
-        ("CREATININA", (chronic == NEVER) & (age >= 40), zero, 0.15, r.creatinine),
-        ("LDL", lipid, zero, 1.0, r.ldl),
-        ("LDL", ~lipid & (age >= 30), zero, 0.12, r.ldl),
+        ("CREATININA", (chronic == NEVER) & (age >= 40), 0, 0.15, r.creatinine),
+        ("LDL", lipid, 0, 1.0, r.ldl),
+        ("LDL", ~lipid & (age >= 30), 0, 0.12, r.ldl),
         ("GLUCOSA", dm, onset["diabetes"], 1.0, r.glucose),
-        ("GLUCOSA", ~dm & (age >= 18), zero, 0.25, r.glucose),
-        ("HEMOGLOBINA", hb, zero, hb_rate, r.haemoglobin),
+        ("GLUCOSA", ~dm & (age >= 18), 0, 0.25, r.glucose),
+        ("HEMOGLOBINA", hb, 0, hb_rate, r.haemoglobin),
         ("MICROALBUMINURIA", dm, onset["diabetes"], 0.7, r.albumin),
-        ("TSH", age >= 18, zero, 0.04, r.tsh),
+        ("TSH", age >= 18, 0, 0.04, r.tsh),
         ("CD4", onset["hiv"] < NEVER, onset["hiv"], 2.0, r.cd4),
     )
     for code, mask, start, rate, value in specs:
         idx = np.flatnonzero(mask)
-        lo = np.maximum(start[idx], ctx.first[idx])
+        lo = np.maximum(start, ctx.first)[idx]
         pid, day = window(ctx.rng, (rate * ctx.care)[idx], lo, ctx.last[idx], idx)
         events.add(pid, day, "lab", ctx.book.code(code), value(pid, day, len(pid)))
 
