@@ -40,6 +40,9 @@ ACUTE_RATE = np.array([4.0, 3.0, 1.8, 1.2, 1.1, 1.4, 1.8, 2.0])
 ACUTE_PHARMACY = 0.4  # share of acute visits followed by a dispensation the same day
 ACUTE_BANDS = np.array([0, 12, 29, 60])
 PRENATAL_VISITS = 6.0  # per pregnancy (Resolución 3280: at least 4-7 antenatal visits)
+# Antenatal labs and the tetanus vaccine: days after conception, code, share of pregnancies.
+ANTENATAL = ((70, "HEMOGLOBINA", 0.8), (200, "HEMOGLOBINA", 0.7), (175, "GLUCOSA", 0.7),
+             (150, "TD", 0.8))  # fmt: skip
 ADULT_CANCERS = ("C509", "C61", "C189", "C169", "C539", "C349", "C73", "C259")
 
 
@@ -205,18 +208,13 @@ def pregnancy(ctx: Context, events: Events) -> None:
     pid, day = window(rng, rate, lo, hi, idx)
     events.add(pid, day, "outpatient", sample_codes(ctx, code_table(book, PRENATAL_CODES), pid))
     n = len(idx)
-    for offset, code, share in (
-        (70, "HEMOGLOBINA", 0.8),
-        (200, "HEMOGLOBINA", 0.7),
-        (175, "GLUCOSA", 0.7),
-        (150, "TD", 0.8),
-    ):
+    for offset, code, share in ANTENATAL:
         day = conception + offset + rng.integers(-10, 11, n)
         keep = (rng.random(n) < share) & inside(ctx, idx, day)
         if code == "HEMOGLOBINA":
             value = 11.8 - 0.6 * h.anaemia[idx] + rng.normal(0, 0.6, n)
         elif code == "GLUCOSA":
-            value = rng.normal(88, 10, n) + 35 * (h.onset["diabetes"][idx] <= day)  # gestational
+            value = rng.normal(88, 10, n) + 35 * (h.onset["diabetes"][idx] <= day)  # diabetic
         kind = "vaccination" if code == "TD" else "lab"
         value = None if code == "TD" else value[keep]
         events.add(idx[keep], day[keep], kind, book.code(code), value)

@@ -263,18 +263,16 @@ def deprivation_score(flags: np.ndarray) -> np.ndarray:
 
 def _insurance(
     profile: str, dz: np.ndarray, rural: np.ndarray, household: np.ndarray, size: np.ndarray, rng
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
-    """Regime and insurer per person; households with uninsured members flagged."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Regime and insurer per person, households with uninsured members, the insurers' names."""
     shares = REGIME_SHARES[profile]
     regimes = tuple(shares)
     h = len(dz)
     uninsured_h = np.zeros(h, dtype=bool)
     hh_regime = np.zeros(h, dtype="int64")
     if profile == "bogota":
-        insured = 1 - shares["no_afiliado"]
-        sub = rng.random(h) < calibrated_probability(
-            shares["subsidiado"] / insured, 1.4 * dz + 2 * rural, size
-        )
+        subsidised = shares["subsidiado"] / (1 - shares["no_afiliado"])
+        sub = rng.random(h) < calibrated_probability(subsidised, 1.4 * dz + 2 * rural, size)
         special = shares["especial"] / (shares["contributivo"] + shares["especial"])
         esp = ~sub & (rng.random(h) < calibrated_probability(special, -0.6 * dz, size))
         hh_regime = np.where(sub, 1, np.where(esp, 2, 0))
@@ -294,7 +292,7 @@ def _insurance(
     regime = np.where(no_cover, none, hh_regime[household]).astype("int8")
     nobody = names.index("NINGUNA") if no_cover.any() else 0
     insurer = np.where(no_cover, nobody, hh_insurer[household]).astype("int16")
-    return regime, insurer, uninsured_h, names, regimes
+    return regime, insurer, uninsured_h, names
 
 
 def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Generator) -> People:
@@ -313,9 +311,7 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
     present = ~np.isnan(age)
     size = present.sum(axis=1)
     household, slot = np.nonzero(present)
-    regime, insurer, uninsured_h, insurers, regimes = _insurance(
-        profile, dz, rural, household, size, rng
-    )
+    regime, insurer, uninsured_h, insurers = _insurance(profile, dz, rural, household, size, rng)
     if profile == "bogota":
         flags[:, list(MPI_INDICATORS).index("dep_no_health_insurance")] = uninsured_h
     return People(
@@ -331,5 +327,5 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
         insurer=insurer,
         regime=regime,
         insurer_names=insurers,
-        regime_names=regimes,
+        regime_names=tuple(REGIME_SHARES[profile]),
     )
