@@ -245,10 +245,8 @@ def synthesize(
     people = build_people(profile, geo, persons, rng)
     logger.info("%s: %s territories, %s households", profile, len(geo.ids), len(people.hh_size))
     ctx, model, slices = _health(profile, geo, people, first, end_day, rng)
-    events = Events()
-    rates = deaths(ctx, model, slices, events)
-    visits(ctx, model, slices, rates, events)
-    del rates
+    events = Events()  # deaths first (they end every stream), then visits at their yearly rates
+    visits(ctx, model, slices, deaths(ctx, model, slices, events), events)
     for stream in (chronic, acute, pregnancy, labs):
         stream(ctx, events)
     vaccines(ctx, events, slices)
@@ -330,8 +328,7 @@ def _tables(geo: Geography, people: People, ctx: Context, events: Events, first)
         {"household_id": household_id, "territory_id": _str(geo.ids[people.hh_territory]), **flags}
     )
     h = ctx.health
-    alive = ctx.death == NEVER
-    pregnant = alive & (h.conception <= ctx.end_day) & (h.delivery > ctx.end_day)
+    pregnant = (ctx.death == NEVER) & (h.conception <= ctx.end_day) & (h.delivery > ctx.end_day)
     base = first.astype("datetime64[ns]")
     persons = pd.DataFrame(
         {

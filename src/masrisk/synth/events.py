@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from masrisk.codes import EVENT_KINDS
-from masrisk.synth.health import CONDITIONS, GESTATION_DAYS, NEVER, Health
+from masrisk.synth.health import CONDITIONS, GESTATION_DAYS, NEVER, Health, age_band
 from masrisk.synth.risk import DELIVERY_RECORDED
 from masrisk.synth.targets import FRAILTY_SD
 from masrisk.synth.vocabulary import (
@@ -23,35 +23,26 @@ from masrisk.synth.vocabulary import (
     CodeBook,
 )
 
-KIND = {name: np.int8(k) for k, name in enumerate(EVENT_KINDS)}
 YEAR = 365.25
 STYLE_LOYALTY = 0.85  # share of a person's events in the style of their insurer's source
 # Chronic-condition follow-up: outpatient visits and pharmacy dispensations a year
 # (Resolución 3280 de 2018 and guidelines for each condition; dispensations quarterly-monthly).
 FOLLOW_UP = {
-    "obesity": (1.0, 0.0),
-    "dyslipidemia": (1.5, 3.0),
-    "hypertension": (2.5, 4.0),
-    "diabetes": (3.0, 5.0),
-    "ckd": (3.0, 4.0),
-    "ihd": (3.0, 4.0),
-    "cerebrovascular": (2.5, 3.0),
-    "heart_failure": (4.0, 5.0),
-    "copd": (2.5, 4.0),
-    "asthma": (2.0, 3.0),
-    "cancer": (6.0, 3.0),
-    "depression_anxiety": (3.0, 4.0),
-    "severe_mental": (4.0, 6.0),
-    "epilepsy": (2.0, 5.0),
-    "hiv": (4.0, 6.0),
-    "tb": (8.0, 6.0),
-}
+    "obesity": (1.0, 0.0), "dyslipidemia": (1.5, 3.0), "hypertension": (2.5, 4.0),
+    "diabetes": (3.0, 5.0), "ckd": (3.0, 4.0), "ihd": (3.0, 4.0), "cerebrovascular": (2.5, 3.0),
+    "heart_failure": (4.0, 5.0), "copd": (2.5, 4.0), "asthma": (2.0, 3.0), "cancer": (6.0, 3.0),
+    "depression_anxiety": (3.0, 4.0), "severe_mental": (4.0, 6.0), "epilepsy": (2.0, 5.0),
+    "hiv": (4.0, 6.0), "tb": (8.0, 6.0),
+}  # fmt: skip
 # Acute outpatient visits a year by age (SISPRO/RIPS consultations per person, approximate).
 ACUTE_KNOTS = np.array([0, 1, 5, 12, 18, 45, 60, 105])
 ACUTE_RATE = np.array([4.0, 3.0, 1.8, 1.2, 1.1, 1.4, 1.8, 2.0])
 ACUTE_PHARMACY = 0.4  # share of acute visits followed by a dispensation the same day
 ACUTE_BANDS = np.array([0, 12, 29, 60])
 PRENATAL_VISITS = 6.0  # per pregnancy (Resolución 3280: at least 4-7 antenatal visits)
+# Antenatal labs and the tetanus vaccine: days after conception, code, share of pregnancies.
+ANTENATAL = ((70, "HEMOGLOBINA", 0.8), (200, "HEMOGLOBINA", 0.7), (175, "GLUCOSA", 0.7),
+             (150, "TD", 0.8))  # fmt: skip
 ADULT_CANCERS = ("C509", "C61", "C189", "C169", "C539", "C349", "C73", "C259")
 
 
@@ -108,7 +99,7 @@ class Events:
         n = len(pid)
         self.pid.append(np.asarray(pid, dtype="int64"))
         self.day.append(np.asarray(day, dtype="int32"))
-        self.kind.append(np.full(n, KIND[kind], dtype="int8"))
+        self.kind.append(np.full(n, EVENT_KINDS.index(kind), dtype="int8"))
         self.code.append(np.broadcast_to(np.asarray(code, dtype="int16"), (n,)))
         v = np.full(n, np.nan, dtype="float32") if value is None else value
         self.value.append(np.asarray(v, dtype="float32"))
@@ -116,8 +107,7 @@ class Events:
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Concatenated columns sorted by (person, day, kind); the chunks are released."""
         columns = []
-        for name in ("pid", "day", "kind", "code", "value"):
-            chunks = getattr(self, name)
+        for chunks in (self.pid, self.day, self.kind, self.code, self.value):
             columns.append(np.concatenate(chunks))
             chunks.clear()
         pid, day, kind = columns[:3]
@@ -130,23 +120,20 @@ class Events:
 def window(rng, rate, lo, hi, idx=None) -> tuple[np.ndarray, np.ndarray]:
     """Poisson events at yearly ``rate`` over days [lo, hi) of persons ``idx`` (all if None)."""
     span = np.maximum(hi - lo, 0)
-    n = rng.poisson(rate * span / YEAR)
-    local = np.repeat(np.arange(len(span)), n)
+    local = np.repeat(np.arange(len(span)), rng.poisson(rate * span / YEAR))
     day = lo[local] + np.floor(rng.random(len(local)) * span[local]).astype("int32")
-    pid = local if idx is None else idx[local]
-    return pid, day
+    return (local if idx is None else idx[local]), day
 
 
 def code_table(book: CodeBook, codes: dict) -> tuple[np.ndarray, np.ndarray]:
     """Canonical indices and (2, n) weights for women and men of a code dictionary."""
-    names = list(codes)
     w = np.array([v if isinstance(v, tuple) else (v, v) for v in codes.values()], dtype=float).T
-    for k, name in enumerate(names):
+    for k, name in enumerate(codes):
         if name.startswith(("O", "Z3", "N76", "C50", "C53")):
             w[1, k] = 0.0
         elif name.startswith("C61"):
             w[0, k] = 0.0
-    return book.icd_index(names), w
+    return book.icd_index(codes), w
 
 
 def sample_codes(ctx: Context, table, pid: np.ndarray) -> np.ndarray:
@@ -167,7 +154,7 @@ def styled(ctx: Context, icd: np.ndarray, pid: np.ndarray) -> np.ndarray:
     """Write canonical codes in each person's source style (sometimes another)."""
     loyal = ctx.rng.random(len(pid)) < STYLE_LOYALTY
     style = np.where(loyal, ctx.style[pid], ctx.rng.integers(0, 3, len(pid)))
-    return ctx.book.styled(icd, style)
+    return ctx.book.lut[icd, style]
 
 
 def chronic(ctx: Context, events: Events) -> None:
@@ -192,17 +179,13 @@ def acute(ctx: Context, events: Events) -> None:
     rate = rate * np.where(women, 1.3, 1.0) * ctx.care
     rate = rate * np.exp(0.6 * ctx.health.frailty / FRAILTY_SD - 0.18)
     pid, day = window(ctx.rng, rate, ctx.first, ctx.last)
-    names = list(ACUTE_CODES)
-    weights = np.array([w for w, _ in ACUTE_CODES.values()])  # (codes, bands)
-    only = np.array([s for _, s in ACUTE_CODES.values()])
-    icd = ctx.book.icd_index(names)
-    band = np.searchsorted(ACUTE_BANDS, ctx.age_at(pid, day), side="right") - 1
-    group = np.clip(band, 0, 3) * 2 + ctx.male[pid]
+    tables = [code_table(ctx.book, {c: w[b] for c, w in ACUTE_CODES.items()}) for b in range(4)]
+    group = age_band(ctx.age_at(pid, day), ACUTE_BANDS) * 2 + ctx.male[pid]
     code = np.zeros(len(pid), dtype="int64")
-    for g in range(8):
+    for g in range(8):  # age band and sex
         sel = np.flatnonzero(group == g)
-        p = weights[:, g // 2] * (only != ("F" if g % 2 else "M"))
-        code[sel] = icd[ctx.rng.choice(len(names), size=len(sel), p=p / p.sum())]
+        icd, w = tables[g // 2]
+        code[sel] = icd[ctx.rng.choice(len(icd), size=len(sel), p=w[g % 2] / w[g % 2].sum())]
     code = styled(ctx, code, pid)
     events.add(pid, day, "outpatient", code)
     again = ctx.rng.random(len(pid)) < ACUTE_PHARMACY
@@ -225,20 +208,13 @@ def pregnancy(ctx: Context, events: Events) -> None:
     pid, day = window(rng, rate, lo, hi, idx)
     events.add(pid, day, "outpatient", sample_codes(ctx, code_table(book, PRENATAL_CODES), pid))
     n = len(idx)
-    anaemia = h.anaemia[idx]
-    for offset, code, share in (
-        (70, "HEMOGLOBINA", 0.8),
-        (200, "HEMOGLOBINA", 0.7),
-        (175, "GLUCOSA", 0.7),
-        (150, "TD", 0.8),
-    ):
+    for offset, code, share in ANTENATAL:
         day = conception + offset + rng.integers(-10, 11, n)
         keep = (rng.random(n) < share) & inside(ctx, idx, day)
         if code == "HEMOGLOBINA":
-            value = 11.8 - 0.6 * anaemia + rng.normal(0, 0.6, n)
+            value = 11.8 - 0.6 * h.anaemia[idx] + rng.normal(0, 0.6, n)
         elif code == "GLUCOSA":
-            gdm = h.onset["diabetes"][idx] <= day
-            value = rng.normal(88, 10, n) + 35 * gdm
+            value = rng.normal(88, 10, n) + 35 * (h.onset["diabetes"][idx] <= day)  # diabetic
         kind = "vaccination" if code == "TD" else "lab"
         value = None if code == "TD" else value[keep]
         events.add(idx[keep], day[keep], kind, book.code(code), value)

@@ -173,10 +173,12 @@ def _territory_counts(profile: str, parts: pd.DataFrame, persons: int) -> np.nda
     return allocate(n, parts["weight"].to_numpy() * density)
 
 
-def _disc(rng: np.random.Generator, n: int, radius_km: np.ndarray) -> tuple[np.ndarray, ...]:
-    r = radius_km * np.sqrt(rng.random(n))
-    angle = rng.uniform(0, 2 * np.pi, n)
-    return r * np.cos(angle), r * np.sin(angle)
+def _scatter(rng: np.random.Generator, lon: np.ndarray, lat: np.ndarray, radius_km) -> tuple:
+    """Points drawn uniformly in discs of ``radius_km`` around (``lon``, ``lat``)."""
+    r = radius_km * np.sqrt(rng.random(len(lon)))
+    angle = rng.uniform(0, 2 * np.pi, len(lon))
+    lat = lat + r * np.sin(angle) / KM_PER_DEGREE
+    return lon + r * np.cos(angle) / (KM_PER_DEGREE * np.cos(np.deg2rad(lat))), lat
 
 
 def _projected(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
@@ -208,32 +210,28 @@ def _spatial_field(rng: np.random.Generator, i: np.ndarray, j: np.ndarray, n: in
 def build_geography(profile: str, persons: int, rng: np.random.Generator) -> Geography:
     """Territories with place data, a symmetric kNN adjacency and facilities of levels 1-3."""
     parts = _parts(profile)
-    counts = _territory_counts(profile, parts, persons)
-    part = np.repeat(np.arange(len(parts)), counts)
+    part = np.repeat(np.arange(len(parts)), _territory_counts(profile, parts, persons))
     p = parts.iloc[part].reset_index(drop=True)
     rural = p["rural"].to_numpy()
     within = rng.lognormal(0.0, 0.45, len(p))
     share = within / np.bincount(part, within)[part]
-    area = np.maximum(p["area"].to_numpy(), 1.0) * share
-    radius = np.sqrt(np.maximum(p["area"].to_numpy(), 1.0) / np.pi) * np.where(rural, 0.8, 1.0)
-    dx, dy = _disc(rng, len(p), radius)
-    lat = p["lat"].to_numpy() + dy / KM_PER_DEGREE
-    lon = p["lon"].to_numpy() + dx / (KM_PER_DEGREE * np.cos(np.deg2rad(lat)))
+    area = np.maximum(p["area"].to_numpy(), 1.0)
+    radius = np.sqrt(area / np.pi) * np.where(rural, 0.8, 1.0)
+    lon, lat = _scatter(rng, p["lon"].to_numpy(), p["lat"].to_numpy(), radius)
     lat0 = float(lat.mean())
     xy = _projected(lon, lat, lat0)
     i, j = _knn_pairs(xy)
     field_dep = _spatial_field(rng, i, j, len(p))
     health = _spatial_field(rng, i, j, len(p))
-    ids, names = _territory_names(profile, p, rural)
+    ids, names = _territory_names(profile, p)
     stratum = None
     if profile == "bogota":
         raw = p["stratum"].to_numpy() - 0.8 * field_dep + rng.normal(0, 0.4, len(p))
         stratum = np.clip(np.rint(raw), 1, 6).astype("int8")
     weight = p["weight"].to_numpy() * share
-    facilities = _facilities(profile, p, lon, lat, weight, rng, persons, ids)
+    facilities = _facilities(profile, p.assign(lon=lon, lat=lat, weight=weight), ids, rng, persons)
     fac_xy = _projected(facilities["lon"].to_numpy(), facilities["lat"].to_numpy(), lat0)
-    level1 = facilities["level"].to_numpy() == 1
-    access, _ = cKDTree(fac_xy[level1]).query(xy)
+    access, _ = cKDTree(fac_xy[facilities["level"].to_numpy() == 1]).query(xy)
     adjacency = pd.DataFrame(
         {
             "territory_id": pd.Series(ids[i], dtype="str"),
@@ -249,7 +247,7 @@ def build_geography(profile: str, persons: int, rng: np.random.Generator) -> Geo
         weight=weight / weight.sum(),
         lon=lon,
         lat=lat,
-        area_km2=area,
+        area_km2=area * share,
         stratum=stratum,
         deprivation=1.2 * p["dep"].to_numpy() + 0.4 * field_dep,
         health_field=health,
@@ -259,19 +257,16 @@ def build_geography(profile: str, persons: int, rng: np.random.Generator) -> Geo
     )
 
 
-def _territory_names(
-    profile: str, p: pd.DataFrame, rural: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _territory_names(profile: str, p: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Ids numbered within each district ("BOG-08-0042", "MEX-D03-0012") and display names."""
-    number = p["number"].to_numpy()
+    number, rural = p["number"].to_numpy(), p["rural"].to_numpy()
     in_district = _seq_within(number) + 1
     in_part = _seq_within(number * 2 + rural) + 1
     if profile == "bogota":
-        ids = [f"BOG-{a:02d}-{b:04d}" for a, b in zip(number, in_district, strict=True)]
-        kind = np.where(rural, "sector rural", "sector")
+        prefix, kind = "BOG-", np.where(rural, "sector rural", "sector")
     else:
-        ids = [f"MEX-D{a:02d}-{b:04d}" for a, b in zip(number, in_district, strict=True)]
-        kind = np.where(rural, "localidad rural", "AGEB urbana")
+        prefix, kind = "MEX-D", np.where(rural, "localidad rural", "AGEB urbana")
+    ids = [f"{prefix}{a:02d}-{b:04d}" for a, b in zip(number, in_district, strict=True)]
     names = [f"{d} - {k} {s}" for d, k, s in zip(p["district"], kind, in_part, strict=True)]
     return np.array(ids, dtype=object), np.array(names, dtype=object)
 
@@ -279,22 +274,14 @@ def _territory_names(
 def _seq_within(groups: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... within each run of equal values (groups are contiguous)."""
     start = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
-    lengths = np.diff(np.r_[start, len(groups)])
-    return np.arange(len(groups)) - np.repeat(start, lengths)
+    return np.arange(len(groups)) - np.repeat(start, np.diff(np.r_[start, len(groups)]))
 
 
 def _facilities(
-    profile: str,
-    p: pd.DataFrame,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    weight: np.ndarray,
-    rng: np.random.Generator,
-    persons: int,
-    ids: np.ndarray,
+    profile: str, p: pd.DataFrame, ids: np.ndarray, rng: np.random.Generator, persons: int
 ) -> pd.DataFrame:
-    """Facilities of levels 1-3, placed by population (levels 2 and 3 also by centrality)."""
-    rural = p["rural"].to_numpy()
+    """Facilities of levels 1-3 in territories ``p``, by population (2-3 also by centrality)."""
+    rural, lon, lat, weight = (p[c].to_numpy() for c in ("rural", "lon", "lat", "weight"))
     if profile == "bogota":
         hub = np.hypot((lon + 74.075) * KM_PER_DEGREE, (lat - 4.625) * KM_PER_DEGREE)
         central = {2: np.exp(-hub / 8.0), 3: np.exp(-hub / 4.0)}
@@ -311,15 +298,13 @@ def _facilities(
             fixed = np.flatnonzero(rural)[first]
             w = w * ~rural
         n_free = n - len(fixed)
-        replace = n_free > np.count_nonzero(w)
-        pick = rng.choice(len(p), size=n_free, replace=replace, p=w / w.sum())
+        pick = rng.choice(len(p), size=n_free, replace=n_free > np.count_nonzero(w), p=w / w.sum())
         chosen.append(np.concatenate([fixed, pick]))
         levels.append(np.full(n, level, dtype="int8"))
     where = np.concatenate(chosen)
     level = np.concatenate(levels)
-    low, high = np.array([FACILITY_TEAMS[int(v)] for v in level]).T
-    teams = rng.integers(low, high)
-    jitter_x, jitter_y = _disc(rng, len(where), np.full(len(where), 0.3))
+    teams = rng.integers(*np.array([FACILITY_TEAMS[int(v)] for v in level]).T)
+    f_lon, f_lat = _scatter(rng, lon[where], lat[where], 0.3)
     label = {
         "bogota": {1: "USS", 2: "Hospital", 3: "Hospital de alta complejidad"},
         "mexico": {1: "Centro de Salud", 2: "Hospital General", 3: "Hospital de Especialidades"},
@@ -328,11 +313,10 @@ def _facilities(
     number = range(1, len(where) + 1)
     district = p["district"].to_numpy()[where]
     names = [f"{label[int(v)]} {d} {k}" for v, d, k in zip(level, district, number, strict=True)]
-    f_lat = lat[where] + jitter_y / KM_PER_DEGREE
     return pd.DataFrame(
         {
             "facility_id": pd.Series([f"{prefix}-F{k:04d}" for k in number], dtype="str"),
-            "lon": lon[where] + jitter_x / (KM_PER_DEGREE * np.cos(np.deg2rad(f_lat))),
+            "lon": f_lon,
             "lat": f_lat,
             "level": level,
             "capacity": (40.0 * teams).astype("float64"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masrisk.synth.households import calibrated_probability
+from masrisk.synth.households import banded
 from masrisk.synth.targets import FRAILTY_SD
 
 NEVER = np.int32(2**30)  # onset/delivery day of something that does not happen
@@ -90,7 +90,8 @@ class Health:
     delivery: np.ndarray  # int32 day, NEVER if no pregnancy
 
 
-def _band(age: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def age_band(age: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of the band ``[edges[k], edges[k + 1])`` of each age; the first and last are open."""
     return np.clip(np.searchsorted(edges, age, side="right") - 1, 0, len(edges) - 1)
 
 
@@ -102,16 +103,6 @@ def _prevalence(profile: str, name: str) -> np.ndarray:
     return np.clip(bands, 0.0, 0.9)
 
 
-def _banded(target: np.ndarray, z: np.ndarray, band: np.ndarray, rng) -> np.ndarray:
-    """Bernoulli draws with prevalence ``target[band]`` in each band, shifted by ``z``."""
-    out = np.zeros(len(z), dtype=bool)
-    for b, t in enumerate(target):
-        sel = np.flatnonzero(band == b)
-        if len(sel) and t > 0:
-            out[sel] = rng.random(len(sel)) < calibrated_probability(t, z[sel])
-    return out
-
-
 def _onset(has, incident, birth_day, end_day, rng) -> np.ndarray:
     """Onset day: before the period for most, uniform within it for a share ``incident``."""
     first = np.maximum(birth_day, 0)
@@ -121,9 +112,8 @@ def _onset(has, incident, birth_day, end_day, rng) -> np.ndarray:
     return np.where(has, day, NEVER).astype("int32")
 
 
-def _conditions(profile, age, male, dz, frailty, birth_day, end_day, rng) -> dict:
-    band = _band(age, AGE_BANDS)
-    metabolic = rng.standard_normal(len(age))
+def _conditions(profile, band, male, dz, frailty, birth_day, end_day, rng) -> dict:
+    metabolic = rng.standard_normal(len(band))
     sex = np.where(male, -0.5, 0.5)
     onset: dict[str, np.ndarray] = {}
     for name in CONDITIONS:
@@ -131,14 +121,14 @@ def _conditions(profile, age, male, dz, frailty, birth_day, end_day, rng) -> dic
         z = sex * np.log(odds) + a * metabolic + f * frailty / FRAILTY_SD + d * dz
         for other, w in DEPENDS.get(name, {}).items():
             z = z + w * (onset[other] < NEVER)
-        has = _banded(_prevalence(profile, name), z, band, rng)
+        has = banded(_prevalence(profile, name), z, band, rng)
         onset[name] = _onset(has, incident, birth_day, end_day, rng)
     return onset
 
 
 def fertility(profile: str, age: np.ndarray, male: np.ndarray, dz: np.ndarray) -> np.ndarray:
     """Yearly rate of conceptions (that go to term) of each person at ``age``."""
-    idx = np.clip(np.searchsorted(FERTILITY_EDGES, age, side="right") - 1, 0, 8)
+    idx = age_band(age, FERTILITY_EDGES)
     rate = np.where((idx < 8) & (age >= 10), FERTILITY[profile][np.minimum(idx, 7)], 0.0)
     return np.where(male, 0.0, rate * np.exp(0.25 * dz))
 
@@ -159,12 +149,13 @@ def build_health(profile, age, male, dz, birth_day, end_day, rng) -> Health:
     """Draw every person's health state (``age`` in years at the end of the period)."""
     n = len(age)
     frailty = rng.normal(0.0, FRAILTY_SD, n)
-    onset = _conditions(profile, age, male, dz, frailty, birth_day, end_day, rng)
+    band = age_band(age, AGE_BANDS)
+    onset = _conditions(profile, band, male, dz, frailty, birth_day, end_day, rng)
     conception, delivery = _pregnancies(profile, age, male, dz, birth_day, end_day, rng)
     z = 0.8 * frailty / FRAILTY_SD + 0.3 * dz
     for name, w in (("cerebrovascular", 1.2), ("severe_mental", 1.5), ("epilepsy", 0.8)):
         z = z + w * (onset[name] < NEVER)
-    disability = _banded(np.array(DISABILITY), z, _band(age, AGE_BANDS), rng)
+    disability = banded(DISABILITY, z, band, rng)
     return Health(
         onset=onset,
         frailty=frailty,

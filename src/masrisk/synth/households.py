@@ -17,9 +17,9 @@ from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
 from masrisk.synth.geography import Geography
 from masrisk.synth.targets import REGIME_SHARES
 
-HOUSEHOLD_TYPES = ("alone", "couple", "nuclear", "single_parent", "extended", "other")
-# Shares of households by type. bogota: DANE ECV 2021 and CNPV 2018 (one-person 18 %,
-# nuclear with children ~33 %, single parent ~13 %, extended ~18 %); mexico: INEGI Censo 2020.
+# Shares of households by type: alone, couple, nuclear, single parent, extended, other. bogota:
+# DANE ECV 2021 and CNPV 2018 (one-person 18 %, nuclear with children ~33 %, single parent
+# ~13 %, extended ~18 %); mexico: INEGI Censo 2020.
 TYPE_SHARES = {
     "bogota": np.array([0.18, 0.13, 0.33, 0.13, 0.18, 0.05]),
     "mexico": np.array([0.11, 0.10, 0.42, 0.11, 0.23, 0.03]),
@@ -104,7 +104,7 @@ class People:
     hh_dz: np.ndarray  # latent deprivation, standardised within zone
     hh_flags: np.ndarray  # (households, 15) int8, columns in MPI_INDICATORS order
     hh_score: np.ndarray  # weighted deprivation (Alkire-Foster)
-    hh_type: np.ndarray  # index into HOUSEHOLD_TYPES
+    hh_type: np.ndarray  # index into TYPE_SHARES
     hh_size: np.ndarray
     household: np.ndarray  # per person: index of the household
     age: np.ndarray  # per person: age in years at the end of the period
@@ -128,9 +128,18 @@ def calibrated_probability(target: float, z: np.ndarray, weights=None) -> np.nda
     return 1 / (1 + np.exp(-(a + z - mean)))
 
 
+def banded(target, z: np.ndarray, band: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bernoulli draws with prevalence ``target[band]`` in each band, shifted by ``z``."""
+    out = np.zeros(len(z), dtype=bool)
+    for b, t in enumerate(target):
+        sel = np.flatnonzero(band == b)
+        if len(sel) and t > 0:
+            out[sel] = rng.random(len(sel)) < calibrated_probability(t, z[sel])
+    return out
+
+
 def _household_types(profile: str, dz: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    logits = np.log(TYPE_SHARES[profile])[None, :] + TYPE_DEPRIVATION[None, :] * dz[:, None]
-    p = np.exp(logits)
+    p = np.exp(np.log(TYPE_SHARES[profile]) + TYPE_DEPRIVATION * dz[:, None])
     cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
     return (rng.random(len(dz))[:, None] > cum).sum(axis=1).clip(0, 5).astype("int8")
 
@@ -148,9 +157,7 @@ def _compose(profile: str, kind: np.ndarray, rng: np.random.Generator):
     age = np.full((h, SLOTS), np.nan)
     male = np.zeros((h, SLOTS), dtype=bool)
     # children: youngest child's age, then older siblings 1-8 years apart
-    table = CHILDREN[profile]
-    row = np.clip(kind - 2, 0, 2)
-    cum = np.cumsum(table[row], axis=1)
+    cum = np.cumsum(CHILDREN[profile][np.clip(kind - 2, 0, 2)], axis=1)
     k = (rng.random(h)[:, None] > cum).sum(axis=1)
     k = np.where(np.isin(kind, (2, 3, 4)), k, 0)
     k = np.where(kind == 5, rng.integers(1, 4, h), k)  # other: 1-3 unrelated adults
@@ -159,12 +166,10 @@ def _compose(profile: str, kind: np.ndarray, rng: np.random.Generator):
     gaps = 1 + rng.gamma(2.0, 1.3, (h, 6))
     children = youngest[:, None] + np.cumsum(gaps, axis=1) - gaps[:, :1]
     children = np.where(kind[:, None] == 5, rng.uniform(18, 50, (h, 6)), children)
-    has = np.arange(6)[None, :] < k[:, None]
-    age[:, 2:8] = np.where(has, children, np.nan)
+    age[:, 2:8] = np.where(np.arange(6)[None, :] < k[:, None], children, np.nan)
     male[:, 2:8] = rng.random((h, 6)) < 0.512
     oldest = np.where(k > 0, children[np.arange(h), np.maximum(k - 1, 0)], np.nan)
-    mean, sd = MOTHER_AGE[profile]
-    mother = oldest + np.clip(rng.normal(mean, sd, h), 15, 42)
+    mother = oldest + np.clip(rng.normal(*MOTHER_AGE[profile], h), 15, 42)
     father = np.maximum(mother + rng.normal(3, 4, h), 18)
     # heads of households without children of their own
     alone = _adult_age(rng, h, *ADULT_AGES[profile]["alone"])
@@ -224,8 +229,7 @@ def _trim(age: np.ndarray, persons: int) -> np.ndarray:
         raise RuntimeError("not enough households drawn")  # pragma: no cover
     age = age[: last + 1].copy()
     keep = persons - (cum[last] - size[last])
-    slots = np.flatnonzero(~np.isnan(age[last]))
-    age[last, slots[keep:]] = np.nan
+    age[last, np.flatnonzero(~np.isnan(age[last]))[keep:]] = np.nan
     return age
 
 
@@ -241,15 +245,11 @@ def _flags(
         if np.isnan(targets[0]):
             continue  # derived from the persons' insurance
         z = loading * dz + (0.5 * (size - 3) if name == "dep_critical_overcrowding" else 0)
-        eligible = np.ones(len(dz), dtype=bool)
-        if name in CHILD_AGES:
+        zone = rural.astype("int8")
+        if name in CHILD_AGES:  # ineligible households are in no zone
             low, high = CHILD_AGES[name]
-            eligible = ((age >= low) & (age < high + 1)).any(axis=1)
-        for zone, target in enumerate(targets):
-            sel = np.flatnonzero(eligible & (rural == bool(zone)))
-            if len(sel):
-                p = calibrated_probability(target, z[sel])
-                flags[sel, j] = rng.random(len(sel)) < p
+            zone = np.where(((age >= low) & (age < high + 1)).any(axis=1), zone, -1)
+        flags[:, j] = banded(targets, z, zone, rng)
     return flags
 
 
@@ -263,18 +263,16 @@ def deprivation_score(flags: np.ndarray) -> np.ndarray:
 
 def _insurance(
     profile: str, dz: np.ndarray, rural: np.ndarray, household: np.ndarray, size: np.ndarray, rng
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
-    """Regime and insurer per person; households with uninsured members flagged."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Regime and insurer per person, households with uninsured members, the insurers' names."""
     shares = REGIME_SHARES[profile]
     regimes = tuple(shares)
     h = len(dz)
     uninsured_h = np.zeros(h, dtype=bool)
     hh_regime = np.zeros(h, dtype="int64")
     if profile == "bogota":
-        insured = 1 - shares["no_afiliado"]
-        sub = rng.random(h) < calibrated_probability(
-            shares["subsidiado"] / insured, 1.4 * dz + 2 * rural, size
-        )
+        subsidised = shares["subsidiado"] / (1 - shares["no_afiliado"])
+        sub = rng.random(h) < calibrated_probability(subsidised, 1.4 * dz + 2 * rural, size)
         special = shares["especial"] / (shares["contributivo"] + shares["especial"])
         esp = ~sub & (rng.random(h) < calibrated_probability(special, -0.6 * dz, size))
         hh_regime = np.where(sub, 1, np.where(esp, 2, 0))
@@ -294,7 +292,7 @@ def _insurance(
     regime = np.where(no_cover, none, hh_regime[household]).astype("int8")
     nobody = names.index("NINGUNA") if no_cover.any() else 0
     insurer = np.where(no_cover, nobody, hh_insurer[household]).astype("int16")
-    return regime, insurer, uninsured_h, names, regimes
+    return regime, insurer, uninsured_h, names
 
 
 def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Generator) -> People:
@@ -313,9 +311,7 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
     present = ~np.isnan(age)
     size = present.sum(axis=1)
     household, slot = np.nonzero(present)
-    regime, insurer, uninsured_h, insurers, regimes = _insurance(
-        profile, dz, rural, household, size, rng
-    )
+    regime, insurer, uninsured_h, insurers = _insurance(profile, dz, rural, household, size, rng)
     if profile == "bogota":
         flags[:, list(MPI_INDICATORS).index("dep_no_health_insurance")] = uninsured_h
     return People(
@@ -331,5 +327,5 @@ def build_people(profile: str, geo: Geography, persons: int, rng: np.random.Gene
         insurer=insurer,
         regime=regime,
         insurer_names=insurers,
-        regime_names=regimes,
+        regime_names=tuple(REGIME_SHARES[profile]),
     )

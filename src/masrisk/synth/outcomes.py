@@ -47,9 +47,8 @@ def _codes(ctx: Context, stream: int, group: np.ndarray, pid, day) -> np.ndarray
     name = STREAMS[stream]
     for g, spec in enumerate(GROUPS):
         sel = np.flatnonzero(group == g)
-        codes = getattr(spec, name)
-        if len(sel) and codes:
-            code[sel] = sample_codes(ctx, code_table(ctx.book, codes), pid[sel])
+        if len(sel):
+            code[sel] = sample_codes(ctx, code_table(ctx.book, getattr(spec, name)), pid[sel])
     book = ctx.book
     covid, viral = book.lut[book.icd_index(["U071", "B349"])]
     remap = np.arange(len(book.categories))
@@ -64,8 +63,7 @@ def deaths(ctx: Context, model: LatentRisk, slices, events: Events) -> list[np.n
     ctx.death = np.full(n, NEVER, dtype="int32")
     rates = []
     for lo, hi in slices:
-        log, _ = model.log_rates(everyone, lo, hi)
-        rate = np.exp(log)
+        rate = np.exp(model.log_rates(everyone, lo, hi)[0])
         start = np.maximum(ctx.birth, lo)
         span = np.where(ctx.death == NEVER, np.maximum(hi - start, 0), 0)
         dies = ctx.rng.random(n) < -np.expm1(-rate[2] * span / YEAR)

@@ -30,20 +30,9 @@ UPTAKE = {
 UPTAKE_MEXICO = 0.75  # relative to Bogotá
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
-def _logit(p: float) -> float:
-    return float(np.log(p / (1 - p)))
-
-
-def _lab(ctx: Context, events: Events, code: str, mask, start, rate, value) -> None:
-    idx = np.flatnonzero(mask)
-    lo = np.maximum(start[idx], ctx.first[idx])
-    rate = rate[idx] if isinstance(rate, np.ndarray) else rate
-    pid, day = window(ctx.rng, rate * ctx.care[idx], lo, ctx.last[idx], idx)
-    events.add(pid, day, "lab", ctx.book.code(code), value(pid, day, len(pid)))
+def _uptake(share: float, shift: np.ndarray) -> np.ndarray:
+    """Probabilities with the log-odds of ``share`` plus ``shift``."""
+    return 1 / (1 + np.exp(-(float(np.log(share / (1 - share))) + shift)))
 
 
 class _Results:
@@ -100,7 +89,6 @@ def labs(ctx: Context, events: Events) -> None:
     """Lab tests with numeric results: frequent in chronic patients, rare otherwise."""
     age, male, onset = ctx.age_end, ctx.male, ctx.health.onset
     r = _Results(ctx)
-    zero = np.zeros(len(age), dtype="int32")
     dm = onset["diabetes"] < NEVER
     chronic = np.minimum(np.minimum(onset["hypertension"], onset["diabetes"]), onset["ckd"])
     lipid = (onset["dyslipidemia"] < NEVER) | (onset["ihd"] < NEVER) | dm
@@ -109,20 +97,23 @@ def labs(ctx: Context, events: Events) -> None:
     hb_rate = np.where(ckd, 1.0, np.where(age < 6, 0.4, np.where(age >= 60, 0.15, 0.08)))
     specs = (  # code, who, from when, tests a year, results
         ("HBA1C", dm, onset["diabetes"], 2.5, r.a1c_diabetic),
-        ("HBA1C", ~dm & (age >= 45), zero, 0.05, r.a1c_normal),
+        ("HBA1C", ~dm & (age >= 45), 0, 0.05, r.a1c_normal),
         ("CREATININA", chronic < NEVER, chronic, 1.2, r.creatinine),
-        ("CREATININA", (chronic == NEVER) & (age >= 40), zero, 0.15, r.creatinine),
-        ("LDL", lipid, zero, 1.0, r.ldl),
-        ("LDL", ~lipid & (age >= 30), zero, 0.12, r.ldl),
+        ("CREATININA", (chronic == NEVER) & (age >= 40), 0, 0.15, r.creatinine),
+        ("LDL", lipid, 0, 1.0, r.ldl),
+        ("LDL", ~lipid & (age >= 30), 0, 0.12, r.ldl),
         ("GLUCOSA", dm, onset["diabetes"], 1.0, r.glucose),
-        ("GLUCOSA", ~dm & (age >= 18), zero, 0.25, r.glucose),
-        ("HEMOGLOBINA", hb, zero, hb_rate, r.haemoglobin),
+        ("GLUCOSA", ~dm & (age >= 18), 0, 0.25, r.glucose),
+        ("HEMOGLOBINA", hb, 0, hb_rate, r.haemoglobin),
         ("MICROALBUMINURIA", dm, onset["diabetes"], 0.7, r.albumin),
-        ("TSH", age >= 18, zero, 0.04, r.tsh),
+        ("TSH", age >= 18, 0, 0.04, r.tsh),
         ("CD4", onset["hiv"] < NEVER, onset["hiv"], 2.0, r.cd4),
     )
     for code, mask, start, rate, value in specs:
-        _lab(ctx, events, code, mask, start, rate, value)
+        idx = np.flatnonzero(mask)
+        lo = np.maximum(start, ctx.first)[idx]
+        pid, day = window(ctx.rng, (rate * ctx.care)[idx], lo, ctx.last[idx], idx)
+        events.add(pid, day, "lab", ctx.book.code(code), value(pid, day, len(pid)))
 
 
 def vaccines(ctx: Context, events: Events, slices) -> None:
@@ -134,7 +125,7 @@ def vaccines(ctx: Context, events: Events, slices) -> None:
         if code in NOT_IN_SCHEDULE[profile]:
             continue
         for k, age_days in enumerate(ages):
-            p = _sigmoid(_logit(COVERAGE[profile] * 0.985**k) + z[kids])
+            p = _uptake(COVERAGE[profile] * 0.985**k, z[kids])
             delay = np.minimum(rng.exponential(10 + 20 * np.maximum(ctx.dz[kids], 0)), 300)
             day = (ctx.birth[kids] + age_days + delay).astype("int32")
             keep = (rng.random(len(kids)) < p) & inside(ctx, kids, day)
@@ -143,14 +134,14 @@ def vaccines(ctx: Context, events: Events, slices) -> None:
     for lo, hi in slices:
         old = np.flatnonzero(ctx.age_end - (ctx.end_day - lo) / YEAR >= 60)
         day = lo + campaign + rng.integers(0, 61, len(old))
-        p = _sigmoid(_logit(FLU_60[profile]) + z[old])
+        p = _uptake(FLU_60[profile], z[old])
         keep = (rng.random(len(old)) < p) & (day < hi) & inside(ctx, old, day)
         events.add(old[keep], day[keep], "vaccination", book.code("FLU"))
     girls = np.flatnonzero(~ctx.male & (ctx.age_end >= 9) & (ctx.age_end < 22))
     lo = np.maximum(ctx.birth[girls] + int(np.ceil(9 * YEAR)), ctx.first[girls])
     hi = np.minimum(ctx.birth[girls] + int(18 * YEAR), ctx.last[girls])
     day = lo + np.floor(rng.random(len(girls)) * np.maximum(hi - lo, 0)).astype("int32")
-    keep = (hi > lo) & (rng.random(len(girls)) < _sigmoid(_logit(HPV[profile]) + z[girls]))
+    keep = (hi > lo) & (rng.random(len(girls)) < _uptake(HPV[profile], z[girls]))
     events.add(girls[keep], day[keep], "vaccination", book.code("HPV"))
     _covid(ctx, events, z)
 
@@ -160,7 +151,7 @@ def _covid(ctx: Context, events: Events, z: np.ndarray) -> None:
     start = ctx.day_of("2021-02-17")
     age = ctx.age_end - (ctx.end_day - start) / YEAR
     first = start + np.clip((80 - age) * 4, 0, 240).astype("int32") + rng.integers(0, 31, n)
-    dosed = (age >= 12) & (rng.random(n) < _sigmoid(_logit(COVID[ctx.profile]) + 0.5 * z))
+    dosed = (age >= 12) & (rng.random(n) < _uptake(COVID[ctx.profile], 0.5 * z))
     second = first + 28 + rng.integers(0, 31, n)
     booster = ctx.day_of("2022-01-01") + rng.integers(0, 365, n)
     for day, share in ((first, 1.0), (second, 0.9), (booster, 0.45)):

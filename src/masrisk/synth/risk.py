@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from masrisk.codes import icd10_matches
-from masrisk.synth.health import CONDITIONS, PREVALENCE, Health
+from masrisk.synth.health import CONDITIONS, PREVALENCE, Health, age_band
 from masrisk.synth.targets import FAMILY_SD, TERRITORIAL_SD, YEARLY_RATES
 from masrisk.synth.vocabulary import GROUP_AGE_EDGES, GROUPS
 
@@ -102,7 +102,8 @@ class LatentRisk:
         indiv = self.individual(sel, age, act, preg)
         a = np.maximum(age, 0)
         excess = indiv - np.interp(a, AGE_KNOTS, HOSPITAL_AGE)
-        excess = (excess + self.family[sel] + self.territorial[sel]) * attenuation(a)
+        weight = np.interp(a, ATTENUATION_KNOTS, ATTENUATION)
+        excess = (excess + self.family[sel] + self.territorial[sel]) * weight
         return a, np.searchsorted(CENTRE_BANDS, a, side="right") - 1, excess, indiv
 
     def log_rates(self, sel, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +123,7 @@ class LatentRisk:
     def weights(self, stream: int, sel, lo: int, hi: int) -> np.ndarray:
         """Weights (n, groups) of the diagnosis groups of ``stream`` for persons ``sel``."""
         age, act, preg = self.state(sel, lo, hi)
-        band = np.clip(np.searchsorted(GROUP_AGE_EDGES, age, side="right") - 1, 0, 6)
+        band = age_band(age, GROUP_AGE_EDGES)
         male = self.male[sel]
         out = np.empty((len(age), len(GROUPS)))
         for g, group in enumerate(GROUPS):
@@ -135,11 +136,6 @@ class LatentRisk:
                 w = w * self.cv_scale
             out[:, g] = w + group.pregnancy[stream] * preg
         return out
-
-
-def attenuation(age: np.ndarray) -> np.ndarray:
-    """Weight of the latent risk at ``age`` (see :data:`ATTENUATION`)."""
-    return np.interp(age, ATTENUATION_KNOTS, ATTENUATION)
 
 
 def family_part(people, rng: np.random.Generator) -> np.ndarray:
@@ -177,14 +173,6 @@ def in_outcome(stream: int, ranges: tuple[str, ...]) -> np.ndarray:
     return np.array(out)
 
 
-def _solve(f, low: float = -30.0, high: float = 30.0) -> float:
-    """Root of an increasing function by bisection."""
-    for _ in range(34):  # to 4e-9 on the log scale
-        mid = (low + high) / 2
-        low, high = (mid, high) if f(mid) < 0 else (low, mid)
-    return (low + high) / 2
-
-
 def first_event(rate, stop):
     """Probability of an event at ``rate`` within a year before a competing ``stop`` event."""
     total = rate + stop
@@ -201,11 +189,13 @@ def _survival(model: LatentRisk, slices, upto: int, birth: np.ndarray) -> np.nda
     return np.exp(log_surv)
 
 
-def _weighted_root(probability, target: float, weight: np.ndarray, **bounds) -> float:
+def _weighted_root(probability, target: float, weight, low=-30.0, high=30.0) -> float:
     """Log-scale ``x`` at which the weighted mean of ``probability(exp(x))`` is ``target``."""
-    return _solve(
-        lambda x: float(np.average(probability(np.exp(x)), weights=weight)) - target, **bounds
-    )
+    for _ in range(34):  # bisection (probability increases with x), to 4e-9 on the log scale
+        mid = (low + high) / 2
+        mean = float(np.average(probability(np.exp(mid)), weights=weight))
+        low, high = (mid, high) if mean - target < 0 else (low, mid)
+    return (low + high) / 2
 
 
 def _centre(model: LatentRisk, sel: np.ndarray, lo: int, hi: int) -> None:
@@ -228,17 +218,16 @@ def calibrate(model: LatentRisk, profile: str, slices, birth: np.ndarray) -> Non
     mid = len(slices) // 2
     lo, hi = slices[mid]
     sel = np.flatnonzero(birth < lo)
-    model.alpha[:] = 0
-    model.cv_scale = 1.0
     _centre(model, sel, lo, hi)
     rate = np.exp(model.log_rates(sel, lo, hi)[0])
-    weight = np.ones(len(sel))
-    for last in (False, True):  # survival depends on mortality, mortality's target on survival
-        model.alpha[2] = _weighted_root(
-            lambda k: -np.expm1(-k * rate[2]), targets["mortality"], weight
-        )
-        if not last:
-            weight = _survival(model, slices, mid, birth)[sel]
+
+    def dies(k: float) -> np.ndarray:
+        return -np.expm1(-k * rate[2])
+
+    # survival depends on mortality and mortality's target on survival: calibrate twice
+    model.alpha[2] = _weighted_root(dies, targets["mortality"], np.ones(len(sel)))
+    weight = _survival(model, slices, mid, birth)[sel]
+    model.alpha[2] = _weighted_root(dies, targets["mortality"], weight)
     mu = np.exp(model.alpha[2]) * rate[2]
     h = model.health
     q = DELIVERY_RECORDED * ((h.delivery[sel] >= lo) & (h.delivery[sel] < hi))

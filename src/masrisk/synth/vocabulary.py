@@ -14,8 +14,6 @@ import numpy as np
 
 from masrisk.codes import LAB_CODES, SCREENINGS, VACCINES
 
-STYLES = ("filler", "dotted", "plain")
-
 # Codes of each chronic condition on outpatient and pharmacy events, with weights; a pair of
 # weights is (women, men).
 # fmt: off
@@ -42,38 +40,39 @@ CONDITION_CODES: dict[str, dict[str, float | tuple[float, float]]] = {
 }
 # fmt: on
 
-# Acute outpatient visits: code -> (weight at ages 0-11, 12-28, 29-59, 60+), sex or None.
-ACUTE_CODES: dict[str, tuple[tuple[float, float, float, float], str | None]] = {
-    "J069": ((0.20, 0.10, 0.06, 0.05), None),
-    "J00": ((0.08, 0.05, 0.04, 0.03), None),
-    "J029": ((0.06, 0.05, 0.03, 0.02), None),
-    "J209": ((0.05, 0.02, 0.03, 0.05), None),
-    "B349": ((0.06, 0.03, 0.02, 0.01), None),
-    "A09": ((0.10, 0.05, 0.04, 0.03), None),
-    "K297": ((0.00, 0.03, 0.05, 0.05), None),
-    "K30": ((0.01, 0.03, 0.04, 0.04), None),
-    "M545": ((0.00, 0.04, 0.09, 0.09), None),
-    "M255": ((0.00, 0.02, 0.05, 0.08), None),
-    "M791": ((0.00, 0.02, 0.04, 0.04), None),
-    "N390": ((0.02, 0.04, 0.05, 0.06), None),
-    "L209": ((0.05, 0.02, 0.01, 0.01), None),
-    "L309": ((0.02, 0.02, 0.02, 0.03), None),
-    "B354": ((0.01, 0.02, 0.02, 0.02), None),
-    "H103": ((0.03, 0.02, 0.01, 0.01), None),
-    "H669": ((0.06, 0.01, 0.01, 0.01), None),
-    "K021": ((0.04, 0.04, 0.03, 0.02), None),
-    "Z000": ((0.00, 0.06, 0.08, 0.08), None),
-    "Z001": ((0.12, 0.00, 0.00, 0.00), None),
-    "Z003": ((0.00, 0.04, 0.00, 0.00), None),
-    "Z301": ((0.00, 0.08, 0.03, 0.00), "F"),
-    "N760": ((0.00, 0.04, 0.03, 0.01), "F"),
-    "R51": ((0.01, 0.03, 0.04, 0.03), None),
-    "R509": ((0.05, 0.02, 0.01, 0.01), None),
-    "R104": ((0.02, 0.04, 0.04, 0.03), None),
-    "S934": ((0.01, 0.04, 0.03, 0.02), None),
-    "T141": ((0.02, 0.03, 0.02, 0.02), None),
-    "S610": ((0.01, 0.02, 0.02, 0.01), None),
-    "H521": ((0.01, 0.02, 0.02, 0.03), None),
+# Acute outpatient visits: code -> weight at ages 0-11, 12-28, 29-59, 60+ (codes of one sex
+# kept from the other by events.code_table).
+ACUTE_CODES: dict[str, tuple[float, float, float, float]] = {
+    "J069": (0.20, 0.10, 0.06, 0.05),
+    "J00": (0.08, 0.05, 0.04, 0.03),
+    "J029": (0.06, 0.05, 0.03, 0.02),
+    "J209": (0.05, 0.02, 0.03, 0.05),
+    "B349": (0.06, 0.03, 0.02, 0.01),
+    "A09": (0.10, 0.05, 0.04, 0.03),
+    "K297": (0.00, 0.03, 0.05, 0.05),
+    "K30": (0.01, 0.03, 0.04, 0.04),
+    "M545": (0.00, 0.04, 0.09, 0.09),
+    "M255": (0.00, 0.02, 0.05, 0.08),
+    "M791": (0.00, 0.02, 0.04, 0.04),
+    "N390": (0.02, 0.04, 0.05, 0.06),
+    "L209": (0.05, 0.02, 0.01, 0.01),
+    "L309": (0.02, 0.02, 0.02, 0.03),
+    "B354": (0.01, 0.02, 0.02, 0.02),
+    "H103": (0.03, 0.02, 0.01, 0.01),
+    "H669": (0.06, 0.01, 0.01, 0.01),
+    "K021": (0.04, 0.04, 0.03, 0.02),
+    "Z000": (0.00, 0.06, 0.08, 0.08),
+    "Z001": (0.12, 0.00, 0.00, 0.00),
+    "Z003": (0.00, 0.04, 0.00, 0.00),
+    "Z301": (0.00, 0.08, 0.03, 0.00),
+    "N760": (0.00, 0.04, 0.03, 0.01),
+    "R51": (0.01, 0.03, 0.04, 0.03),
+    "R509": (0.05, 0.02, 0.01, 0.01),
+    "R104": (0.02, 0.04, 0.04, 0.03),
+    "S934": (0.01, 0.04, 0.03, 0.02),
+    "T141": (0.02, 0.03, 0.02, 0.02),
+    "S610": (0.01, 0.02, 0.02, 0.01),
+    "H521": (0.01, 0.02, 0.02, 0.03),
 }
 
 # Antenatal care, and the delivery admission (vaginal, caesarean).
@@ -212,7 +211,7 @@ GROUPS: tuple[Group, ...] = (
 
 
 def variants(code: str) -> tuple[str, str, str]:
-    """Write ``code`` in each of :data:`STYLES`: ``"E119"`` as ``("E119", "E11.9", "E119")``."""
+    """Write ``code`` in the three styles: ``"E119"`` as ``("E119", "E11.9", "E119")``."""
     if len(code) == 3:
         return code + "X", code, code
     return code, f"{code[:3]}.{code[3:]}", code
@@ -241,7 +240,3 @@ class CodeBook:
     def code(self, name: str) -> int:
         """Return the category position of a lab, vaccine or screening code."""
         return self._other[name]
-
-    def styled(self, icd: np.ndarray, style: np.ndarray) -> np.ndarray:
-        """Return the category positions of canonical codes ``icd`` written in ``style``."""
-        return self.lut[icd, style]
