@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,6 @@ from masrisk.planning.planner import Places, Plans
 from masrisk.planning.planner import plan as make_plans
 
 __all__ = [
-    "PART_FILE",
     "aligned",
     "build_features",
     "explain",
@@ -70,9 +68,6 @@ __all__ = [
     "table_columns",
 ]
 
-#: The name of a part's file in a directory of Parquet parts.
-PART_FILE = re.compile(r"part-\d{5}\.parquet")
-
 
 def read_parts(
     engine: Engine,
@@ -81,7 +76,6 @@ def read_parts(
     config: Config,
     lab_codes: Sequence[str] | None = None,
     within_data: bool = False,
-    sample: float | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Read every part once at ``as_of``; sum the counts into what finishing the features needs.
 
@@ -98,9 +92,7 @@ def read_parts(
         :func:`~masrisk.engines.steps.features_at`.
     """
     codes = None if lab_codes is None else list(lab_codes)
-    reads = engine.map(
-        read_part, engine.parts(), cutoffs=(as_of,), config=config, lab_codes=codes, sample=sample
-    )
+    reads = engine.map(read_part, engine.parts(), cutoffs=(as_of,), config=config, lab_codes=codes)
     counts = engine.sum(engine.map(counts_at, reads))
     if within_data:
         counts.check_as_of(to_timestamp(as_of))
@@ -115,7 +107,6 @@ def feature_parts(
     as_of: str | pd.Timestamp,
     config: Config,
     lab_codes: Sequence[str] | None = None,
-    sample: float | None = None,
 ) -> tuple[list[Any], pd.DataFrame]:
     """Every part's features, with the dtypes of the whole, left where the parts are.
 
@@ -126,9 +117,7 @@ def feature_parts(
     meta : pandas.DataFrame
         No rows: the columns and dtypes of the whole's features.
     """
-    reads, inputs = read_parts(
-        engine, as_of=as_of, config=config, lab_codes=lab_codes, sample=sample
-    )
+    reads, inputs = read_parts(engine, as_of=as_of, config=config, lab_codes=lab_codes)
     return aligned(engine, engine.map(features_at, reads, **inputs))
 
 
