@@ -140,6 +140,19 @@ def test_sqlite_through_sqlalchemy_round_trip(tmp_path):
     assert_same_persons_and_events(tables, back)
 
 
+def test_events_without_codes_are_written_and_read_back(tmp_path):
+    frames = make_frames()
+    events = frames["events"]
+    frames["events"] = events[events["kind"].isin(["outpatient", "emergency"])].drop(
+        columns=[c for c in ("code", "value") if c in events.columns]
+    )
+    tables = masrisk.Tables.from_frames(frames)
+    to_omop(tables, tmp_path / "cdm")
+    back = from_omop(tmp_path / "cdm", ids="source")
+    assert len(back.events) == len(tables.events)
+    assert back.events["code"].isna().all()
+
+
 def test_text_ids_come_back_with_ids_source_and_facilities_too(tmp_path):
     tables = masrisk.Tables.from_frames(make_frames())
     to_omop(tables, tmp_path / "cdm")

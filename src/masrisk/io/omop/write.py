@@ -43,6 +43,8 @@ def omop_ids(values: pd.Series) -> pd.Series:
 def omop_frames(tables: Tables) -> dict[str, pd.DataFrame]:
     """Return the OMOP tables of ``tables``, keyed by CDM table name."""
     events = tables.events
+    if "code" not in events.columns:  # the contract's code is optional: no event coded
+        events = events.assign(code=pd.Categorical([None] * len(events)))
     _check_events(events)
     person_ids = omop_ids(tables.persons["person_id"])
     person = person_ids.reindex(events["person_id"]).to_numpy()
