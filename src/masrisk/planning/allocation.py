@@ -132,8 +132,7 @@ class AllocationProblem:
 
     def minimum_hours(self) -> np.ndarray:
         """Team-hours the minimum coverage needs in each district, shape (D,)."""
-        per_territory = (self.minimum * self.hours).sum(axis=1)
-        return np.bincount(self.district, weights=per_territory, minlength=len(self.capacity))
+        return _by_district(self, self.minimum * self.hours)
 
     def check_minimums(self) -> None:
         """Raise :class:`InfeasibleAllocationError` if a district cannot meet its minimums."""

@@ -185,6 +185,7 @@ def _prioritise(territories: pd.DataFrame, districts: pd.Series, config: Config)
     settings = config.planning
     territories = territories.copy()
     territories["priority_score"] = priority_score(territories, settings.priority)
+    unit_score, unit = territories["priority_score"], territories.index  # phases by territory
     if settings.phases.group_by == "district":
         grouped = territories.groupby(districts.to_numpy(), sort=True)
         units = pd.DataFrame(
@@ -197,21 +198,15 @@ def _prioritise(territories: pd.DataFrame, districts: pd.Series, config: Config)
                 "rural": grouped["rural"].mean(),
             }
         )
-        unit_score = priority_score(units, settings.priority)
-        phase = assign_phases(unit_score, settings.phases)
-        territories["phase"] = phase.reindex(districts).to_numpy()
-        territories["unit_score"] = unit_score.reindex(districts).to_numpy()
-    else:
-        territories["phase"] = assign_phases(territories["priority_score"], settings.phases)
-        territories["unit_score"] = territories["priority_score"]
+        unit_score, unit = priority_score(units, settings.priority), districts
+    territories["phase"] = assign_phases(unit_score, settings.phases).reindex(unit).to_numpy()
+    territories["unit_score"] = unit_score.reindex(unit).to_numpy()
     if settings.phases.rural_first:
         territories.loc[territories["rural"], "phase"] = 1
     order = territories.assign(_id=territories.index).sort_values(
         ["unit_score", "priority_score", "_id"], ascending=[False, False, True], kind="stable"
     )
-    territories["priority"] = pd.Series(np.arange(1, len(order) + 1), index=order.index).reindex(
-        territories.index
-    )
+    territories["priority"] = pd.Series(np.arange(1, len(order) + 1), index=order.index)
     return territories.drop(columns="unit_score")
 
 
@@ -249,11 +244,10 @@ def _feasible_minimums(
 
     The factors are logged and reported in the summary (``solver.minimum_coverage_scaled``).
     """
-    needed = problem.minimum_hours()
-    short = needed > problem.capacity
+    needed = first_needed = problem.minimum_hours()
+    short = first_short = needed > problem.capacity
     if not short.any():
         return problem, {}
-    first_short, first_needed = short, needed
     base = np.broadcast_to(problem.min_coverage, problem.eligible.shape)
     scale = np.ones(len(problem.capacity))
     while short.any():  # minimums are floors of shares: shrink until each district affords them
