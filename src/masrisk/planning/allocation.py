@@ -176,9 +176,8 @@ class Allocation:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary: events averted, status, gap, bound, seconds and totals."""
-        facts = {
-            k: getattr(self, k) for k in ("events_averted", "status", "gap", "bound", "seconds")
-        }
+        keys = ("events_averted", "status", "gap", "bound", "seconds")
+        facts = {k: getattr(self, k) for k in keys}
         return facts | {"persons": int(self.persons.sum()), "hours": float(self.hours.sum())}
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported lazily
@@ -280,8 +279,7 @@ def allocate(
     cells = np.flatnonzero((hi > lo).ravel())
     if cells.size == 0:  # the greedy plan is the only candidate left: optimal
         return _result(problem, lo, "optimal", start)
-    fixed = lo.copy()
-    np.put(fixed, cells, 0)
+    fixed = np.where(hi > lo, 0, lo)
     benefit = problem.benefit.ravel()[cells]
     scale = float(benefit.max())  # objective coefficients near 1 suit the solver's tolerances
     # The fixed cells' events enter as one more column, fixed at 1, so that the solver's gap

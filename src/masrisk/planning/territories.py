@@ -47,13 +47,12 @@ def territory_summary(scores: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     deprivation score of its persons) and the count of persons in each tier.
     """
     deprivation = household_deprivation(tables.households)
-    person_deprivation = deprivation.reindex(scores["household_id"].to_numpy()).to_numpy()
     frame = pd.DataFrame(
         {
             "territory_id": scores["territory_id"].to_numpy(),
             "household_id": scores["household_id"].to_numpy(),
             "risk": scores["risk"].to_numpy(dtype="float64"),
-            "deprivation": person_deprivation,
+            "deprivation": deprivation.reindex(scores["household_id"].to_numpy()).to_numpy(),
             "tier": pd.Categorical(scores["tier"], categories=list(TIERS)),
         }
     )
