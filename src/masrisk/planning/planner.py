@@ -142,14 +142,9 @@ def plan(
     district_names, district_codes = np.unique(districts.to_numpy(), return_inverse=True)
     capacity = _capacity(territories, district_names, districts, config)
     interventions = catalog.interventions
-    problem = AllocationProblem(
-        benefit=benefit,
-        eligible=eligible,
-        hours=np.array([i.hours_per_person for i in interventions]),
-        district=district_codes,
-        capacity=capacity,
-        min_coverage=np.array([i.min_coverage for i in interventions]),
-    )
+    hours = np.array([i.hours_per_person for i in interventions])
+    coverage = np.array([i.min_coverage for i in interventions])
+    problem = AllocationProblem(benefit, eligible, hours, district_codes, capacity, coverage)
     problem, scale = _feasible_minimums(problem, district_names)
     allocation = allocate(problem, gap=settings.mip_gap, time_limit=settings.time_limit_s)
     territories["hours_allocated"] = allocation.hours.sum(axis=1)
