@@ -219,13 +219,9 @@ def _eligibility_by_territory(
     eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)
     codes = territory_ids.get_indexer(scores["territory_id"].to_numpy())
     risk = scores["risk"].to_numpy(dtype="float64")
-    n_territories = len(territory_ids)
-    eligible = np.empty((n_territories, len(catalog.interventions)))
-    risk_sum = np.empty_like(eligible)
-    for column in range(eligible.shape[1]):
-        mask = eligible_persons[:, column]
-        eligible[:, column] = np.bincount(codes[mask], minlength=n_territories)
-        risk_sum[:, column] = np.bincount(codes[mask], weights=risk[mask], minlength=n_territories)
+    n, masks = len(territory_ids), eligible_persons.T  # one mask of persons per intervention
+    eligible = np.column_stack([np.bincount(codes[m], minlength=n) for m in masks]).astype(float)
+    risk_sum = np.column_stack([np.bincount(codes[m], weights=risk[m], minlength=n) for m in masks])
     reduction = np.array([i.relative_risk_reduction for i in catalog.interventions])
     with np.errstate(invalid="ignore", divide="ignore"):
         benefit = np.where(eligible > 0, risk_sum / eligible, 0.0) * reduction
