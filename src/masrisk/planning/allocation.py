@@ -126,8 +126,7 @@ class AllocationProblem:
     @property
     def minimum(self) -> np.ndarray:
         """Persons each territory must cover, ``floor(min_coverage * eligible)``, shape (T, I)."""
-        coverage = self.min_coverage if self.min_coverage.ndim == 2 else self.min_coverage[None]
-        share = coverage * self.eligible + 1e-9  # 0.29 of 100 persons is 29 despite rounding
+        share = self.min_coverage * self.eligible + 1e-9  # 0.29 of 100 is 29 despite rounding
         return np.minimum(np.floor(share).astype("int64"), self.eligible)
 
     def minimum_hours(self) -> np.ndarray:
