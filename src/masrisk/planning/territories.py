@@ -88,12 +88,11 @@ def priority_score(units: pd.DataFrame, weights: PriorityConfig) -> pd.Series:
 
     ``units`` has ``expected_events``, ``deprivation`` and ``rural`` (a flag or a share).
     """
-    score = (
+    return (
         weights.burden * _z(units["expected_events"])
         + weights.deprivation * _z(units["deprivation"].fillna(0.0))
         + weights.rurality * units["rural"].astype("float64")
-    )
-    return score.rename("priority")
+    ).rename("priority")
 
 
 def assign_phases(priority: pd.Series, phases: PhasesConfig) -> pd.Series:
