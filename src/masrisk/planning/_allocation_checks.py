@@ -9,22 +9,18 @@ import numpy as np
 if TYPE_CHECKING:
     from masrisk.planning.allocation import AllocationProblem
 
-# What each array must look like: shape in words, dimensions, and the rules its values follow.
-_SHAPES = {
-    "benefit": ("(T, I)", (2,)),
-    "eligible": ("(T, I)", (2,)),
-    "hours": ("(I,)", (1,)),
-    "district": ("(T,)", (1,)),
-    "capacity": ("(D,)", (1,)),
-    "min_coverage": ("(I,) or (T, I)", (1, 2)),
-}
-_RULES = {
-    "benefit": [(lambda a: a < 0, "are negative")],
-    "eligible": [(lambda a: a < 0, "are negative"), (lambda a: a != np.round(a), "are not whole")],
-    "hours": [(lambda a: a <= 0, "are not positive")],
-    "district": [(lambda a: a != np.round(a), "are not whole"), (lambda a: a < 0, "are negative")],
-    "capacity": [(lambda a: a < 0, "are negative")],
-    "min_coverage": [(lambda a: (a < 0) | (a > 1), "are outside [0, 1]")],
+#: The rules values follow: what is wrong when the test is true.
+_NEGATIVE = (lambda a: a < 0, "are negative")
+_FRACTIONAL = (lambda a: a != np.round(a), "are not whole")
+_OUTSIDE_SHARE = (lambda a: (a < 0) | (a > 1), "are outside [0, 1]")
+#: What each array must look like: shape in words, dimensions, and the rules its values follow.
+_ARRAYS = {
+    "benefit": ("(T, I)", (2,), [_NEGATIVE]),
+    "eligible": ("(T, I)", (2,), [_NEGATIVE, _FRACTIONAL]),
+    "hours": ("(I,)", (1,), [(lambda a: a <= 0, "are not positive")]),
+    "district": ("(T,)", (1,), [_FRACTIONAL, _NEGATIVE]),
+    "capacity": ("(D,)", (1,), [_NEGATIVE]),
+    "min_coverage": ("(I,) or (T, I)", (1, 2), [_OUTSIDE_SHARE]),
 }
 
 
@@ -36,7 +32,7 @@ def _frozen(value: np.ndarray) -> np.ndarray:
 
 def _as_float(name: str, value: Any, problems: list[str]) -> np.ndarray | None:
     """Return ``value`` as a finite float array of the right dimension, or note why not."""
-    shape, dimensions = _SHAPES[name]
+    shape, dimensions, _ = _ARRAYS[name]
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
@@ -70,7 +66,7 @@ def _expected_shapes(arrays: dict[str, np.ndarray | None]) -> dict[str, tuple[in
 
 def _value_problems(name: str, array: np.ndarray) -> list[str]:
     found = []
-    for rule, text in _RULES[name]:
+    for rule, text in _ARRAYS[name][2]:
         bad = rule(array)
         if bad.any():
             where = [tuple(int(j) for j in ix) for ix in np.argwhere(bad)[:3]]
@@ -82,12 +78,12 @@ def _value_problems(name: str, array: np.ndarray) -> list[str]:
 def _checked(problem: AllocationProblem) -> tuple[dict[str, np.ndarray], list[str]]:
     """Return the problem's arrays converted, or every problem found with them."""
     problems: list[str] = []
-    arrays = {name: _as_float(name, getattr(problem, name), problems) for name in _SHAPES}
+    arrays = {name: _as_float(name, getattr(problem, name), problems) for name in _ARRAYS}
     for name, shape in _expected_shapes(arrays).items():
         array = arrays[name]
         if array is not None and array.shape != shape:
             problems.append(
-                f"{name}: expected shape {_SHAPES[name][0]} = {shape}, got {array.shape}"
+                f"{name}: expected shape {_ARRAYS[name][0]} = {shape}, got {array.shape}"
             )
             arrays[name] = None
     for name, array in arrays.items():
@@ -102,7 +98,6 @@ def _checked(problem: AllocationProblem) -> tuple[dict[str, np.ndarray], list[st
         )
     if problems:
         return {}, problems
-    converted = {name: _frozen(array) for name, array in arrays.items()}
     for name in ("eligible", "district"):
-        converted[name] = _frozen(np.round(converted[name]).astype("int64"))
-    return converted, []
+        arrays[name] = np.round(arrays[name]).astype("int64")
+    return {name: _frozen(array) for name, array in arrays.items()}, []

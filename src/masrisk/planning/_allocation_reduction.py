@@ -34,13 +34,9 @@ def _greedy_persons(problem: AllocationProblem) -> np.ndarray:
     cells = np.flatnonzero((ratio > 0) & (free > 0))
     order = cells[np.argsort(-ratio[cells], kind="stable")]
     spare = (problem.capacity - problem.minimum_hours()).tolist()
+    hours, district = problem.hours[order % n_i].tolist(), problem.district[order // n_i].tolist()
     take = []
-    for f, h, d in zip(
-        free[order].tolist(),
-        problem.hours[order % n_i].tolist(),
-        problem.district[order // n_i].tolist(),
-        strict=True,
-    ):
+    for f, h, d in zip(free[order].tolist(), hours, district, strict=True):
         n = max(min(f, math.floor(spare[d] / h + _TOL)), 0)
         spare[d] -= n * h
         take.append(n)

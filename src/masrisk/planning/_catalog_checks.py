@@ -8,10 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
-from masrisk.config import describe_validation_error
 from masrisk.features import describe_column, feature_catalog
 
 if TYPE_CHECKING:
@@ -94,13 +91,8 @@ def _uncovered(what: str, known: tuple[str, ...], present: set[str]) -> list[str
     ]
 
 
-def _describe(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
-    """One line per problem, keyed like ``interventions[3].axis``, naming the intervention."""
-    return describe_validation_error(error, annotate=lambda loc: _which(loc, data))
-
-
 def _which(loc: tuple[str | int, ...], data: Mapping[str, Any]) -> str:
-    """Name the intervention a key belongs to, when it has a name."""
+    """Name the intervention a key of a validation error belongs to, when it has a name."""
     if len(loc) < 2 or loc[0] != "interventions" or not isinstance(loc[1], int):
         return ""
     items = data.get("interventions")

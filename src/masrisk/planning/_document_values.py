@@ -12,6 +12,7 @@ import numbers
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
+from functools import partial
 from typing import Any
 
 from masrisk.planning.catalog import AXES
@@ -118,12 +119,8 @@ def solver(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
     return plain(dict(sorted(value.items())))
 
 
-def optional_text(name: str, value: Any) -> str | None:
-    return text(name, value, optional=True)
-
-
 #: The check of a field by its annotation, unless the record names another.
-_BY_TYPE = {"str": text, "str | None": optional_text, "int": count, "float": amount}
+_BY_TYPE = {"str": text, "str | None": partial(text, optional=True), "int": count, "float": amount}
 
 
 def check_fields(record: Any, label: str = "", **checks: Callable[[str, Any], Any]) -> None:

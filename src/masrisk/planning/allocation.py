@@ -126,14 +126,12 @@ class AllocationProblem:
     @property
     def minimum(self) -> np.ndarray:
         """Persons each territory must cover, ``floor(min_coverage * eligible)``, shape (T, I)."""
-        coverage = self.min_coverage if self.min_coverage.ndim == 2 else self.min_coverage[None]
-        share = coverage * self.eligible + 1e-9  # 0.29 of 100 persons is 29 despite rounding
+        share = self.min_coverage * self.eligible + 1e-9  # 0.29 of 100 is 29 despite rounding
         return np.minimum(np.floor(share).astype("int64"), self.eligible)
 
     def minimum_hours(self) -> np.ndarray:
         """Team-hours the minimum coverage needs in each district, shape (D,)."""
-        per_territory = (self.minimum * self.hours).sum(axis=1)
-        return np.bincount(self.district, weights=per_territory, minlength=len(self.capacity))
+        return _by_district(self, self.minimum * self.hours)
 
     def check_minimums(self) -> None:
         """Raise :class:`InfeasibleAllocationError` if a district cannot meet its minimums."""
@@ -177,9 +175,8 @@ class Allocation:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary: events averted, status, gap, bound, seconds and totals."""
-        facts = {
-            k: getattr(self, k) for k in ("events_averted", "status", "gap", "bound", "seconds")
-        }
+        keys = ("events_averted", "status", "gap", "bound", "seconds")
+        facts = {k: getattr(self, k) for k in keys}
         return facts | {"persons": int(self.persons.sum()), "hours": float(self.hours.sum())}
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported lazily
@@ -281,8 +278,7 @@ def allocate(
     cells = np.flatnonzero((hi > lo).ravel())
     if cells.size == 0:  # the greedy plan is the only candidate left: optimal
         return _result(problem, lo, "optimal", start)
-    fixed = lo.copy()
-    np.put(fixed, cells, 0)
+    fixed = np.where(hi > lo, 0, lo)
     benefit = problem.benefit.ravel()[cells]
     scale = float(benefit.max())  # objective coefficients near 1 suit the solver's tolerances
     # The fixed cells' events enter as one more column, fixed at 1, so that the solver's gap

@@ -28,14 +28,14 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from masrisk.codes import LIFE_COURSE_STAGES
-from masrisk.config import read_yaml
+from masrisk.config import describe_validation_error, read_yaml
 from masrisk.exceptions import ConfigError
 from masrisk.planning._catalog_checks import (
-    _describe,
     _duplicate_names,
     _features,
     _subset,
     _uncovered,
+    _which,
 )
 from masrisk.tiers import TIERS
 
@@ -291,4 +291,5 @@ def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> Interv
     try:
         return InterventionCatalog.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, data), source=where) from None
+        lines = describe_validation_error(exc, annotate=partial(_which, data=data))
+        raise ConfigError(lines, source=where) from None

@@ -142,14 +142,9 @@ def plan(
     district_names, district_codes = np.unique(districts.to_numpy(), return_inverse=True)
     capacity = _capacity(territories, district_names, districts, config)
     interventions = catalog.interventions
-    problem = AllocationProblem(
-        benefit=benefit,
-        eligible=eligible,
-        hours=np.array([i.hours_per_person for i in interventions]),
-        district=district_codes,
-        capacity=capacity,
-        min_coverage=np.array([i.min_coverage for i in interventions]),
-    )
+    hours = np.array([i.hours_per_person for i in interventions])
+    coverage = np.array([i.min_coverage for i in interventions])
+    problem = AllocationProblem(benefit, eligible, hours, district_codes, capacity, coverage)
     problem, scale = _feasible_minimums(problem, district_names)
     allocation = allocate(problem, gap=settings.mip_gap, time_limit=settings.time_limit_s)
     territories["hours_allocated"] = allocation.hours.sum(axis=1)
@@ -185,6 +180,7 @@ def _prioritise(territories: pd.DataFrame, districts: pd.Series, config: Config)
     settings = config.planning
     territories = territories.copy()
     territories["priority_score"] = priority_score(territories, settings.priority)
+    unit_score, unit = territories["priority_score"], territories.index  # phases by territory
     if settings.phases.group_by == "district":
         grouped = territories.groupby(districts.to_numpy(), sort=True)
         units = pd.DataFrame(
@@ -197,21 +193,15 @@ def _prioritise(territories: pd.DataFrame, districts: pd.Series, config: Config)
                 "rural": grouped["rural"].mean(),
             }
         )
-        unit_score = priority_score(units, settings.priority)
-        phase = assign_phases(unit_score, settings.phases)
-        territories["phase"] = phase.reindex(districts).to_numpy()
-        territories["unit_score"] = unit_score.reindex(districts).to_numpy()
-    else:
-        territories["phase"] = assign_phases(territories["priority_score"], settings.phases)
-        territories["unit_score"] = territories["priority_score"]
+        unit_score, unit = priority_score(units, settings.priority), districts
+    territories["phase"] = assign_phases(unit_score, settings.phases).reindex(unit).to_numpy()
+    territories["unit_score"] = unit_score.reindex(unit).to_numpy()
     if settings.phases.rural_first:
         territories.loc[territories["rural"], "phase"] = 1
     order = territories.assign(_id=territories.index).sort_values(
         ["unit_score", "priority_score", "_id"], ascending=[False, False, True], kind="stable"
     )
-    territories["priority"] = pd.Series(np.arange(1, len(order) + 1), index=order.index).reindex(
-        territories.index
-    )
+    territories["priority"] = pd.Series(np.arange(1, len(order) + 1), index=order.index)
     return territories.drop(columns="unit_score")
 
 
@@ -229,13 +219,9 @@ def _eligibility_by_territory(
     eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)
     codes = territory_ids.get_indexer(scores["territory_id"].to_numpy())
     risk = scores["risk"].to_numpy(dtype="float64")
-    n_territories = len(territory_ids)
-    eligible = np.empty((n_territories, len(catalog.interventions)))
-    risk_sum = np.empty_like(eligible)
-    for column in range(eligible.shape[1]):
-        mask = eligible_persons[:, column]
-        eligible[:, column] = np.bincount(codes[mask], minlength=n_territories)
-        risk_sum[:, column] = np.bincount(codes[mask], weights=risk[mask], minlength=n_territories)
+    n, masks = len(territory_ids), eligible_persons.T  # one mask of persons per intervention
+    eligible = np.column_stack([np.bincount(codes[m], minlength=n) for m in masks]).astype(float)
+    risk_sum = np.column_stack([np.bincount(codes[m], weights=risk[m], minlength=n) for m in masks])
     reduction = np.array([i.relative_risk_reduction for i in catalog.interventions])
     with np.errstate(invalid="ignore", divide="ignore"):
         benefit = np.where(eligible > 0, risk_sum / eligible, 0.0) * reduction
@@ -249,11 +235,10 @@ def _feasible_minimums(
 
     The factors are logged and reported in the summary (``solver.minimum_coverage_scaled``).
     """
-    needed = problem.minimum_hours()
-    short = needed > problem.capacity
+    needed = first_needed = problem.minimum_hours()
+    short = first_short = needed > problem.capacity
     if not short.any():
         return problem, {}
-    first_short, first_needed = short, needed
     base = np.broadcast_to(problem.min_coverage, problem.eligible.shape)
     scale = np.ones(len(problem.capacity))
     while short.any():  # minimums are floors of shares: shrink until each district affords them

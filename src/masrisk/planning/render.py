@@ -39,8 +39,7 @@ TIER_LABELS = {
 # ----------------------------------------------------------------------------- blocks
 # A page is a list of blocks: ("h", level, parts), ("p", parts), ("ol", [parts, ...]) or
 # ("table", header, rows); the first block is the page's title, ("h", 1, title). Parts are a str
-# or a tuple of str; the str subclasses below say how a piece renders. Counts reach a page only
-# as _Count, already passed through suppress().
+# or a tuple of str; the str subclasses below say how a piece renders.
 
 
 class _Code(str):
@@ -142,15 +141,13 @@ def to_markdown(blocks: Sequence[tuple]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _html_cell(cell: Any) -> str:
-    kind = "count" if isinstance(cell, _Count) else "num" if isinstance(cell, _Num) else ""
-    attribute = f' class="{kind}"' if kind else ""
-    return f"<td{attribute}>{_html_inline(cell)}</td>"
+_CELL_CLASS = {_Count: ' class="count"', _Num: ' class="num"'}
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in rows)
+    cells = [[f"<td{_CELL_CLASS.get(type(c), '')}>{_html_inline(c)}</td>" for c in r] for r in rows]
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in cells)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

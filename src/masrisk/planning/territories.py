@@ -47,13 +47,12 @@ def territory_summary(scores: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     deprivation score of its persons) and the count of persons in each tier.
     """
     deprivation = household_deprivation(tables.households)
-    person_deprivation = deprivation.reindex(scores["household_id"].to_numpy()).to_numpy()
     frame = pd.DataFrame(
         {
             "territory_id": scores["territory_id"].to_numpy(),
             "household_id": scores["household_id"].to_numpy(),
             "risk": scores["risk"].to_numpy(dtype="float64"),
-            "deprivation": person_deprivation,
+            "deprivation": deprivation.reindex(scores["household_id"].to_numpy()).to_numpy(),
             "tier": pd.Categorical(scores["tier"], categories=list(TIERS)),
         }
     )
@@ -89,12 +88,11 @@ def priority_score(units: pd.DataFrame, weights: PriorityConfig) -> pd.Series:
 
     ``units`` has ``expected_events``, ``deprivation`` and ``rural`` (a flag or a share).
     """
-    score = (
+    return (
         weights.burden * _z(units["expected_events"])
         + weights.deprivation * _z(units["deprivation"].fillna(0.0))
         + weights.rurality * units["rural"].astype("float64")
-    )
-    return score.rename("priority")
+    ).rename("priority")
 
 
 def assign_phases(priority: pd.Series, phases: PhasesConfig) -> pd.Series:

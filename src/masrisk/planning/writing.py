@@ -111,9 +111,7 @@ def write_plans(
     """
     threshold = field.threshold(suppress_below)
     target = Path(out_dir)
-    plans = list(plans)
-    if pseudonym_key is not None:
-        plans = [p.pseudonymized(pseudonym_key) for p in plans]
+    plans = [p if pseudonym_key is None else p.pseudonymized(pseudonym_key) for p in plans]
     problems = _id_problems(plans, summary)
     if problems:
         raise ValidationError(problems, source=f"plans for {target}")
@@ -123,7 +121,6 @@ def write_plans(
         for stem, document, options in documents:
             _write(staging / f"{stem}.json", document.to_json())
             _write(staging / f"{stem}.md", document.to_markdown(threshold, **options))
-            _write(
-                staging / f"{stem}.html", document.to_html(threshold, standalone=True, **options)
-            )
+            page = document.to_html(threshold, standalone=True, **options)
+            _write(staging / f"{stem}.html", page)
     return target
