@@ -35,11 +35,13 @@ __all__ = [
     "PhasesConfig",
     "PlanningConfig",
     "PriorityConfig",
+    "StrictModel",
     "TiersConfig",
     "config_path",
     "describe_validation_error",
     "load_config",
     "read_yaml",
+    "shipped_file",
 ]
 
 #: Names of the configurations shipped with masrisk.
@@ -49,11 +51,13 @@ _ICD10 = r"[A-Z][0-9]{2}(?:\.?[0-9A-Z]{1,2})?"
 _ICD10_CODE_OR_RANGE = re.compile(rf"^{_ICD10}(?:-{_ICD10})?$")
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """The base of masrisk's settings: unknown keys refused, frozen, text stripped."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class OutcomeConfig(_Strict):
+class OutcomeConfig(StrictModel):
     """Definition of one binary outcome.
 
     A person's label at ``as_of`` is 1 when one of their events of a listed ``kind`` (and,
@@ -79,7 +83,7 @@ class OutcomeConfig(_Strict):
         return tuple(c.upper() for c in codes)
 
 
-class TiersConfig(_Strict):
+class TiersConfig(StrictModel):
     """Cut-offs of the risk pyramid (in the manner of Kaiser Permanente's).
 
     With ``method="percentile"`` the values are shares of the scored population: the top
@@ -101,7 +105,7 @@ class TiersConfig(_Strict):
         return self
 
 
-class PriorityConfig(_Strict):
+class PriorityConfig(StrictModel):
     """Weights of a territory's priority score: burden, deprivation (z-scores), rurality (0/1)."""
 
     burden: float = Field(default=1.0, ge=0)
@@ -109,7 +113,7 @@ class PriorityConfig(_Strict):
     rurality: float = Field(default=0.3, ge=0)
 
 
-class PhasesConfig(_Strict):
+class PhasesConfig(StrictModel):
     """Rollout phases of the territories, in priority order.
 
     Phase 1 holds the highest-priority share ``first_share`` of the units (territories, or
@@ -124,7 +128,7 @@ class PhasesConfig(_Strict):
     group_by: Literal["territory", "district"] = "territory"
 
 
-class CapacityConfig(_Strict):
+class CapacityConfig(StrictModel):
     """Team-hours available over the plan's period, per district (``territories.district``).
 
     ``districts`` gives a district's hours by name; the others get ``hours_per_1000`` per
@@ -135,7 +139,7 @@ class CapacityConfig(_Strict):
     districts: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
-class PlanningConfig(_Strict):
+class PlanningConfig(StrictModel):
     """How scores become plans: catalogue, capacity, households, priorities and phases.
 
     Parameters
@@ -178,7 +182,7 @@ class PlanningConfig(_Strict):
     time_limit_s: float = Field(default=30.0, gt=0)
 
 
-class Config(_Strict):
+class Config(StrictModel):
     """A masrisk configuration: outcomes, tiers and planning.
 
     Parameters
@@ -232,12 +236,22 @@ def config_path(name: str) -> Path:
     """Return the path of a shipped configuration by name (``"bogota"`` or ``"mexico"``)."""
     if name not in BUNDLED_CONFIGS:
         raise ConfigError(f"no shipped configuration {name!r}; choose one of {BUNDLED_CONFIGS}")
+    return shipped_file(f"{name}.yaml")
+
+
+def shipped_file(filename: str) -> Path:
+    """Return the path of a file of the shipped ``configs/`` (installed, or of the checkout).
+
+    Raises
+    ------
+    masrisk.ConfigError
+        If the installation lacks it.
+    """
     here = Path(__file__).resolve().parent
     for directory in (here / "configs", here.parents[1] / "configs"):
-        path = directory / f"{name}.yaml"
-        if path.is_file():
-            return path
-    raise ConfigError(f"shipped configuration {name!r} is missing from the installation")
+        if (directory / filename).is_file():
+            return directory / filename
+    raise ConfigError(f"the shipped configs/{filename} is missing from the installation")
 
 
 def load_config(source: str | Path | dict[str, Any]) -> Config:

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from masrisk.codes import LIFE_COURSE_STAGES
-from masrisk.config import describe_validation_error, read_yaml
+from masrisk.config import StrictModel, describe_validation_error, read_yaml, shipped_file
 from masrisk.exceptions import ConfigError
 from masrisk.planning._catalog_checks import (
     _duplicate_names,
@@ -86,11 +86,7 @@ _Tiers = Annotated[tuple[str, ...], AfterValidator(partial(_subset, known=TIERS,
 _Features = Annotated[tuple[str, ...], AfterValidator(_features)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Intervention(_Strict):
+class Intervention(StrictModel):
     """One intervention of the catalogue: axis, route, setting, eligibility, cost and effect.
 
     Parameters
@@ -194,7 +190,7 @@ class Intervention(_Strict):
         )
 
 
-class InterventionCatalog(_Strict):
+class InterventionCatalog(StrictModel):
     """A validated catalogue of interventions, in the order they are shown.
 
     Names are unique, and the catalogue covers every axis (:data:`AXES`), every route
@@ -263,12 +259,7 @@ class InterventionCatalog(_Strict):
 
 def catalog_path() -> Path:
     """Return the path of the shipped catalogue, ``configs/interventions.yaml``."""
-    here = Path(__file__).resolve().parents[1]  # the masrisk package
-    for directory in (here / "configs", here.parents[1] / "configs"):
-        path = directory / _CATALOG_FILE
-        if path.is_file():
-            return path
-    raise ConfigError(f"the shipped catalogue {_CATALOG_FILE} is missing from the installation")
+    return shipped_file(_CATALOG_FILE)
 
 
 def load_catalog(source: str | Path | Mapping[str, Any] | None = None) -> InterventionCatalog:
