@@ -9,13 +9,10 @@ fingerprint), the evaluation report (``report.json``), a model card (``model_car
 never executes code from it. A bundle is written under the output policy
 (:func:`masrisk.outputs.output_directory`): it appears, or replaces an older bundle, in one step.
 
-A bundle is data, not instructions, and :func:`load_bundle` reads one from an untrusted source
-as such: each file once, into memory, through the opened directory and never through a symbolic
-link, its size capped before it is read (:data:`MAX_BYTES`), its SHA-256 checked against the
-bytes read; JSON nested too deeply, numbers that are not finite, a profile masrisk does not
-ship, options out of bounds, a booster whose structure LightGBM's text format does not allow,
-a calibrator that does not give probabilities are each a :class:`~masrisk.BundleError` naming
-the file.
+A bundle is data, not instructions: :func:`load_bundle` reads one from an untrusted source as
+such, each file once, through the opened directory and never through a symbolic link, its size
+capped (:data:`MAX_BYTES`) and its SHA-256 checked, and refuses what it cannot trust with a
+:class:`~masrisk.BundleError` naming the file.
 """
 
 from __future__ import annotations
@@ -91,10 +88,7 @@ class Bundle:
         return self.model.outcome
 
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Return the model's features of ``features``, checked by the model.
-
-        See :meth:`RiskModel.select_features`: categoricals get their training categories,
-        unseen ones are scored as missing with an :class:`UnseenCategoryWarning`.
+        """Return the model's features of ``features``, checked (:meth:`RiskModel.select_features`).
 
         Raises
         ------
@@ -168,7 +162,7 @@ def save_bundle(
             "choice_reason": model.choice_reason_,
             "search": json.loads(model.search_.to_json(orient="records")),
             "params": {"calibration": model.calibration, "random_state": model.random_state},
-            "packages": _versions(),
+            "packages": {package: _version(package) for package in _PACKAGES},
         }
     )
     if model_card is None:
@@ -218,9 +212,11 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
 
     directory = Path(path)
     files = snapshot(directory)
-    meta = read_json(
-        directory / "metadata.json", files["metadata.json"], BundleMetadata.model_validate
-    )
+
+    def parse(name: str, how: Any) -> Any:
+        return read_json(directory / name, files[name], how)
+
+    meta = parse("metadata.json", BundleMetadata.model_validate)
     booster_file, booster = directory / BOOSTER, None
     if BOOSTER in files:
         model_text = text(booster_file, files[BOOSTER])
@@ -231,37 +227,25 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raise BundleError(f"{booster_file}: LightGBM cannot read it ({exc})") from None
     if meta.chosen_model == "lightgbm" and booster is None:
         raise BundleError(f"{booster_file}: missing, but the bundle's model is LightGBM")
-    calibrator = read_json(
-        directory / "calibrator.json", files["calibrator.json"], Calibrator.from_dict
-    )
     model = RiskModel.restore(
         features=meta.features,
         booster=booster,
-        baseline=read_json(
-            directory / "baseline.json", files["baseline.json"], LogisticBaseline.from_dict
-        ),
-        calibrator=calibrator,
+        calibrator=parse("calibrator.json", Calibrator.from_dict),  # read before the baseline
+        baseline=parse("baseline.json", LogisticBaseline.from_dict),
         chosen=meta.chosen_model,
         choice_reason=meta.choice_reason,
         search=pd.DataFrame([row.to_dict() for row in meta.search]),
         outcome=meta.outcome,
         **meta.params.to_dict(),
     )
-    report = read_json(directory / "report.json", files["report.json"], dict)
-    return Bundle(model=model, metadata=meta, report=report)
+    return Bundle(model=model, metadata=meta, report=parse("report.json", dict))
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for package in _PACKAGES:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _json(data: Any) -> str:
@@ -271,6 +255,6 @@ def _json(data: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (pd.Timestamp,)):
+    if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,9 +1,6 @@
-"""A bundle's files on disk: read once each, through the opened directory, checked.
+"""A bundle's files on disk, read as data from an untrusted source (see :mod:`masrisk.bundle`).
 
-:func:`snapshot` reads a bundle as data from an untrusted source (see :mod:`masrisk.bundle`):
-every file of the manifest once, into memory, never through a symbolic link, its size capped
-before it is read (:data:`MAX_BYTES`) and its SHA-256 checked against the bytes read;
-:func:`read_json` parses one of them, refusing numbers that are not finite.
+:func:`snapshot` reads every file of the manifest once, checked; :func:`read_json` parses one.
 """
 
 from __future__ import annotations
@@ -87,8 +84,7 @@ def _read_files(directory: Path, handle: int) -> dict[str, bytes]:
     except _Changed:
         message = f"{directory}: {MANIFEST} is missing; this is not a masrisk bundle"
         raise _Changed(message) from None
-    present = set(os.listdir(handle)) - {MANIFEST, MARKER}
-    for name in sorted(present - set(sums)):
+    for name in sorted(set(os.listdir(handle)) - {MANIFEST, MARKER} - set(sums)):
         raise BundleError(f"{directory / name}: file not in the manifest; the bundle was altered")
     for name in sorted(FILES - {"model_card.md"} - set(sums)):
         raise BundleError(f"{directory / name}: missing from the bundle's manifest")
@@ -152,21 +148,18 @@ def text(file: Path, data: bytes) -> str:
 
 
 def _finite_float(text: str) -> float:
+    """Parse a JSON number, or a constant (NaN, Infinity), refusing one that is not finite."""
     number = float(text)
     if not np.isfinite(number):
         raise ValueError(f"{text}: numbers must be finite")
     return number
 
 
-def _not_a_number(text: str) -> None:
-    raise ValueError(f"{text}: numbers must be finite")
-
-
 def read_json(file: Path, data: bytes, parse: Callable[[Any], Any]) -> Any:
     """Parse a JSON file of the bundle, or raise a BundleError naming it and the field."""
     try:
         document = json.loads(
-            text(file, data), parse_float=_finite_float, parse_constant=_not_a_number
+            text(file, data), parse_float=_finite_float, parse_constant=_finite_float
         )
     except RecursionError:
         raise BundleError(f"{file}: unreadable (JSON nested too deeply)") from None

@@ -1,10 +1,6 @@
-"""Check a LightGBM text model before LightGBM's native parser reads it.
+"""Check a LightGBM text model before LightGBM's native parser, which trusts its input, reads it.
 
-LightGBM's parser trusts its input: a crafted ``booster.txt`` can crash the process that
-loads it. :func:`check_booster_text` checks the structure the parser relies on - the
-header, each tree's size against ``tree_sizes``, every array's length, feature and child
-indices in range, finite values, categorical bounds - and raises a
-:class:`~masrisk.exceptions.BundleError` naming the file and the place instead.
+Each flaw is a :class:`~masrisk.exceptions.BundleError` naming the file and the place.
 """
 
 from __future__ import annotations

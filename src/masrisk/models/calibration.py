@@ -86,8 +86,7 @@ class Calibrator:
         check_calibration(data["method"])
         x, y = (tuple(map(float, data.get(k, ()))) for k in ("x", "y"))
         calibrator = cls(data["method"], float(data["intercept"]), float(data["slope"]), x, y)
-        values = np.asarray([calibrator.intercept, calibrator.slope, *x, *y])
-        if not np.isfinite(values).all():
+        if not np.isfinite([calibrator.intercept, calibrator.slope, *x, *y]).all():
             raise ValueError("the calibrator's numbers must be finite")
         if calibrator.method == "isotonic" and not (
             len(x) == len(y) > 0 and np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= 0)
@@ -112,8 +111,6 @@ def cross_fitted(score: np.ndarray, y: np.ndarray, method: str, *, random_state:
     half = np.random.default_rng(random_state).permutation(len(score)) % 2 == 0
     risk = np.empty(len(score))
     for part in (half, ~half):
-        if y[~part].min() == y[~part].max():  # one class only in the other half
-            risk[part] = Calibrator.fit(score, y, method)(score[part])
-        else:
-            risk[part] = Calibrator.fit(score[~part], y[~part], method)(score[part])
+        other = slice(None) if y[~part].min() == y[~part].max() else ~part  # one class: the whole
+        risk[part] = Calibrator.fit(score[other], y[other], method)(score[part])
     return risk

@@ -178,8 +178,7 @@ class RiskModel(BaseEstimator):
 
     def _fit_baseline(self, X: pd.DataFrame, y: Any) -> None:
         """Fit the logistic baseline on the training period; sets ``baseline_``."""
-        y = binary_labels(y, "y")
-        pipeline = make_baseline(X, random_state=self.random_state).fit(X, y)
+        pipeline = make_baseline(X, random_state=self.random_state).fit(X, binary_labels(y, "y"))
         self.baseline_ = LogisticBaseline.from_pipeline(pipeline)
 
     def _validation_scores(self, X_valid: pd.DataFrame, y_valid: Any) -> tuple[np.ndarray, Any]:

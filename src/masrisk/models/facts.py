@@ -1,10 +1,9 @@
 """What a fitted model records of itself, typed: features, training facts, bundle metadata.
 
-:class:`TrainingFacts` is a model's ``training_`` (cut-offs, outcome definition, persons and
-events, features with dtypes, data fingerprint); :class:`BundleMetadata` adds what the model
+:class:`TrainingFacts` is a model's ``training_``; :class:`BundleMetadata` adds what the model
 says of its choice and is a bundle's ``metadata.json``, field for field. Numbers have bounds,
 names come from fixed sets: a bundle is data, not instructions. Both records also read as the
-mapping they replace (``facts["lab_codes"]``), for scripts written against the dict.
+mapping they replace (``facts["lab_codes"]``).
 """
 
 from __future__ import annotations
@@ -105,9 +104,6 @@ class _Record(BaseModel):
 
     def __setitem__(self, key: str, value: Any) -> None:
         setattr(self, key, value)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override] - as a mapping iterates
         return iter(self.keys())
@@ -241,11 +237,9 @@ class BundleMetadata(TrainingFacts):
 
 def feature_specs(X: pd.DataFrame) -> list[FeatureSpec]:
     """Describe each column of ``X``: name, dtype and, for categoricals, the categories."""
-    specs = []
-    for name, dtype in X.dtypes.items():
-        if isinstance(dtype, pd.CategoricalDtype):
-            categories = [str(c) for c in dtype.categories]
-            specs.append(FeatureSpec(name=str(name), dtype="category", categories=categories))
-        else:
-            specs.append(FeatureSpec(name=str(name), dtype=str(dtype)))
-    return specs
+    return [
+        FeatureSpec(name=str(name), dtype="category", categories=[str(c) for c in dtype.categories])
+        if isinstance(dtype, pd.CategoricalDtype)
+        else FeatureSpec(name=str(name), dtype=str(dtype))
+        for name, dtype in X.dtypes.items()
+    ]

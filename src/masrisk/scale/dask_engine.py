@@ -226,13 +226,20 @@ class DaskEngine:
     def frame(self, results: Sequence[Any], meta: Any) -> Any:
         """Join per-part frames into the collection the estimator fits."""
         import dask
-
-        from masrisk.scale.dask_model import _pinned
+        from distributed import wait
 
         # A copy consolidates a part's columns into a few blocks: Dask adds categorical
         # columns one by one when it concatenates partitions, which fragments make slow.
         copies = [dask.delayed(_copy, pure=True)(piece) for piece in results]
-        return _pinned(from_pieces(copies, meta))
+        lazy = from_pieces(copies, meta)
+        client = current_client()
+        workers = sorted(client.scheduler_info()["workers"])
+        pieces = [  # part k on worker k mod n, so that every worker trains on a share
+            client.persist(piece, workers=[workers[k % len(workers)]], allow_other_workers=False)
+            for k, piece in enumerate(lazy.to_delayed())
+        ]
+        wait(pieces)  # before the lazy frame, which holds what they are computed from, goes
+        return from_pieces(pieces, lazy._meta)
 
     def estimator(self, outcome: str, **options: Any) -> RiskModel:
         """Return the engine's estimator, constructed."""

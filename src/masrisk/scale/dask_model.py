@@ -5,8 +5,7 @@ and an ordinary fitted :class:`~masrisk.models.RiskModel`; only where the work r
 ``lightgbm.dask`` evaluates a validation set only on each worker's rows, so each booster
 grows ``step`` trees at a time and LightGBM's early-stopping rule
 (:data:`~masrisk.models.PATIENCE`) is applied to the validation loss of every round,
-computed on the cluster from each row's leaves. The baseline is fitted on the training
-rows gathered here (a hash sample of persons beyond ``local_rows``).
+computed on the cluster from each row's leaves.
 
 Distributed LightGBM bins and bags per worker, in the order the scheduler lists them, so
 its trees are neither a single machine's nor the same from run to run: the predictions
@@ -30,7 +29,7 @@ import pandas as pd
 from masrisk.exceptions import ParameterError
 from masrisk.models import MAX_ROUNDS, PATIENCE, BoosterTrial, LogisticBaseline, RiskModel
 from masrisk.models.features import input_error
-from masrisk.scale.dask_engine import current_client, from_pieces
+from masrisk.scale.dask_engine import current_client
 
 __all__ = ["DaskRiskModel", "early_stopping_round", "iteration_losses"]
 
@@ -100,8 +99,12 @@ class DaskRiskModel(RiskModel):
         rows, events = (int(v) for v in dask.compute(y.shape[0], y.sum()))
         if events in (0, rows):
             raise input_error("y", "holds only one class; both outcomes must occur")
-        X_local, y_local = _local_sample(X, y, min(1.0, self.local_rows / rows))
-        super()._fit_baseline(X_local, y_local)
+        fraction = min(1.0, self.local_rows / rows)
+        if fraction < 1:  # a fixed hash sample of persons
+            X = X.map_partitions(_sampled, fraction, meta=X._meta)
+            y = y.map_partitions(_sampled, fraction, meta=y._meta)
+        X_local, y_local = dask.compute(X, y)
+        super()._fit_baseline(X_local, y_local.to_numpy())
 
     def _validation_scores(self, X_valid: Any, y_valid: Any) -> tuple[np.ndarray, Any]:
         """Score the baseline on the whole validation period on the cluster; gather the labels."""
@@ -112,10 +115,47 @@ class DaskRiskModel(RiskModel):
     def _train_trials(self, X: Any, y: Any, X_valid: Any, y_valid: Any) -> list[BoosterTrial]:
         """Grow each complexity's booster with ``lightgbm.dask``, stopping early by its rule."""
         rows = int(y.shape[0].compute())
-        return [
-            _trial(self, complexity, X, y, X_valid, y_valid, rows=rows, step=self.step)
-            for complexity in self._complexities()
-        ]
+        return [self._trial(c, X, y, X_valid, y_valid, rows=rows) for c in self._complexities()]
+
+    def _trial(
+        self, complexity: dict[str, Any], X: Any, y: Any, X_valid: Any, y_valid: Any, *, rows: int
+    ) -> BoosterTrial:
+        """Grow one complexity's booster on the cluster until early stopping says stop."""
+        import dask
+
+        client = current_client()
+        params = self._booster_params(complexity, rows=rows)
+        params = {_SKLEARN_NAMES.get(k, k): v for k, v in params.items() if k != "num_threads"}
+        params.setdefault("tree_learner", "data")
+        booster, valid_rows, losses = None, int(y_valid.shape[0].compute()), np.empty(0)
+        raw = [None] * X_valid.npartitions  # each partition's log-odds so far, on the workers
+        pieces = list(zip(X_valid.to_delayed(), y_valid.to_delayed(), strict=True))
+        while True:
+            done = len(losses)
+            rounds = min(self.step, MAX_ROUNDS - done)
+            booster = _grow(client, params, X, y, booster, rounds)
+            shared = client.scatter(booster, broadcast=True)
+            steps = dask.persist(
+                *[
+                    dask.delayed(iteration_losses)(shared, frame, labels, start=done, raw=previous)
+                    for (frame, labels), previous in zip(pieces, raw, strict=True)
+                ]
+            )
+            raw = [dask.delayed(operator.getitem)(result, 1) for result in steps]
+            new = dask.compute(*[dask.delayed(operator.getitem)(result, 0) for result in steps])
+            losses = np.concatenate([losses, np.sum(new, axis=0)])
+            trees, stopped = early_stopping_round(losses)
+            grown = booster.current_iteration()
+            if stopped or grown >= MAX_ROUNDS or grown < done + rounds:
+                break  # LightGBM also stops when no split is left
+        logger.info("complexity %s: %d trees (%d grown)", complexity, trees, grown)
+        return BoosterTrial(
+            complexity=complexity,
+            booster=booster,
+            trees=trees,
+            valid_logloss=float(losses[trees - 1] / valid_rows),
+            valid_score=np.concatenate(_per_partition(X_valid, _raw_score, shared, trees)),
+        )
 
 
 def iteration_losses(
@@ -198,53 +238,6 @@ def early_stopping_round(losses: np.ndarray, patience: int = PATIENCE) -> tuple[
     return best_round + 1, False
 
 
-def _trial(
-    model: RiskModel,
-    complexity: dict[str, Any],
-    X: Any,
-    y: Any,
-    X_valid: Any,
-    y_valid: Any,
-    *,
-    rows: int,
-    step: int,
-) -> BoosterTrial:
-    """Grow one complexity's booster on the cluster until early stopping says stop."""
-    import dask
-
-    client = current_client()
-    params = _estimator_params(model._booster_params(complexity, rows=rows))
-    booster, valid_rows, losses = None, int(y_valid.shape[0].compute()), np.empty(0)
-    raw = [None] * X_valid.npartitions  # each partition's log-odds so far, on the workers
-    pieces = list(zip(X_valid.to_delayed(), y_valid.to_delayed(), strict=True))
-    while True:
-        done = len(losses)
-        booster = _grow(client, params, X, y, booster, min(step, MAX_ROUNDS - done))
-        shared = client.scatter(booster, broadcast=True)
-        steps = dask.persist(
-            *[
-                dask.delayed(_advance)(frame, labels, shared, done, previous)
-                for (frame, labels), previous in zip(pieces, raw, strict=True)
-            ]
-        )
-        raw = [dask.delayed(operator.getitem)(result, 1) for result in steps]
-        new = dask.compute(*[dask.delayed(operator.getitem)(result, 0) for result in steps])
-        losses = np.concatenate([losses, np.sum(new, axis=0)])
-        trees, stopped = early_stopping_round(losses)
-        grown = booster.current_iteration()
-        if stopped or grown >= MAX_ROUNDS or grown < done + min(step, MAX_ROUNDS - done):
-            break  # LightGBM also stops when no split is left
-    logger.info("complexity %s: %d trees (%d grown)", complexity, trees, grown)
-    score = np.concatenate(_per_partition(X_valid, _raw_score, shared, trees))
-    return BoosterTrial(
-        complexity=complexity,
-        booster=booster,
-        trees=trees,
-        valid_logloss=float(losses[trees - 1] / valid_rows),
-        valid_score=score,
-    )
-
-
 def _grow(client: Any, params: dict[str, Any], X: Any, y: Any, booster: Any, rounds: int) -> Any:
     """Add ``rounds`` trees to ``booster`` (or start one) with ``lightgbm.dask``."""
     from lightgbm.dask import DaskLGBMClassifier
@@ -256,38 +249,6 @@ def _grow(client: Any, params: dict[str, Any], X: Any, y: Any, booster: Any, rou
         warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
         estimator.fit(X, y, init_model=booster)
     return estimator.booster_
-
-
-def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
-    """LightGBM parameters in the names ``DaskLGBMClassifier`` takes; threads per worker."""
-    out = {_SKLEARN_NAMES.get(k, k): v for k, v in params.items() if k != "num_threads"}
-    out.setdefault("tree_learner", "data")
-    return out
-
-
-def _pinned(frame: Any) -> Any:
-    """Hold partition ``k`` on worker ``k mod n``, so that every worker trains on a share."""
-    from distributed import wait
-
-    client = current_client()
-    workers = sorted(client.scheduler_info()["workers"])
-    pieces = [
-        client.persist(piece, workers=[workers[k % len(workers)]], allow_other_workers=False)
-        for k, piece in enumerate(frame.to_delayed())
-    ]
-    wait(pieces)  # before the lazy frame, which holds what they are computed from, goes
-    return from_pieces(pieces, frame._meta)
-
-
-def _local_sample(X: Any, y: Any, fraction: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """Gather the training rows (a fixed hash sample of persons when ``fraction < 1``)."""
-    import dask
-
-    if fraction < 1:
-        X = X.map_partitions(_sampled, fraction, meta=X._meta)
-        y = y.map_partitions(_sampled, fraction, meta=y._meta)
-    X_local, y_local = dask.compute(X, y)
-    return X_local, y_local.to_numpy()
 
 
 def _sampled(frame: pd.DataFrame | pd.Series, fraction: float) -> pd.DataFrame | pd.Series:
@@ -305,12 +266,6 @@ def _per_partition(frame: Any, func: Callable[..., Any], *args: Any) -> list:
 
 def _baseline_score(frame: pd.DataFrame, baseline: LogisticBaseline) -> np.ndarray:
     return baseline.decision_function(frame)
-
-
-def _advance(
-    frame: pd.DataFrame, labels: pd.Series, booster: Any, start: int, raw: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    return iteration_losses(booster, frame, labels.to_numpy(), start=start, raw=raw)
 
 
 def _raw_score(frame: pd.DataFrame, booster: Any, trees: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,11 +100,6 @@ class PartitionedData:
             source=f"{self.path} (partition {partition})",
             extra_kinds=extra_kinds,
         )
-
-    def iter_tables(self, *, extra_kinds: Iterable[str] = ()) -> Iterator[Tables]:
-        """Yield the :meth:`tables` of each partition in turn."""
-        for partition in range(self.partitions):
-            yield self.tables(partition, extra_kinds=extra_kinds)
 
 
 def open_partitioned(path: str | Path) -> PartitionedData:
@@ -305,7 +300,6 @@ def _write_partitions(con: Any, territory_partition: pd.Series, work: Path) -> p
 
 
 def _rows(folder: Path) -> int:
-    """Rows of the Parquet files of a folder, from their footers."""
     import pyarrow.parquet as pq
 
     return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet")))
