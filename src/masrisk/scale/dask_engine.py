@@ -228,18 +228,21 @@ class DaskEngine:
         import dask
         from distributed import wait
 
-        # A copy consolidates a part's columns into a few blocks: Dask adds categorical
-        # columns one by one when it concatenates partitions, which fragments make slow.
-        copies = [dask.delayed(_copy, pure=True)(piece) for piece in results]
-        lazy = from_pieces(copies, meta)
+        # Part k is held on worker k mod n, so that every worker trains on a share, as a
+        # copy: it consolidates the columns into a few blocks (Dask adds categorical
+        # columns one by one when it concatenates partitions, which fragments make slow).
         client = current_client()
         workers = sorted(client.scheduler_info()["workers"])
-        pieces = [  # part k on worker k mod n, so that every worker trains on a share
-            client.persist(piece, workers=[workers[k % len(workers)]], allow_other_workers=False)
-            for k, piece in enumerate(lazy.to_delayed())
+        pieces = [
+            client.persist(
+                dask.delayed(_copy, pure=True)(piece),
+                workers=[workers[k % len(workers)]],
+                allow_other_workers=False,
+            )
+            for k, piece in enumerate(results)
         ]
-        wait(pieces)  # before the lazy frame, which holds what they are computed from, goes
-        return from_pieces(pieces, lazy._meta)
+        wait(pieces)
+        return from_pieces(pieces, meta)
 
     def estimator(self, outcome: str, **options: Any) -> RiskModel:
         """Return the engine's estimator, constructed."""
