@@ -15,15 +15,13 @@ from masrisk.vocabulary import LEVELS, feature_level
 
 __all__ = ["FeatureSpec", "feature", "matches"]
 
-Level = Literal["individual", "family", "territorial"]
-
 
 @dataclass(frozen=True)
 class FeatureSpec:
     """One feature, or one family of features when ``name`` holds a ``{placeholder}``."""
 
     name: str
-    level: Level
+    level: Literal["individual", "family", "territorial"]
     description: str
     unit: str
 
