@@ -16,7 +16,7 @@ import pandas as pd
 from masrisk.config import Config
 from masrisk.exceptions import ConfigError
 from masrisk.features import family, individual, territorial
-from masrisk.features.catalog import FeatureSpec, catalog_frame, matches
+from masrisk.features.catalog import FeatureSpec, matches
 from masrisk.features.labels import build_labels
 from masrisk.features.labs import LAB_PREFIX
 from masrisk.features.parts import finish_features, part_counts, part_features, select_levels
@@ -102,7 +102,7 @@ def feature_catalog() -> pd.DataFrame:
     >>> sorted(catalog["level"].unique())
     ['family', 'individual', 'territorial']
     """
-    return catalog_frame(_CATALOG)
+    return pd.DataFrame(list(_CATALOG), columns=["name", "level", "description", "unit"])
 
 
 def lab_codes_in(columns: Iterable[str]) -> list[str]:

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from masrisk.vocabulary import LEVELS, feature_level
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-__all__ = ["FeatureSpec", "catalog_frame", "feature", "matches"]
-
-Level = Literal["individual", "family", "territorial"]
+__all__ = ["FeatureSpec", "feature", "matches"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +21,7 @@ class FeatureSpec:
     """One feature, or one family of features when ``name`` holds a ``{placeholder}``."""
 
     name: str
-    level: Level
+    level: Literal["individual", "family", "territorial"]
     description: str
     unit: str
 
@@ -51,10 +46,3 @@ def matches(column: str, specs: tuple[FeatureSpec, ...]) -> FeatureSpec | None:
     """Return the spec that documents ``column``, or ``None``."""
     exact = next((s for s in specs if s.name == column), None)
     return exact or next((s for s in specs if "{" in s.name and s.pattern.match(column)), None)
-
-
-def catalog_frame(specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
-    """Return the catalogue as a frame: one row per feature or feature family."""
-    import pandas as pd
-
-    return pd.DataFrame(list(specs), columns=["name", "level", "description", "unit"])

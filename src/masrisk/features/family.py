@@ -120,7 +120,7 @@ def family_features(
         return np.bincount(codes, weights=individual[column].to_numpy(dtype="float64"), minlength=n)
 
     size = np.bincount(codes, minlength=n).astype("float64")
-    adults = count(age >= 18)
+    adults, older = count(age >= 18), count(age >= 60)
     dependants = count((age < 15) | (age >= 65))
     working_age = size - dependants
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -129,9 +129,9 @@ def family_features(
         {
             "fam_size": size.astype("int16"),
             "fam_children_under5": count(age < 5).astype("int16"),
-            "fam_adults_60plus": count(age >= 60).astype("int16"),
+            "fam_adults_60plus": older.astype("int16"),
             "fam_dependency_ratio": dependency.astype("float32"),
-            "fam_older_adult_alone": ((size == 1) & (count(age >= 60) == 1)).astype("int8"),
+            "fam_older_adult_alone": ((size == 1) & (older == 1)).astype("int8"),
             "fam_single_adult_with_children": ((adults == 1) & (size > adults)).astype("int8"),
             "fam_pregnant_members": total("ind_pregnant").astype("int8"),
             "fam_members_chronic": count(chronic).astype("int16"),

@@ -28,10 +28,9 @@ from masrisk.codes import (
 from masrisk.features import labs
 from masrisk.features.catalog import FeatureSpec, feature
 from masrisk.features.events import NO_EVENT, EventArrays, icd_categories
-from masrisk.features.labs import lab_name, lab_persons
 from masrisk.features.population import Population
 
-__all__ = ["CATALOG", "individual_features", "lab_name", "lab_persons"]
+__all__ = ["CATALOG", "individual_features"]
 
 #: Event kinds counted by the utilisation features, and the windows (days before as_of).
 UTILISATION_KINDS = ("outpatient", "emergency", "hospitalization", "pharmacy", "lab")
@@ -55,8 +54,6 @@ def _who(low: int, high: int, sex: str | None) -> str:
     return {"F": "women", "M": "men", None: "persons"}[sex] + f" aged {low}-{high}"
 
 
-_FLU_LOW, _FLU_HIGH, _ = VACCINE_TARGETS["FLU"]
-_HPV_LOW, _HPV_HIGH, _HPV_SEX = VACCINE_TARGETS["HPV"]
 _STAGES = ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in LIFE_COURSE_STAGES.items())
 
 #: Every column :func:`individual_features` returns; ``{lab}`` stands for a lab code.
@@ -127,13 +124,13 @@ CATALOG: tuple[FeatureSpec, ...] = (
     ),
     feature(
         "ind_gap_flu_60plus",
-        f"1 for persons aged {_FLU_LOW}+ without an influenza vaccination (FLU) in the last "
-        f"{FLU_INTERVAL_DAYS} days; else 0.",
+        f"1 for persons aged {VACCINE_TARGETS['FLU'][0]}+ without an influenza vaccination "
+        f"(FLU) in the last {FLU_INTERVAL_DAYS} days; else 0.",
         "0/1",
     ),
     feature(
         "ind_gap_hpv_vaccine",
-        f"1 for {_who(_HPV_LOW, _HPV_HIGH, _HPV_SEX)} with no HPV vaccination recorded; else 0.",
+        f"1 for {_who(*VACCINE_TARGETS['HPV'])} with no HPV vaccination recorded; else 0.",
         "0/1",
     ),
     *labs.CATALOG,

@@ -66,7 +66,7 @@ def lab_persons(population: Population) -> pd.Series:
         int64, indexed by the column-safe lab name (``ind_lab_{name}_last``), sorted.
     """
     names, _, pair = _lab_pairs(EventArrays(population.events), population.size)
-    return pd.Series(_persons_with(pair, population.size, names), index=pd.Index(names, name="lab"))
+    return _persons_with(pair, population.size, names)
 
 
 def frequent_labs(by_code: pd.Series, persons: int, min_share: float) -> list[str]:
@@ -84,9 +84,10 @@ def _lab_pairs(events: EventArrays, n: int) -> tuple[list[str], np.ndarray, np.n
     return names, sel, lab.astype(np.int64) * max(n, 1) + events.pos[sel]
 
 
-def _persons_with(pair: np.ndarray, n: int, names: list[str]) -> np.ndarray:
+def _persons_with(pair: np.ndarray, n: int, names: list[str]) -> pd.Series:
     """Per lab name, the persons with at least one of the ``lab * n + person`` pairs."""
-    return np.bincount(np.unique(pair) // max(n, 1), minlength=len(names)).astype(np.int64)
+    persons = np.bincount(np.unique(pair) // max(n, 1), minlength=len(names)).astype(np.int64)
+    return pd.Series(persons, index=pd.Index(names, name="lab"))
 
 
 def lab_columns(
@@ -99,8 +100,7 @@ def lab_columns(
     """
     names, sel, pair = _lab_pairs(events, n)
     if lab_codes is None:
-        persons = pd.Series(_persons_with(pair, n, names), index=names)
-        chosen = frequent_labs(persons, n, min_lab_share)
+        chosen = frequent_labs(_persons_with(pair, n, names), n, min_lab_share)
     else:
         chosen = list(dict.fromkeys(lab_name(c) for c in lab_codes))
         if "" in chosen:

@@ -28,7 +28,7 @@ from masrisk.features.labs import (
     lab_name,
     lab_persons,
 )
-from masrisk.features.population import Population, population_at, to_timestamp
+from masrisk.features.population import Population, population_at
 from masrisk.tables import Tables
 from masrisk.vocabulary import LEVELS, feature_level
 
@@ -172,7 +172,6 @@ def part_counts(
     ``tables``, ``as_of`` and ``population`` are as in :func:`part_features`; the outcomes
     of ``config`` give the territories' historical rates.
     """
-    as_of = to_timestamp(as_of)
     if population is None:
         population = population_at(tables, as_of)
     labs = LabCounts(population.size, lab_persons(population))
@@ -208,7 +207,7 @@ def part_features(
         ``population_at(tables, as_of)``, when already selected.
     """
     if population is None:
-        population = population_at(tables, to_timestamp(as_of))
+        population = population_at(tables, as_of)
     if sample is not None:
         keep = household_sample(population.persons["household_id"], sample)
         population = _subset(population, keep)

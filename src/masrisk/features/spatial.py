@@ -154,17 +154,14 @@ def knn_neighbours(lon: np.ndarray, lat: np.ndarray, k: int) -> sparse.csr_array
     return ((nearest + nearest.T) > 0).astype("float64")
 
 
-def _edges(neighbours: sparse.csr_array, *, self_loops: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of each link of a binary neighbourhood, optionally with ``i ~ i``."""
+def _edges(neighbours: sparse.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each link of a binary neighbourhood, and ``i ~ i`` for every ``i``."""
     coo = sparse.coo_array(neighbours)
     linked = coo.data != 0
     rows, cols = coo.row[linked], coo.col[linked]
     keep = rows != cols
-    rows, cols = rows[keep].astype("int64"), cols[keep].astype("int64")
-    if self_loops:
-        every = np.arange(neighbours.shape[0])
-        rows, cols = np.concatenate([every, rows]), np.concatenate([every, cols])
-    return rows, cols
+    every = np.arange(neighbours.shape[0])
+    return np.concatenate([every, rows[keep]]), np.concatenate([every, cols[keep]])
 
 
 def _shrink(
@@ -242,7 +239,7 @@ def local_eb_rates(
     """
     rate, at_risk = _raw_rates(observed, at_risk)
     observed = np.nan_to_num(rate * at_risk)
-    rows, cols = _edges(neighbours, self_loops=True)
+    rows, cols = _edges(neighbours)
     n = len(rate)
     total = np.bincount(rows, at_risk[cols], minlength=n)
     counted = np.bincount(rows, at_risk[cols] > 0, minlength=n)
@@ -314,7 +311,7 @@ def gi_star(values: np.ndarray, neighbours: sparse.sparray) -> np.ndarray:
     result = np.full(len(values), np.nan)
     if n < 2:
         return result
-    rows, cols = _edges(neighbours, self_loops=True)
+    rows, cols = _edges(neighbours)
     linked = known[cols]
     rows, cols = rows[linked], cols[linked]
     x = values[known]

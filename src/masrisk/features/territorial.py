@@ -57,13 +57,7 @@ from masrisk.features.spatial import (
 from masrisk.tables import Tables
 from masrisk.vocabulary import ZONES
 
-__all__ = [
-    "CATALOG",
-    "TerritoryCounts",
-    "features_from_counts",
-    "territorial_features",
-    "territory_counts",
-]
+__all__ = ["CATALOG", "features_from_counts", "territorial_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +132,6 @@ CATALOG: tuple[FeatureSpec, ...] = (
     ),
 )
 
-_ZONES = pd.CategoricalDtype(list(ZONES))
-
 
 def territorial_features(
     tables: Tables,
@@ -208,7 +200,7 @@ def features_from_counts(
     lon, lat = _column(territories, "lon"), _column(territories, "lat")
     population = territories["population"].to_numpy(dtype="float64", na_value=np.nan)
     columns = {
-        "ter_zone": pd.Categorical(territories["zone"].astype("str"), dtype=_ZONES),
+        "ter_zone": pd.Categorical(territories["zone"].astype("str"), categories=list(ZONES)),
         "ter_population": population,
         "ter_density": _ratio(population, _column(territories, "area_km2")),
         **_vulnerability(counts),
@@ -239,8 +231,7 @@ def _percentile_rank(frame: pd.DataFrame) -> pd.DataFrame:
 def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
     """SVI-style percentile ranks: per indicator, per dimension (theme) and overall."""
     given = [i for i in MPI_INDICATORS if i in counts.households_known]
-    nan = np.full(len(counts.territory_ids), np.nan)
-    shares = dict.fromkeys(MPI_INDICATORS, nan)
+    shares = dict.fromkeys(MPI_INDICATORS, np.full(len(counts.territory_ids), np.nan))
     shares |= {i: _ratio(counts.households_deprived[i], counts.households_known[i]) for i in given}
     ranks = _percentile_rank(pd.DataFrame(shares))
 
@@ -252,11 +243,10 @@ def _vulnerability(counts: TerritoryCounts) -> dict[str, np.ndarray]:
 
     themes = {d: summed([i for i in given if MPI_INDICATORS[i] == d]) for d in MPI_DIMENSIONS}
     theme_ranks = _percentile_rank(pd.DataFrame(themes))
-    overall = summed(given)
     return {
         **{f"ter_svi_{i.removeprefix('dep_')}": ranks[i].to_numpy() for i in MPI_INDICATORS},
         **{f"ter_svi_theme_{d}": theme_ranks[d].to_numpy() for d in MPI_DIMENSIONS},
-        "ter_svi_overall": _percentile_rank(overall.to_frame()).iloc[:, 0].to_numpy(),
+        "ter_svi_overall": _percentile_rank(summed(given).to_frame()).iloc[:, 0].to_numpy(),
     }
 
 
@@ -309,28 +299,18 @@ def _access(
     columns = {"ter_km_to_level1": nan, "ter_km_to_level23": nan, "ter_facilities_per_10k": nan}
     if facilities is None:
         return columns
-    flon, flat = facilities["lon"].to_numpy(dtype="float64"), facilities["lat"].to_numpy("float64")
-    level = facilities["level"].to_numpy(dtype="float64", na_value=np.nan)
+    flon, flat = _column(facilities, "lon"), _column(facilities, "lat")
+    level = _column(facilities, "level")
     for name, chosen in (("level1", level == 1), ("level23", (level == 2) | (level == 3))):
         columns[f"ter_km_to_{name}"] = nearest_km(lon, lat, flon[chosen], flat[chosen])[0]
-    territory = _facility_territories(facilities, ids, lon, lat)
-    if territory is not None:
-        located = np.bincount(territory[territory >= 0], minlength=len(ids))
-        columns["ter_facilities_per_10k"] = _ratio(located, population, 1e4)
-    return columns
-
-
-def _facility_territories(
-    facilities: pd.DataFrame, ids: pd.Index, lon: np.ndarray, lat: np.ndarray
-) -> np.ndarray | None:
-    """Each facility's territory: its ``territory_id``, else the nearest centroid, else ``None``."""
-    given = facilities.reindex(columns=["territory_id"])["territory_id"]
-    territory = ids.get_indexer(given).astype("int64")
+    # Each facility's territory: its territory_id, else the nearest centroid.
+    territory = ids.get_indexer(facilities.reindex(columns=["territory_id"])["territory_id"])
     missing = territory < 0
-    if missing.any():
-        placed = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-        if len(placed) == 0:
-            return None
-        flon, flat = _column(facilities, "lon")[missing], _column(facilities, "lat")[missing]
-        territory[missing] = placed[nearest_km(flon, flat, lon[placed], lat[placed])[1]]
-    return territory
+    placed = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if missing.any() and len(placed) == 0:
+        return columns
+    nearest = nearest_km(flon[missing], flat[missing], lon[placed], lat[placed])[1]
+    territory[missing] = placed[nearest]
+    located = np.bincount(territory[territory >= 0], minlength=len(ids))
+    columns["ter_facilities_per_10k"] = _ratio(located, population, 1e4)
+    return columns

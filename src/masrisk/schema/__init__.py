@@ -41,7 +41,6 @@ from masrisk.tables import CONTRACT, Tables
 __all__ = [
     "load_tables",
     "normalize_and_validate",
-    "read_frames",
     "read_table_file",
     "table_files",
     "validate",
@@ -50,26 +49,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _MANGLED = re.compile(r".+\.[0-9]+")
-
-
-def read_frames(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Read every table file of a data directory (:func:`table_files`) without validating.
-
-    Returns
-    -------
-    frames : dict of str to pandas.DataFrame
-        The tables found, read by :func:`read_table_file`.
-    problems : list of Problem
-        Files that could not be read, or tables given twice.
-    """
-    files, problems = table_files(path)
-    frames: dict[str, pd.DataFrame] = {}
-    for name, file in files.items():
-        try:
-            frames[name] = read_table_file(file)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-            problems.append(Problem(name, None, "unreadable file", detail=f"{file.name}: {exc}"))
-    return frames, problems
 
 
 def table_files(path: str | Path) -> tuple[dict[str, Path], list[Problem]]:
@@ -127,8 +106,7 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
             names = pq.read_schema(first).names if first is not None else []
             wanted = [c for c in wanted if c in names]
         return pd.read_parquet(file, read_dictionary=wanted) if wanted else pd.read_parquet(file)
-    text = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": "utf-8"}
-    frame = pd.read_csv(file, **text)
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
     if any(_MANGLED.fullmatch(str(c)) for c in frame.columns):  # "a", "a" read as "a", "a.1"
         header = pd.read_csv(file, header=None, nrows=1, dtype=str, keep_default_na=False)
         frame.columns = header.iloc[0].tolist()
@@ -155,9 +133,15 @@ def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
     FileNotFoundError
         If ``path`` is not a directory.
     masrisk.ValidationError
-        Listing every problem of every table.
+        Listing every problem of every table, unreadable files included.
     """
-    frames, problems = read_frames(path)
+    files, problems = table_files(path)
+    frames: dict[str, pd.DataFrame] = {}
+    for name, file in files.items():
+        try:
+            frames[name] = read_table_file(file)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
+            problems.append(Problem(name, None, "unreadable file", detail=f"{file.name}: {exc}"))
     return normalize_and_validate(
         frames, source=str(path), extra_kinds=extra_kinds, problems=problems
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
 from masrisk.exceptions import Problems, show
 from masrisk.tables import CONTRACT, ColumnSpec, TableSpec
@@ -95,9 +96,9 @@ _OFFSET = r"T.*(?:Z|[+-]\d{2}:?\d{2})$"
 def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+    elif is_datetime64_any_dtype(values.dtype):
         parsed = values
-    elif pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+    elif is_numeric_dtype(values.dtype) or is_bool_dtype(values.dtype):
         parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     else:
         text = values.astype("str")
@@ -111,7 +112,7 @@ def _check_dates(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Se
 
 
 def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
+    if is_bool_dtype(values.dtype):
         numbers = values.astype("float64")
     else:
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -124,11 +125,10 @@ def _check_numbers(values: pd.Series, column: ColumnSpec, where: _Column) -> pd.
     where.report("not a number", numbers.isna() & values.notna(), values)
     where.report("not a finite number", np.isinf(numbers), values)
     numbers = numbers.mask(np.isinf(numbers))
+    fraction = None
     if column.kind == "integer" and not pd.api.types.is_integer_dtype(values.dtype):
         fraction = numbers.notna() & (np.trunc(numbers) != numbers)
         where.report("not an integer", fraction, values)
-    else:
-        fraction = None
     if column.allowed is not None:
         bad = numbers.notna() & ~numbers.isin(column.allowed)
         detail = f"allowed: {', '.join(map(str, column.allowed))}"
@@ -214,9 +214,7 @@ def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: Problem
     """Birth dates and ages must be possible given the events' dates."""
     persons, events = (typed.get(name, pd.DataFrame()) for name in ("persons", "events"))
     birth, dates, ids = persons.get("birth_date"), events.get("date"), persons.get("person_id")
-    dated = [
-        d is not None and pd.api.types.is_datetime64_any_dtype(d.dtype) for d in (birth, dates)
-    ]
+    dated = [d is not None and is_datetime64_any_dtype(d.dtype) for d in (birth, dates)]
     if not all(dated) or pd.isna(last := dates.max()):
         return
     where = _Column(found, "persons", "birth_date", ids)
@@ -234,9 +232,5 @@ def _check_persons_against_events(typed: dict[str, pd.DataFrame], found: Problem
 
 def _dtype_hint(child: pd.Series, parent: pd.Series) -> str:
     """Say when ids here are text and the parent's numbers, or the other way round."""
-    child_text = not pd.api.types.is_numeric_dtype(child.dtype)
-    parent_text = not pd.api.types.is_numeric_dtype(parent.dtype)
-    if child_text != parent_text:
-        kinds = {True: "text", False: "numbers"}
-        return f"ids here are {kinds[child_text]} but {parent.name} ids are {kinds[parent_text]}"
-    return ""
+    here, there = ("numbers" if is_numeric_dtype(s.dtype) else "text" for s in (child, parent))
+    return f"ids here are {here} but {parent.name} ids are {there}" if here != there else ""
