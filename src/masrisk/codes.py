@@ -88,7 +88,6 @@ MPI_DIMENSIONS: tuple[str, ...] = ("education", "childhood_youth", "work", "heal
 MPI_POVERTY_CUTOFF: float = 1 / 3
 
 
-# ------------------------------------------------------------------ preventive care and labs
 # Vocabularies of the non-ICD-10 codes that events carry: vaccines, screenings and lab tests.
 # The synthetic population uses them, and feature builders read them to find care gaps.
 
@@ -174,7 +173,6 @@ LAB_CODES: dict[str, tuple[str, str]] = {
     "CD4": ("CD4 lymphocyte count", "cells/uL"),
 }
 
-# ------------------------------------------------------------------ ICD-10
 # Sources write ICD-10 with or without the dot, and Colombian data often pads three-character
 # codes to four with an "X" filler ("I10X", "A09X"). Codes are compared on a normalised form:
 # upper case, no dot or spaces, no trailing filler ("E11.9" -> "E119", "I10X" -> "I10").

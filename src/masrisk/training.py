@@ -159,7 +159,7 @@ def train(
         for k, total in enumerate(totals)
     )
     y, y_valid = (engine.map(steps.labels_at, reads, k=k) for k in (0, 1))
-    del reads  # the finished features are copies: let the parts' first features go
+    del reads  # what the finished features do not share of the first ones can go
     labels = [np.concatenate(engine.gather(part)) for part in (y, y_valid)]
     for cutoff, label in zip((first, second), labels, strict=True):
         if not len(label):

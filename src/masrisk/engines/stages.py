@@ -302,9 +302,6 @@ def _plans(
     )
 
 
-# --------------------------------------------------------------------------- fused steps
-
-
 def _risks(read: ReadPart, *, bundle: Bundle, **inputs: Any) -> pd.DataFrame:
     return risk_of(features_at(read, **inputs), read.at[0].part.places(), bundle=bundle)
 
@@ -344,9 +341,6 @@ def _plan_inputs(
             source=str(contributions),
         )  # fmt: skip
     return planning_columns(features, needed), households_of(read), drivers, rows
-
-
-# --------------------------------------------------------------------------- files
 
 
 def table_columns(path: Path) -> list[str]:

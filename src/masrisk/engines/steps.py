@@ -119,9 +119,6 @@ class Explained:
     level_shares: pd.Series
 
 
-# --------------------------------------------------------------------------- data
-
-
 def territories_of(tables: Tables) -> Territories:
     """Return the tables a part holds whole."""
     return Territories(tables.territories, tables.adjacency, tables.facilities)
@@ -208,9 +205,6 @@ def households_of(read: ReadPart) -> pd.DataFrame:
     return read.households
 
 
-# --------------------------------------------------------------------------- features
-
-
 def territorial_features(
     territories: Territories, counts: FeatureCounts, *, config: Config
 ) -> pd.DataFrame:
@@ -237,9 +231,6 @@ def head(frame: pd.DataFrame) -> pd.DataFrame:
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """Return per-row hashes of features, as :func:`masrisk.bundle.data_fingerprint` takes them."""
     return pd.util.hash_pandas_object(frame, index=True).to_numpy()
-
-
-# --------------------------------------------------------------------------- scores
 
 
 def risk_of(
@@ -289,9 +280,6 @@ def scores_frame(
         },
         columns=list(SCORE_COLUMNS),
     )
-
-
-# --------------------------------------------------------------------------- contributions
 
 
 def contributions_of(

@@ -152,8 +152,6 @@ class Explanation:
     households: pd.Series | None = None
     territories: pd.Series | None = None
 
-    # ------------------------------------------------------------------ per person
-
     @property
     def log_odds(self) -> pd.Series:
         """Each person's log-odds before calibration: the base value plus the contributions."""
@@ -195,8 +193,6 @@ class Explanation:
                 "description": [describe(f, self.data.at[person_id, f]) for f in order],
             }
         )
-
-    # ------------------------------------------------------------------ communities
 
     def _unit(self, unit: str) -> pd.Series:
         if unit not in _UNITS:
@@ -257,8 +253,6 @@ class Explanation:
         )
         columns = [_UNITS[unit], "rank", "feature", "group", "level", "contribution", "description"]
         return pd.DataFrame(rows, columns=columns)
-
-    # ------------------------------------------------------------------ display
 
     @property
     def plot(self) -> ExplanationPlots:

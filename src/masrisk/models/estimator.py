@@ -102,8 +102,6 @@ class RiskModel(BaseEstimator):
         tags.input_tags.categorical = True
         return tags
 
-    # ------------------------------------------------------------------ fitting
-
     def fit(
         self,
         X: pd.DataFrame,
@@ -294,8 +292,6 @@ class RiskModel(BaseEstimator):
         """The training features' names, in order (``feature_names_in_`` as a list)."""
         check_is_fitted(self, "feature_names_in_")
         return list(self.feature_names_in_)
-
-    # ------------------------------------------------------------------ predicting
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Return the chosen model's log-odds before calibration (what SHAP explains)."""

@@ -59,9 +59,6 @@ def share(path: str | os.PathLike) -> None:
     os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
 
 
-# --------------------------------------------------------------------------- the policy
-
-
 def check_output(
     path: str | os.PathLike,
     *,

@@ -36,7 +36,6 @@ TIER_LABELS = {
 }
 
 
-# ----------------------------------------------------------------------------- blocks
 # A page is a list of blocks: ("h", level, parts), ("p", parts), ("ol", [parts, ...]) or
 # ("table", header, rows); the first block is the page's title, ("h", 1, title). Parts are a str
 # or a tuple of str; the str subclasses below say how a piece renders.
