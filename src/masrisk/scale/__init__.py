@@ -10,14 +10,12 @@ optional extra ``masrisk[scale]``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from masrisk._lazy import lazy_exports
 
 #: Public names loaded on first use, so that ``import masrisk.scale`` does no work.
-_ENGINES = ("build_features", "explain", "open_engine", "plan", "score", "train")
+_EXPORTS = dict.fromkeys(
+    ("build_features", "explain", "open_engine", "plan", "score", "train"), "masrisk.scale.engines"
+)
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _ENGINES:
-        return getattr(importlib.import_module("masrisk.scale.engines"), name)
-    raise AttributeError(f"module 'masrisk.scale' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
