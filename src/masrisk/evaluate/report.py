@@ -16,6 +16,7 @@ from masrisk.evaluate._checks import as_arrays
 from masrisk.evaluate.calibration import calibration_curve
 from masrisk.evaluate.decision import DEFAULT_THRESHOLDS, net_benefit
 from masrisk.evaluate.summary import METRIC_KEYS, metrics, subgroup_metrics
+from masrisk.exceptions import ParameterError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -68,7 +69,7 @@ class EvaluationReport:
 
     def __post_init__(self) -> None:
         if self.chosen_model not in self.overall.index:
-            raise ValueError(
+            raise ParameterError(
                 f"chosen_model {self.chosen_model!r} is not one of the models evaluated: "
                 f"{list(self.overall.index)}"
             )
@@ -119,9 +120,9 @@ class EvaluationReport:
         """
         names = [str(name) for name in predictions]
         if not names or set(names) & set(_REFERENCES):
-            raise ValueError(f"predictions need at least one model, none named {_REFERENCES}")
+            raise ParameterError(f"predictions need at least one model, none named {_REFERENCES}")
         if chosen_model not in names:
-            raise ValueError(f"chosen_model {chosen_model!r} is not in predictions {names}")
+            raise ParameterError(f"chosen_model {chosen_model!r} is not in predictions {names}")
         groups = pd.DataFrame(index=range(len(np.asarray(y_true)))) if groups is None else groups
         overall, subgroups, calibration, curves = {}, [], [], []
         for name, risk in zip(names, predictions.values(), strict=True):

@@ -15,6 +15,7 @@ from dataclasses import fields
 from functools import partial
 from typing import Any
 
+from masrisk.exceptions import ParameterError
 from masrisk.planning.catalog import AXES
 from masrisk.tiers import TIERS
 
@@ -22,7 +23,7 @@ from masrisk.tiers import TIERS
 def threshold(value: Any) -> int:
     """Check a small-cell threshold: an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"suppress_below must be an integer >= 1, got {value!r}")
+        raise ParameterError(f"suppress_below must be an integer >= 1, got {value!r}")
     return int(value)
 
 
@@ -30,12 +31,12 @@ def count(name: str, value: Any) -> int:
     real = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if real and float(value).is_integer() and value >= 0:
         return int(value)
-    raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    raise ParameterError(f"{name} must be a whole number >= 0, got {value!r}")
 
 
 def rank(name: str, value: Any) -> int:
     if count(name, value) < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
     return int(value)
 
 
@@ -45,12 +46,12 @@ def amount(name: str, value: Any, *, signed: bool = False) -> float:
         if math.isfinite(number) and (signed or number >= 0):
             return number
     kind = "a finite number" if signed else "a finite number >= 0"
-    raise ValueError(f"{name} must be {kind}, got {value!r}")
+    raise ParameterError(f"{name} must be {kind}, got {value!r}")
 
 
 def string(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a string, got {value!r}")
+        raise ParameterError(f"{name} must be a string, got {value!r}")
     return value
 
 
@@ -61,7 +62,7 @@ def text(name: str, value: Any, *, optional: bool = False) -> str | None:
         return str(value)  # integer ids are allowed by the data contract
     if isinstance(value, str) and value:
         return value
-    raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    raise ParameterError(f"{name} must be a non-empty string, got {value!r}")
 
 
 def ids(name: str, value: Any) -> tuple[str, ...]:
@@ -70,7 +71,7 @@ def ids(name: str, value: Any) -> tuple[str, ...]:
 
 def choice(name: str, value: Any, options: Sequence[str]) -> str:
     if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+        raise ParameterError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value
 
 
@@ -85,7 +86,7 @@ def items(name: str, value: Any, kind: type) -> tuple:
 def tiers(name: str, value: Mapping[str, Any]) -> dict[str, int]:
     unknown = sorted(set(value) - set(TIERS))
     if unknown:
-        raise ValueError(f"unknown {name} {unknown}; tiers are {', '.join(TIERS)}")
+        raise ParameterError(f"unknown {name} {unknown}; tiers are {', '.join(TIERS)}")
     return {tier: count(f"{name}[{tier!r}]", value.get(tier, 0)) for tier in TIERS}
 
 
@@ -93,14 +94,14 @@ def territories(name: str, value: Any) -> tuple[tuple[str, int], ...]:
     pairs = tuple((text("territory_id", t), rank("phase", p)) for t, p in value)
     repeated = sorted(t for t, n in Counter(t for t, _ in pairs).items() if n > 1)
     if repeated:
-        raise ValueError(f"{name} listed more than once: {', '.join(repeated[:5])}")
+        raise ParameterError(f"{name} listed more than once: {', '.join(repeated[:5])}")
     return pairs
 
 
 def by_axis(name: str, value: Mapping[str, Any]) -> dict[str, dict]:
     unknown = sorted(set(value) - set(AXES))
     if unknown:
-        raise ValueError(f"unknown {name} keys {unknown}; axes are {', '.join(AXES)}")
+        raise ParameterError(f"unknown {name} keys {unknown}; axes are {', '.join(AXES)}")
     return {
         axis: {
             "persons": count(f"{name}[{axis!r}] persons", value.get(axis, {}).get("persons", 0)),
@@ -172,5 +173,5 @@ def from_data(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     names = [f.name for f in fields(cls)]
     missing = [name for name in names if name not in data]
     if missing:
-        raise ValueError(f"{cls.__name__}: missing keys {', '.join(missing)}")
+        raise ParameterError(f"{cls.__name__}: missing keys {', '.join(missing)}")
     return {name: data[name] for name in names}

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from masrisk.exceptions import MasriskError
+from masrisk.exceptions import MasriskError, ParameterError
 from masrisk.planning._allocation_checks import _checked, _frozen
 from masrisk.planning._allocation_reduction import (
     _TOL,
@@ -232,9 +232,9 @@ def _relative_gap(value: float, bound: float) -> float:
 
 def _check_options(gap: Any, time_limit: Any) -> None:
     if not (isinstance(gap, numbers.Real) and 0 <= gap < math.inf):
-        raise ValueError(f"gap must be a number >= 0, got {gap!r}")
+        raise ParameterError(f"gap must be a number >= 0, got {gap!r}")
     if not (isinstance(time_limit, numbers.Real) and time_limit > 0):
-        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+        raise ParameterError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
 
 
 def allocate(

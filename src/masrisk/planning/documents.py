@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+from masrisk.exceptions import ParameterError
 from masrisk.planning import _document_values as field
 from masrisk.planning import render
 from masrisk.planning.catalog import AXES
@@ -210,7 +211,7 @@ class CitySummary(_Document):
         """Sum community plans into a summary (territories ordered by priority, then id)."""
         outcomes = sorted({p.outcome for p in plans})
         if len(outcomes) != 1:
-            raise ValueError(f"plans must share one outcome, got {outcomes or 'no plans'}")
+            raise ParameterError(f"plans must share one outcome, got {outcomes or 'no plans'}")
         by_axis = {axis: {"persons": 0, "hours": 0.0} for axis in AXES}
         for line in (line for p in plans for line in p.interventions):
             by_axis[line.axis]["persons"] += line.persons

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from masrisk.exceptions import ParameterError
 from masrisk.planning.catalog import (
     AGE_COLUMN,
     REQUIRES_THRESHOLD,
@@ -76,7 +77,7 @@ def _as_tuple(catalog: InterventionCatalog | Iterable[Intervention]) -> tuple[In
     names = [i.name for i in items]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ValueError(f"intervention names must be unique; repeated: {twice}")
+        raise ParameterError(f"intervention names must be unique; repeated: {twice}")
     return items
 
 
@@ -92,7 +93,9 @@ def _check_columns(interventions: tuple[Intervention, ...], persons: pd.DataFram
             + (f" and {len(names) - 1} more" if len(names) > 1 else "")
             for column, names in needed.items()
         ]
-        raise ValueError("persons lacks columns that interventions read:\n  " + "\n  ".join(lines))
+        raise ParameterError(
+            "persons lacks columns that interventions read:\n  " + "\n  ".join(lines)
+        )
 
 
 class _Attributes:
@@ -132,7 +135,7 @@ class _Attributes:
             if unknown.any():
                 n = int(unknown.sum())
                 shown = list(dict.fromkeys(map(str, values[unknown])))[:5]
-                raise ValueError(
+                raise ParameterError(
                     f"persons.{column}: {n} unknown value{'s' if n != 1 else ''} (e.g. {shown});"
                     f" expected one of {', '.join(known)}"
                 )
@@ -145,7 +148,7 @@ class _Attributes:
             try:
                 values = self._persons[column].to_numpy(dtype="float64", na_value=np.nan)
             except (TypeError, ValueError):
-                raise ValueError(
+                raise ParameterError(
                     f"persons.{column}: not numeric (dtype {self._persons[column].dtype})"
                 ) from None
             self._cache[key] = np.floor(values) if floor else values

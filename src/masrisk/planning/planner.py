@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from masrisk.config import Config
+from masrisk.exceptions import ParameterError
 from masrisk.planning.allocation import Allocation, AllocationProblem, allocate
 from masrisk.planning.catalog import InterventionCatalog, load_catalog
 from masrisk.planning.documents import CitySummary, CommunityPlan, Driver, InterventionLine
@@ -171,7 +172,7 @@ def plan(
 def _one_outcome(scores: pd.DataFrame) -> str:
     outcomes = pd.unique(scores["outcome"].astype(str))
     if len(outcomes) != 1:
-        raise ValueError(f"scores must hold one outcome, got {sorted(outcomes)}")
+        raise ParameterError(f"scores must hold one outcome, got {sorted(outcomes)}")
     return str(outcomes[0])
 
 

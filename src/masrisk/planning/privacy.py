@@ -7,6 +7,7 @@ import hmac
 import numbers
 from typing import Any
 
+from masrisk.exceptions import ParameterError
 from masrisk.planning import _document_values as field
 
 __all__ = ["pseudonymize", "suppress"]
@@ -56,6 +57,6 @@ def pseudonymize(value: Any, key: str | bytes, *, prefix: str = "h_") -> str:
     if not isinstance(key, (bytes, bytearray)):
         raise TypeError(f"the pseudonym key must be str or bytes, got {type(key).__name__}")
     if not key:
-        raise ValueError("the pseudonym key is empty; give a secret key")
+        raise ParameterError("the pseudonym key is empty; give a secret key")
     digest = hmac.new(bytes(key), str(value).encode("utf-8"), hashlib.sha256).hexdigest()
     return f"{prefix}{digest[:16]}"
