@@ -74,3 +74,21 @@ def test_synth_and_demo_never_replace_a_directory_they_did_not_write(tmp_path, c
     for extra in ((), ("--overwrite",)):
         refused(run(command, "--out", mine, "--persons", 5000, *extra), str(mine))
         assert digest(mine) == before
+
+
+def test_an_import_never_replaces_a_data_directory_masrisk_did_not_write(data, tmp_path):
+    import masrisk
+    from masrisk.io import to_omop
+    from masrisk.outputs import MARKER
+
+    cdm = tmp_path / "cdm"
+    to_omop(masrisk.load_tables(data), cdm)
+    mine = shutil.copytree(data, tmp_path / "mine")
+    (mine / MARKER).unlink()  # the same files, but the user's own
+    before = digest(mine)
+    refused(run("import", "omop", cdm, "--out", mine, "--overwrite", "--quiet"), str(mine))
+    assert digest(mine) == before
+    own = shutil.copytree(data, tmp_path / "own")
+    refused(run("import", "omop", cdm, "--out", own, "--quiet"), "--overwrite")
+    ok(run("import", "omop", cdm, "--out", own, "--overwrite", "--quiet"))
+    assert digest(own) != digest(data)

@@ -25,7 +25,8 @@ TablesFormat = Annotated[
     FileFormat, typer.Option("--format", help="File format of the tables written.")
 ]
 ReplaceTables = Annotated[
-    bool, typer.Option(help="Replace the tables of an existing data directory.")
+    bool,
+    typer.Option(help="Replace a data directory masrisk wrote (never anyone else's files)."),
 ]
 
 
@@ -70,10 +71,10 @@ def import_omop(
 ) -> None:
     """Read an OMOP Common Data Model into a data directory."""
     from masrisk.io.omop import from_omop
-    from masrisk.outputs import write_table
+    from masrisk.outputs import check_output, write_data_directory
 
-    old = _data_files(out, overwrite=overwrite)
     with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="data")  # before the work
         tables = from_omop(
             source,
             schema=schema,
@@ -83,25 +84,9 @@ def import_omop(
             territory_column=territory_column,
             default_zone=default_zone,
         )
-        for path in old:
-            path.unlink()
-        for name, frame in tables.items():
-            write_table(frame, out / f"{name}.{file_format.value}")
+        write_data_directory(tables, out, format=file_format.value, overwrite=overwrite)
         if not quiet:
             _err.print(_summary(f"Wrote {out}", tables.summary()))
-
-
-def _data_files(out: Path, *, overwrite: bool) -> list[Path]:
-    """Return the table files of a data directory at ``out``; refuse them without overwrite."""
-    from masrisk.tables import CONTRACT
-
-    files = [out / f"{name}.{suffix.value}" for name in CONTRACT for suffix in FileFormat]
-    old = [p for p in files if p.is_file()]
-    if old and not overwrite:
-        raise typer.BadParameter(
-            f"{out} holds a data directory; pass --overwrite to replace it", param_hint="--out"
-        )
-    return old
 
 
 @import_app.command("rips")
@@ -128,11 +113,12 @@ def import_rips(
 ) -> None:
     """Read RIPS JSON files into a data directory; list problems by file and JSON path."""
     from masrisk.io.rips import from_rips
+    from masrisk.outputs import check_output
 
-    _data_files(out, overwrite=overwrite)
     with _stage(quiet):
+        check_output(out, overwrite=overwrite, kind="data")  # before the work
         result = from_rips(folder, households=households, territories=territories, members=members)
-        result.write(out, format=file_format.value, overwrite=True)
+        result.write(out, format=file_format.value, overwrite=overwrite)
     if quiet:
         return
     table = _summary(f"Wrote {out}", result.tables.summary())

@@ -16,7 +16,12 @@ from masrisk.outputs.policy import (
     replace_directory,
     share,
 )
-from masrisk.outputs.tables import TABLE_SUFFIXES, ChunkedTableWriter, write_table
+from masrisk.outputs.tables import (
+    TABLE_SUFFIXES,
+    ChunkedTableWriter,
+    write_data_directory,
+    write_table,
+)
 
 __all__ = [
     "MARKER",
@@ -29,5 +34,6 @@ __all__ = [
     "output_file",
     "replace_directory",
     "share",
+    "write_data_directory",
     "write_table",
 ]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from masrisk.exceptions import ConfigError
-from masrisk.outputs.policy import PARQUET_KEY, output_file
+from masrisk.exceptions import ConfigError, ParameterError
+from masrisk.outputs.policy import PARQUET_KEY, output_directory, output_file
 
-__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "write_table"]
+if TYPE_CHECKING:
+    from masrisk.tables import Tables
+
+__all__ = ["TABLE_SUFFIXES", "ChunkedTableWriter", "write_data_directory", "write_table"]
 
 TABLE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 
@@ -35,6 +40,39 @@ def write_table(
     with ChunkedTableWriter(path, kind=kind, overwrite=overwrite, columns=header) as writer:
         writer.write(frame)
     return writer.path
+
+
+def write_data_directory(
+    tables: Tables | Mapping[str, pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    format: str = "parquet",  # noqa: A002 - the word of every writer's option
+    overwrite: bool = False,
+    beside: Mapping[str, tuple[pd.DataFrame, str]] | None = None,
+) -> Path:
+    """Write a data directory, ``<table>.parquet`` or ``<table>.csv`` per table, in one step.
+
+    The directory is written beside ``path`` and moved into place when complete
+    (:func:`~masrisk.outputs.output_directory`): a reader never sees half a population, and
+    with ``overwrite`` only a data directory masrisk wrote is replaced. ``beside`` adds
+    files to it: file name -> (frame, kind).
+
+    Raises
+    ------
+    masrisk.exceptions.ParameterError
+        If ``format`` is neither ``"parquet"`` nor ``"csv"``.
+    OutputExistsError
+        If ``path`` exists and may not be replaced.
+    """
+    if format not in ("parquet", "csv"):
+        raise ParameterError("format", "'parquet' or 'csv'", format)
+    target = Path(path)
+    with output_directory(target, kind="data", overwrite=overwrite) as staging:
+        for name, frame in tables.items():
+            write_table(frame, staging / f"{name}.{format}", kind="data")
+        for file, (frame, kind) in (beside or {}).items():
+            write_table(frame, staging / file, kind=kind)
+    return target
 
 
 class ChunkedTableWriter:

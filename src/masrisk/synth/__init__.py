@@ -37,7 +37,7 @@ import pandas as pd
 
 from masrisk.codes import EVENT_KINDS, MPI_INDICATORS
 from masrisk.exceptions import ParameterError
-from masrisk.outputs import check_output, output_directory, write_table
+from masrisk.outputs import check_output, write_data_directory, write_table
 from masrisk.synth.events import Context, Events, acute, chronic, pregnancy
 from masrisk.synth.geography import Geography, build_geography
 from masrisk.synth.health import NEVER, build_health
@@ -143,8 +143,6 @@ class SyntheticPopulation:
         pathlib.Path
             The data directory.
         """
-        if format not in ("parquet", "csv"):
-            raise ParameterError("format", "'parquet' or 'csv'", format)
         out = Path(out_dir)
         truth_file = None if truth_path is None else Path(truth_path)
         if truth_file is not None:
@@ -155,9 +153,7 @@ class SyntheticPopulation:
                     "truth_path", f"outside the data directory {out}", str(truth_file)
                 )
             check_output(truth_file, overwrite=overwrite, kind="truth")
-        with output_directory(out, kind="data", overwrite=overwrite) as staging:
-            for name, frame in self.tables.items():
-                write_table(frame, staging / f"{name}.{format}", kind="data")
+        write_data_directory(self.tables, out, format=format, overwrite=overwrite)
         if truth_file is not None:
             write_table(self.truth, truth_file, kind="truth", overwrite=overwrite)
         return out

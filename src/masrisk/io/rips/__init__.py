@@ -95,7 +95,7 @@ from masrisk.io.rips.places import read_places
 from masrisk.io.rips.reader import RipsReader
 from masrisk.io.rips.writer import RipsExport, to_rips
 from masrisk.io.user_tables import TableInput
-from masrisk.outputs import output_directory, write_table
+from masrisk.outputs import write_data_directory
 from masrisk.tables import Tables
 
 __all__ = ["CUPS_CODES", "RipsExport", "RipsImport", "RipsProblem", "from_rips", "to_rips"]
@@ -186,15 +186,13 @@ class RipsImport:
         masrisk.exceptions.OutputExistsError
             If ``out_dir`` exists and ``overwrite`` is false, or masrisk did not write it.
         """
-        if format not in ("parquet", "csv"):
-            raise ParameterError("format", "'parquet' or 'csv'", format)
-        out = Path(out_dir)
-        with output_directory(out, kind="data", overwrite=overwrite) as staging:
-            for name, frame in self.tables.items():
-                write_table(frame, staging / f"{name}.{format}", kind="data")
-            write_table(self.problems_frame(), staging / "import_problems.csv", kind="problems")
-            write_table(self.unmatched, staging / "unmatched_persons.csv", kind="unmatched")
-        return out
+        beside = {
+            "import_problems.csv": (self.problems_frame(), "problems"),
+            "unmatched_persons.csv": (self.unmatched, "unmatched"),
+        }
+        return write_data_directory(
+            self.tables, out_dir, format=format, overwrite=overwrite, beside=beside
+        )
 
     def __repr__(self) -> str:
         return (
