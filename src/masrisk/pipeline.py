@@ -18,7 +18,7 @@ from masrisk.explanations import explain
 from masrisk.features import build_features
 from masrisk.outputs import output_directory, write_table
 from masrisk.planning.planner import Plans, plan
-from masrisk.scale.engines import open_engine
+from masrisk.scale.engines import plan as plan_on_engine
 from masrisk.schema import load_tables
 from masrisk.scoring import SCORE_COLUMNS, score
 from masrisk.synth import synthesize
@@ -79,17 +79,12 @@ def plan_from_files(
     settings = config if isinstance(config, Config) else load_config(config)
     frame = read_table(scores, name="scores", required=SCORE_COLUMNS)
     if contributions is not None:
-        _check_contributions(Path(contributions))
-    if not isinstance(data, str | os.PathLike):
-        return stages.plan(frame, data, config=settings, contributions=contributions)
-    with open_engine(data, config=settings) as engine:
-        return stages.plan(frame, engine, config=settings, contributions=contributions)
-
-
-def _check_contributions(path: Path) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"contributions: no such file {path}")
-    _require("contributions", stages.table_columns(path), ("person_id", "base_value"), path)
+        path = Path(contributions)
+        if not path.exists():
+            raise FileNotFoundError(f"contributions: no such file {path}")
+        _require("contributions", stages.table_columns(path), ("person_id", "base_value"), path)
+    plan_on = plan_on_engine if isinstance(data, str | os.PathLike) else stages.plan
+    return plan_on(frame, data, config=settings, contributions=contributions)
 
 
 def _require(name: str, columns: Sequence[str], required: Sequence[str], path: Path) -> None:

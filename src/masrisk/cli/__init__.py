@@ -5,8 +5,7 @@ traceback); 1 anything else.
 
 One module per group of commands: ``data`` (synth, validate), ``modelling`` (train, score,
 explain), ``planning`` (plan, demo) and ``interop`` (import rips, import omop, export fhir);
-``engines`` holds the Dask engine's options and helpers, ``_common`` the root app, the consoles
-and what the commands share.
+``_common`` holds the root app, the consoles and what the commands share (the engine options).
 """
 
 from __future__ import annotations

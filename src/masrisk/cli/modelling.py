@@ -11,22 +11,20 @@ from rich import box
 from rich.table import Table
 
 from masrisk.cli._common import (
+    Engine,
+    EngineOption,
     Overwrite,
+    PartitionsOption,
     Quiet,
+    SchedulerOption,
     Seed,
     _bundle_and_config,
+    _engine_options,
     _err,
     _stage,
     _table,
     app,
     date_option,
-)
-from masrisk.cli.engines import (
-    Engine,
-    EngineOption,
-    PartitionsOption,
-    SchedulerOption,
-    _engine_options,
 )
 
 
@@ -36,6 +34,17 @@ class Calibration(str, Enum):
     sigmoid = "sigmoid"
     isotonic = "isotonic"
     none = "none"
+
+
+def _table_out(what: str) -> typer.models.OptionInfo:
+    """Return ``--out`` for a table of ``what``: a file, or with Dask a directory of Parquet."""
+    text = f"{what} file, .parquet or .csv (Dask: a .parquet directory)."
+    return typer.Option("--out", help=text)
+
+
+def _bundle_config(use: str) -> typer.models.OptionInfo:
+    """Return ``--config`` for a command on a bundle: by default the profile it was trained with."""
+    return typer.Option(help=f"Configuration {use}; by default the bundle's profile.")
 
 
 @app.command()
@@ -92,14 +101,8 @@ def score(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
     as_of: Annotated[str, date_option("--as-of", "Cut-off of the features")],
-    out: Annotated[
-        Path,
-        typer.Option("--out", help="Scores file, .parquet or .csv (Dask: a .parquet directory)."),
-    ],
-    config: Annotated[
-        str | None,
-        typer.Option(help="Configuration for the tiers; by default the bundle's profile."),
-    ] = None,
+    out: Annotated[Path, _table_out("Scores")],
+    config: Annotated[str | None, _bundle_config("for the tiers")] = None,
     overwrite: Overwrite = False,
     engine: EngineOption = Engine.pandas,
     scheduler: SchedulerOption = None,
@@ -111,8 +114,7 @@ def score(
     from masrisk.scale.engines import score as score_population
     from masrisk.scoring import SCORE_COLUMNS
 
-    _check_table_suffix(out)
-    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
+    where = _engine_options(engine, scheduler, partitions, out, table=True)
     with _stage(quiet):
         check_output(out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS)
         bundle, settings = _bundle_and_config(model, config)
@@ -132,16 +134,8 @@ def explain(
     model: Annotated[Path, typer.Option("--model", help="Bundle directory.")],
     data: Annotated[Path, typer.Option("--data", help="Data directory.")],
     as_of: Annotated[str, date_option("--as-of", "Cut-off of the features")],
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", help="Contributions file, .parquet or .csv (Dask: a .parquet directory)."
-        ),
-    ],
-    config: Annotated[
-        str | None,
-        typer.Option(help="Configuration of the features; by default the bundle's profile."),
-    ] = None,
+    out: Annotated[Path, _table_out("Contributions")],
+    config: Annotated[str | None, _bundle_config("of the features")] = None,
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Persons explained at a time.")
     ] = 100_000,
@@ -154,8 +148,7 @@ def explain(
     """Explain every person present at a cut-off: each feature's contribution (log-odds)."""
     from masrisk.scale.engines import explain as explain_population
 
-    _check_table_suffix(out)
-    where = _engine_options(engine, scheduler, partitions, out, parquet=True)
+    where = _engine_options(engine, scheduler, partitions, out, table=True)
     with _stage(quiet):
         bundle, settings = _bundle_and_config(model, config)
         explained = explain_population(
@@ -188,10 +181,3 @@ def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, importe
             str(name), f"{row['auc']:.3f}", interval, *(f"{row[k]:.3f}" for k in measures)
         )
     return table
-
-
-def _check_table_suffix(out: Path) -> None:
-    from masrisk.outputs import TABLE_SUFFIXES
-
-    if out.suffix not in TABLE_SUFFIXES:
-        raise typer.BadParameter("must end in .parquet or .csv", param_hint="--out")

@@ -9,23 +9,21 @@ import typer
 from rich.table import Table
 
 from masrisk.cli._common import (
+    Engine,
+    EngineOption,
     Overwrite,
+    PartitionsOption,
     Profile,
     Quiet,
+    SchedulerOption,
     Seed,
+    _engine_options,
     _err,
     _out,
     _stage,
     _table,
     app,
     pseudonym_key,
-)
-from masrisk.cli.engines import (
-    Engine,
-    EngineOption,
-    PartitionsOption,
-    SchedulerOption,
-    _engine_options,
 )
 
 
