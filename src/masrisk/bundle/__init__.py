@@ -178,7 +178,7 @@ def save_bundle(
     }
     if model.booster_ is not None:
         files[BOOSTER] = model.booster_.model_to_string()
-    encoded = {name: text.encode("utf-8") for name, text in sorted(files.items())}
+    encoded = {name: content.encode("utf-8") for name, content in sorted(files.items())}
     manifest = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
     encoded[MANIFEST] = _json({"sha256": manifest}).encode("utf-8")
     try:

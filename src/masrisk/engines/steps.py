@@ -4,9 +4,9 @@ A part is a :class:`~masrisk.tables.Tables` of whole territories (the whole popu
 memory is one part). It is read once (:func:`read_part`), which keeps per cut-off its counts
 and its persons' features and lets the events go; every other step is a plain function of
 what that read keeps and a few small shared inputs, which any engine (:mod:`masrisk.engines`)
-runs where the part is. What parts add up is a
-typed object with ``+`` (:class:`~masrisk.features.parts.FeatureCounts`,
-:class:`ContributionSums`); what the whole needs once is computed from those sums.
+runs where the part is. What parts add up is a typed object with ``+``
+(:class:`~masrisk.features.parts.FeatureCounts`, :class:`ContributionSums`); what the whole
+needs once is computed from those sums.
 """
 
 from __future__ import annotations
