@@ -414,3 +414,15 @@ def test_features_ignore_events_on_or_after_as_of(synthetic):
     )
     again = individual_features(population_at(earlier, as_of))
     pd.testing.assert_frame_equal(again, out)
+
+
+def test_diagnosis_events_set_condition_flags_and_count_no_visit():
+    events = [
+        ("P1", ago(30), "outpatient", "J06", None),
+        ("P1", ago(30), "diagnosis", "I10", None),  # a secondary diagnosis of that visit
+        ("P1", ago(400), "diagnosis", "E11.9", None),  # a problem-list condition
+    ]
+    out = features([person("P1", "1960-01-01")], events)
+    assert out.loc[:, ["ind_cond_hypertension", "ind_cond_diabetes"]].iloc[0].tolist() == [1, 1]
+    assert out["ind_n_outpatient_365d"].iloc[0] == 1
+    assert out["ind_charlson"].iloc[0] == 1  # E11.9: diabetes without complication

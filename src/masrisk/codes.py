@@ -31,9 +31,11 @@ __all__ = [
 ]
 
 #: Kinds of events of the data contract (a config may add more, see ``Config.extra_event_kinds``).
+#: A ``diagnosis`` is a diagnosis recorded beside the event it belongs to (a visit's secondary or
+#: related diagnoses, a problem-list condition): it sets condition flags and counts no visit.
 EVENT_KINDS: tuple[str, ...] = (
     "outpatient", "emergency", "hospitalization", "pharmacy", "lab", "vaccination", "screening",
-    "death",
+    "death", "diagnosis",
 )  # fmt: skip
 
 #: Values of ``persons.sex``.

@@ -220,6 +220,12 @@ CONTRACT: dict[str, TableSpec] = _by_name(
             ),
             ColumnSpec("code", "category", description="ICD-10 code, or the lab/vaccine code."),
             ColumnSpec("value", "number", description="Numeric result (labs).", dtype="float32"),
+            ColumnSpec(
+                "product_code",
+                "category",
+                description="What was dispensed or done, as the source codes it (CUM, ATC, IUM, "
+                "RxNorm, CUPS, ...); kept for the user, not used by the features.",
+            ),
         ),
     ),
     TableSpec(
