@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from masrisk.codes import MPI_INDICATORS
+from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
 from masrisk.features.family import CATALOG, deprivation_weights, family_features
 from masrisk.features.population import Population
 
@@ -47,6 +47,7 @@ def test_weights_follow_alkire_foster_with_five_dimensions():
     assert weights["dep_informal_work"] == pytest.approx(0.1)  # 2 indicators
     assert weights["dep_no_improved_water"] == pytest.approx(0.04)  # 5 indicators
     assert sum(weights.values()) == pytest.approx(1.0)
+    assert set(MPI_INDICATORS.values()) == set(MPI_DIMENSIONS)  # every dimension weighs 0.2
 
 
 def test_composition_of_three_households():

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from masrisk.codes import MPI_DIMENSIONS, MPI_INDICATORS
+from masrisk.codes import MPI_INDICATORS
+from masrisk.features.family import deprivation_weights
 from masrisk.synth.geography import Geography
 from masrisk.synth.targets import REGIME_SHARES
 
@@ -255,10 +256,7 @@ def _flags(
 
 def deprivation_score(flags: np.ndarray) -> np.ndarray:
     """Weighted deprivation of the Alkire-Foster method: 0.2 per dimension, split equally."""
-    dims = list(MPI_INDICATORS.values())
-    weights = np.array([0.2 / dims.count(d) for d in dims])
-    assert set(dims) == set(MPI_DIMENSIONS)
-    return flags @ weights
+    return flags @ np.array(list(deprivation_weights().values()))
 
 
 def _insurance(
