@@ -6,12 +6,20 @@ the Charlson index among them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
 from masrisk import vocabulary
 
 __all__ = [
     "CHARLSON",
     "CHARLSON_HIERARCHY",
+    "CONDITION_DEFINITIONS",
     "CONDITION_GROUPS",
+    "CONDITION_GROUPS_FILE",
+    "ConditionGroup",
     "EVENT_KINDS",
     "LAB_CODES",
     "LIFE_COURSE_STAGES",
@@ -181,26 +189,51 @@ LAB_CODES: dict[str, tuple[str, str]] = {
 # A specification is a code ("I50", "I11.0") or a range of codes of equal length
 # ("I20-I25", "I42.5-I42.9"); a code matches when its prefix of that length falls in it.
 
+
+@dataclass(frozen=True)
+class ConditionGroup:
+    """A chronic-condition group in the three vocabularies that real records use.
+
+    Attributes
+    ----------
+    icd10 : tuple of str
+        ICD-10 codes and ranges (ICD-10-CM codes match them too).
+    icd9cm : tuple of str
+        ICD-9-CM codes and ranges of the same conditions.
+    snomed : tuple of (str, int or None)
+        Anchor concepts: ``(SNOMED CT id, OMOP concept_id)``; a standard concept is in the
+        group when it is an anchor or descends from one.
+    code : str
+        The ICD-10 code written for a record found through ICD-9-CM or SNOMED CT.
+    """
+
+    icd10: tuple[str, ...]
+    icd9cm: tuple[str, ...]
+    snomed: tuple[tuple[str, int | None], ...]
+    code: str
+
+
+def _condition_groups() -> dict[str, ConditionGroup]:
+    text = resources.files("masrisk").joinpath(CONDITION_GROUPS_FILE).read_text("utf-8")
+    return {
+        name: ConditionGroup(
+            icd10=tuple(group["icd10"]),
+            icd9cm=tuple(group["icd9cm"]),
+            snomed=tuple((str(a["code"]), a.get("concept_id")) for a in group["snomed"]),
+            code=group["code"],
+        )
+        for name, group in yaml.safe_load(text).items()
+    }
+
+
+#: The shipped definitions of the condition groups, with their sources (package-relative path).
+CONDITION_GROUPS_FILE = "data/condition_groups.yaml"
+#: Chronic-condition groups of the individual features, in ICD-10, ICD-9-CM and SNOMED CT
+#: (read from :data:`CONDITION_GROUPS_FILE`, which cites the sources).
+CONDITION_DEFINITIONS: dict[str, ConditionGroup] = _condition_groups()
 #: Chronic-condition groups of the individual features: name -> ICD-10 codes and ranges.
-#: Chosen after the chronic-disease groupings of Colombia's Cuenta de Alto Costo and the
-#: Elixhauser/Charlson definitions of Quan et al. (Med Care 2005;43:1130-9).
 CONDITION_GROUPS: dict[str, tuple[str, ...]] = {
-    "hypertension": ("I10-I15",),
-    "diabetes": ("E10-E14",),
-    "ckd": ("N18-N19", "I12", "I13.1", "Z49", "Z99.2"),
-    "copd": ("J40-J44", "J47"),
-    "asthma": ("J45-J46",),
-    "heart_failure": ("I50", "I11.0", "I13.0", "I13.2", "I42-I43"),
-    "ischaemic_heart_disease": ("I20-I25",),
-    "cerebrovascular_disease": ("I60-I69", "G45-G46"),
-    "cancer": ("C00-C43", "C45-C97"),
-    "mental_health": ("F20-F48", "F60-F69"),
-    "substance_use": ("F10-F19",),
-    "dementia": ("F00-F03", "G30"),
-    "hiv": ("B20-B24", "Z21"),
-    "tuberculosis": ("A15-A19",),
-    "obesity": ("E66",),
-    "malnutrition": ("E40-E46",),
+    name: group.icd10 for name, group in CONDITION_DEFINITIONS.items()
 }
 
 #: Pregnancy, childbirth and prenatal care.
