@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -18,7 +19,6 @@ __all__ = [
     "CHARLSON_HIERARCHY",
     "CONDITION_DEFINITIONS",
     "CONDITION_GROUPS",
-    "CONDITION_GROUPS_FILE",
     "ConditionGroup",
     "EVENT_KINDS",
     "LAB_CODES",
@@ -213,8 +213,14 @@ class ConditionGroup:
     code: str
 
 
+def _data(name: str) -> dict[str, Any]:
+    """Return a shipped reference table of ``src/masrisk/data/`` (YAML)."""
+    return yaml.safe_load(
+        resources.files("masrisk").joinpath(f"data/{name}.yaml").read_text("utf-8")
+    )
+
+
 def _condition_groups() -> dict[str, ConditionGroup]:
-    text = resources.files("masrisk").joinpath(CONDITION_GROUPS_FILE).read_text("utf-8")
     return {
         name: ConditionGroup(
             icd10=tuple(group["icd10"]),
@@ -222,14 +228,12 @@ def _condition_groups() -> dict[str, ConditionGroup]:
             snomed=tuple((str(a["code"]), a.get("concept_id")) for a in group["snomed"]),
             code=group["code"],
         )
-        for name, group in yaml.safe_load(text).items()
+        for name, group in _data("condition_groups").items()
     }
 
 
-#: The shipped definitions of the condition groups, with their sources (package-relative path).
-CONDITION_GROUPS_FILE = "data/condition_groups.yaml"
 #: Chronic-condition groups of the individual features, in ICD-10, ICD-9-CM and SNOMED CT
-#: (read from :data:`CONDITION_GROUPS_FILE`, which cites the sources).
+#: (read from ``data/condition_groups.yaml``, which cites the sources).
 CONDITION_DEFINITIONS: dict[str, ConditionGroup] = _condition_groups()
 #: Chronic-condition groups of the individual features: name -> ICD-10 codes and ranges.
 CONDITION_GROUPS: dict[str, tuple[str, ...]] = {
@@ -239,59 +243,17 @@ CONDITION_GROUPS: dict[str, tuple[str, ...]] = {
 #: Pregnancy, childbirth and prenatal care.
 PREGNANCY_CODES: tuple[str, ...] = ("O00-O99", "Z33-Z36")
 
-#: Charlson comorbidity index with the ICD-10 coding of Quan et al., "Coding algorithms for
-#: defining comorbidities in ICD-9-CM and ICD-10 administrative data", Med Care
-#: 2005;43:1130-9 (table 1), and Charlson's original weights (J Chronic Dis 1987;40:373-83):
-#: name -> (weight, codes and ranges).
-# fmt: off
+#: Charlson comorbidity index with the ICD-10 coding of Quan et al. (Med Care 2005;43:1130-9)
+#: and Charlson's original weights: name -> (weight, codes and ranges); read from
+#: ``data/charlson.yaml``, which cites the sources.
 CHARLSON: dict[str, tuple[int, tuple[str, ...]]] = {
-    "myocardial_infarction": (1, ("I21-I22", "I25.2")),
-    "congestive_heart_failure": (1, (
-        "I09.9", "I11.0", "I13.0", "I13.2", "I25.5", "I42.0", "I42.5-I42.9", "I43", "I50", "P29.0",
-    )),
-    "peripheral_vascular_disease": (1, (
-        "I70-I71", "I73.1", "I73.8", "I73.9", "I77.1", "I79.0", "I79.2", "K55.1", "K55.8", "K55.9",
-        "Z95.8", "Z95.9",
-    )),
-    "cerebrovascular_disease": (1, ("G45-G46", "H34.0", "I60-I69")),
-    "dementia": (1, ("F00-F03", "F05.1", "G30", "G31.1")),
-    "chronic_pulmonary_disease": (
-        1, ("I27.8", "I27.9", "J40-J47", "J60-J67", "J68.4", "J70.1", "J70.3"),
-    ),
-    "rheumatic_disease": (1, ("M05-M06", "M31.5", "M32-M34", "M35.1", "M35.3", "M36.0")),
-    "peptic_ulcer_disease": (1, ("K25-K28",)),
-    "mild_liver_disease": (1, (
-        "B18", "K70.0-K70.3", "K70.9", "K71.3-K71.5", "K71.7", "K73-K74", "K76.0", "K76.2-K76.4",
-        "K76.8", "K76.9", "Z94.4",
-    )),
-    # E10-E14 with a fourth character of 0, 1, 6, 8 or 9; with 2-5 or 7
-    "diabetes_without_complication": (1, tuple(f"E1{k}.{d}" for k in range(5) for d in "01689")),
-    "diabetes_with_complication": (
-        2, tuple(c for k in range(5) for c in (f"E1{k}.2-E1{k}.5", f"E1{k}.7")),
-    ),
-    "hemiplegia_paraplegia": (
-        2, ("G04.1", "G11.4", "G80.1", "G80.2", "G81-G82", "G83.0-G83.4", "G83.9"),
-    ),
-    "renal_disease": (2, (
-        "I12.0", "I13.1", "N03.2-N03.7", "N05.2-N05.7", "N18-N19", "N25.0", "Z49.0-Z49.2", "Z94.0",
-        "Z99.2",
-    )),
-    "malignancy": (2, (
-        "C00-C26", "C30-C34", "C37-C41", "C43", "C45-C58", "C60-C76", "C81-C85", "C88", "C90-C97",
-    )),
-    "moderate_severe_liver_disease": (3, (
-        "I85.0", "I85.9", "I86.4", "I98.2", "K70.4", "K71.1", "K72.1", "K72.9", "K76.5-K76.7",
-    )),
-    "metastatic_solid_tumour": (6, ("C77-C80",)),
-    "hiv_aids": (6, ("B20-B22", "B24")),
+    name: (entry["weight"], tuple(entry["icd10"])) for name, entry in _data("charlson").items()
 }
-# fmt: on
-
 #: Charlson conditions that a more severe form replaces: milder -> more severe.
 CHARLSON_HIERARCHY: dict[str, str] = {
-    "mild_liver_disease": "moderate_severe_liver_disease",
-    "diabetes_without_complication": "diabetes_with_complication",
-    "malignancy": "metastatic_solid_tumour",
+    name: entry["replaced_by"]
+    for name, entry in _data("charlson").items()
+    if "replaced_by" in entry
 }
 
 
