@@ -19,6 +19,7 @@ from masrisk.outputs import (
     output_directory,
     write_table,
 )
+from masrisk.outputs.policy import replace_file
 
 FRAME = pd.DataFrame({"person_id": ["P1", "P2"], "risk": [0.1, 0.2]})
 
@@ -101,6 +102,29 @@ def test_a_failure_inside_the_block_leaves_the_old_output_and_no_temporary(tmp_p
         interrupted()
     assert (out / "summary.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plans"]
+
+
+def test_a_file_replaced_in_one_step_follows_the_umask_and_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "person.csv"
+    target.write_text("old")
+    previous = os.umask(0o022)
+    try:
+        with replace_file(target) as temporary:
+            temporary.write_text("new")
+    finally:
+        os.umask(previous)
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o644
+
+    def interrupted() -> None:
+        with replace_file(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        interrupted()
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["person.csv"]
 
 
 def test_the_temporaries_of_a_dead_run_are_cleaned_by_the_next(tmp_path):

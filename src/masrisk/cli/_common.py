@@ -124,8 +124,11 @@ def report_unexpected(exc: BaseException) -> int:
 
 
 @contextmanager
-def _stage(quiet: bool) -> Iterator[None]:
-    """Route the library's log to stderr, and turn user errors into exit status 2."""
+def _stage(quiet: bool, out: Path | None = None, **check: Any) -> Iterator[None]:
+    """Route the library's log to stderr, and turn user errors into exit status 2.
+
+    With ``out``, first refuse it as :func:`masrisk.outputs.check_output` does (before the work).
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("masrisk")
@@ -133,6 +136,10 @@ def _stage(quiet: bool) -> Iterator[None]:
     previous = logger.level
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     try:
+        if out is not None:
+            from masrisk.outputs import check_output
+
+            check_output(out, **check)
         yield
     except (MasriskError, FileNotFoundError, FileExistsError, NotADirectoryError) as exc:
         _err.print(f"error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)

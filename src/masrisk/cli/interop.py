@@ -71,10 +71,9 @@ def import_omop(
 ) -> None:
     """Read an OMOP Common Data Model into a data directory."""
     from masrisk.io.omop import from_omop
-    from masrisk.outputs import check_output, write_data_directory
+    from masrisk.outputs import write_data_directory
 
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="data")  # before the work
+    with _stage(quiet, out, overwrite=overwrite, kind="data"):
         tables = from_omop(
             source,
             schema=schema,
@@ -113,10 +112,8 @@ def import_rips(
 ) -> None:
     """Read RIPS JSON files into a data directory; list problems by file and JSON path."""
     from masrisk.io.rips import from_rips
-    from masrisk.outputs import check_output
 
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="data")  # before the work
+    with _stage(quiet, out, overwrite=overwrite, kind="data"):
         result = from_rips(folder, households=households, territories=territories, members=members)
         result.write(out, format=file_format.value, overwrite=overwrite)
     if quiet:
@@ -162,10 +159,6 @@ def export_fhir(
 
     from masrisk.io.fhir import export_fhir as write_fhir
 
-    if out.exists() and not overwrite:
-        raise typer.BadParameter(
-            f"{out} exists; pass --overwrite to replace it", param_hint="--out"
-        )
     columns = (TextColumn("RiskAssessment: {task.completed:,} persons"), TimeElapsedColumn())
     with _stage(quiet), Progress(*columns, console=_err, disable=quiet, transient=True) as bar:
         task = bar.add_task("export", total=None)

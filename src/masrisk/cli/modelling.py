@@ -72,12 +72,10 @@ def train(
     """Train a calibrated model out of time and write it as a bundle with its model card."""
     from masrisk.bundle import save_bundle
     from masrisk.config import load_config
-    from masrisk.outputs import check_output
     from masrisk.scale.engines import train as train_model
 
     where = _engine_options(engine, scheduler, partitions, out)
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="bundle")  # before the training
+    with _stage(quiet, out, overwrite=overwrite, kind="bundle"):  # refused before the training
         settings = load_config(config)
         model, report = train_model(
             data,
@@ -110,13 +108,12 @@ def score(
     quiet: Quiet = False,
 ) -> None:
     """Score every person present at a cut-off: calibrated risk and tier."""
-    from masrisk.outputs import check_output, write_table
+    from masrisk.outputs import write_table
     from masrisk.scale.engines import score as score_population
     from masrisk.scoring import SCORE_COLUMNS
 
     where = _engine_options(engine, scheduler, partitions, out, table=True)
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS)
+    with _stage(quiet, out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS):
         bundle, settings = _bundle_and_config(model, config)
         scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
         write_table(scores, out, kind="scores", overwrite=overwrite)

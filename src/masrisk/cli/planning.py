@@ -56,7 +56,6 @@ def plan(
 ) -> None:
     """Write an integral risk-management plan per community, and a city summary."""
     from masrisk.config import load_config
-    from masrisk.outputs import check_output
     from masrisk.pipeline import plan_from_files
     from masrisk.scale.engines import open_engine
 
@@ -67,8 +66,7 @@ def plan(
             "a file (--pseudonym-key-file FILE) or the MASRISK_PSEUDONYM_KEY variable",
             param_hint="--pseudonymize",
         )
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="plans")  # before the work
+    with _stage(quiet, out, overwrite=overwrite, kind="plans"):  # refused before the work
         key = pseudonym_key(pseudonym_key_file)
         settings = load_config(config)
         with open_engine(data, config=settings, **where) as running:
@@ -95,14 +93,13 @@ def demo(
     """Run the whole pipeline on a synthetic population: synth to plans, with progress."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from masrisk.outputs import check_output
     from masrisk.pipeline import DEMO_STAGES, run_demo
 
-    with _stage(quiet):
-        check_output(out, overwrite=overwrite, kind="demo")  # before minutes of work
-
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn())
-    with _stage(quiet), Progress(*columns, console=_err, disable=quiet) as progress:
+    with (
+        _stage(quiet, out, overwrite=overwrite, kind="demo"),  # refused before minutes of work
+        Progress(*columns, console=_err, disable=quiet) as progress,
+    ):
         task = progress.add_task(DEMO_STAGES[0], total=len(DEMO_STAGES))
 
         def on_stage(stage: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "output_directory",
     "output_file",
     "replace_directory",
+    "replace_file",
     "share",
 ]
 
@@ -197,17 +198,27 @@ def output_file(
         The temporary file to write (it exists, empty).
     """
     target = Path(path)
-    handle, name = tempfile.mkstemp(
-        **_staging(target, overwrite=overwrite, kind=kind, header=header)
-    )
+    _staging(target, overwrite=overwrite, kind=kind, header=header)
+    with replace_file(target) as temporary:
+        yield temporary
+        if header is None and target.suffix == ".csv":
+            header = tuple(_csv_header(temporary).split(","))
+        check_output(target, overwrite=overwrite, kind=kind, header=header)
+
+
+@contextlib.contextmanager
+def replace_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary file beside ``path``; rename it there when the block ends without error.
+
+    Unlike :func:`output_file`, nothing is checked. The file gets the umask's permissions.
+    """
+    target = Path(path)
+    handle, name = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
         share(temporary)
-        if header is None and target.suffix == ".csv":
-            header = tuple(_csv_header(temporary).split(","))
-        check_output(target, overwrite=overwrite, kind=kind, header=header)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pyarrow as pa
 
 from masrisk.exceptions import MasriskError
 from masrisk.io.omop.cdm import CDM_TABLES
-from masrisk.outputs.policy import share
+from masrisk.outputs.policy import replace_file
 
 __all__ = ["Store", "arrow_table", "csv_batches", "ddl", "open_store", "rebatch", "to_pandas"]
 
@@ -215,21 +214,15 @@ def rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 
 
 def _write_atomic(data: pa.Table, target: Path) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    try:
+    with replace_file(target) as temporary:
         if target.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            pq.write_table(data, name)
+            pq.write_table(data, temporary)
         else:
             import pyarrow.csv as pcsv
 
-            pcsv.write_csv(data, name)
-        share(name)
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
+            pcsv.write_csv(data, temporary)
 
 
 def _quote(name: str) -> str:

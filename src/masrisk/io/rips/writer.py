@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from masrisk.io.rips.codes import (
 )
 from masrisk.io.rips.records import RECORD_BUILDERS, record
 from masrisk.outputs import write_table
+from masrisk.outputs.policy import replace_file
 from masrisk.tables import Tables
 
 __all__ = ["RipsExport", "to_rips"]
@@ -317,15 +317,9 @@ def _user(person: dict, consecutive: int) -> dict:
 
 def _dump(document: dict, path: Path) -> Path:
     """Write JSON to a temporary file in the folder, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            # dumps, not dump: only dumps uses the C encoder
-            stream.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # dumps: C encoder
+    with replace_file(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 
