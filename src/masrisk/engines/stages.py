@@ -208,7 +208,9 @@ def plan(
     needed = [c for c in catalog.required_columns if c != "tier"]
     path = Path(contributions) if contributions is not None else None
     lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
-    reads, inputs = read_parts(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
+    reads, inputs = read_parts(
+        engine, as_of=as_of[0], config=config, lab_codes=lab_codes, within_data=True
+    )
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
     options = {"needed": needed, "contributions": path, "outcome": outcome, "top": top}
     results = engine.gather(engine.map(_plan_inputs, reads, **options, **inputs))

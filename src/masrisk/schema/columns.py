@@ -111,6 +111,7 @@ def _renamed(
             table, ours, "column given twice, under several names",
             examples=map(show, given), detail="keep one of them, or map only one",
         )  # fmt: skip
+        renames = {t: o for t, o in renames.items() if o != ours}  # reported, not renamed
     for theirs, ours in renames.items():
         logger.info("%s: read %r as %s (%s)", table, theirs, ours, sources[theirs])
     return frame.rename(columns=renames)
