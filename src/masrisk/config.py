@@ -197,6 +197,10 @@ class Config(StrictModel):
         Cut-offs of the risk pyramid used when scoring.
     planning : PlanningConfig
         How scores become plans per community.
+    columns : dict of str to dict of str to str
+        Users' own column names, read as the contract's when data are read: table ->
+        {their name: contract name}, e.g. ``{"persons": {"sexo": "sex"}}``
+        (:mod:`masrisk.schema.columns`; unknown tables and columns are refused there).
     """
 
     profile: str
@@ -204,6 +208,7 @@ class Config(StrictModel):
     extra_event_kinds: tuple[str, ...] = ()
     tiers: TiersConfig = TiersConfig()
     planning: PlanningConfig = PlanningConfig()
+    columns: dict[str, dict[str, str]] = {}
 
     @field_validator("outcomes")
     @classmethod

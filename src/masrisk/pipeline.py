@@ -142,7 +142,7 @@ def _demo(
     data = synthesize(profile, persons=persons, seed=seed).write(root / "data")
     result.paths["data"] = data
     notify("validate")
-    tables = load_tables(data, extra_kinds=config.extra_event_kinds)
+    tables = load_tables(data, extra_kinds=config.extra_event_kinds, columns=config.columns)
     notify("train and evaluate")
     model, report = train(
         tables,

@@ -71,7 +71,10 @@ def validate(
     data: Annotated[Path, typer.Argument(help="Data directory to check.")],
     config: Annotated[
         str | None,
-        typer.Option(help="Configuration (name or YAML path) whose extra event kinds are allowed."),
+        typer.Option(
+            help="Configuration (name or YAML path): its extra event kinds are allowed, its "
+            "columns: mapping read."
+        ),
     ] = None,
     quiet: Quiet = False,
 ) -> None:
@@ -80,7 +83,10 @@ def validate(
     from masrisk.schema import load_tables
 
     with _stage(quiet):
-        kinds = load_config(config).extra_event_kinds if config else ()
-        tables = load_tables(data, extra_kinds=kinds)
+        settings = load_config(config) if config else None
+        kinds = settings.extra_event_kinds if settings else ()
+        tables = load_tables(
+            data, extra_kinds=kinds, columns=settings.columns if settings else None
+        )
         if not quiet:
             _out.print(_summary(f"{data}: valid", tables.summary()))

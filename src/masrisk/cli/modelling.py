@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -115,7 +118,8 @@ def score(
     where = _engine_options(engine, scheduler, partitions, out, table=True)
     with _stage(quiet, out, overwrite=overwrite, kind="scores", header=SCORE_COLUMNS):
         bundle, settings = _bundle_and_config(model, config)
-        scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
+        with _input_warnings(bundle.profile, config_given=config is not None):
+            scores = score_population(bundle, data, as_of=as_of, config=settings, **where)
         write_table(scores, out, kind="scores", overwrite=overwrite)
         if not quiet:
             title = f"Wrote {out}: {len(scores):,} persons"
@@ -148,15 +152,60 @@ def explain(
     where = _engine_options(engine, scheduler, partitions, out, table=True)
     with _stage(quiet):
         bundle, settings = _bundle_and_config(model, config)
-        explained = explain_population(
-            bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
-            overwrite=overwrite, **where,
-        )  # fmt: skip
+        with _input_warnings(bundle.profile, config_given=config is not None):
+            explained = explain_population(
+                bundle, data, as_of=as_of, config=settings, out=out, chunk_size=chunk_size,
+                overwrite=overwrite, **where,
+            )  # fmt: skip
     if not quiet:
         features = len(bundle.features)
         _err.print(
             f"Wrote {out}: {explained.persons:,} persons x {features} features", markup=False
         )
+
+
+@contextmanager
+def _input_warnings(profile: str | None, *, config_given: bool) -> Iterator[None]:
+    """Say once what the model could not read in the data, summed over every part scored.
+
+    Without ``--config`` the bundle's own profile is used: unseen categories then most often
+    mean data of another programme, and the line says so.
+    """
+    from masrisk.models.features import (
+        MissingFeatureWarning,
+        UnseenCategoryWarning,
+        absent_warning,
+        unseen_warning,
+    )
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnseenCategoryWarning)
+        warnings.simplefilter("always", MissingFeatureWarning)
+        yield
+    unseen: dict[str, int] = {}
+    absent: dict[str, str] = {}
+    rows = {"unseen": 0, "absent": 0}
+    for record in caught:
+        found = record.message
+        if isinstance(found, UnseenCategoryWarning):
+            for name, n in found.counts.items():
+                unseen[name] = unseen.get(name, 0) + n
+            rows["unseen"] += found.rows
+        elif isinstance(found, MissingFeatureWarning):
+            absent |= found.features
+            rows["absent"] += found.rows
+        else:
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+    if absent:
+        _err.print(f"warning: {absent_warning(absent, rows['absent'])}", markup=False)
+    if unseen:
+        line = f"warning: {unseen_warning(unseen, rows['unseen'])}"
+        if not config_given and profile is not None:
+            line += (
+                f". The bundle was trained on profile {profile!r} and no --config was given: "
+                "if these data are of another programme, give --config"
+            )
+        _err.print(line, markup=False)
 
 
 def _metrics_table(report) -> Table:  # noqa: ANN001 - EvaluationReport, imported lazily

@@ -208,13 +208,15 @@ def plan(
     needed = [c for c in catalog.required_columns if c != "tier"]
     path = Path(contributions) if contributions is not None else None
     lab_codes = lab_codes_in(table_columns(path)) if path is not None else ()
-    reads, inputs = read_parts(engine, as_of=as_of[0], config=config, lab_codes=lab_codes)
+    reads, inputs = read_parts(
+        engine, as_of=as_of[0], config=config, lab_codes=lab_codes, within_data=True
+    )
     outcome = str(scores["outcome"].iloc[0]) if len(scores) else ""
     options = {"needed": needed, "contributions": path, "outcome": outcome, "top": top}
     results = engine.gather(engine.map(_plan_inputs, reads, **options, **inputs))
     if path is not None:
-        drivers = _by_territory([r[2] for r in results])
-        written, read = _rows(path), sum(r[3] for r in results)
+        drivers = _by_territory([r[3] for r in results])
+        written, read = _rows(path), sum(r[4] for r in results)
         if read != written:
             problem = Problem(
                 "contributions", "person_id", "person not in the data at the scores' cut-off",
@@ -295,7 +297,11 @@ def _plans(
 ) -> Plans:  # fmt: skip
     """Make the plans from every part's planning columns and households."""
     households = pd.concat([r[1] for r in results], ignore_index=True)
-    places = Places(territories=engine.territories().territories, households=households)
+    places = Places(
+        territories=engine.territories().territories,
+        households=households,
+        persons=pd.concat([r[2] for r in results]),
+    )
     persons = concat([r[0] for r in results])
     return make_plans(
         scores, places, config=config, persons=persons, drivers=drivers, catalog=catalog
@@ -318,7 +324,7 @@ def _explained(
     )  # fmt: skip
     if needed is None:
         return explained
-    planning = planning_columns(features, needed), households_of(read)
+    planning = planning_columns(features, needed), households_of(read), _places_frame(places)
     return (*explained, risk_of(features, places, bundle=bundle), *planning)
 
 
@@ -340,7 +346,17 @@ def _plan_inputs(
             table, features, read.at[0].part.places(), outcome=outcome, top=top,
             source=str(contributions),
         )  # fmt: skip
-    return planning_columns(features, needed), households_of(read), drivers, rows
+    places = _places_frame(read.at[0].part.places())
+    return planning_columns(features, needed), households_of(read), places, drivers, rows
+
+
+def _places_frame(places: tuple[pd.Series, pd.Series]) -> pd.DataFrame:
+    """Return a part's persons' ``household_id`` and ``territory_id``, by ``person_id``."""
+    household, territory = places
+    return pd.DataFrame(
+        {"household_id": household.to_numpy(), "territory_id": territory.to_numpy()},
+        index=household.index,
+    )
 
 
 def table_columns(path: Path) -> list[str]:

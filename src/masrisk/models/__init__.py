@@ -12,7 +12,7 @@ from masrisk.models.baseline import LogisticBaseline, make_baseline
 from masrisk.models.calibration import Calibrator
 from masrisk.models.estimator import RiskModel
 from masrisk.models.facts import BundleMetadata, FeatureSpec, TrainingFacts, feature_specs
-from masrisk.models.features import UnseenCategoryWarning
+from masrisk.models.features import MissingFeatureWarning, UnseenCategoryWarning
 from masrisk.models.selection import (
     AUC_TOLERANCE,
     BASE_PARAMS,
@@ -37,6 +37,7 @@ __all__ = [
     "LogisticBaseline",
     "RiskModel",
     "TrainingFacts",
+    "MissingFeatureWarning",
     "UnseenCategoryWarning",
     "feature_specs",
     "make_baseline",

@@ -19,6 +19,8 @@ from masrisk.exceptions import Problem, ValidationError
 from masrisk.models.facts import FeatureSpec, feature_specs
 
 __all__ = [
+    "OPTIONAL_SOURCES",
+    "MissingFeatureWarning",
     "UnseenCategoryWarning",
     "binary_labels",
     "check_features",
@@ -27,8 +29,38 @@ __all__ = [
 ]
 
 
+#: Features made only when an optional column of the data contract is given, and that column.
+#: A model trained with one scores data without the column with the feature missing (NaN:
+#: LightGBM's missing branch, the baseline's imputation) and a :class:`MissingFeatureWarning`.
+OPTIONAL_SOURCES: dict[str, str] = {
+    "ind_regime": "persons.regime",
+    "ind_insurer": "persons.insurer",
+    "ind_disability": "persons.disability",
+}
+
+
 class UnseenCategoryWarning(UserWarning):
-    """Categorical values unseen in training were scored as missing."""
+    """Categorical values unseen in training were scored as missing.
+
+    ``counts`` holds the rows of each feature that had an unseen value, ``rows`` the rows
+    checked, so that a caller checking in parts can sum them.
+    """
+
+    def __init__(self, message: str, counts: dict[str, int] | None = None, rows: int = 0):
+        super().__init__(message)
+        self.counts, self.rows = dict(counts or {}), rows
+
+
+class MissingFeatureWarning(UserWarning):
+    """Features of the model whose optional source column the data lack were scored as missing.
+
+    ``features`` maps each such feature to its source column (:data:`OPTIONAL_SOURCES`),
+    ``rows`` the rows scored.
+    """
+
+    def __init__(self, message: str, features: dict[str, str] | None = None, rows: int = 0):
+        super().__init__(message)
+        self.features, self.rows = dict(features or {}), rows
 
 
 def check_features(X: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFrame:
@@ -36,23 +68,30 @@ def check_features(X: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFram
 
     Categorical features get their training categories: values given as text (Parquet or
     CSV can hand categoricals back so) are read as those categories, and values unseen in
-    training are scored as missing, with an :class:`UnseenCategoryWarning`.
+    training are scored as missing, with an :class:`UnseenCategoryWarning` giving each
+    feature's count and share of rows. A feature made only from an optional column of the
+    data contract (:data:`OPTIONAL_SOURCES`) that ``X`` lacks is scored as missing for every
+    row, with a :class:`MissingFeatureWarning` naming the column.
 
     Raises
     ------
     masrisk.ValidationError
-        Naming every feature that ``X`` lacks, or a numeric feature that it holds as text.
+        Naming every other feature that ``X`` lacks, or a numeric feature held as text.
     """
     names = [spec.name for spec in specs]
     columns = getattr(X, "columns", None)
     if columns is None:
         raise input_error("X", f"must be a pandas DataFrame of features, not {type(X).__name__}")
-    missing = [c for c in names if c not in columns]
+    absent = [c for c in names if c not in columns]
+    missing = [c for c in absent if c not in OPTIONAL_SOURCES]
     if missing:
         detail = f"{len(missing)} of {len(names)}: {', '.join(missing)}"
         raise input_error(
             "features", "features of the model are missing from the data", missing, detail
         )
+    if absent:
+        X = X.assign(**_all_missing(X.index, [s for s in specs if s.name in absent]))
+        _warn_absent({name: OPTIONAL_SOURCES[name] for name in absent}, len(X))
     X = X[names]
     aligned, unseen = {}, {}
     for spec in specs:
@@ -70,13 +109,46 @@ def check_features(X: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataFram
             unseen[spec.name] = int((~known).sum())
         aligned[spec.name] = pd.Categorical(values.where(known), categories=spec.categories)
     if unseen:
-        counts = ", ".join(f"{name}: {n:,}" for name, n in unseen.items())
-        warnings.warn(
-            f"categories unseen in training were scored as missing ({counts})",
-            UnseenCategoryWarning,
-            stacklevel=3,
-        )
+        warnings.warn(unseen_warning(unseen, len(X)), stacklevel=3)
     return X.assign(**aligned) if aligned else X
+
+
+def unseen_warning(counts: dict[str, int], rows: int) -> UnseenCategoryWarning:
+    """Return the warning of ``counts`` rows per feature, of ``rows``, with unseen categories."""
+    shown = ", ".join(
+        f"{name}: {n:,} of {rows:,} ({n / max(rows, 1):.0%})" for name, n in counts.items()
+    )
+    return UnseenCategoryWarning(
+        f"categories unseen in training were scored as missing ({shown})", counts, rows
+    )
+
+
+def absent_warning(features: dict[str, str], rows: int) -> MissingFeatureWarning:
+    """Return the warning of model ``features`` (to their source column) absent from the data."""
+    shown = "; ".join(f"{source} (feature {name})" for name, source in features.items())
+    return MissingFeatureWarning(
+        f"the data lack the optional column {shown}: scored as missing for all {rows:,} "
+        "persons (100%); the model was trained with it, so their risks are less precise",
+        features,
+        rows,
+    )
+
+
+def _warn_absent(features: dict[str, str], rows: int) -> None:
+    warnings.warn(absent_warning(features, rows), stacklevel=4)
+
+
+def _all_missing(index: pd.Index, specs: Sequence[FeatureSpec]) -> dict[str, Any]:
+    """Columns of missing values with each spec's dtype (categories, or float32)."""
+    n = len(index)
+    return {
+        s.name: (
+            pd.Categorical([None] * n, categories=s.categories)
+            if s.categories is not None
+            else np.full(n, np.nan, dtype="float32")
+        )
+        for s in specs
+    }
 
 
 def frame_specs(X: Any, name: str) -> list[FeatureSpec]:

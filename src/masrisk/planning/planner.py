@@ -25,6 +25,7 @@ from masrisk.planning.catalog import InterventionCatalog, load_catalog
 from masrisk.planning.documents import CitySummary, CommunityPlan, Driver, InterventionLine
 from masrisk.planning.eligibility_rules import eligibility
 from masrisk.planning.households import rank_households
+from masrisk.planning.inputs import check_scores, eligibility_inputs
 from masrisk.planning.territories import (
     assign_phases,
     household_deprivation,
@@ -46,11 +47,14 @@ _WHOLE = "all"  # the district of every territory when the data has no district 
 class Places:
     """What the planner reads of the tables (a whole :class:`~masrisk.tables.Tables` serves too).
 
-    A population split in parts gives its territories and households without the persons.
+    A population split in parts gives its territories and households without the persons;
+    ``persons``, when given, holds each person's ``household_id`` and ``territory_id``
+    (indexed by ``person_id``), against which the scores are checked.
     """
 
     territories: pd.DataFrame
     households: pd.DataFrame
+    persons: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,15 +131,26 @@ def plan(
         Its ``planning`` section: capacity, priorities, phases, households, catalogue.
     persons : pandas.DataFrame
         ``masrisk.build_features`` at the scores' ``as_of``, indexed by ``person_id``, with at
-        least the columns the catalogue's eligibility reads.
+        least the columns the catalogue's eligibility reads (an optional feature the data
+        cannot give, :data:`masrisk.models.features.OPTIONAL_SOURCES`, is missing for all).
     drivers : pandas.DataFrame, optional
         ``Explanation.drivers("territory")``: the drivers listed in each plan.
     catalog : InterventionCatalog, optional
         By default the one named by ``config.planning.catalog``.
+
+    Raises
+    ------
+    masrisk.ValidationError
+        If the scores name persons the data lack at the cut-off, or households or
+        territories that are not the persons' in the data
+        (:func:`~masrisk.planning.inputs.check_scores`).
     """
     settings = config.planning
     catalog = catalog or load_catalog(settings.catalog)
     outcome = _one_outcome(scores)
+    places = _person_places(tables, persons.index)
+    if places is not None:
+        check_scores(scores, places)
     territories = territory_summary(scores, tables)
     districts = territories["district"].fillna(_WHOLE).astype(str)
     territories = _prioritise(territories, districts, config)
@@ -167,6 +182,14 @@ def plan(
     solver = {"status": allocation.status, "gap": allocation.gap, "minimum_coverage_scaled": scale}
     summary = CitySummary.from_plans(plans, capacity_hours=float(capacity.sum()), solver=solver)
     return Plans(plans, summary, allocation, territories, households, settings.suppress_below)
+
+
+def _person_places(tables: Tables | Places, present: pd.Index) -> pd.DataFrame | None:
+    """Each person present's household and territory in the data, when the tables tell."""
+    if isinstance(tables, Tables):
+        household, territory = tables.person_places(present)
+        return pd.DataFrame({"household_id": household, "territory_id": territory})
+    return getattr(tables, "persons", None)
 
 
 def _one_outcome(scores: pd.DataFrame) -> str:
@@ -214,8 +237,7 @@ def _eligibility_by_territory(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return persons eligible (T, I) and expected events averted per person covered (T, I)."""
     # a missing column is named, with the interventions that read it, by eligibility()
-    needed = [c for c in catalog.required_columns if c != "tier" and c in persons.columns]
-    attributes = persons[needed].reindex(scores["person_id"].to_numpy())
+    attributes = eligibility_inputs(persons, catalog).reindex(scores["person_id"].to_numpy())
     attributes["tier"] = scores["tier"].to_numpy()
     eligible_persons = eligibility(catalog, attributes).to_numpy(dtype=bool)
     codes = territory_ids.get_indexer(scores["territory_id"].to_numpy())

@@ -178,7 +178,7 @@ def open_engine(
         if split is not None:
             yield PartitionEngine(split, extra_kinds=kinds)
         else:
-            yield MemoryEngine(load_tables(data, extra_kinds=kinds))
+            yield MemoryEngine(load_tables(data, extra_kinds=kinds, columns=config.columns))
         return
     from masrisk.scale.dask_engine import DaskEngine, connect, require_dask
 

@@ -34,7 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from masrisk.codes import MPI_INDICATORS
 from masrisk.exceptions import Problem, Problems
+from masrisk.schema.columns import describe_unused, rename_columns, unused_columns
 from masrisk.schema.rules import check_tables
 from masrisk.tables import CONTRACT, Tables
 
@@ -113,7 +115,12 @@ def read_table_file(path: str | Path, *, categories: Iterable[str] = ()) -> pd.D
     return frame
 
 
-def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
+def load_tables(
+    path: str | Path,
+    *,
+    extra_kinds: Iterable[str] = (),
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+) -> Tables:
     """Read and validate a data directory.
 
     Parameters
@@ -122,6 +129,10 @@ def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
         Directory with one file per table, ``<table>.parquet`` or ``<table>.csv``.
     extra_kinds : iterable of str
         Event kinds accepted beside the built-in ones (see ``Config.extra_event_kinds``).
+    columns : mapping, optional
+        Users' own column names, table -> {their name: contract name}
+        (``Config.columns``); DANE's names of the poverty-index flags are known without it
+        (:mod:`masrisk.schema.columns`).
 
     Returns
     -------
@@ -143,12 +154,15 @@ def load_tables(path: str | Path, *, extra_kinds: Iterable[str] = ()) -> Tables:
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
             problems.append(Problem(name, None, "unreadable file", detail=f"{file.name}: {exc}"))
     return normalize_and_validate(
-        frames, source=str(path), extra_kinds=extra_kinds, problems=problems
+        frames, source=str(path), extra_kinds=extra_kinds, problems=problems, columns=columns
     )
 
 
 def validate(
-    tables: Tables | Mapping[str, pd.DataFrame], *, extra_kinds: Iterable[str] = ()
+    tables: Tables | Mapping[str, pd.DataFrame],
+    *,
+    extra_kinds: Iterable[str] = (),
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Check tables against the data contract; raise listing every problem.
 
@@ -158,6 +172,8 @@ def validate(
         The tables to check. Frames are not modified.
     extra_kinds : iterable of str
         Event kinds accepted beside the built-in ones.
+    columns : mapping, optional
+        Users' own column names, as :func:`load_tables`.
 
     Raises
     ------
@@ -165,7 +181,7 @@ def validate(
         If any rule is broken.
     """
     frames = dict(tables.items()) if isinstance(tables, Tables) else dict(tables)
-    normalize_and_validate(frames, extra_kinds=extra_kinds)
+    normalize_and_validate(frames, extra_kinds=extra_kinds, columns=columns)
 
 
 def normalize_and_validate(
@@ -174,10 +190,14 @@ def normalize_and_validate(
     source: str | None = None,
     extra_kinds: Iterable[str] = (),
     problems: Iterable[Problem] = (),
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Tables:
     """Give each column its contract dtype, check every rule and return :class:`Tables`.
 
-    The input frames are never modified; columns the contract does not name are kept.
+    Users' names are first read as the contract's (``columns``, then the names masrisk
+    knows: :func:`masrisk.schema.columns.rename_columns`). The input frames are never
+    modified; columns the contract does not name are kept, and logged once per table as
+    kept, not used.
 
     Raises
     ------
@@ -186,11 +206,30 @@ def normalize_and_validate(
     """
     found = Problems(source)
     found.extend(problems)
+    frames = rename_columns(frames, columns or {}, found)
     typed = check_tables(frames, found, tuple(extra_kinds))
     found.raise_if_any()
+    for table, unused in unused_columns(typed).items():
+        logger.warning("%s", describe_unused(table, unused))
+    _say_partial_flags(typed["households"])
     if "birth_date" not in typed["persons"].columns:
         typed["persons"] = _birth_dates_from_age(typed["persons"], typed["events"])
     return Tables(**typed)
+
+
+def _say_partial_flags(households: pd.DataFrame) -> None:
+    """Warn when some but not all 15 deprivation flags are given: no household gets a score."""
+    given = [c for c in MPI_INDICATORS if c in households.columns]
+    if 0 < len(given) < len(MPI_INDICATORS):
+        lacking = [c for c in MPI_INDICATORS if c not in households.columns]
+        logger.warning(
+            "households: %d of the %d deprivation flags given (missing: %s); the deprivation "
+            "score and poverty (fam_deprivation_score, fam_mpi_poor) need all of them and are "
+            "missing for every household",
+            len(given),
+            len(MPI_INDICATORS),
+            ", ".join(lacking),
+        )
 
 
 def _birth_dates_from_age(persons: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
