@@ -266,7 +266,15 @@ def from_rips(
             logger.info("RIPS: %s files read, %s events", f"{k:,}", f"{events:,}")
     built = assemble(reader, places)
     problems = tuple(reader.problems)
-    read = ("files", "documents", "user_entries", "user_entries_skipped")
+    read = (
+        "files",
+        "documents",
+        "documents_in_envelope",
+        "user_entries",
+        "user_entries_skipped",
+        "related_diagnoses",
+        "dispensations_without_product",
+    )
     counts = {
         **{k: int(reader.counts[k]) for k in read},
         **built.counts,

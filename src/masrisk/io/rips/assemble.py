@@ -72,6 +72,8 @@ def assemble(reader: RipsReader, places: Places) -> Assembled:
         "members_left_out": members_left_out,
         "events": len(tables.events),
         "deaths": int((tables.events["kind"] == "death").sum()),
+        "diagnosis_events": int((tables.events["kind"] == "diagnosis").sum()),
+        "events_with_product_code": int(tables.events["product_code"].notna().sum()),
         "events_left_out": dropped,
     }
     return Assembled(tables, unmatched, counts)
@@ -136,12 +138,17 @@ def _events(reader: RipsReader, people: pd.DataFrame, keep: np.ndarray) -> tuple
             "person_id": people["person_id"].to_numpy()[events["person"].to_numpy()],
             "date": events["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
             "kind": pd.Categorical.from_codes(events["kind"].to_numpy(), list(EVENT_KINDS)),
-            "code": pd.Categorical.from_codes(
-                events["code"].to_numpy(), pd.Index(list(reader.codes), dtype="str")
-            ).remove_unused_categories(),
+            "code": _categories(events["code"], reader.codes),
+            "product_code": _categories(events["product"], reader.products),
         }
     )
     return frame, dropped
+
+
+def _categories(ids: pd.Series, names: dict[str, int]) -> pd.Categorical:
+    """Categorical of ids into ``names`` (in insertion order); -1 is missing."""
+    categories = pd.Index(list(names), dtype="str")
+    return pd.Categorical.from_codes(ids.to_numpy(), categories).remove_unused_categories()
 
 
 def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
@@ -159,5 +166,6 @@ def _deaths(reader: RipsReader, keep: np.ndarray) -> pd.DataFrame:
             "day": deaths["day"].to_numpy(dtype="int32"),
             "kind": np.full(len(deaths), KIND_CODE["death"], dtype="int8"),
             "code": deaths["code"].to_numpy(dtype="int32"),
+            "product": np.full(len(deaths), -1, dtype="int32"),
         }
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
@@ -32,56 +33,78 @@ EGRESS_GROUPS: tuple[str, ...] = ("urgencias", "hospitalizacion")
 #: ``condicionDestinoUsuarioEgreso`` of a patient who died ("Paciente muerto").
 DECEASED = "02"
 
-#: Field holding each group's principal ICD-10 diagnosis, for the groups whose events carry one.
+#: Field holding each group's principal ICD-10 diagnosis, for the groups whose events carry one
+#: (the principal diagnosis of a procedure is its reason, not read: the procedure's event is
+#: coded by its CUPS code).
 DIAGNOSIS_FIELD = "codDiagnosticoPrincipal"
 
-#: CUPS procedure code -> (masrisk kind, masrisk code) of the labs, vaccines and screenings the
-#: synthetic populations use (:data:`masrisk.codes.LAB_CODES`, ``VACCINES``, ``SCREENINGS``).
-#:
-#: Checked against public RIPS/CUPS listings: 903426 (HbA1c, automated), 903895 (creatinine),
-#: 903816 (LDL, enzymatic), 903841 (glucose), 904902 (TSH), 903026 (microalbuminuria). The other
-#: codes follow the CUPS chapters for haematology (9022), flow cytometry (9022), vaccination
-#: (9931/9935), cytology (8929), imaging (8768) and tumour markers (9066/9070) as far as we know
-#: them, and were not checked against the CUPS resolution in force. The three RIAS assessments
-#: (blood pressure, diabetes risk, growth and development) are recorded inside consultations and
-#: have no procedure code of their own: their ``masrisk:`` codes are placeholders that no real
-#: RIPS holds. Check the table against your sources, and pass ``cups=`` to
-#: :func:`masrisk.io.from_rips` / :func:`masrisk.io.to_rips` to correct or extend it.
+#: Fields of each group holding further ICD-10 diagnoses of the service (Resolución 2275 de
+#: 2023, technical annex): related diagnoses, the complication, and the principal diagnosis at
+#: egress (``codDiagnosticoPrincipalE``, read only where it differs from the principal one).
+#: Each gives an event of kind ``diagnosis`` dated as the service. ``recienNacidos`` carry the
+#: newborn's diagnoses, not the user's, and ``otrosServicios`` carry none.
+RELATED_DIAGNOSIS_FIELDS: dict[str, tuple[str, ...]] = {
+    "consultas": (
+        "codDiagnosticoRelacionado1",
+        "codDiagnosticoRelacionado2",
+        "codDiagnosticoRelacionado3",
+    ),
+    "procedimientos": ("codDiagnosticoRelacionado", "codComplicacion"),
+    "urgencias": (
+        "codDiagnosticoPrincipalE",
+        "codDiagnosticoRelacionadoE1",
+        "codDiagnosticoRelacionadoE2",
+        "codDiagnosticoRelacionadoE3",
+    ),
+    "hospitalizacion": (
+        "codDiagnosticoPrincipalE",
+        "codDiagnosticoRelacionadoE1",
+        "codDiagnosticoRelacionadoE2",
+        "codDiagnosticoRelacionadoE3",
+        "codComplicacion",
+    ),
+    "medicamentos": ("codDiagnosticoRelacionado",),
+}
+
+#: The field read only where it differs from the principal diagnosis.
+EGRESS_DIAGNOSIS_FIELD = "codDiagnosticoPrincipalE"
+
+#: Field of each group naming what was done or dispensed, kept in ``events.product_code`` as
+#: written: the CUPS code of a consultation or procedure, the drug's ``codTecnologiaSalud``
+#: (CUM, ATC or IUM, as the provider codes it).
+PRODUCT_FIELDS: dict[str, str] = {
+    "consultas": "codConsulta",
+    "procedimientos": "codProcedimiento",
+    "medicamentos": "codTecnologiaSalud",
+}
+
+#: The shipped CUPS table: ``cups, kind, code, name, verified`` (see its header for sources).
+CUPS_TABLE_FILE = "cups.csv"
+
+
+def read_cups_table() -> pd.DataFrame:
+    """Return the shipped CUPS table (``cups.csv`` beside this module), one row per CUPS code.
+
+    Its header cites the CUPS resolutions and says how each code was checked (``verified``).
+
+    Examples
+    --------
+    >>> table = read_cups_table()
+    >>> table.set_index("cups").loc["902210", ["kind", "code"]].tolist()
+    ['lab', 'HEMOGRAMA']
+    """
+    source = resources.files("masrisk.io.rips").joinpath(CUPS_TABLE_FILE)
+    with source.open("r", encoding="utf-8") as stream:
+        return pd.read_csv(stream, comment="#", dtype="str", keep_default_na=False)
+
+
+#: CUPS procedure code -> (masrisk kind, masrisk code) of the labs, vaccines and screenings
+#: read from ``procedimientos``, from :func:`read_cups_table`. Codes with a masrisk code
+#: (:data:`masrisk.codes.LAB_CODES`, ``VACCINES``, ``SCREENINGS``) use it; other labs carry
+#: the test's own name (``HEMOGRAMA``, ``UROANALISIS``). Codes starting ``masrisk:`` are
+#: placeholders for tests without a verified CUPS code, which no real RIPS holds.
 CUPS_CODES: dict[str, tuple[str, str]] = {
-    # labs
-    "903426": ("lab", "HBA1C"),
-    "903895": ("lab", "CREATININA"),
-    "903816": ("lab", "LDL"),
-    "903841": ("lab", "GLUCOSA"),
-    "902213": ("lab", "HEMOGLOBINA"),
-    "903026": ("lab", "MICROALBUMINURIA"),
-    "904902": ("lab", "TSH"),
-    "902230": ("lab", "CD4"),
-    # vaccines of the PAI
-    "993102": ("vaccination", "BCG"),
-    "993502": ("vaccination", "HEPB"),
-    "993130": ("vaccination", "PENTA"),
-    "993122": ("vaccination", "POLIO"),
-    "993512": ("vaccination", "ROTA"),
-    "993513": ("vaccination", "PCV"),
-    "993510": ("vaccination", "FLU"),
-    "993522": ("vaccination", "MMR"),
-    "993509": ("vaccination", "VARICELLA"),
-    "993501": ("vaccination", "HEPA"),
-    "993504": ("vaccination", "YF"),
-    "993120": ("vaccination", "DPT"),
-    "993514": ("vaccination", "HPV"),
-    "993106": ("vaccination", "TD"),
-    "993520": ("vaccination", "COVID19"),
-    # screenings and risk assessments of the RIAS
-    "892901": ("screening", "CERVICAL_CYTOLOGY"),
-    "908890": ("screening", "HPV_TEST"),
-    "876802": ("screening", "MAMMOGRAPHY"),
-    "906610": ("screening", "PSA"),
-    "907009": ("screening", "FIT"),
-    "masrisk:BP_SCREENING": ("screening", "BP_SCREENING"),
-    "masrisk:DIABETES_RISK": ("screening", "DIABETES_RISK"),
-    "masrisk:GROWTH_DEVELOPMENT": ("screening", "GROWTH_DEVELOPMENT"),
+    row.cups: (row.kind, row.code) for row in read_cups_table().itertuples(index=False)
 }
 
 #: ``tipoUsuario`` (table RIPSTipoUsuarioVersion2) -> ``persons.regime``; the other codes
@@ -110,6 +133,14 @@ REGIME_USER_TYPE: dict[str, str] = {
 NO_REGIME_USER_TYPE = "12"
 
 #: ``codZonaTerritorialResidencia`` -> ``territories.zone``: 02 urban, 01 rural.
+#:
+#: The field takes SISPRO's reference table ``ZonaVersion2`` (Resolución 2275 de 2023,
+#: technical annex). That table itself could not be read from here; public RIPS
+#: implementations that load it give 01 "Rural" and 02 "Urbano" (a validator's seed of the
+#: table, comments "02 // Urbana" in generators for Bogotá and Cali), and one notes that the
+#: IHCE's zone code system (``ZonaResidenciaCS`` of MinSalud's FHIR guide: 01 Urbana, 02 Rural)
+#: runs the other way. One implementation writes the IHCE order for RIPS too. Check against
+#: SISPRO's ZonaVersion2 before relying on urban/rural from RIPS alone.
 ZONES: dict[str, str] = dict(zip(("02", "01"), vocabulary.ZONES, strict=True))
 
 #: Identity documents of ``tipoDocumentoIdentificacion``.

@@ -4,6 +4,11 @@
 number, with the values of their first user entry and votes when later entries disagree) and
 the events as NumPy chunks; the JSON of a file is released once the file is read. Dates are
 parsed per file with pandas, so no Python object outlives its file for each event.
+
+A file holds one RIPS document, or MinSalud's submission envelope around one
+(``{"rips": {...}, "xmlFevFile": "<base64 electronic invoice>"}``, as sent to the validation
+service): the document inside is read, the invoice's XML is not, and JSON paths in problems
+start ``rips.``.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from masrisk.io.rips.codes import (
     DECEASED,
     DIAGNOSIS_FIELD,
     DOCUMENT_TYPES,
+    EGRESS_DIAGNOSIS_FIELD,
     EGRESS_GROUPS,
     KIND_CODE,
     NO_DAY,
+    PRODUCT_FIELDS,
+    RELATED_DIAGNOSIS_FIELDS,
     SERVICE_GROUPS,
     USER_FIELDS,
     Located,
@@ -38,7 +46,11 @@ __all__ = ["RipsReader", "events_frame"]
 _GROUP_NAMES = tuple(SERVICE_GROUPS)
 _GROUP_CODE = {name: g for g, name in enumerate(_GROUP_NAMES)}
 _IDENTITY = ("tipoDocumentoIdentificacion", "numDocumentoIdentificacion")
-_CHUNK = {"person": "int32", "day": "int32", "kind": "int8", "code": "int32"}  # event chunks
+# event chunks; code and product are ids (-1: none)
+_CHUNK = {"person": "int32", "day": "int32", "kind": "int8", "code": "int32", "product": "int32"}
+_DIAGNOSIS = KIND_CODE["diagnosis"]
+#: Key of MinSalud's submission envelope around a RIPS document.
+ENVELOPE_KEY = "rips"
 _DATE_RULES = (
     "",
     "missing date",
@@ -62,7 +74,8 @@ class _Batch:
     """One file's birth dates (per user entry), events and deaths, until the file ends."""
 
     birth: list[object] = field(default_factory=list)
-    # (person, raw date, kind, code, user, group, item); deaths have a cause for kind and code
+    # (person, raw date, kind, code, product, user, group, item); deaths: (person, raw date,
+    # cause, user, group, item)
     events: list[tuple] = field(default_factory=list)
     deaths: list[tuple] = field(default_factory=list)
 
@@ -90,8 +103,11 @@ class RipsReader:
         # codes: final code string -> id; raw ICD-10 text -> id (-1 when not a code)
         self.codes: dict[str, int] = {}
         self._icd: dict[str, int] = {}
+        # what was done or dispensed, as written -> id
+        self.products: dict[str, int] = {}
+        self._enveloped: set[int] = set()  # files whose document sits in the envelope
         self._cups = {
-            cups_code: (KIND_CODE[kind], self._code_id(code))
+            cups_code: (KIND_CODE[kind], self._code_id(code), self._product_id(cups_code))
             for cups_code, (kind, code) in cups.items()
         }
         # events, as chunks of arrays; deaths with where they were read
@@ -115,8 +131,8 @@ class RipsReader:
         except (OSError, ValueError) as exc:  # UnicodeDecodeError, a 5,000-digit number
             self.report(fidx, None, "unreadable file", detail=str(exc))
             return
-        if not isinstance(document, dict):
-            self.report(fidx, None, "not a RIPS document", detail=type(document).__name__)
+        document = self._unwrap(fidx, document)
+        if document is None:
             return
         users = document.get("usuarios")
         if not isinstance(users, list):
@@ -134,11 +150,28 @@ class RipsReader:
             self._read_user(fidx, ui, user, batch)
         self._finish(fidx, batch)
 
+    def _unwrap(self, fidx: int, document: object) -> dict | None:
+        """Return the RIPS document of a file: itself, or the one in MinSalud's envelope."""
+        if not isinstance(document, dict):
+            self.report(fidx, None, "not a RIPS document", detail=type(document).__name__)
+            return None
+        if ENVELOPE_KEY not in document or "usuarios" in document:
+            return document
+        inner = document[ENVELOPE_KEY]
+        if not isinstance(inner, dict):
+            self.report(fidx, ENVELOPE_KEY, "not a RIPS document", inner)
+            return None
+        self._enveloped.add(fidx)
+        self.counts["documents_in_envelope"] += 1
+        return inner
+
     def report(
         self, fidx: int, path: str | None, rule: str, *values: object, detail: str = ""
     ) -> None:
         """Record a problem of file ``fidx`` at a JSON path, showing the offending values."""
         shown = [show(v) for v in values]
+        if fidx in self._enveloped and path is not None and path != ENVELOPE_KEY:
+            path = f"{ENVELOPE_KEY}.{path}"
         self.problems.add(self.files[fidx], path, rule, examples=shown, detail=detail)
 
     def _read_user(self, fidx: int, ui: int, user: object, batch: _Batch) -> None:
@@ -233,7 +266,7 @@ class RipsReader:
             if not isinstance(item, dict):
                 self.report(fidx, f"{path}[{ii}]", "not an object")
             elif group == "procedimientos":
-                self._procedure(pidx, item, (ui, g, ii), batch)
+                self._procedure(fidx, pidx, item, (ui, g, ii), batch)
             else:
                 self._clinical(fidx, pidx, item, (ui, g, ii), batch)
 
@@ -244,19 +277,68 @@ class RipsReader:
         group = _GROUP_NAMES[where[1]]
         date_field, kind = SERVICE_GROUPS[group]
         code = self._diagnosis(fidx, item, DIAGNOSIS_FIELD, where)
-        batch.events.append((pidx, item.get(date_field), KIND_CODE[kind], code, *where))
+        product = self._product(fidx, item, group, where)
+        date = item.get(date_field)
+        batch.events.append((pidx, date, KIND_CODE[kind], code, product, *where))
+        self._related(fidx, pidx, item, where, batch, principal=code)
         if group in EGRESS_GROUPS and item.get("condicionDestinoUsuarioEgreso") == DECEASED:
             cause = self._diagnosis(fidx, item, "codDiagnosticoCausaMuerte", where)
             batch.deaths.append((pidx, item.get("fechaEgreso"), cause, *where))
 
-    def _procedure(self, pidx: int, item: dict, where: tuple[int, int, int], batch: _Batch) -> None:
-        """Add a lab, vaccination or screening by its CUPS code; count other procedures."""
+    def _procedure(
+        self, fidx: int, pidx: int, item: dict, where: tuple[int, int, int], batch: _Batch
+    ) -> None:
+        """Add a lab, vaccination or screening by its CUPS code; count other procedures.
+
+        The related diagnoses of every procedure are read, mapped or not.
+        """
         cups = item.get("codProcedimiento")
         mapped = self._cups.get(cups) if isinstance(cups, str) else None
         if mapped is None:
             self.unmapped_cups[show(cups)] += 1
         else:
             batch.events.append((pidx, item.get("fechaInicioAtencion"), *mapped, *where))
+        self._related(fidx, pidx, item, where, batch, principal=-1)
+
+    def _related(
+        self,
+        fidx: int,
+        pidx: int,
+        item: dict,
+        where: tuple[int, int, int],
+        batch: _Batch,
+        *,
+        principal: int,
+    ) -> None:
+        """Add a ``diagnosis`` event per further diagnosis of a service (missing ones: none)."""
+        group = _GROUP_NAMES[where[1]]
+        date = item.get(SERVICE_GROUPS[group][0])
+        for name in RELATED_DIAGNOSIS_FIELDS.get(group, ()):
+            raw = item.get(name)
+            if raw is None or raw == "":
+                continue
+            code = self._diagnosis(fidx, item, name, where)
+            if code < 0 or (name == EGRESS_DIAGNOSIS_FIELD and code == principal):
+                continue
+            batch.events.append((pidx, date, _DIAGNOSIS, code, -1, *where))
+            self.counts["related_diagnoses"] += 1
+
+    def _product(self, fidx: int, item: dict, group: str, where: tuple[int, int, int]) -> int:
+        """Id of what a consultation or dispensation names (-1: none), kept as written."""
+        name = PRODUCT_FIELDS.get(group)
+        raw = None if name is None else item.get(name)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)  # a CUM or CUPS written as a JSON number
+        if isinstance(raw, str) and raw.strip():
+            return self._product_id(raw.strip())
+        if raw not in (None, ""):
+            self.report(fidx, _service_path(*where, name), "not a code", raw)
+        elif group == "medicamentos":
+            self.counts["dispensations_without_product"] += 1
+        return -1
+
+    def _product_id(self, product: str) -> int:
+        return self.products.setdefault(product, len(self.products))
 
     def _diagnosis(self, fidx: int, item: dict, name: str, where: tuple[int, int, int]) -> int:
         """Code id of an ICD-10 diagnosis; -1 (and a problem) when missing or not a code."""
@@ -279,9 +361,9 @@ class RipsReader:
         """Parse the file's dates at once; keep the events that are dated and after birth."""
         birth, _ = parse_days(batch.birth)
         if batch.events:
-            person, raw, kind, code, *where = zip(*batch.events, strict=True)
+            person, raw, kind, code, product, *where = zip(*batch.events, strict=True)
             day, keep = self._dated(fidx, raw, where, birth, None)
-            columns = zip((person, day, kind, code), _CHUNK.values(), strict=True)
+            columns = zip((person, day, kind, code, product), _CHUNK.values(), strict=True)
             self.chunks.append(tuple(np.asarray(c)[keep].astype(t) for c, t in columns))
         if batch.deaths:
             person, raw, cause, *where = zip(*batch.deaths, strict=True)
@@ -298,15 +380,19 @@ class RipsReader:
         born = birth[np.asarray(where[0])]
         early = (status == 0) & (born != NO_DAY) & (day < born)
         status = np.where(early, len(_DATE_RULES) - 1, status)
+        reported = set()  # a service's related diagnoses share its date: one problem
         for k in np.flatnonzero(status):
             ui, g, ii = (w[k] for w in where)
+            if (ui, g, ii) in reported:
+                continue
+            reported.add((ui, g, ii))
             field_ = name or SERVICE_GROUPS[_GROUP_NAMES[g]][0]
             self.report(fidx, _service_path(ui, g, ii, field_), _DATE_RULES[status[k]], raw[k])
         return day, status == 0
 
 
 def events_frame(reader: RipsReader) -> pd.DataFrame:
-    """Return the reader's events as one frame: person index, day, kind code and code id."""
+    """Return the reader's events as one frame: person, day, kind, and code and product ids."""
     if reader.chunks:
         columns = [np.concatenate(parts) for parts in zip(*reader.chunks, strict=True)]
     else:
